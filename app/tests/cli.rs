@@ -1,0 +1,46 @@
+//! The installed command behaves as documented.
+
+use std::process::Command;
+
+fn videomeet(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_videomeet"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn version_matches_the_package() {
+    let (ok, stdout, _) = videomeet(&["--version"]);
+    assert!(ok);
+    assert_eq!(stdout.trim(), format!("videomeet {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn help_names_the_commands() {
+    let (ok, stdout, _) = videomeet(&["--help"]);
+    assert!(ok);
+    assert!(stdout.contains("local network"), "{stdout}");
+    assert!(stdout.contains("devices"), "{stdout}");
+}
+
+#[test]
+fn devices_lists_the_synthetic_sources() {
+    let (ok, stdout, stderr) = videomeet(&["devices"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("test-pattern"), "{stdout}");
+    assert!(stdout.contains("test-tone:440"), "{stdout}");
+    assert!(stdout.contains("mute"), "{stdout}");
+}
+
+#[test]
+fn an_unknown_command_fails_with_a_message() {
+    let (ok, _, stderr) = videomeet(&["teleport"]);
+    assert!(!ok);
+    assert!(stderr.contains("teleport"), "{stderr}");
+}

@@ -1,0 +1,52 @@
+//! The plain `videomeet` command opens a window.
+//!
+//! Needs a display; the test command provides one (Xvfb) and sets
+//! `VIDEOMEET_EXPECT_DISPLAY=1`, which turns a missing display into a failure.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the app when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn window_is_viewable() -> bool {
+    Command::new("xwininfo")
+        .args(["-name", "Video Meet"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).contains("IsViewable"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn the_window_opens() {
+    if std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_none() {
+        eprintln!("skipped: no VIDEOMEET_EXPECT_DISPLAY (the test command sets it)");
+        return;
+    }
+    let mut app = Running(
+        Command::new(env!("CARGO_BIN_EXE_videomeet"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !window_is_viewable() {
+        if let Some(status) = app.0.try_wait().expect("process status") {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = app.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            panic!("videomeet exited with {status} before showing a window:\n{stderr}");
+        }
+        assert!(Instant::now() < deadline, "no window within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what Video Meet needs on Debian or Ubuntu, skipping what is already there.
+#   installer/setup-debian.sh          packages to build and run the app
+#   installer/setup-debian.sh --test   also the packages the test suite uses
+# Uses sudo when not run as root. Installs the Rust toolchain with rustup if cargo is missing.
+set -euo pipefail
+
+packages=(
+  # compilers and build tools (nasm makes openh264 about three times faster)
+  build-essential pkg-config cmake nasm clang libclang-dev curl ca-certificates
+  # audio (cpal/ALSA), cameras (V4L2), desktop integration
+  libasound2-dev libudev-dev libv4l-dev libdbus-1-dev
+  # windowing and GPU (winit, wgpu)
+  libx11-dev libxcursor-dev libxi-dev libxrandr-dev libxcb1-dev libxkbcommon-dev libwayland-dev libgbm-dev libvulkan1
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(
+    # a display without a screen, software Vulkan, and a sound server with virtual devices
+    xvfb x11-utils mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
+  )
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]})); then
+  sudo=()
+  if ((EUID != 0)); then sudo=(sudo); fi
+  echo "Installing: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/cargo" ]]; then
+  echo "Installing the Rust toolchain (rustup)"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+fi

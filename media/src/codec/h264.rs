@@ -1,0 +1,304 @@
+//! H.264 through openh264: constrained baseline, real-time rate control, one thread.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use openh264::OpenH264API;
+use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig};
+use openh264::encoder::{
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, Profile, RateControlMode,
+    SpsPpsStrategy, UsageType,
+};
+use openh264::formats::YUVSource;
+
+use super::CodecError;
+use crate::frame::{EncodedVideoFrame, VideoFrame};
+
+const CODEC: &str = "H.264";
+
+/// What the encoder is tuned for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VideoContent {
+    /// Camera pictures: natural motion.
+    Camera,
+    /// Screen content: sharp text, long static stretches.
+    Screen,
+}
+
+/// Encoder settings; bitrate and frame rate can change while running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct H264Config {
+    /// Target bitrate in bits per second.
+    pub bitrate_bps: u32,
+    /// Highest frame rate the rate control plans for.
+    pub max_fps: u32,
+    /// Camera or screen tuning.
+    pub content: VideoContent,
+}
+
+impl H264Config {
+    /// Defaults that look good for a 720p30 camera on a LAN.
+    pub const CAMERA_720P: Self = Self {
+        bitrate_bps: 2_500_000,
+        max_fps: 30,
+        content: VideoContent::Camera,
+    };
+}
+
+/// A flag any thread can raise to ask the encoder for a keyframe on its next frame.
+///
+/// The network side raises it when a peer sends a picture-loss indication; the encoder
+/// thread clears it when it encodes the keyframe. Cloning shares the flag.
+#[derive(Clone, Debug, Default)]
+pub struct KeyframeRequest(Arc<AtomicBool>);
+
+impl KeyframeRequest {
+    /// Asks for a keyframe.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn take(&self) -> bool {
+        self.0.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// Encodes I420 frames to H.264 constrained baseline (what every WebRTC peer decodes).
+pub struct H264Encoder {
+    /// Built for the current picture size on the first frame of that size.
+    encoder: Option<(Encoder, (u32, u32))>,
+    config: H264Config,
+    keyframe_request: KeyframeRequest,
+}
+
+impl H264Encoder {
+    /// An encoder with `config`; the picture size comes from the first frame.
+    pub fn new(config: H264Config) -> Result<Self, CodecError> {
+        // Build one now so that a broken codec library shows up here, not mid-call.
+        build_encoder(config)?;
+        Ok(Self {
+            encoder: None,
+            config,
+            keyframe_request: KeyframeRequest::default(),
+        })
+    }
+
+    /// The shared flag that makes the next frame a keyframe.
+    pub fn keyframe_request(&self) -> KeyframeRequest {
+        self.keyframe_request.clone()
+    }
+
+    /// Current settings.
+    pub fn config(&self) -> H264Config {
+        self.config
+    }
+
+    /// Changes the target bitrate from the next frame on.
+    pub fn set_bitrate(&mut self, bitrate_bps: u32) -> Result<(), CodecError> {
+        self.config.bitrate_bps = bitrate_bps;
+        match &mut self.encoder {
+            Some((encoder, _)) => native::set_bitrate(encoder, bitrate_bps),
+            None => Ok(()),
+        }
+    }
+
+    /// Changes the frame rate the rate control plans for.
+    pub fn set_max_fps(&mut self, max_fps: u32) -> Result<(), CodecError> {
+        self.config.max_fps = max_fps.max(1);
+        match &mut self.encoder {
+            Some((encoder, _)) => native::set_frame_rate(encoder, self.config.max_fps as f32),
+            None => Ok(()),
+        }
+    }
+
+    /// Encodes `frame` into `out` (its buffer reused). Returns false when the encoder
+    /// produced nothing for this frame.
+    pub fn encode(&mut self, frame: &VideoFrame, out: &mut EncodedVideoFrame) -> Result<bool, CodecError> {
+        let size = (frame.width(), frame.height());
+        let encoder = match &mut self.encoder {
+            Some((encoder, built_for)) if *built_for == size => encoder,
+            slot => {
+                // A new size starts a new stream (with a keyframe) at the current settings.
+                &mut slot.insert((build_encoder(self.config)?, size)).0
+            }
+        };
+        if self.keyframe_request.take() {
+            encoder.force_intra_frame();
+        }
+        let timestamp = openh264::Timestamp::from_millis(frame.capture_time_us / 1000);
+        let bitstream = encoder
+            .encode_at(&I420View(frame), timestamp)
+            .map_err(|e| CodecError::Encode {
+                codec: CODEC,
+                reason: e.to_string(),
+            })?;
+        out.data.clear();
+        let frame_type = bitstream.frame_type();
+        if matches!(frame_type, FrameType::Skip | FrameType::Invalid) {
+            return Ok(false);
+        }
+        bitstream.write_vec(&mut out.data);
+        out.keyframe = frame_type == FrameType::IDR;
+        out.capture_time_us = frame.capture_time_us;
+        out.width = frame.width();
+        out.height = frame.height();
+        Ok(!out.data.is_empty())
+    }
+}
+
+fn build_encoder(config: H264Config) -> Result<Encoder, CodecError> {
+    let usage = match config.content {
+        VideoContent::Camera => UsageType::CameraVideoRealTime,
+        VideoContent::Screen => UsageType::ScreenContentRealTime,
+    };
+    let camera = config.content == VideoContent::Camera;
+    let encoder_config = EncoderConfig::new()
+        .usage_type(usage)
+        // openh264 supports these for camera content only.
+        .adaptive_quantization(camera)
+        .background_detection(camera)
+        .profile(Profile::Baseline)
+        .rate_control_mode(RateControlMode::Bitrate)
+        .bitrate(BitRate::from_bps(config.bitrate_bps))
+        .max_frame_rate(FrameRate::from_hz(config.max_fps.max(1) as f32))
+        .complexity(Complexity::Low)
+        // Real rate control: when a frame would overshoot the budget the encoder skips it
+        // (lower frame rate) rather than letting a queue, and so delay, build up.
+        .skip_frames(true)
+        // No periodic keyframes: receivers ask for one when they need it.
+        .intra_frame_period(IntraFramePeriod::from_num_frames(0))
+        // Parameter sets come with every IDR, so a late joiner can start from any of them.
+        .sps_pps_strategy(SpsPpsStrategy::ConstantId)
+        .num_threads(1);
+    Encoder::with_api_config(OpenH264API::from_source(), encoder_config).map_err(|e| CodecError::Setup {
+        codec: CODEC,
+        reason: e.to_string(),
+    })
+}
+
+/// Lets openh264 read a [`VideoFrame`] in place.
+struct I420View<'a>(&'a VideoFrame);
+
+impl YUVSource for I420View<'_> {
+    fn dimensions(&self) -> (usize, usize) {
+        (self.0.width() as usize, self.0.height() as usize)
+    }
+
+    fn strides(&self) -> (usize, usize, usize) {
+        (self.0.y_stride(), self.0.uv_stride(), self.0.uv_stride())
+    }
+
+    fn y(&self) -> &[u8] {
+        self.0.planes().0
+    }
+
+    fn u(&self) -> &[u8] {
+        self.0.planes().1
+    }
+
+    fn v(&self) -> &[u8] {
+        self.0.planes().2
+    }
+}
+
+/// Decodes H.264 (Annex B) into I420 frames.
+pub struct H264Decoder {
+    decoder: Decoder,
+}
+
+impl H264Decoder {
+    /// A decoder waiting for its first keyframe.
+    pub fn new() -> Result<Self, CodecError> {
+        let decoder = Decoder::with_api_config(OpenH264API::from_source(), DecoderConfig::new()).map_err(|e| {
+            CodecError::Setup {
+                codec: CODEC,
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Self { decoder })
+    }
+
+    /// Decodes one access unit into `out`. Returns false when it completed no picture
+    /// (parameter sets only, or waiting for a keyframe).
+    pub fn decode(&mut self, data: &[u8], out: &mut VideoFrame) -> Result<bool, CodecError> {
+        if !has_start_code(data) {
+            return Err(CodecError::Malformed {
+                codec: CODEC,
+                reason: "no NAL unit start code".into(),
+            });
+        }
+        let decoded = self.decoder.decode(data).map_err(|e| CodecError::Malformed {
+            codec: CODEC,
+            reason: e.to_string(),
+        })?;
+        let Some(picture) = decoded else {
+            return Ok(false);
+        };
+        copy_picture(&picture, out);
+        Ok(true)
+    }
+}
+
+fn copy_picture(picture: &DecodedYUV<'_>, out: &mut VideoFrame) {
+    let (width, height) = picture.dimensions();
+    let (y_stride, uv_stride, _) = picture.strides();
+    out.copy_from_planes(
+        (width as u32, height as u32),
+        (picture.y(), picture.u(), picture.v()),
+        (y_stride, uv_stride),
+    );
+}
+
+/// True when `data` holds at least one Annex B start code (00 00 01).
+fn has_start_code(data: &[u8]) -> bool {
+    data.windows(3).any(|w| w == [0, 0, 1])
+}
+
+/// The two encoder options the safe wrapper does not expose.
+#[allow(unsafe_code)]
+mod native {
+    use openh264::encoder::Encoder;
+    use openh264_sys2::{
+        ENCODER_OPTION, ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_MAX_BITRATE, SBitrateInfo,
+        SPATIAL_LAYER_ALL,
+    };
+
+    use super::{CODEC, CodecError};
+
+    pub fn set_bitrate(encoder: &mut Encoder, bitrate_bps: u32) -> Result<(), CodecError> {
+        let bitrate = i32::try_from(bitrate_bps).unwrap_or(i32::MAX);
+        // The maximum first: openh264 clamps the target to it.
+        for option in [ENCODER_OPTION_MAX_BITRATE, ENCODER_OPTION_BITRATE] {
+            let mut info = SBitrateInfo {
+                iLayer: SPATIAL_LAYER_ALL,
+                iBitrate: bitrate,
+            };
+            set_option(encoder, option, (&raw mut info).cast())?;
+        }
+        Ok(())
+    }
+
+    pub fn set_frame_rate(encoder: &mut Encoder, fps: f32) -> Result<(), CodecError> {
+        let mut fps = fps;
+        set_option(encoder, ENCODER_OPTION_FRAME_RATE, (&raw mut fps).cast())
+    }
+
+    fn set_option(
+        encoder: &mut Encoder,
+        option: ENCODER_OPTION,
+        value: *mut std::ffi::c_void,
+    ) -> Result<(), CodecError> {
+        // SAFETY: the encoder is initialised (created by `with_api_config`), `value` points to
+        // the type openh264 documents for `option` (SBitrateInfo or float) and lives for the
+        // duration of the call, which copies it.
+        let status = unsafe { encoder.raw_api().set_option(option, value) };
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(CodecError::Encode {
+                codec: CODEC,
+                reason: format!("setting option {option} failed with status {status}"),
+            })
+        }
+    }
+}

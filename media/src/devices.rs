@@ -1,0 +1,244 @@
+//! Everything the setup screen can pick: real devices and synthetic ones, side by side.
+//!
+//! Every choice has a stable id string (for settings files and command-line flags) and a
+//! label for people. Listing is cheap and safe to repeat when devices come and go.
+
+use crate::audio::{self, AudioDeviceInfo, AudioError, AudioSource, Microphone, Silence, Speaker, TestTone};
+use crate::video::{self, Camera, CameraInfo, TestPattern, VideoError, VideoFormat, VideoSource};
+
+/// Default test tone frequency.
+pub const DEFAULT_TONE_HZ: u32 = 440;
+
+/// A camera or the synthetic test pattern.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum VideoChoice {
+    /// The moving, stamped test picture.
+    TestPattern,
+    /// A connected camera.
+    Camera(CameraInfo),
+}
+
+/// A microphone or a synthetic one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MicrophoneChoice {
+    /// A sine at this frequency with timing markers.
+    TestTone {
+        /// Tone frequency in Hz.
+        freq_hz: u32,
+    },
+    /// Nothing at all.
+    Silence,
+    /// A connected microphone.
+    Device(AudioDeviceInfo),
+}
+
+/// A speaker, or none.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SpeakerChoice {
+    /// Sound is decoded and mixed but not played (for machines without speakers).
+    Mute,
+    /// A connected speaker or headset.
+    Device(AudioDeviceInfo),
+}
+
+/// What is there to choose from right now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceList {
+    /// Cameras, real ones first, the test pattern last.
+    pub cameras: Vec<VideoChoice>,
+    /// Microphones, the system default first, synthetic ones last.
+    pub microphones: Vec<MicrophoneChoice>,
+    /// Speakers, the system default first, "no sound" last.
+    pub speakers: Vec<SpeakerChoice>,
+    /// Plain-language notes for the user, such as "No camera found".
+    pub notes: Vec<String>,
+}
+
+/// Lists every device and synthetic source. Never fails: a subsystem that cannot be
+/// reached leaves a note and the synthetic choices.
+pub fn list_devices() -> DeviceList {
+    let mut list = DeviceList::default();
+    match video::list_cameras() {
+        Ok(cameras) if cameras.is_empty() => list.notes.push("No camera found: you can use the test pattern.".into()),
+        Ok(cameras) => list.cameras.extend(cameras.into_iter().map(VideoChoice::Camera)),
+        Err(error) => list.notes.push(format!("Cameras unavailable: {error}")),
+    }
+    list.cameras.push(VideoChoice::TestPattern);
+    match audio::list_microphones() {
+        Ok(mics) if mics.is_empty() => list.notes.push("No microphone found.".into()),
+        Ok(mics) => list.microphones.extend(mics.into_iter().map(MicrophoneChoice::Device)),
+        Err(error) => list.notes.push(format!("Microphones unavailable: {error}")),
+    }
+    list.microphones.push(MicrophoneChoice::TestTone {
+        freq_hz: DEFAULT_TONE_HZ,
+    });
+    list.microphones.push(MicrophoneChoice::Silence);
+    match audio::list_speakers() {
+        Ok(speakers) if speakers.is_empty() => list.notes.push("No speaker found.".into()),
+        Ok(speakers) => list.speakers.extend(speakers.into_iter().map(SpeakerChoice::Device)),
+        Err(error) => list.notes.push(format!("Speakers unavailable: {error}")),
+    }
+    list.speakers.push(SpeakerChoice::Mute);
+    list
+}
+
+impl VideoChoice {
+    /// Stable id: `test-pattern` or `camera:<id>`.
+    pub fn id(&self) -> String {
+        match self {
+            Self::TestPattern => "test-pattern".into(),
+            Self::Camera(info) => format!("camera:{}", info.id),
+        }
+    }
+
+    /// Name to show people.
+    pub fn label(&self) -> &str {
+        match self {
+            Self::TestPattern => TestPattern::NAME,
+            Self::Camera(info) => &info.name,
+        }
+    }
+
+    /// Parses an id made by [`VideoChoice::id`]; the camera need not be connected.
+    pub fn from_id(id: &str) -> Option<Self> {
+        match id.split_once(':') {
+            None if id == "test-pattern" => Some(Self::TestPattern),
+            Some(("camera", camera)) if !camera.is_empty() => Some(Self::Camera(CameraInfo {
+                id: camera.into(),
+                name: camera.into(),
+            })),
+            _ => None,
+        }
+    }
+
+    /// Opens the source; call it on the thread that will read it.
+    pub fn open(&self, format: VideoFormat) -> Result<Box<dyn VideoSource>, VideoError> {
+        Ok(match self {
+            Self::TestPattern => Box::new(TestPattern::new(format)),
+            Self::Camera(info) => Box::new(Camera::open(&info.id, format)?),
+        })
+    }
+}
+
+impl MicrophoneChoice {
+    /// Stable id: `test-tone:<hz>`, `silence` or `audio:<device id>`.
+    pub fn id(&self) -> String {
+        match self {
+            Self::TestTone { freq_hz } => format!("test-tone:{freq_hz}"),
+            Self::Silence => "silence".into(),
+            Self::Device(info) => format!("audio:{}", info.id),
+        }
+    }
+
+    /// Name to show people.
+    pub fn label(&self) -> String {
+        match self {
+            Self::TestTone { freq_hz } => format!("Test tone ({freq_hz} Hz)"),
+            Self::Silence => Silence::NAME.into(),
+            Self::Device(info) => info.name.clone(),
+        }
+    }
+
+    /// Parses an id made by [`MicrophoneChoice::id`].
+    pub fn from_id(id: &str) -> Option<Self> {
+        match id.split_once(':') {
+            None if id == "silence" => Some(Self::Silence),
+            None if id == "test-tone" => Some(Self::TestTone {
+                freq_hz: DEFAULT_TONE_HZ,
+            }),
+            Some(("test-tone", hz)) => hz.parse().ok().map(|freq_hz| Self::TestTone { freq_hz }),
+            Some(("audio", device)) if !device.is_empty() => Some(Self::Device(AudioDeviceInfo {
+                id: device.into(),
+                name: device.into(),
+                is_default: false,
+            })),
+            _ => None,
+        }
+    }
+
+    /// Opens the source and starts capturing.
+    pub fn open(&self) -> Result<Box<dyn AudioSource>, AudioError> {
+        Ok(match self {
+            Self::TestTone { freq_hz } => Box::new(TestTone::new(*freq_hz as f32)),
+            Self::Silence => Box::new(Silence::new()),
+            Self::Device(info) => Box::new(Microphone::open(&info.id)?),
+        })
+    }
+}
+
+impl SpeakerChoice {
+    /// Stable id: `mute` or `audio:<device id>`.
+    pub fn id(&self) -> String {
+        match self {
+            Self::Mute => "mute".into(),
+            Self::Device(info) => format!("audio:{}", info.id),
+        }
+    }
+
+    /// Name to show people.
+    pub fn label(&self) -> &str {
+        match self {
+            Self::Mute => "No sound",
+            Self::Device(info) => &info.name,
+        }
+    }
+
+    /// Parses an id made by [`SpeakerChoice::id`].
+    pub fn from_id(id: &str) -> Option<Self> {
+        match id.split_once(':') {
+            None if id == "mute" => Some(Self::Mute),
+            Some(("audio", device)) if !device.is_empty() => Some(Self::Device(AudioDeviceInfo {
+                id: device.into(),
+                name: device.into(),
+                is_default: false,
+            })),
+            _ => None,
+        }
+    }
+
+    /// Opens the speaker; `None` for [`SpeakerChoice::Mute`].
+    pub fn open(&self) -> Result<Option<Speaker>, AudioError> {
+        match self {
+            Self::Mute => Ok(None),
+            Self::Device(info) => Speaker::open(&info.id).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_always_offers_the_synthetic_devices() {
+        let list = list_devices();
+        assert_eq!(list.cameras.last(), Some(&VideoChoice::TestPattern));
+        assert!(list.microphones.contains(&MicrophoneChoice::TestTone {
+            freq_hz: DEFAULT_TONE_HZ
+        }));
+        assert!(list.microphones.contains(&MicrophoneChoice::Silence));
+        assert_eq!(list.speakers.last(), Some(&SpeakerChoice::Mute));
+        // Listing again (as the setup screen does on hot-plug) gives the same answer.
+        assert_eq!(list_devices().cameras, list.cameras);
+    }
+
+    #[test]
+    fn ids_round_trip() {
+        for choice in [VideoChoice::TestPattern, VideoChoice::from_id("camera:0").unwrap()] {
+            assert_eq!(VideoChoice::from_id(&choice.id()), Some(choice));
+        }
+        for choice in [
+            MicrophoneChoice::TestTone { freq_hz: 523 },
+            MicrophoneChoice::Silence,
+            MicrophoneChoice::from_id("audio:alsa:pulse").unwrap(),
+        ] {
+            assert_eq!(MicrophoneChoice::from_id(&choice.id()), Some(choice));
+        }
+        assert_eq!(SpeakerChoice::from_id("mute"), Some(SpeakerChoice::Mute));
+        for bad in ["", "camera:", "webcam", "test-tone:loud", "audio:"] {
+            assert_eq!(VideoChoice::from_id(bad), None, "{bad}");
+            assert_eq!(MicrophoneChoice::from_id(bad), None, "{bad}");
+            assert_eq!(SpeakerChoice::from_id(bad), None, "{bad}");
+        }
+    }
+}

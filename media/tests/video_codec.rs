@@ -1,0 +1,188 @@
+//! H.264 round trips with the stamped test pattern.
+
+use videomeet_media::codec::{CodecError, H264Config, H264Decoder, H264Encoder, VideoContent};
+use videomeet_media::video::{TestPattern, VideoFormat, read_stamp};
+use videomeet_media::{EncodedVideoFrame, VideoFrame};
+
+fn config(bitrate_bps: u32) -> H264Config {
+    H264Config {
+        bitrate_bps,
+        max_fps: 30,
+        content: VideoContent::Camera,
+    }
+}
+
+/// Encodes `frames` pattern frames and decodes them; returns the counters read back from the
+/// stamps of the frames the encoder sent (it may skip frames to hold the bitrate) and the
+/// bytes sent.
+fn round_trip(width: u32, height: u32, bitrate_bps: u32, frames: u32) -> (Vec<u32>, usize) {
+    let pattern = TestPattern::new(VideoFormat::new(width, height, 30));
+    let mut encoder = H264Encoder::new(config(bitrate_bps)).unwrap();
+    let mut decoder = H264Decoder::new().unwrap();
+    let (mut source, mut decoded, mut packet) = (
+        VideoFrame::default(),
+        VideoFrame::default(),
+        EncodedVideoFrame::default(),
+    );
+    let mut counters = Vec::new();
+    let mut bytes = 0;
+    for counter in 0..frames {
+        let capture_time_us = 1_000_000 + u64::from(counter) * 33_333;
+        pattern.draw(counter, capture_time_us, &mut source);
+        if !encoder.encode(&source, &mut packet).unwrap() {
+            continue;
+        }
+        if counter == 0 {
+            assert!(packet.keyframe, "a stream starts with a keyframe");
+        }
+        bytes += packet.data.len();
+        assert!(
+            decoder.decode(&packet.data, &mut decoded).unwrap(),
+            "frame {counter} not decoded"
+        );
+        assert_eq!((decoded.width(), decoded.height()), (width, height));
+        let stamp = read_stamp(&decoded).unwrap_or_else(|| panic!("frame {counter}: stamp unreadable"));
+        assert_eq!(stamp.counter, counter);
+        assert_eq!(stamp.capture_time_us, capture_time_us);
+        counters.push(stamp.counter);
+    }
+    (counters, bytes)
+}
+
+#[test]
+fn stamps_survive_300_kbps_at_320x240() {
+    let (counters, bytes) = round_trip(320, 240, 300_000, 90);
+    assert!(counters.len() >= 85, "only {} of 90 frames sent", counters.len());
+    // Three seconds at 300 kbps, with slack for the first keyframe.
+    assert!(bytes < 3 * 300_000 / 8 * 3 / 2, "{bytes} bytes");
+}
+
+#[test]
+fn stamps_survive_300_kbps_at_1280x720() {
+    let (counters, bytes) = round_trip(1280, 720, 300_000, 60);
+    // At 720p, 300 kbps is tight: the encoder may drop frames, but those it sends are readable.
+    assert!(counters.len() >= 30, "only {} of 60 frames sent", counters.len());
+    assert!(bytes < 2 * 300_000 / 8 * 3 / 2, "{bytes} bytes");
+}
+
+#[test]
+fn a_keyframe_request_makes_the_next_frame_a_keyframe() {
+    let pattern = TestPattern::new(VideoFormat::new(320, 240, 30));
+    let mut encoder = H264Encoder::new(config(500_000)).unwrap();
+    let request = encoder.keyframe_request();
+    let (mut frame, mut packet) = (VideoFrame::default(), EncodedVideoFrame::default());
+    let mut keyframes = Vec::new();
+    for counter in 0..10 {
+        if counter == 6 {
+            request.request();
+        }
+        pattern.draw(counter, 0, &mut frame);
+        encoder.encode(&frame, &mut packet).unwrap();
+        keyframes.push(packet.keyframe);
+    }
+    let expected: Vec<bool> = (0..10).map(|i| i == 0 || i == 6).collect();
+    assert_eq!(keyframes, expected);
+}
+
+#[test]
+fn lowering_the_bitrate_while_running_shrinks_the_stream() {
+    let pattern = TestPattern::new(VideoFormat::new(640, 360, 30));
+    let mut encoder = H264Encoder::new(config(2_000_000)).unwrap();
+    let (mut frame, mut packet) = (VideoFrame::default(), EncodedVideoFrame::default());
+    let mut bytes_per_phase = [0usize; 2];
+    for counter in 0..120 {
+        if counter == 60 {
+            encoder.set_bitrate(100_000).unwrap();
+            encoder.set_max_fps(30).unwrap();
+        }
+        pattern.draw(counter, 0, &mut frame);
+        encoder.encode(&frame, &mut packet).unwrap();
+        // Skip each phase's first 20 frames while the rate control settles.
+        if counter % 60 >= 20 {
+            bytes_per_phase[(counter / 60) as usize] += packet.data.len();
+        }
+    }
+    let [high, low] = bytes_per_phase;
+    assert!(low * 2 < high, "2 Mbps phase {high} bytes, 100 kbps phase {low} bytes");
+    // 40 frames at 30 fps and 100 kbps is about 17 kB; allow the rate control some slack.
+    assert!(low < 25_000, "100 kbps phase {low} bytes");
+    assert_eq!(encoder.config().bitrate_bps, 100_000);
+}
+
+#[test]
+fn a_new_picture_size_starts_with_a_keyframe() {
+    let mut encoder = H264Encoder::new(config(500_000)).unwrap();
+    let mut decoder = H264Decoder::new().unwrap();
+    let (mut decoded, mut packet) = (VideoFrame::default(), EncodedVideoFrame::default());
+    for (width, height) in [(320, 240), (320, 240), (640, 360)] {
+        let pattern = TestPattern::new(VideoFormat::new(width, height, 30));
+        let mut frame = VideoFrame::default();
+        pattern.draw(1, 5, &mut frame);
+        encoder.encode(&frame, &mut packet).unwrap();
+        assert!(decoder.decode(&packet.data, &mut decoded).unwrap());
+        assert_eq!((decoded.width(), decoded.height()), (width, height));
+    }
+    assert!(packet.keyframe);
+}
+
+#[test]
+fn screen_content_mode_encodes() {
+    let mut encoder = H264Encoder::new(H264Config {
+        bitrate_bps: 1_000_000,
+        max_fps: 5,
+        content: VideoContent::Screen,
+    })
+    .unwrap();
+    let pattern = TestPattern::new(VideoFormat::new(1280, 720, 5));
+    let (mut frame, mut packet, mut decoded) = (
+        VideoFrame::default(),
+        EncodedVideoFrame::default(),
+        VideoFrame::default(),
+    );
+    let mut decoder = H264Decoder::new().unwrap();
+    pattern.draw(3, 42, &mut frame);
+    assert!(encoder.encode(&frame, &mut packet).unwrap());
+    assert!(decoder.decode(&packet.data, &mut decoded).unwrap());
+    assert_eq!(read_stamp(&decoded).map(|s| s.counter), Some(3));
+}
+
+#[test]
+fn garbage_into_the_decoder_is_an_error_not_a_panic() {
+    let mut decoder = H264Decoder::new().unwrap();
+    let mut out = VideoFrame::default();
+    assert!(matches!(
+        decoder.decode(&[], &mut out),
+        Err(CodecError::Malformed { .. })
+    ));
+    assert!(matches!(
+        decoder.decode(b"hello, world", &mut out),
+        Err(CodecError::Malformed { .. })
+    ));
+    // Start codes followed by junk, including junk that claims to be SPS/PPS/IDR units.
+    let mut seed = 0x1234_5678u32;
+    let mut errors = 0;
+    for round in 0..200 {
+        let mut junk = vec![0, 0, 0, 1, [0x67, 0x68, 0x65, 0x41][round % 4]];
+        junk.extend((0..64 + round * 7).map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as u8
+        }));
+        match decoder.decode(&junk, &mut out) {
+            Err(CodecError::Malformed { .. }) => errors += 1,
+            Err(other) => panic!("unexpected error kind: {other}"),
+            Ok(_) => {}
+        }
+    }
+    assert!(errors > 100, "only {errors} of 200 junk units were reported as errors");
+    // And the decoder still works afterwards on a real stream.
+    let mut fresh = H264Decoder::new().unwrap();
+    let mut encoder = H264Encoder::new(config(500_000)).unwrap();
+    let mut frame = VideoFrame::default();
+    TestPattern::new(VideoFormat::new(320, 240, 30)).draw(7, 9, &mut frame);
+    let mut packet = EncodedVideoFrame::default();
+    encoder.encode(&frame, &mut packet).unwrap();
+    assert!(decoder.decode(&packet.data, &mut out).unwrap() || fresh.decode(&packet.data, &mut out).unwrap());
+    assert_eq!(read_stamp(&out).map(|s| s.counter), Some(7));
+}

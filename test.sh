@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs the whole test suite: formatting, lints, unit and
+# integration tests (with a virtual display and sound server).
+set -euo pipefail
+cd "$(dirname "$0")"
+installer/setup-debian.sh --test
+export PATH="$HOME/.cargo/bin:$PATH"
+# shellcheck source=installer/test-env.sh
+source installer/test-env.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
