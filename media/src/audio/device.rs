@@ -1,7 +1,10 @@
 //! Finding audio devices and choosing a stream configuration for them.
 
-use cpal::traits::{DeviceTrait, HostTrait};
-use cpal::{BufferSize, Device, SupportedBufferSize, SupportedStreamConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{BufferSize, Device, FromSample, SampleFormat, SizedSample, StreamConfig, SupportedBufferSize};
 
 use super::AudioError;
 
@@ -83,7 +86,7 @@ fn display_name(device: &Device) -> String {
 }
 
 /// Finds a device by the id [`list_microphones`] or [`list_speakers`] gave.
-pub(crate) fn find_device(id: &str) -> Result<(Device, String), AudioError> {
+fn find_device(id: &str) -> Result<(Device, String), AudioError> {
     let host = cpal::default_host();
     let device_id = id.parse().map_err(|_| AudioError::NotFound(id.to_owned()))?;
     let device = host
@@ -93,25 +96,92 @@ pub(crate) fn find_device(id: &str) -> Result<(Device, String), AudioError> {
     Ok((device, name))
 }
 
-/// The device's default configuration with a short buffer (10 ms when allowed), for low
-/// latency without asking for rates or layouts the device does not offer.
-pub(crate) fn stream_config(
-    device: &Device,
-    name: &str,
+/// The real-time half of a capture or playback stream, built for the device's sample type.
+pub(crate) trait StreamCallback {
+    /// Builds the cpal stream with this callback for samples of type `T`.
+    fn build<T>(
+        self,
+        device: &Device,
+        config: StreamConfig,
+        on_error: impl FnMut(cpal::Error) + Send + 'static,
+    ) -> Result<cpal::Stream, cpal::Error>
+    where
+        T: SizedSample + FromSample<f32>,
+        f32: FromSample<T>;
+}
+
+/// A running device stream.
+pub(crate) struct DeviceStream {
+    _stream: cpal::Stream,
+    /// Device name for messages.
+    pub name: String,
+    /// The device's own sample rate.
+    pub rate_hz: u32,
+    failed: Arc<AtomicBool>,
+}
+
+impl DeviceStream {
+    /// True once the device went away or the stream broke.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens device `id` in its default format with a short buffer and starts `callback` on it.
+pub(crate) fn start_stream(
+    id: &str,
     direction: Direction,
-) -> Result<SupportedStreamConfig, AudioError> {
-    let config = match direction {
+    callback: impl StreamCallback,
+) -> Result<DeviceStream, AudioError> {
+    let (device, name) = find_device(id)?;
+    let supported = match direction {
         Direction::Input => device.default_input_config(),
         Direction::Output => device.default_output_config(),
+    }
+    .map_err(|e| AudioError::from_cpal(&name, &e))?;
+    let config = StreamConfig {
+        channels: supported.channels(),
+        sample_rate: supported.sample_rate(),
+        buffer_size: low_latency_buffer(supported.sample_rate(), supported.buffer_size()),
     };
-    config.map_err(|e| AudioError::from_cpal(name, &e))
+    let failed = Arc::new(AtomicBool::new(false));
+    let on_error = {
+        let failed = Arc::clone(&failed);
+        move |error: cpal::Error| {
+            if matches!(
+                error.kind(),
+                cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated
+            ) {
+                failed.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    let stream = match supported.sample_format() {
+        SampleFormat::F32 => callback.build::<f32>(&device, config, on_error),
+        SampleFormat::I16 => callback.build::<i16>(&device, config, on_error),
+        SampleFormat::I32 => callback.build::<i32>(&device, config, on_error),
+        SampleFormat::U16 => callback.build::<u16>(&device, config, on_error),
+        other => {
+            return Err(AudioError::Unsupported {
+                name,
+                reason: format!("it only works with {other} samples"),
+            });
+        }
+    }
+    .map_err(|e| AudioError::from_cpal(&name, &e))?;
+    stream.play().map_err(|e| AudioError::from_cpal(&name, &e))?;
+    Ok(DeviceStream {
+        _stream: stream,
+        name,
+        rate_hz: config.sample_rate,
+        failed,
+    })
 }
 
 /// A 10 ms buffer where the device allows one, else its default.
-pub(crate) fn low_latency_buffer(config: &SupportedStreamConfig) -> BufferSize {
-    let wanted = config.sample_rate() / 100;
-    match *config.buffer_size() {
-        SupportedBufferSize::Range { min, max } if min <= max => BufferSize::Fixed(wanted.clamp(min, max)),
+fn low_latency_buffer(rate_hz: u32, supported: &SupportedBufferSize) -> BufferSize {
+    match *supported {
+        SupportedBufferSize::Range { min, max } if min <= max => BufferSize::Fixed((rate_hz / 100).clamp(min, max)),
         _ => BufferSize::Default,
     }
 }

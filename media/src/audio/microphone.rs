@@ -1,14 +1,12 @@
 //! Capture from a real microphone: a real-time callback that only downmixes into a ring.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cpal::traits::{DeviceTrait, StreamTrait};
-use cpal::{FromSample, Sample, SampleFormat, SizedSample, StreamConfig};
+use cpal::traits::DeviceTrait;
+use cpal::{FromSample, Sample, SizedSample, StreamConfig};
 use rtrb::{Consumer, Producer, RingBuffer};
 
-use super::device::{Direction, find_device, low_latency_buffer, stream_config};
+use super::device::{DeviceStream, Direction, StreamCallback, start_stream};
 use super::resample::RateConverter;
 use super::{AudioError, AudioSource};
 use crate::clock;
@@ -18,105 +16,68 @@ use crate::frame::{AUDIO_FRAME_SAMPLES, AudioFrame};
 const STALL_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often `next_frame` looks for new samples.
 const POLL_INTERVAL: Duration = Duration::from_millis(2);
+/// Ring capacity: a second at 48 kHz; the reader drains it every few milliseconds.
+const RING_SAMPLES: usize = 48_000;
 
 /// An open microphone delivering 20 ms mono frames at 48 kHz.
 pub struct Microphone {
-    _stream: cpal::Stream,
+    stream: DeviceStream,
     samples: Consumer<f32>,
     converter: Option<RateConverter>,
     scratch: Vec<f32>,
-    failed: Arc<AtomicBool>,
-    name: String,
-    device_rate_hz: u32,
 }
 
 impl Microphone {
     /// Opens the microphone `id` (from [`super::list_microphones`]) and starts capturing.
     pub fn open(id: &str) -> Result<Self, AudioError> {
-        let (device, name) = find_device(id)?;
-        let supported = stream_config(&device, &name, Direction::Input)?;
-        let device_rate_hz = supported.sample_rate();
-        let config = StreamConfig {
-            channels: supported.channels(),
-            sample_rate: device_rate_hz,
-            buffer_size: low_latency_buffer(&supported),
-        };
-        // Half a second of slack: the reader drains it every few milliseconds.
-        let (producer, samples) = RingBuffer::new(device_rate_hz as usize / 2);
-        let failed = Arc::new(AtomicBool::new(false));
-        let stream = match supported.sample_format() {
-            SampleFormat::F32 => build::<f32>(&device, &config, producer, &failed),
-            SampleFormat::I16 => build::<i16>(&device, &config, producer, &failed),
-            SampleFormat::I32 => build::<i32>(&device, &config, producer, &failed),
-            SampleFormat::U16 => build::<u16>(&device, &config, producer, &failed),
-            other => {
-                return Err(AudioError::Unsupported {
-                    name,
-                    reason: format!("it only offers {other} samples"),
-                });
-            }
-        }
-        .map_err(|e| AudioError::from_cpal(&name, &e))?;
-        stream.play().map_err(|e| AudioError::from_cpal(&name, &e))?;
-        let converter = RateConverter::to_frames(device_rate_hz);
+        let (producer, samples) = RingBuffer::new(RING_SAMPLES);
+        let stream = start_stream(id, Direction::Input, Downmix(producer))?;
         Ok(Self {
-            _stream: stream,
+            converter: RateConverter::to_frames(stream.rate_hz),
+            stream,
             samples,
-            scratch: vec![
-                0.0;
-                converter
-                    .as_ref()
-                    .map_or(AUDIO_FRAME_SAMPLES, RateConverter::input_needed)
-                    * 2
-            ],
-            converter,
-            failed,
-            name,
-            device_rate_hz,
+            scratch: Vec::with_capacity(2 * AUDIO_FRAME_SAMPLES),
         })
     }
 }
 
-/// Builds the input stream; the callback downmixes to mono and pushes into the ring.
-fn build<T>(
-    device: &cpal::Device,
-    config: &StreamConfig,
-    mut producer: Producer<f32>,
-    failed: &Arc<AtomicBool>,
-) -> Result<cpal::Stream, cpal::Error>
-where
-    T: SizedSample,
-    f32: FromSample<T>,
-{
-    let channels = usize::from(config.channels.max(1));
-    let scale = 1.0 / channels as f32;
-    let failed = Arc::clone(failed);
-    device.build_input_stream::<T, _, _>(
-        *config,
-        // Real time: no allocation, no lock, no logging. A full ring drops the newest samples.
-        move |data: &[T], _| {
-            for frame in data.chunks_exact(channels) {
-                let mono = frame.iter().map(|&s| f32::from_sample(s)).sum::<f32>() * scale;
-                if producer.push(mono).is_err() {
-                    break;
+/// The capture callback: downmixes each multi-channel frame to one sample.
+struct Downmix(Producer<f32>);
+
+impl StreamCallback for Downmix {
+    fn build<T>(
+        self,
+        device: &cpal::Device,
+        config: StreamConfig,
+        on_error: impl FnMut(cpal::Error) + Send + 'static,
+    ) -> Result<cpal::Stream, cpal::Error>
+    where
+        T: SizedSample + FromSample<f32>,
+        f32: FromSample<T>,
+    {
+        let Self(mut producer) = self;
+        let channels = usize::from(config.channels.max(1));
+        let scale = 1.0 / channels as f32;
+        device.build_input_stream::<T, _, _>(
+            config,
+            // Real time: no allocation, no lock, no logging. A full ring drops the newest samples.
+            move |data: &[T], _| {
+                for frame in data.chunks_exact(channels) {
+                    let mono = frame.iter().map(|&s| f32::from_sample(s)).sum::<f32>() * scale;
+                    if producer.push(mono).is_err() {
+                        break;
+                    }
                 }
-            }
-        },
-        move |error| {
-            if matches!(
-                error.kind(),
-                cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated
-            ) {
-                failed.store(true, Ordering::Relaxed);
-            }
-        },
-        None,
-    )
+            },
+            on_error,
+            None,
+        )
+    }
 }
 
 impl AudioSource for Microphone {
     fn name(&self) -> &str {
-        &self.name
+        &self.stream.name
     }
 
     fn next_frame(&mut self, frame: &mut AudioFrame) -> Result<(), AudioError> {
@@ -126,30 +87,27 @@ impl AudioSource for Microphone {
             .map_or(AUDIO_FRAME_SAMPLES, RateConverter::input_needed);
         let give_up = Instant::now() + STALL_TIMEOUT;
         while self.samples.slots() < needed {
-            if self.failed.load(Ordering::Relaxed) || Instant::now() > give_up {
-                return Err(AudioError::Disconnected(self.name.clone()));
+            if self.stream.failed() || Instant::now() > give_up {
+                return Err(AudioError::Disconnected(self.stream.name.clone()));
             }
             std::thread::sleep(POLL_INTERVAL);
         }
-        if self.scratch.len() < needed {
-            self.scratch.resize(needed, 0.0);
-        }
-        let input = &mut self.scratch[..needed];
-        if self.samples.pop_entire_slice(input).is_err() {
-            return Err(AudioError::Disconnected(self.name.clone()));
+        self.scratch.resize(needed, 0.0);
+        if self.samples.pop_entire_slice(&mut self.scratch).is_err() {
+            return Err(AudioError::Disconnected(self.stream.name.clone()));
         }
         // The frame's first sample was captured this long ago: everything still queued
         // behind it plus the frame itself.
         let queued = (self.samples.slots() + needed) as u64;
-        frame.capture_time_us = clock::now_us().saturating_sub(queued * 1_000_000 / u64::from(self.device_rate_hz));
+        frame.capture_time_us = clock::now_us().saturating_sub(queued * 1_000_000 / u64::from(self.stream.rate_hz));
         match &mut self.converter {
             Some(converter) => {
-                let converted = converter.process(input);
+                let converted = converter.process(&self.scratch);
                 let n = converted.len().min(AUDIO_FRAME_SAMPLES);
                 frame.samples[..n].copy_from_slice(&converted[..n]);
                 frame.samples[n..].fill(0.0);
             }
-            None => frame.samples.copy_from_slice(input),
+            None => frame.samples.copy_from_slice(&self.scratch),
         }
         Ok(())
     }
