@@ -3,5 +3,16 @@
 //! This crate never knows about the UI: it reports through events and asks for a repaint
 //! through a waker closure.
 
-/// Version of the signaling protocol spoken by this build.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub mod address;
+pub mod discovery;
+pub mod protocol;
+mod secret;
+pub mod signaling;
+
+pub use address::{DEFAULT_PORT, JoinTarget};
+pub use protocol::PROTOCOL_VERSION;
+
+/// Milliseconds since the Unix epoch (chat stamps).
+pub(crate) fn clock_ms() -> u64 {
+    videomeet_media::clock::now_us() / 1000
+}

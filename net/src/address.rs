@@ -1,0 +1,156 @@
+//! Meeting addresses as people type them: `host:port`, `host`, or `videomeet://host:port/CODE`.
+
+use std::fmt;
+
+/// The port a host listens on unless told otherwise (or unless it is taken).
+pub const DEFAULT_PORT: u16 = 47_800;
+
+/// Where to join, parsed from what the user typed or clicked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinTarget {
+    /// Host name or IP address.
+    pub host: String,
+    /// Signaling port.
+    pub port: u16,
+    /// Meeting code from a link, checked by the host.
+    pub code: Option<String>,
+}
+
+/// Why an address could not be understood.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("\"{input}\" is not a meeting address: {reason}. Use host:port or a videomeet:// link")]
+pub struct AddressError {
+    input: String,
+    reason: &'static str,
+}
+
+impl JoinTarget {
+    /// Parses `host`, `host:port`, `[v6]:port` or `videomeet://host:port/CODE`.
+    pub fn parse(input: &str) -> Result<Self, AddressError> {
+        let fail = |reason| AddressError {
+            input: input.chars().take(200).collect(),
+            reason,
+        };
+        let text = input.trim();
+        let (rest, from_link) = match text.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("videomeet") => (rest, true),
+            Some(_) => return Err(fail("only videomeet:// links are meeting links")),
+            None => (text, false),
+        };
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let code = path.trim_matches('/');
+        let code = (from_link && !code.is_empty()).then(|| code.to_owned());
+        if code
+            .as_ref()
+            .is_some_and(|c| c.len() > 32 || !c.chars().all(|ch| ch.is_ascii_alphanumeric()))
+        {
+            return Err(fail("the meeting code has unexpected characters"));
+        }
+        let (host, port) =
+            split_host_port(authority).ok_or_else(|| fail("the port is not a number from 1 to 65535"))?;
+        if host.is_empty() {
+            return Err(fail("the host is missing"));
+        }
+        if host.len() > 253 || host.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@') {
+            return Err(fail("the host name has unexpected characters"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            code,
+        })
+    }
+
+    /// `host:port` for connecting (IPv6 in brackets).
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for JoinTarget {
+    /// The shareable link.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "videomeet://{}/{}",
+            self.authority(),
+            self.code.as_deref().unwrap_or("")
+        )
+    }
+}
+
+fn split_host_port(authority: &str) -> Option<(&str, u16)> {
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        return match after.strip_prefix(':') {
+            Some(port) => Some((host, parse_port(port)?)),
+            None if after.is_empty() => Some((host, DEFAULT_PORT)),
+            None => None,
+        };
+    }
+    match authority.rsplit_once(':') {
+        // More than one colon without brackets: a bare IPv6 address.
+        Some((host, _)) if host.contains(':') => Some((authority, DEFAULT_PORT)),
+        Some((host, port)) => Some((host, parse_port(port)?)),
+        None => Some((authority, DEFAULT_PORT)),
+    }
+}
+
+fn parse_port(text: &str) -> Option<u16> {
+    text.parse().ok().filter(|&port| port != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(host: &str, port: u16, code: Option<&str>) -> JoinTarget {
+        JoinTarget {
+            host: host.into(),
+            port,
+            code: code.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn parses_what_people_type() {
+        assert_eq!(
+            JoinTarget::parse("192.168.1.20:5000"),
+            Ok(target("192.168.1.20", 5000, None))
+        );
+        assert_eq!(
+            JoinTarget::parse(" meet.local "),
+            Ok(target("meet.local", DEFAULT_PORT, None))
+        );
+        assert_eq!(
+            JoinTarget::parse("videomeet://10.0.0.2:47800/K7QX3MZP"),
+            Ok(target("10.0.0.2", 47_800, Some("K7QX3MZP")))
+        );
+        assert_eq!(JoinTarget::parse("[fe80::1]:9000"), Ok(target("fe80::1", 9000, None)));
+        assert_eq!(JoinTarget::parse("fe80::1"), Ok(target("fe80::1", DEFAULT_PORT, None)));
+        let link = target("10.0.0.2", 47_800, Some("K7QX3MZP"));
+        assert_eq!(JoinTarget::parse(&link.to_string()), Ok(link));
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_address() {
+        for bad in [
+            "",
+            ":5000",
+            "host:0",
+            "host:99999",
+            "host:port",
+            "https://example.org/x",
+            "videomeet://h:1/../../etc",
+            "a b:5",
+            "user@host:5",
+        ] {
+            let error = JoinTarget::parse(bad).expect_err(bad);
+            assert!(error.to_string().contains("not a meeting address"), "{error}");
+        }
+    }
+}

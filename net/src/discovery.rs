@@ -1,0 +1,222 @@
+//! Finding meetings on the LAN with mDNS (DNS-SD): hosts announce, everyone browses.
+//!
+//! An announcement is a hint, not an identity: anyone on the network can announce anything,
+//! so the list only helps people choose; joining still checks the passcode, and two meetings
+//! with the same title stay apart by their codes.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
+
+use crate::address::JoinTarget;
+use crate::protocol::{MeetingInfo, PROTOCOL_VERSION};
+
+/// The DNS-SD service type Video Meet hosts announce.
+pub const SERVICE_TYPE: &str = "_videomeet._tcp.local.";
+
+/// mDNS could not be started (no usable network interface, port 5353 unavailable...).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("meetings on the local network cannot be {action}: {reason}")]
+pub struct DiscoveryError {
+    action: &'static str,
+    reason: String,
+}
+
+fn error(action: &'static str) -> impl Fn(mdns_sd::Error) -> DiscoveryError {
+    move |e| DiscoveryError {
+        action,
+        reason: e.to_string(),
+    }
+}
+
+/// A meeting announced on the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscoveredMeeting {
+    /// The announcement's unique name; tells apart meetings with the same title.
+    pub id: String,
+    /// Meeting title.
+    pub title: String,
+    /// Host's display name.
+    pub host_name: String,
+    /// Meeting code.
+    pub code: String,
+    /// Joining needs a passcode.
+    pub passcode_required: bool,
+    /// Participants at the last announcement.
+    pub participants: usize,
+    /// The host's protocol version.
+    pub version: u32,
+    /// Where the host can be reached.
+    pub addresses: Vec<IpAddr>,
+    /// Signaling port.
+    pub port: u16,
+}
+
+impl DiscoveredMeeting {
+    /// Where to connect: the first IPv4 address (the most likely to be routable), else any.
+    pub fn join_target(&self) -> Option<JoinTarget> {
+        let address = self
+            .addresses
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or_else(|| self.addresses.first())?;
+        Some(JoinTarget {
+            host: address.to_string(),
+            port: self.port,
+            code: Some(self.code.clone()),
+        })
+    }
+}
+
+/// A meeting being announced; dropping it withdraws the announcement.
+pub struct Announcement {
+    daemon: ServiceDaemon,
+    meeting: MeetingInfo,
+    port: u16,
+    fullname: String,
+}
+
+impl Announcement {
+    /// Announces `meeting`, reachable on `port`, with `participants` in it.
+    pub fn start(meeting: &MeetingInfo, port: u16, participants: usize) -> Result<Self, DiscoveryError> {
+        let daemon = ServiceDaemon::new().map_err(error("announced"))?;
+        let mut announcement = Self {
+            daemon,
+            meeting: meeting.clone(),
+            port,
+            fullname: String::new(),
+        };
+        announcement.update(participants)?;
+        Ok(announcement)
+    }
+
+    /// Re-announces with a new participant count.
+    pub fn update(&mut self, participants: usize) -> Result<(), DiscoveryError> {
+        let info = service_info(&self.meeting, self.port, participants).map_err(error("announced"))?;
+        self.fullname = info.get_fullname().to_owned();
+        self.daemon.register(info).map_err(error("announced"))
+    }
+}
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        // Sends the "goodbye" so browsers drop the meeting at once; best effort.
+        if let Ok(done) = self.daemon.unregister(&self.fullname) {
+            let _ = done.recv_timeout(std::time::Duration::from_millis(500));
+        }
+        let _ = self.daemon.shutdown();
+    }
+}
+
+fn service_info(meeting: &MeetingInfo, port: u16, participants: usize) -> Result<ServiceInfo, mdns_sd::Error> {
+    // Instance names are at most 63 bytes; the code keeps equal titles apart.
+    let mut title: String = meeting.title.chars().filter(|c| !c.is_control()).collect();
+    while title.len() > 50 {
+        title.pop();
+    }
+    let instance = if title.trim().is_empty() {
+        meeting.code.clone()
+    } else {
+        format!("{} {}", title.trim(), meeting.code)
+    };
+    let host = format!("videomeet-{}.local.", meeting.code.to_ascii_lowercase());
+    let version = PROTOCOL_VERSION.to_string();
+    let count = participants.to_string();
+    let properties = [
+        ("v", version.as_str()),
+        ("title", meeting.title.as_str()),
+        ("host", meeting.host_name.as_str()),
+        ("code", meeting.code.as_str()),
+        ("pass", if meeting.passcode_required { "1" } else { "0" }),
+        ("n", count.as_str()),
+    ];
+    Ok(ServiceInfo::new(SERVICE_TYPE, &instance, &host, "", port, &properties[..])?.enable_addr_auto())
+}
+
+/// Keeps a live list of the meetings announced on the network.
+pub struct Browser {
+    daemon: ServiceDaemon,
+    events: mdns_sd::Receiver<ServiceEvent>,
+    meetings: BTreeMap<String, DiscoveredMeeting>,
+}
+
+impl Browser {
+    /// Starts listening for announcements.
+    pub fn start() -> Result<Self, DiscoveryError> {
+        let daemon = ServiceDaemon::new().map_err(error("listed"))?;
+        let events = daemon.browse(SERVICE_TYPE).map_err(error("listed"))?;
+        Ok(Self {
+            daemon,
+            events,
+            meetings: BTreeMap::new(),
+        })
+    }
+
+    /// Takes in what arrived since the last call; true when the list changed. Never blocks.
+    pub fn refresh(&mut self) -> bool {
+        let mut changed = false;
+        while let Ok(event) = self.events.try_recv() {
+            changed |= self.apply(event);
+        }
+        changed
+    }
+
+    /// Waits up to `timeout` for a change; true when the list changed.
+    pub fn wait_for_change(&mut self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.events.recv_timeout(left) {
+                Ok(event) => {
+                    if self.apply(event) {
+                        self.refresh();
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// The meetings seen, ordered by announcement name.
+    pub fn meetings(&self) -> impl Iterator<Item = &DiscoveredMeeting> {
+        self.meetings.values()
+    }
+
+    fn apply(&mut self, event: ServiceEvent) -> bool {
+        match event {
+            ServiceEvent::ServiceResolved(service) => match parse(&service) {
+                Some(meeting) => self.meetings.insert(meeting.id.clone(), meeting.clone()) != Some(meeting),
+                None => false,
+            },
+            ServiceEvent::ServiceRemoved(_, fullname) => self.meetings.remove(&fullname).is_some(),
+            _ => false,
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.daemon.shutdown();
+    }
+}
+
+/// Reads an announcement; `None` when it is not a usable Video Meet meeting.
+fn parse(service: &mdns_sd::ResolvedService) -> Option<DiscoveredMeeting> {
+    let text = |key: &str| service.txt_properties.get_property_val_str(key).map(str::to_owned);
+    let code = text("code").filter(|c| !c.is_empty() && c.len() <= 32)?;
+    let mut addresses: Vec<IpAddr> = service.addresses.iter().map(|a| a.to_ip_addr()).collect();
+    addresses.sort();
+    Some(DiscoveredMeeting {
+        id: service.fullname.clone(),
+        title: text("title").unwrap_or_default(),
+        host_name: text("host").unwrap_or_default(),
+        code,
+        passcode_required: text("pass").as_deref() == Some("1"),
+        participants: text("n").and_then(|n| n.parse().ok()).unwrap_or(0),
+        version: text("v").and_then(|v| v.parse().ok()).unwrap_or(0),
+        addresses,
+        port: service.port,
+    })
+}

@@ -1,0 +1,400 @@
+//! The signaling protocol: JSON messages over WebSocket, one tagged enum per direction.
+//!
+//! `PROTOCOL.md` beside this crate describes it for people writing other clients; this
+//! module is the definition. Every message is a JSON object with a `"type"` field.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the protocol spoken by this build; the first message carries it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Limits the host enforces from the first message on.
+pub mod limits {
+    use std::time::Duration;
+
+    /// Largest message accepted, in bytes (an SDP offer is 3-10 KB).
+    pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+    /// Sustained messages per second per connection.
+    pub const MESSAGES_PER_SECOND: u32 = 50;
+    /// Messages a connection may send in a burst above the sustained rate.
+    pub const MESSAGE_BURST: u32 = 200;
+    /// Time a new connection has to send a valid `hello`.
+    pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Simultaneous connections from one IP address.
+    pub const CONNECTIONS_PER_ADDRESS: usize = 8;
+    /// Simultaneous connections in all, admitted or not.
+    pub const MAX_CONNECTIONS: usize = 64;
+    /// Participants in one meeting, the host included.
+    pub const MAX_PARTICIPANTS: usize = 16;
+    /// Longest display name, in characters.
+    pub const MAX_NAME_CHARS: usize = 64;
+    /// Longest chat message, in characters.
+    pub const MAX_CHAT_CHARS: usize = 4_000;
+    /// Longest meeting title, in characters.
+    pub const MAX_TITLE_CHARS: usize = 100;
+    /// Silence after which a connection counts as gone (clients ping every few seconds).
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How often a client pings.
+    pub const PING_INTERVAL: Duration = Duration::from_secs(2);
+}
+
+/// A participant's id within one meeting, given by the host.
+pub type PeerId = u32;
+
+/// Which media a participant is sending.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaState {
+    /// Microphone on.
+    pub mic: bool,
+    /// Camera on.
+    pub camera: bool,
+    /// Sharing the screen.
+    pub screen: bool,
+}
+
+/// What everyone knows about the meeting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingInfo {
+    /// Short code that names the meeting in links (8 characters).
+    pub code: String,
+    /// Title the host gave.
+    pub title: String,
+    /// The host's display name.
+    pub host_name: String,
+    /// True when joining needs a passcode.
+    pub passcode_required: bool,
+}
+
+/// One participant as the others see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Id within the meeting.
+    pub id: PeerId,
+    /// Display name.
+    pub name: String,
+    /// What they are sending.
+    pub media: MediaState,
+    /// True for the host.
+    pub is_host: bool,
+}
+
+/// WebRTC negotiation between two participants, relayed by the host.
+///
+/// `sdp` and `candidate` use the browser's shapes, so a browser client can pass them to
+/// `RTCPeerConnection` as they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// An SDP offer.
+    Offer {
+        /// The session description.
+        sdp: String,
+    },
+    /// An SDP answer.
+    Answer {
+        /// The session description.
+        sdp: String,
+    },
+    /// A trickled ICE candidate (`RTCIceCandidateInit`).
+    Candidate {
+        /// The candidate line, `candidate:...`.
+        candidate: String,
+        /// Media section id.
+        #[serde(rename = "sdpMid", default, skip_serializing_if = "Option::is_none")]
+        sdp_mid: Option<String>,
+        /// Media section index.
+        #[serde(rename = "sdpMLineIndex", default, skip_serializing_if = "Option::is_none")]
+        sdp_mline_index: Option<u16>,
+    },
+}
+
+/// Messages a client sends to the host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First message: who is joining. Nothing else is accepted before it.
+    Hello {
+        /// The client's protocol version.
+        version: u32,
+        /// Display name.
+        name: String,
+        /// The passcode, when the meeting has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        passcode: Option<String>,
+        /// The meeting code from a link; when given it must match.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        /// The host's own secret, which makes this participant the host.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_token: Option<String>,
+        /// Media state at joining.
+        #[serde(default)]
+        media: MediaState,
+    },
+    /// Negotiation for one other participant.
+    Signal {
+        /// The participant it is for.
+        to: PeerId,
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// A chat message to everyone.
+    Chat {
+        /// The text.
+        text: String,
+    },
+    /// The sender's microphone, camera or screen changed.
+    MediaState {
+        /// The new state.
+        media: MediaState,
+    },
+    /// Keep-alive; the host answers with `pong`.
+    Ping {
+        /// Echoed back.
+        nonce: u64,
+    },
+    /// Answer to the host's `ping`.
+    Pong {
+        /// The host's nonce.
+        nonce: u64,
+    },
+    /// Leaving the meeting on purpose.
+    Leave,
+}
+
+/// Why the host turned a client away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyReason {
+    /// Missing or wrong passcode.
+    WrongPasscode,
+    /// The client speaks another protocol version.
+    VersionMismatch,
+    /// The link's code names another meeting.
+    WrongMeeting,
+    /// The meeting has its maximum number of participants.
+    MeetingFull,
+    /// The first message was not a valid `hello`.
+    BadHello,
+    /// Too many connections from this address, or in all.
+    TooManyConnections,
+    /// No `hello` in time.
+    HandshakeTimeout,
+}
+
+/// Why a participant left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// They left on purpose.
+    Left,
+    /// Their connection dropped or went silent.
+    ConnectionLost,
+    /// They broke the protocol's rules (size, rate, format).
+    Misbehaved,
+}
+
+/// Messages the host sends to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Admitted: your id, the meeting, who is already here.
+    Welcome {
+        /// The host's protocol version.
+        version: u32,
+        /// Your id.
+        you: PeerId,
+        /// The meeting.
+        meeting: MeetingInfo,
+        /// Everyone already in the meeting (not you).
+        peers: Vec<PeerInfo>,
+    },
+    /// Not admitted; the connection closes after this.
+    Denied {
+        /// Why.
+        reason: DenyReason,
+        /// A sentence for the user.
+        message: String,
+        /// The host's protocol version.
+        version: u32,
+    },
+    /// Someone joined. Newcomers make the offers.
+    PeerJoined {
+        /// Who.
+        peer: PeerInfo,
+    },
+    /// Someone left.
+    PeerLeft {
+        /// Who.
+        id: PeerId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// Negotiation from another participant.
+    Signal {
+        /// Who sent it.
+        from: PeerId,
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// A chat message, stamped and numbered by the host so everyone sees the same order.
+    Chat {
+        /// Sender's id.
+        from: PeerId,
+        /// Sender's name at the time.
+        name: String,
+        /// The text.
+        text: String,
+        /// Host's clock, milliseconds since the Unix epoch.
+        sent_at_ms: u64,
+        /// Position in the meeting's chat, from 1.
+        seq: u64,
+    },
+    /// A participant's media state changed.
+    MediaState {
+        /// Who.
+        id: PeerId,
+        /// The new state.
+        media: MediaState,
+    },
+    /// Keep-alive from the host.
+    Ping {
+        /// Echo it in `pong`.
+        nonce: u64,
+    },
+    /// Answer to a client's `ping`.
+    Pong {
+        /// The client's nonce.
+        nonce: u64,
+    },
+    /// A message was refused; the connection stays open unless the error says otherwise.
+    Error {
+        /// A sentence for the developer or user.
+        message: String,
+    },
+    /// The host ended the meeting; the connection closes after this.
+    Ended,
+}
+
+impl ServerMessage {
+    /// Encodes for the wire.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain data types cannot fail: no maps with non-string keys,
+        // no custom serialisers.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"type":"error","message":"internal"}"#))
+    }
+}
+
+impl ClientMessage {
+    /// Encodes for the wire.
+    pub fn to_json(&self) -> String {
+        // As above: plain data, cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"type":"leave"}"#))
+    }
+}
+
+/// Trims a display name and cuts it to [`limits::MAX_NAME_CHARS`]; control characters go.
+pub fn clean_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(limits::MAX_NAME_CHARS)
+        .collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        "Guest".into()
+    } else {
+        trimmed.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_have_the_documented_shape() {
+        let hello = ClientMessage::Hello {
+            version: 1,
+            name: "Ada".into(),
+            passcode: Some("1234".into()),
+            code: None,
+            host_token: None,
+            media: MediaState {
+                mic: true,
+                camera: false,
+                screen: false,
+            },
+        };
+        assert_eq!(
+            hello.to_json(),
+            r#"{"type":"hello","version":1,"name":"Ada","passcode":"1234","media":{"mic":true,"camera":false,"screen":false}}"#
+        );
+        let candidate = ClientMessage::Signal {
+            to: 2,
+            signal: Signal::Candidate {
+                candidate: "candidate:1 1 udp 2130706431 192.168.1.5 50000 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_mline_index: Some(0),
+            },
+        };
+        assert_eq!(
+            candidate.to_json(),
+            r#"{"type":"signal","to":2,"signal":{"kind":"candidate","candidate":"candidate:1 1 udp 2130706431 192.168.1.5 50000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#
+        );
+        let denied = ServerMessage::Denied {
+            reason: DenyReason::WrongPasscode,
+            message: "Wrong passcode.".into(),
+            version: 1,
+        };
+        assert_eq!(
+            denied.to_json(),
+            r#"{"type":"denied","reason":"wrong_passcode","message":"Wrong passcode.","version":1}"#
+        );
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let messages = [
+            ClientMessage::Chat { text: "hi".into() },
+            ClientMessage::MediaState {
+                media: MediaState::default(),
+            },
+            ClientMessage::Ping { nonce: 7 },
+            ClientMessage::Pong { nonce: 8 },
+            ClientMessage::Leave,
+            ClientMessage::Signal {
+                to: 3,
+                signal: Signal::Offer { sdp: "v=0".into() },
+            },
+        ];
+        for message in messages {
+            let back: ClientMessage = serde_json::from_str(&message.to_json()).unwrap();
+            assert_eq!(back, message);
+        }
+        let ended: ServerMessage = serde_json::from_str(r#"{"type":"ended"}"#).unwrap();
+        assert_eq!(ended, ServerMessage::Ended);
+    }
+
+    #[test]
+    fn malformed_messages_are_rejected() {
+        for bad in [
+            "",
+            "null",
+            "[]",
+            r#"{"type":"teleport"}"#,
+            r#"{"type":"chat"}"#,
+            r#"{"type":"signal","to":-1,"signal":{"kind":"offer","sdp":""}}"#,
+            r#"{"type":"hello","version":"one","name":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(clean_name("  Ada\u{7}\n "), "Ada");
+        assert_eq!(clean_name(""), "Guest");
+        assert_eq!(clean_name(&"x".repeat(500)).chars().count(), limits::MAX_NAME_CHARS);
+    }
+}

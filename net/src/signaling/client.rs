@@ -1,0 +1,220 @@
+//! Joining a meeting: the participant's side of the signaling connection.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::address::JoinTarget;
+use crate::protocol::{
+    ClientMessage, DenyReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo, ServerMessage, limits,
+};
+
+/// How long joining may take before it counts as unreachable.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Messages queued in each direction.
+const QUEUE: usize = 256;
+
+/// What the participant says when joining.
+#[derive(Clone, Debug, Default)]
+pub struct HelloParams {
+    /// Display name.
+    pub name: String,
+    /// Passcode, if the meeting needs one.
+    pub passcode: Option<String>,
+    /// The host's secret; only the host's own program has it.
+    pub host_token: Option<String>,
+    /// Microphone, camera and screen state at joining.
+    pub media: MediaState,
+}
+
+/// Why joining failed, in terms a person can act on.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum JoinError {
+    /// Nothing answered at that address.
+    #[error("could not reach a meeting at {address}: {reason}")]
+    Unreachable {
+        /// The address tried.
+        address: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The host turned us away.
+    #[error("{message}")]
+    Denied {
+        /// Why, for the program.
+        reason: DenyReason,
+        /// Why, for the user.
+        message: String,
+    },
+    /// The other side does not speak the protocol.
+    #[error("the host answered something unexpected: {0}")]
+    Protocol(String),
+}
+
+/// A joined meeting: our id, what the host told us, and the stream of what happens next.
+pub struct Joined {
+    /// Sends messages to the host.
+    pub client: SignalingClient,
+    /// Our id in the meeting.
+    pub you: PeerId,
+    /// The meeting.
+    pub meeting: MeetingInfo,
+    /// Everyone who was already there.
+    pub peers: Vec<PeerInfo>,
+    /// Everything the host sends from now on; closes when the connection ends.
+    pub events: mpsc::Receiver<ServerMessage>,
+}
+
+/// Connects to the meeting at `target` and says hello.
+pub async fn join(target: &JoinTarget, params: HelloParams) -> Result<Joined, JoinError> {
+    let address = target.authority();
+    let unreachable = |reason: String| JoinError::Unreachable {
+        address: address.clone(),
+        reason,
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limits::MAX_MESSAGE_BYTES * 4))
+        .max_frame_size(Some(limits::MAX_MESSAGE_BYTES * 4));
+    let url = format!("ws://{address}/");
+    let (mut socket, _) = tokio::time::timeout(
+        JOIN_TIMEOUT,
+        tokio_tungstenite::connect_async_with_config(url, Some(config), true),
+    )
+    .await
+    .map_err(|_| unreachable("no answer within 5 seconds".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+    let hello = ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        name: params.name,
+        passcode: params.passcode,
+        code: target.code.clone(),
+        host_token: params.host_token,
+        media: params.media,
+    };
+    socket
+        .send(Message::text(hello.to_json()))
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let first = tokio::time::timeout(JOIN_TIMEOUT, next_message(&mut socket))
+        .await
+        .map_err(|_| unreachable("the host did not answer".into()))??;
+    let (you, meeting, peers) = match first {
+        ServerMessage::Welcome {
+            you, meeting, peers, ..
+        } => (you, meeting, peers),
+        ServerMessage::Denied { reason, message, .. } => return Err(JoinError::Denied { reason, message }),
+        ServerMessage::Ended => {
+            return Err(JoinError::Denied {
+                reason: DenyReason::WrongMeeting,
+                message: "The meeting has ended.".into(),
+            });
+        }
+        other => return Err(JoinError::Protocol(format!("{other:?}"))),
+    };
+    let (outbox, outgoing) = mpsc::channel(QUEUE);
+    let (incoming, events) = mpsc::channel(QUEUE);
+    let task = tokio::spawn(pump(socket, outgoing, incoming));
+    Ok(Joined {
+        client: SignalingClient { outbox, task },
+        you,
+        meeting,
+        peers,
+        events,
+    })
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_message(socket: &mut Socket) -> Result<ServerMessage, JoinError> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(text.as_str()).map_err(|e| JoinError::Protocol(e.to_string()));
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+            Some(Ok(other)) => return Err(JoinError::Protocol(format!("unexpected {other:?}"))),
+            Some(Err(error)) => return Err(JoinError::Protocol(error.to_string())),
+            None => return Err(JoinError::Protocol("the host closed the connection".into())),
+        }
+    }
+}
+
+/// Moves messages between the socket and the channels, and keeps the connection alive.
+async fn pump(mut socket: Socket, mut outgoing: mpsc::Receiver<ClientMessage>, incoming: mpsc::Sender<ServerMessage>) {
+    let mut keepalive = tokio::time::interval(limits::PING_INTERVAL);
+    let mut nonce = 0u64;
+    loop {
+        tokio::select! {
+            message = outgoing.recv() => {
+                let Some(message) = message else { break };
+                let leaving = message == ClientMessage::Leave;
+                if socket.send(Message::text(message.to_json())).await.is_err() {
+                    break;
+                }
+                if leaving {
+                    // The host closes the connection once it has taken the leave in; closing
+                    // first could race the leave message.
+                    let drain = async { while next_message(&mut socket).await.is_ok() {} };
+                    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+                    break;
+                }
+            }
+            received = next_message(&mut socket) => match received {
+                Ok(ServerMessage::Ping { nonce }) => {
+                    let pong = ClientMessage::Pong { nonce };
+                    if socket.send(Message::text(pong.to_json())).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(message) => {
+                    let ended = message == ServerMessage::Ended;
+                    if incoming.send(message).await.is_err() || ended {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "signaling connection ended");
+                    break;
+                }
+            },
+            _ = keepalive.tick() => {
+                nonce += 1;
+                if socket.send(Message::text(ClientMessage::Ping { nonce }.to_json())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // Best effort: the host may be gone already.
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(None)).await;
+}
+
+/// Sends messages to the host. Dropping it drops the connection (the host notices at once).
+pub struct SignalingClient {
+    outbox: mpsc::Sender<ClientMessage>,
+    task: JoinHandle<()>,
+}
+
+impl SignalingClient {
+    /// Queues a message; false when the connection is gone or hopelessly backed up.
+    pub fn send(&self, message: ClientMessage) -> bool {
+        self.outbox.try_send(message).is_ok()
+    }
+
+    /// Leaves the meeting cleanly: the others are told at once.
+    pub async fn leave(mut self) {
+        if self.outbox.send(ClientMessage::Leave).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.task).await;
+        }
+    }
+}
+
+impl Drop for SignalingClient {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,247 @@
+//! One guest's WebSocket connection on the host: handshake, admission, then relaying.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
+
+use super::rate::TokenBucket;
+use super::room::{OUTBOX_CAPACITY, RoomEvent};
+use super::server::{ConnectionSlot, Shared};
+use crate::protocol::{ClientMessage, DenyReason, LeaveReason, PROTOCOL_VERSION, ServerMessage, clean_name, limits};
+
+/// Refused messages a connection may send before it is closed.
+const MAX_REFUSALS: u32 = 20;
+
+type Socket = WebSocketStream<TcpStream>;
+
+/// What the guest said in `hello`, after checking.
+struct Admitted {
+    name: String,
+    media: crate::protocol::MediaState,
+    is_host: bool,
+}
+
+/// Serves one connection until it closes. Nothing about the meeting reaches the guest
+/// before the room has admitted it.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: ConnectionSlot, shared: Arc<Shared>) {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limits::MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(limits::MAX_MESSAGE_BYTES));
+    let mut socket = match tokio::time::timeout(
+        limits::HANDSHAKE_TIMEOUT,
+        accept_async_with_config(stream, Some(config)),
+    )
+    .await
+    {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "WebSocket handshake failed");
+            return;
+        }
+        Err(_) => return,
+    };
+    let admitted = match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, read_hello(&mut socket, &shared)).await {
+        Ok(Ok(admitted)) => admitted,
+        Ok(Err(reason)) => return deny(&mut socket, reason).await,
+        Err(_) => return deny(&mut socket, DenyReason::HandshakeTimeout).await,
+    };
+    let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let (reply, joined) = oneshot::channel();
+    let join = RoomEvent::Join {
+        name: admitted.name,
+        media: admitted.media,
+        is_host: admitted.is_host,
+        outbox,
+        reply,
+    };
+    if shared.room.send(join).await.is_err() {
+        return close(&mut socket).await;
+    }
+    let id = match joined.await {
+        Ok(Ok(id)) => id,
+        Ok(Err(reason)) => return deny(&mut socket, reason).await,
+        Err(_) => return close(&mut socket).await,
+    };
+    let span = tracing::debug_span!("guest", id, %peer);
+    let reason = relay(socket, inbox, id, &shared).await;
+    let _enter = span.enter();
+    tracing::debug!(?reason, "connection ended");
+    // The room may already be gone (meeting ended); nothing left to tell then.
+    let _ = shared.room.send(RoomEvent::Gone { id, reason }).await;
+}
+
+/// Waits for `hello` and checks version, meeting code and passcode.
+async fn read_hello(socket: &mut Socket, shared: &Shared) -> Result<Admitted, DenyReason> {
+    let text = loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => break text,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            _ => return Err(DenyReason::BadHello),
+        }
+    };
+    let Ok(ClientMessage::Hello {
+        version,
+        name,
+        passcode,
+        code,
+        host_token,
+        media,
+    }) = serde_json::from_str(text.as_str())
+    else {
+        return Err(DenyReason::BadHello);
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(DenyReason::VersionMismatch);
+    }
+    if code.is_some_and(|code| !code.eq_ignore_ascii_case(&shared.meeting.code)) {
+        return Err(DenyReason::WrongMeeting);
+    }
+    let is_host = host_token.is_some_and(|token| secrets_match(&token, &shared.host_token));
+    let passcode_ok = match &shared.passcode {
+        None => true,
+        Some(expected) => passcode.is_some_and(|given| secrets_match(&given, expected)),
+    };
+    if !is_host && !passcode_ok {
+        return Err(DenyReason::WrongPasscode);
+    }
+    Ok(Admitted {
+        name: clean_name(&name),
+        media,
+        is_host,
+    })
+}
+
+/// Compares secrets in time independent of where they differ.
+fn secrets_match(given: &str, expected: &str) -> bool {
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+/// Passes messages between the guest and the room until either side ends.
+async fn relay(mut socket: Socket, mut inbox: mpsc::Receiver<ServerMessage>, id: u32, shared: &Shared) -> LeaveReason {
+    let mut bucket = TokenBucket::new(limits::MESSAGES_PER_SECOND, limits::MESSAGE_BURST);
+    let mut refusals = 0;
+    let mut last_heard = Instant::now();
+    loop {
+        let idle_deadline = tokio::time::Instant::from_std(last_heard + limits::IDLE_TIMEOUT);
+        tokio::select! {
+            incoming = socket.next() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        last_heard = Instant::now();
+                        continue;
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        refusals += 1;
+                        if refusals > MAX_REFUSALS || !send(&mut socket, &refused("binary messages are not part of the protocol")).await {
+                            return LeaveReason::Misbehaved;
+                        }
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_))) | None => return LeaveReason::ConnectionLost,
+                    Some(Ok(Message::Frame(_))) => continue,
+                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                        return LeaveReason::ConnectionLost;
+                    }
+                    Some(Err(WsError::Capacity(_) | WsError::Utf8(_) | WsError::Protocol(_))) => {
+                        let _ = send(&mut socket, &refused("message too large or malformed; closing")).await;
+                        return LeaveReason::Misbehaved;
+                    }
+                    Some(Err(_)) => return LeaveReason::ConnectionLost,
+                };
+                last_heard = Instant::now();
+                if !bucket.take(last_heard) {
+                    refusals += 1;
+                    if refusals > MAX_REFUSALS {
+                        let _ = send(&mut socket, &refused("too many messages; closing")).await;
+                        return LeaveReason::Misbehaved;
+                    }
+                    continue;
+                }
+                match serde_json::from_str::<ClientMessage>(text.as_str()) {
+                    Ok(ClientMessage::Leave) => {
+                        let _ = shared.room.send(RoomEvent::Message { from: id, message: ClientMessage::Leave }).await;
+                        close(&mut socket).await;
+                        return LeaveReason::Left;
+                    }
+                    Ok(message) => {
+                        if shared.room.send(RoomEvent::Message { from: id, message }).await.is_err() {
+                            return LeaveReason::ConnectionLost;
+                        }
+                    }
+                    Err(error) => {
+                        refusals += 1;
+                        let reply = refused(&format!("could not read the message: {error}"));
+                        if refusals > MAX_REFUSALS || !send(&mut socket, &reply).await {
+                            return LeaveReason::Misbehaved;
+                        }
+                    }
+                }
+            }
+            outgoing = inbox.recv() => match outgoing {
+                Some(message) => {
+                    let ended = message == ServerMessage::Ended;
+                    if !send(&mut socket, &message).await {
+                        return LeaveReason::ConnectionLost;
+                    }
+                    if ended {
+                        close(&mut socket).await;
+                        return LeaveReason::Left;
+                    }
+                }
+                // The room let go of us: the meeting ended or we were too slow.
+                None => {
+                    close(&mut socket).await;
+                    return LeaveReason::ConnectionLost;
+                }
+            },
+            () = tokio::time::sleep_until(idle_deadline) => return LeaveReason::ConnectionLost,
+        }
+    }
+}
+
+fn refused(message: &str) -> ServerMessage {
+    ServerMessage::Error {
+        message: message.into(),
+    }
+}
+
+/// Sends one message; false when the connection is gone.
+async fn send(socket: &mut Socket, message: &ServerMessage) -> bool {
+    socket.send(Message::text(message.to_json())).await.is_ok()
+}
+
+async fn deny(socket: &mut Socket, reason: DenyReason) {
+    let message = match reason {
+        DenyReason::WrongPasscode => "The passcode is wrong.".to_owned(),
+        DenyReason::VersionMismatch => {
+            format!("This meeting runs protocol version {PROTOCOL_VERSION}; update Video Meet on one side.")
+        }
+        DenyReason::WrongMeeting => "The link is for a meeting that is not running here.".to_owned(),
+        DenyReason::MeetingFull => format!("The meeting is full ({} participants).", limits::MAX_PARTICIPANTS),
+        DenyReason::BadHello => "The first message must be a valid hello.".to_owned(),
+        DenyReason::TooManyConnections => "Too many connections; try again later.".to_owned(),
+        DenyReason::HandshakeTimeout => "No hello arrived in time.".to_owned(),
+    };
+    let denied = ServerMessage::Denied {
+        reason,
+        message,
+        version: PROTOCOL_VERSION,
+    };
+    let _ = send(socket, &denied).await;
+    close(socket).await;
+}
+
+async fn close(socket: &mut Socket) {
+    // The peer may be gone already; closing is best effort.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.close(None)).await;
+}

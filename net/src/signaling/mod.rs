@@ -1,0 +1,13 @@
+//! The signaling server every host runs, and the client every participant uses.
+//!
+//! The host's own participant joins through the same client over loopback, so there is one
+//! way to be in a meeting.
+
+mod client;
+mod connection;
+mod rate;
+mod room;
+mod server;
+
+pub use client::{HelloParams, JoinError, Joined, SignalingClient, join};
+pub use server::{HostConfig, SignalingServer};

@@ -1,0 +1,54 @@
+//! A token bucket: a sustained rate with room for bursts.
+
+use std::time::Instant;
+
+/// Allows `per_second` events per second on average and `burst` at once.
+pub(crate) struct TokenBucket {
+    tokens: f64,
+    per_second: f64,
+    burst: f64,
+    refilled: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        Self {
+            tokens: f64::from(burst),
+            per_second: f64::from(per_second),
+            burst: f64::from(burst),
+            refilled: Instant::now(),
+        }
+    }
+
+    /// Takes one token at `now`; false when the bucket is empty.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn allows_the_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(10, 5);
+        assert_eq!((0..20).filter(|_| bucket.take(start)).count(), 5);
+        // One second later, ten more.
+        let later = start + Duration::from_secs(1);
+        assert_eq!((0..20).filter(|_| bucket.take(later)).count(), 5, "capped at the burst");
+        let much_later = later + Duration::from_millis(300);
+        assert_eq!((0..20).filter(|_| bucket.take(much_later)).count(), 3);
+    }
+}

@@ -1,0 +1,206 @@
+//! The host's signaling server: accepts WebSocket connections and hands them to the room.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::connection;
+use super::room::{Room, RoomEvent};
+use crate::address::DEFAULT_PORT;
+use crate::protocol::{MeetingInfo, clean_name, limits};
+
+/// What the host decides before the meeting starts.
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// Meeting title (cut to [`limits::MAX_TITLE_CHARS`]).
+    pub title: String,
+    /// The host's display name.
+    pub host_name: String,
+    /// Passcode guests must give; `None` for an open meeting.
+    pub passcode: Option<String>,
+    /// Address to listen on; all interfaces by default.
+    pub bind_ip: IpAddr,
+    /// Port to listen on; when taken, any free port. 0 picks a free port at once.
+    pub port: u16,
+}
+
+impl HostConfig {
+    /// A meeting on all interfaces at the default port.
+    pub fn new(title: &str, host_name: &str) -> Self {
+        Self {
+            title: title.into(),
+            host_name: host_name.into(),
+            passcode: None,
+            bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: DEFAULT_PORT,
+        }
+    }
+}
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub meeting: MeetingInfo,
+    pub passcode: Option<String>,
+    pub host_token: String,
+    pub room: mpsc::Sender<RoomEvent>,
+    connections: Mutex<ConnectionCounts>,
+}
+
+#[derive(Default)]
+struct ConnectionCounts {
+    total: usize,
+    per_address: HashMap<IpAddr, usize>,
+}
+
+/// Holds one connection slot; gives it back when dropped.
+pub(crate) struct ConnectionSlot {
+    shared: Arc<Shared>,
+    address: IpAddr,
+}
+
+impl Shared {
+    fn counts(&self) -> std::sync::MutexGuard<'_, ConnectionCounts> {
+        // The counts stay consistent even if a holder panicked: every update is one step.
+        self.connections.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes a connection slot for `address`, if the limits allow one.
+    fn admit(self: &Arc<Self>, address: IpAddr) -> Option<ConnectionSlot> {
+        let mut counts = self.counts();
+        let from_address = counts.per_address.get(&address).copied().unwrap_or(0);
+        if counts.total >= limits::MAX_CONNECTIONS || from_address >= limits::CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        counts.total += 1;
+        counts.per_address.insert(address, from_address + 1);
+        Some(ConnectionSlot {
+            shared: Arc::clone(self),
+            address,
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut counts = self.shared.counts();
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(count) = counts.per_address.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.per_address.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// A running signaling server. Dropping it ends the meeting for everyone.
+pub struct SignalingServer {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    participant_count: Arc<AtomicUsize>,
+    accept_task: JoinHandle<()>,
+    room_task: JoinHandle<()>,
+}
+
+impl SignalingServer {
+    /// Binds the port (or a free one when it is taken) and starts accepting guests.
+    pub async fn start(config: HostConfig) -> io::Result<Self> {
+        let listener = match TcpListener::bind((config.bind_ip, config.port)).await {
+            Err(error) if error.kind() == io::ErrorKind::AddrInUse && config.port != 0 => {
+                tracing::info!(port = config.port, "port taken, using a free one");
+                TcpListener::bind((config.bind_ip, 0)).await?
+            }
+            other => other?,
+        };
+        let local_addr = listener.local_addr()?;
+        let meeting = MeetingInfo {
+            code: crate::secret::meeting_code(),
+            title: config.title.trim().chars().take(limits::MAX_TITLE_CHARS).collect(),
+            host_name: clean_name(&config.host_name),
+            passcode_required: config.passcode.is_some(),
+        };
+        let participant_count = Arc::new(AtomicUsize::new(0));
+        let (room_tx, room_rx) = mpsc::channel(1024);
+        let room_task = tokio::spawn(Room::new(meeting.clone(), Arc::clone(&participant_count)).run(room_rx));
+        let shared = Arc::new(Shared {
+            meeting,
+            passcode: config.passcode.filter(|p| !p.is_empty()),
+            host_token: crate::secret::token(),
+            room: room_tx,
+            connections: Mutex::new(ConnectionCounts::default()),
+        });
+        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        tracing::info!(%local_addr, code = %shared.meeting.code, "hosting");
+        Ok(Self {
+            local_addr,
+            shared,
+            participant_count,
+            accept_task,
+            room_task,
+        })
+    }
+
+    /// The address and port it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The meeting as guests see it.
+    pub fn meeting(&self) -> &MeetingInfo {
+        &self.shared.meeting
+    }
+
+    /// The secret that makes a joining client the host.
+    pub fn host_token(&self) -> &str {
+        &self.shared.host_token
+    }
+
+    /// Participants in the meeting now, the host included.
+    pub fn participant_count(&self) -> usize {
+        self.participant_count.load(Ordering::Relaxed)
+    }
+
+    /// Ends the meeting: everyone gets `ended`, then the server stops.
+    pub async fn stop(mut self) {
+        self.accept_task.abort();
+        if self.shared.room.send(RoomEvent::End).await.is_ok() {
+            // The room hands `ended` to every connection and finishes; connections flush it
+            // and close on their own.
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.room_task).await;
+        }
+    }
+}
+
+impl Drop for SignalingServer {
+    fn drop(&mut self) {
+        self.accept_task.abort();
+        // Best effort when dropped without `stop`: the room ends and closes connections.
+        let _ = self.shared.room.try_send(RoomEvent::End);
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => match shared.admit(peer.ip()) {
+                Some(slot) => {
+                    tokio::spawn(connection::serve(stream, peer, slot, Arc::clone(&shared)));
+                }
+                // Over the limit: close at once, before spending anything on a handshake.
+                None => tracing::debug!(%peer, "connection refused: too many connections"),
+            },
+            Err(error) => {
+                // Out of file descriptors and the like: wait instead of spinning.
+                tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

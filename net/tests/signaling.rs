@@ -1,0 +1,446 @@
+//! The signaling server and client together, over real WebSockets on loopback.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use videomeet_net::JoinTarget;
+use videomeet_net::protocol::{
+    ClientMessage, DenyReason, LeaveReason, MediaState, PROTOCOL_VERSION, ServerMessage, Signal, limits,
+};
+use videomeet_net::signaling::{HelloParams, JoinError, Joined, SignalingServer, join};
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+async fn host(passcode: Option<&str>) -> (SignalingServer, Joined) {
+    let mut config = videomeet_net::signaling::HostConfig::new("Standup", "Grace");
+    config.bind_ip = LOOPBACK;
+    config.port = 0;
+    config.passcode = passcode.map(Into::into);
+    let server = SignalingServer::start(config).await.expect("server starts");
+    let me = join(
+        &target(&server),
+        HelloParams {
+            name: "Grace".into(),
+            host_token: Some(server.host_token().into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the host joins its own meeting");
+    (server, me)
+}
+
+fn target(server: &SignalingServer) -> JoinTarget {
+    JoinTarget {
+        host: "127.0.0.1".into(),
+        port: server.local_addr().port(),
+        code: Some(server.meeting().code.clone()),
+    }
+}
+
+async fn guest(server: &SignalingServer, name: &str, passcode: Option<&str>) -> Result<Joined, JoinError> {
+    join(
+        &target(server),
+        HelloParams {
+            name: name.into(),
+            passcode: passcode.map(Into::into),
+            media: MediaState {
+                mic: true,
+                camera: true,
+                screen: false,
+            },
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The next message that is not keep-alive traffic, within two seconds.
+async fn next(events: &mut mpsc::Receiver<ServerMessage>) -> ServerMessage {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(2), events.recv())
+            .await
+            .expect("a message within 2 s")
+            .expect("connection open");
+        if !matches!(message, ServerMessage::Pong { .. }) {
+            return message;
+        }
+    }
+}
+
+/// A bare WebSocket, to say things the real client never would.
+async fn raw(
+    server: &SignalingServer,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
+    tokio_tungstenite::connect_async(url).await.expect("connects").0
+}
+
+/// Everything a raw socket receives until the host closes it (or 8 s pass).
+async fn everything_received(
+    socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> Vec<ServerMessage> {
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, socket.next()).await {
+        if let Message::Text(text) = message {
+            received.push(serde_json::from_str(text.as_str()).expect("valid server message"));
+        }
+    }
+    received
+}
+
+#[tokio::test]
+async fn a_guest_joins_sees_the_host_and_the_host_sees_the_guest() {
+    let (server, mut host) = host(Some("s3cret")).await;
+    assert!(host.peers.is_empty());
+    let ada = guest(&server, "Ada", Some("s3cret")).await.expect("joins");
+    assert_eq!(ada.meeting.title, "Standup");
+    assert!(ada.meeting.passcode_required);
+    assert_eq!(ada.peers.len(), 1);
+    assert!(ada.peers[0].is_host && ada.peers[0].name == "Grace");
+    match next(&mut host.events).await {
+        ServerMessage::PeerJoined { peer } => {
+            assert_eq!((peer.id, peer.name.as_str(), peer.is_host), (ada.you, "Ada", false));
+            assert!(peer.media.mic && peer.media.camera);
+        }
+        other => panic!("expected peer_joined, got {other:?}"),
+    }
+    assert_eq!(server.participant_count(), 2);
+}
+
+#[tokio::test]
+async fn a_wrong_passcode_is_denied_and_reveals_nothing() {
+    let (server, host) = host(Some("s3cret")).await;
+    // Someone already in the meeting chats: a rejected client must not see it.
+    host.client.send(ClientMessage::Chat { text: "private".into() });
+    let error = guest(&server, "Mallory", Some("guess")).await.err().expect("denied");
+    assert!(
+        matches!(
+            error,
+            JoinError::Denied {
+                reason: DenyReason::WrongPasscode,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(error.to_string(), "The passcode is wrong.");
+    assert!(matches!(
+        guest(&server, "Mallory", None).await,
+        Err(JoinError::Denied { .. })
+    ));
+
+    let mut socket = raw(&server).await;
+    let hello = ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        name: "Mallory".into(),
+        passcode: Some("S3CRET".into()),
+        code: None,
+        host_token: Some("0".repeat(64)),
+        media: MediaState::default(),
+    };
+    socket.send(Message::text(hello.to_json())).await.unwrap();
+    let received = everything_received(&mut socket).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(matches!(
+        received[0],
+        ServerMessage::Denied {
+            reason: DenyReason::WrongPasscode,
+            ..
+        }
+    ));
+    assert_eq!(server.participant_count(), 1);
+}
+
+#[tokio::test]
+async fn version_mismatch_and_wrong_meeting_code_get_clear_reasons() {
+    let (server, _host) = host(None).await;
+    let mut socket = raw(&server).await;
+    socket
+        .send(Message::text(r#"{"type":"hello","version":99,"name":"Future"}"#))
+        .await
+        .unwrap();
+    let received = everything_received(&mut socket).await;
+    match &received[..] {
+        [
+            ServerMessage::Denied {
+                reason: DenyReason::VersionMismatch,
+                message,
+                version,
+            },
+        ] => {
+            assert_eq!(*version, PROTOCOL_VERSION);
+            assert!(message.contains("version"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut wrong = target(&server);
+    wrong.code = Some("ZZZZZZZZ".into());
+    let error = join(&wrong, HelloParams::default()).await.err().expect("denied");
+    assert!(
+        matches!(
+            error,
+            JoinError::Denied {
+                reason: DenyReason::WrongMeeting,
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn chat_reaches_everyone_in_one_order_with_sender_and_time() {
+    let (server, mut host) = host(None).await;
+    let mut ada = guest(&server, "Ada", None).await.unwrap();
+    let _ = next(&mut host.events).await; // peer_joined
+    let before_ms = videomeet_media::clock::now_us() / 1000;
+    ada.client.send(ClientMessage::Chat { text: "hello".into() });
+    host.client.send(ClientMessage::Chat {
+        text: "  welcome  ".into(),
+    });
+    ada.client.send(ClientMessage::Chat {
+        text: "x".repeat(limits::MAX_CHAT_CHARS + 1),
+    });
+    let mut seen = [Vec::new(), Vec::new()];
+    let mut errors = [0, 0];
+    for (index, events) in [&mut host.events, &mut ada.events].into_iter().enumerate() {
+        while seen[index].len() < 2 {
+            match next(events).await {
+                ServerMessage::Chat {
+                    from,
+                    name,
+                    text,
+                    sent_at_ms,
+                    seq,
+                } => {
+                    assert!(sent_at_ms >= before_ms);
+                    seen[index].push((seq, from, name, text));
+                }
+                ServerMessage::Error { .. } => errors[index] += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(seen[0], seen[1], "both see the same chat in the same order");
+    assert_eq!(seen[0].iter().map(|m| m.0).collect::<Vec<_>>(), [1, 2]);
+    assert!(seen[0].iter().any(|m| m.2 == "Ada" && m.3 == "hello"));
+    assert!(seen[0].iter().any(|m| m.2 == "Grace" && m.3 == "welcome"));
+    // The oversized message came back as an error to its sender only, and reached nobody.
+    if errors[1] == 0 {
+        assert!(matches!(next(&mut ada.events).await, ServerMessage::Error { .. }));
+    }
+    assert_eq!(errors[0], 0);
+}
+
+#[tokio::test]
+async fn signals_and_media_states_go_to_the_right_participant() {
+    let (server, mut host) = host(None).await;
+    let mut ada = guest(&server, "Ada", None).await.unwrap();
+    let mut bob = guest(&server, "Bob", None).await.unwrap();
+    let offer = Signal::Offer { sdp: "v=0".into() };
+    bob.client.send(ClientMessage::Signal {
+        to: ada.you,
+        signal: offer.clone(),
+    });
+    loop {
+        if let ServerMessage::Signal { from, signal } = next(&mut ada.events).await {
+            assert_eq!((from, signal), (bob.you, offer));
+            break;
+        }
+    }
+    bob.client.send(ClientMessage::Signal {
+        to: 999,
+        signal: Signal::Answer { sdp: String::new() },
+    });
+    loop {
+        if let ServerMessage::Error { message } = next(&mut bob.events).await {
+            assert!(message.contains("999"), "{message}");
+            break;
+        }
+    }
+    let muted = MediaState {
+        mic: false,
+        camera: true,
+        screen: false,
+    };
+    ada.client.send(ClientMessage::MediaState { media: muted });
+    loop {
+        if let ServerMessage::MediaState { id, media } = next(&mut host.events).await {
+            assert_eq!((id, media), (ada.you, muted));
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn leaving_is_seen_at_once_and_the_host_leaving_ends_the_meeting() {
+    let (server, mut host) = host(None).await;
+    let ada = guest(&server, "Ada", None).await.unwrap();
+    let mut bob = guest(&server, "Bob", None).await.unwrap();
+    let ada_id = ada.you;
+    let left_at = Instant::now();
+    ada.client.leave().await;
+    loop {
+        if let ServerMessage::PeerLeft { id, reason } = next(&mut bob.events).await {
+            assert_eq!((id, reason), (ada_id, LeaveReason::Left));
+            break;
+        }
+    }
+    assert!(left_at.elapsed() < Duration::from_secs(2));
+    // A participant whose program dies (connection dropped without leave).
+    let crashing = guest(&server, "Crash", None).await.unwrap();
+    let crash_id = crashing.you;
+    drop(crashing);
+    loop {
+        if let ServerMessage::PeerLeft { id, reason } = next(&mut host.events).await
+            && id == crash_id
+        {
+            assert_eq!(reason, LeaveReason::ConnectionLost);
+            break;
+        }
+    }
+    host.client.leave().await;
+    loop {
+        if next(&mut bob.events).await == ServerMessage::Ended {
+            break;
+        }
+    }
+    drop(server);
+}
+
+#[tokio::test]
+async fn hostile_messages_are_refused_without_harm() {
+    let (server, mut host) = host(None).await;
+    let mut socket = raw(&server).await;
+    let hello = ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        name: "\u{202e}Eve\u{0}".repeat(40),
+        passcode: None,
+        code: None,
+        host_token: None,
+        media: MediaState::default(),
+    };
+    socket.send(Message::text(hello.to_json())).await.unwrap();
+    let welcome = socket.next().await.unwrap().unwrap();
+    assert!(welcome.to_text().unwrap().contains("welcome"));
+    if let ServerMessage::PeerJoined { peer } = next(&mut host.events).await {
+        assert!(peer.name.chars().count() <= limits::MAX_NAME_CHARS && !peer.name.contains('\0'));
+    }
+    for bad in [
+        Message::binary(vec![0u8; 10]),
+        Message::text("{not json"),
+        Message::text(r#"{"type":"teleport"}"#),
+        Message::text(r#"{"type":"signal","to":"everyone"}"#),
+    ] {
+        socket.send(bad).await.unwrap();
+        let reply = socket.next().await.unwrap().unwrap();
+        assert!(reply.to_text().unwrap().contains(r#""type":"error""#), "{reply:?}");
+    }
+    // Too large: refused and closed.
+    let huge = format!(
+        r#"{{"type":"chat","text":"{}"}}"#,
+        "a".repeat(limits::MAX_MESSAGE_BYTES + 10)
+    );
+    let _ = socket.send(Message::text(huge)).await;
+    let rest = everything_received(&mut socket).await;
+    assert!(
+        rest.iter()
+            .all(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Pong { .. }))
+    );
+    loop {
+        if let ServerMessage::PeerLeft { reason, .. } = next(&mut host.events).await {
+            assert_eq!(reason, LeaveReason::Misbehaved);
+            break;
+        }
+    }
+    // The meeting goes on for the others.
+    let ada = guest(&server, "Ada", None).await.expect("still joinable");
+    assert_eq!(ada.peers.len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_flood_is_cut_off() {
+    let (server, mut host) = host(None).await;
+    let mut socket = raw(&server).await;
+    socket
+        .send(Message::text(r#"{"type":"hello","version":1,"name":"Flood"}"#))
+        .await
+        .unwrap();
+    let chat = Message::text(r#"{"type":"chat","text":"spam"}"#);
+    for _ in 0..10_000 {
+        if socket.send(chat.clone()).await.is_err() {
+            break;
+        }
+    }
+    let mut chats = 0;
+    loop {
+        match next(&mut host.events).await {
+            ServerMessage::Chat { .. } => chats += 1,
+            ServerMessage::PeerLeft { reason, .. } => {
+                assert_eq!(reason, LeaveReason::Misbehaved);
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        chats <= limits::MESSAGE_BURST as usize + limits::MESSAGES_PER_SECOND as usize,
+        "{chats} chats got through"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_denied_after_the_handshake_timeout() {
+    let (server, _host) = host(None).await;
+    let started = Instant::now();
+    let mut socket = raw(&server).await;
+    let received = everything_received(&mut socket).await;
+    assert!(
+        matches!(
+            received[..],
+            [ServerMessage::Denied {
+                reason: DenyReason::HandshakeTimeout,
+                ..
+            }]
+        ),
+        "{received:?}"
+    );
+    assert!(started.elapsed() >= limits::HANDSHAKE_TIMEOUT && started.elapsed() < limits::HANDSHAKE_TIMEOUT * 2);
+}
+
+#[tokio::test]
+async fn connections_from_one_address_are_limited() {
+    let (server, _host) = host(None).await;
+    // The host's own connection counts too.
+    let mut open = Vec::new();
+    for _ in 0..limits::CONNECTIONS_PER_ADDRESS - 1 {
+        open.push(raw(&server).await);
+    }
+    let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
+    assert!(
+        tokio_tungstenite::connect_async(url.clone()).await.is_err(),
+        "one too many was accepted"
+    );
+    drop(open.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tokio_tungstenite::connect_async(url).await.is_ok(),
+        "a freed slot can be used again"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_address_is_a_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let target = JoinTarget::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let error = join(&target, HelloParams::default()).await.err().expect("nobody there");
+    assert!(matches!(error, JoinError::Unreachable { .. }));
+    assert!(error.to_string().contains(&format!("127.0.0.1:{port}")), "{error}");
+}
