@@ -7,8 +7,10 @@
 pub mod audio;
 pub mod clock;
 pub mod codec;
+pub mod decode_thread;
 pub mod devices;
 pub mod frame;
+pub mod slot;
 pub mod video;
 
 pub use devices::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice, list_devices};

@@ -5,7 +5,9 @@
 
 pub mod address;
 pub mod discovery;
+pub mod peer;
 pub mod protocol;
+pub mod receive;
 mod secret;
 pub mod signaling;
 

@@ -1,0 +1,349 @@
+//! One WebRTC connection to one other participant: our codecs, LAN-tuned ICE, one audio and
+//! one video track each way.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::network_type::NetworkType;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
+    Registry, SettingEngineBuilder, configure_nack, configure_rtcp_reports,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+use crate::protocol::Signal;
+
+/// H.264 constrained baseline, packetization mode 1: what every browser decodes.
+const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
+const H264_PAYLOAD_TYPE: u8 = 102;
+const OPUS_PAYLOAD_TYPE: u8 = 111;
+
+/// A WebRTC operation failed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("media connection: {0}")]
+pub struct PeerError(String);
+
+fn peer_error(error: impl std::fmt::Display) -> PeerError {
+    PeerError(error.to_string())
+}
+
+/// Network settings for peer connections.
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    /// Where to bind ICE sockets: `0.0.0.0:0` is one socket per LAN interface.
+    pub ice_addrs: Vec<SocketAddr>,
+    /// `stun:` / `turn:` URLs for networks beyond the LAN; empty on a LAN (host candidates only).
+    pub ice_servers: Vec<String>,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        Self {
+            ice_addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
+            ice_servers: Vec::new(),
+        }
+    }
+}
+
+/// What a peer connection reports.
+pub enum PeerEvent {
+    /// A local ICE candidate for the other side.
+    Candidate(Signal),
+    /// The connection's state changed.
+    State(RTCPeerConnectionState),
+    /// The other side's audio or video track arrived.
+    Track(Arc<dyn TrackRemote>),
+}
+
+fn h264() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.into(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: H264_FMTP.into(),
+        rtcp_feedback: vec![RTCPFeedback {
+            typ: "ccm".into(),
+            parameter: "fir".into(),
+        }],
+    }
+}
+
+fn opus() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.into(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: OPUS_FMTP.into(),
+        rtcp_feedback: Vec::new(),
+    }
+}
+
+/// One outgoing track and what is needed to write to it.
+struct SendTrack {
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+    payload_type: OnceLock<u8>,
+}
+
+impl SendTrack {
+    async fn new(pc: &dyn PeerConnection, kind: RtpCodecKind, codec: RTCRtpCodec, id: &str) -> Result<Self, PeerError> {
+        let ssrc = u32::from_le_bytes(random_bytes());
+        let track = MediaStreamTrack::new(
+            "videomeet".into(),
+            id.into(),
+            id.into(),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        );
+        let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track).map_err(peer_error)?);
+        let sender = pc
+            .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(peer_error)?;
+        Ok(Self {
+            track,
+            sender,
+            ssrc,
+            payload_type: OnceLock::new(),
+        })
+    }
+
+    /// Writes one encoded frame; dropped silently until the connection has negotiated.
+    async fn write(&self, data: Bytes, duration: Duration) -> Result<(), PeerError> {
+        let payload_type = match self.payload_type.get() {
+            Some(pt) => *pt,
+            None => {
+                let parameters = self.sender.get_parameters().await.map_err(peer_error)?;
+                let Some(codec) = parameters.rtp_parameters.codecs.first() else {
+                    return Ok(());
+                };
+                *self.payload_type.get_or_init(|| codec.payload_type)
+            }
+        };
+        let sample = Sample {
+            data,
+            duration,
+            ..Sample::new(Instant::now())
+        };
+        self.track
+            .write_sample(self.ssrc, payload_type, &sample, &[])
+            .await
+            .map_err(peer_error)
+    }
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // SSRCs only need to differ between streams; the clock is a fine fallback.
+    if getrandom::fill(&mut bytes).is_err() {
+        let now = crate::clock_ms().to_le_bytes();
+        bytes.iter_mut().zip(now.iter().cycle()).for_each(|(b, n)| *b = *n);
+    }
+    bytes
+}
+
+/// A WebRTC connection to one other participant.
+pub struct PeerLink {
+    pc: Arc<dyn PeerConnection>,
+    video: SendTrack,
+    audio: SendTrack,
+    /// Candidates that arrived before the remote description; applied with it.
+    early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
+}
+
+struct Handler {
+    events: mpsc::Sender<PeerEvent>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let signal = Signal::Candidate {
+                candidate: init.candidate,
+                sdp_mid: init.sdp_mid,
+                sdp_mline_index: init.sdp_mline_index,
+            };
+            // Runs on the connection's own task: never wait here.
+            let _ = self.events.try_send(PeerEvent::Candidate(signal));
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.events.try_send(PeerEvent::State(state));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.events.try_send(PeerEvent::Track(track));
+    }
+}
+
+impl PeerLink {
+    /// A new connection with our tracks added; `events` receives what it reports.
+    pub async fn new(config: &PeerConfig, events: mpsc::Sender<PeerEvent>) -> Result<Self, PeerError> {
+        let mut media = MediaEngine::default();
+        media
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: h264(),
+                    payload_type: H264_PAYLOAD_TYPE,
+                },
+                RtpCodecKind::Video,
+            )
+            .map_err(peer_error)?;
+        media
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: opus(),
+                    payload_type: OPUS_PAYLOAD_TYPE,
+                },
+                RtpCodecKind::Audio,
+            )
+            .map_err(peer_error)?;
+        // After the codecs: feedback settings apply to codecs already registered.
+        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media));
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_network_types(vec![NetworkType::Udp4, NetworkType::Udp6])
+            // A LAN answers in milliseconds: notice trouble in 2 s, give up after 6 s more.
+            .with_ice_timeouts(
+                Some(Duration::from_secs(2)),
+                Some(Duration::from_secs(6)),
+                Some(Duration::from_millis(500)),
+            )
+            .with_host_acceptance_min_wait(Some(Duration::ZERO))
+            .build();
+        let ice_servers = config
+            .ice_servers
+            .iter()
+            .map(|url| RTCIceServer {
+                urls: vec![url.clone()],
+                ..Default::default()
+            })
+            .collect();
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build())
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
+            .with_handler(Arc::new(Handler { events }))
+            .with_udp_addrs(config.ice_addrs.clone())
+            .build()
+            .await
+            .map_err(peer_error)?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let video = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), "video").await?;
+        let audio = SendTrack::new(pc.as_ref(), RtpCodecKind::Audio, opus(), "audio").await?;
+        Ok(Self {
+            pc,
+            video,
+            audio,
+            early_candidates: Mutex::new(Some(Vec::new())),
+        })
+    }
+
+    /// Starts negotiation: returns the offer to send.
+    pub async fn create_offer(&self) -> Result<Signal, PeerError> {
+        let offer = self.pc.create_offer(None).await.map_err(peer_error)?;
+        self.pc.set_local_description(offer.clone()).await.map_err(peer_error)?;
+        Ok(Signal::Offer { sdp: offer.sdp })
+    }
+
+    /// Applies the other side's offer: returns the answer to send.
+    pub async fn accept_offer(&self, sdp: String) -> Result<Signal, PeerError> {
+        let offer = RTCSessionDescription::offer(sdp).map_err(peer_error)?;
+        self.pc.set_remote_description(offer).await.map_err(peer_error)?;
+        self.apply_early_candidates().await;
+        let answer = self.pc.create_answer(None).await.map_err(peer_error)?;
+        self.pc
+            .set_local_description(answer.clone())
+            .await
+            .map_err(peer_error)?;
+        Ok(Signal::Answer { sdp: answer.sdp })
+    }
+
+    /// Applies the other side's answer.
+    pub async fn accept_answer(&self, sdp: String) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(sdp).map_err(peer_error)?;
+        self.pc.set_remote_description(answer).await.map_err(peer_error)?;
+        self.apply_early_candidates().await;
+        Ok(())
+    }
+
+    /// Adds one of the other side's ICE candidates (kept until the description arrives).
+    pub async fn add_remote_candidate(
+        &self,
+        candidate: String,
+        sdp_mid: Option<String>,
+        sdp_mline_index: Option<u16>,
+    ) -> Result<(), PeerError> {
+        let init = RTCIceCandidateInit {
+            candidate,
+            sdp_mid,
+            sdp_mline_index,
+            ..Default::default()
+        };
+        {
+            let mut early = self.early_candidates.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(queue) = early.as_mut() {
+                queue.push(init);
+                return Ok(());
+            }
+        }
+        self.pc.add_ice_candidate(init).await.map_err(peer_error)
+    }
+
+    async fn apply_early_candidates(&self) {
+        let queued = self
+            .early_candidates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        for candidate in queued {
+            if let Err(error) = self.pc.add_ice_candidate(candidate).await {
+                tracing::debug!(%error, "ignoring a remote candidate");
+            }
+        }
+    }
+
+    /// Sends one H.264 access unit (Annex B); `duration` is the time until the next frame.
+    pub async fn send_video(&self, unit: Bytes, duration: Duration) -> Result<(), PeerError> {
+        self.video.write(unit, duration).await
+    }
+
+    /// Sends one 20 ms Opus packet.
+    pub async fn send_audio(&self, packet: Bytes) -> Result<(), PeerError> {
+        self.audio.write(packet, Duration::from_millis(20)).await
+    }
+
+    /// Closes the connection and its tasks.
+    pub async fn close(&self) {
+        if let Err(error) = self.pc.close().await {
+            tracing::debug!(%error, "closing a peer connection");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Two peer connections on loopback carry H.264 video and Opus audio end to end.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use videomeet_media::audio::TestTone;
+use videomeet_media::audio::goertzel::amplitude;
+use videomeet_media::codec::{H264Config, H264Encoder, OpusConfig, OpusDecoder, OpusEncoder};
+use videomeet_media::decode_thread::VideoDecoderThread;
+use videomeet_media::slot::VideoSlot;
+use videomeet_media::video::{TestPattern, VideoFormat, VideoSource, read_stamp};
+use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame, clock};
+use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink};
+use videomeet_net::protocol::Signal;
+use videomeet_net::receive::{receive_audio, receive_video};
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+fn loopback() -> PeerConfig {
+    PeerConfig {
+        ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+        ice_servers: Vec::new(),
+    }
+}
+
+/// Passes local candidates from `events` to `other`, and reports state and tracks.
+fn relay_candidates(
+    mut events: mpsc::Receiver<PeerEvent>,
+    other: Arc<PeerLink>,
+    states: mpsc::Sender<RTCPeerConnectionState>,
+    tracks: mpsc::Sender<Arc<dyn webrtc::media_stream::track_remote::TrackRemote>>,
+) {
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                PeerEvent::Candidate(Signal::Candidate {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                }) => {
+                    other
+                        .add_remote_candidate(candidate, sdp_mid, sdp_mline_index)
+                        .await
+                        .unwrap();
+                }
+                PeerEvent::State(state) => {
+                    let _ = states.try_send(state);
+                }
+                PeerEvent::Track(track) => {
+                    let _ = tracks.try_send(track);
+                }
+                PeerEvent::Candidate(_) => {}
+            }
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_and_audio_arrive_decoded_with_low_latency() {
+    let (a_events_tx, a_events) = mpsc::channel(64);
+    let (b_events_tx, b_events) = mpsc::channel(64);
+    let alice = Arc::new(PeerLink::new(&loopback(), a_events_tx).await.expect("alice"));
+    let bob = Arc::new(PeerLink::new(&loopback(), b_events_tx).await.expect("bob"));
+    let (a_state_tx, mut a_states) = mpsc::channel(16);
+    let (b_state_tx, _b_states) = mpsc::channel(16);
+    let (a_tracks_tx, _a_tracks) = mpsc::channel(4);
+    let (b_tracks_tx, mut b_tracks) = mpsc::channel(4);
+    relay_candidates(a_events, Arc::clone(&bob), a_state_tx, a_tracks_tx);
+    relay_candidates(b_events, Arc::clone(&alice), b_state_tx, b_tracks_tx);
+
+    // Alice offers (the newcomer offers), Bob answers.
+    let Signal::Offer { sdp: offer } = alice.create_offer().await.unwrap() else {
+        panic!("not an offer")
+    };
+    let Signal::Answer { sdp: answer } = bob.accept_offer(offer).await.unwrap() else {
+        panic!("not an answer")
+    };
+    alice.accept_answer(answer).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while a_states.recv().await != Some(RTCPeerConnectionState::Connected) {}
+    })
+    .await
+    .expect("connected within 5 s");
+
+    // Alice sends two seconds of 640x360 test pattern and test tone.
+    let sender = tokio::spawn({
+        let alice = Arc::clone(&alice);
+        async move {
+            let mut pattern = TestPattern::new(VideoFormat::new(640, 360, 30));
+            let mut encoder = H264Encoder::new(H264Config {
+                bitrate_bps: 1_000_000,
+                max_fps: 30,
+                ..H264Config::CAMERA_720P
+            })
+            .unwrap();
+            let mut opus = OpusEncoder::new(OpusConfig::default()).unwrap();
+            let tone = TestTone::new(440.0);
+            let (mut frame, mut unit, mut audio, mut packet) = (
+                VideoFrame::default(),
+                EncodedVideoFrame::default(),
+                AudioFrame::default(),
+                Vec::new(),
+            );
+            for index in 0..60u64 {
+                // Pacing by the pattern's own clock; encoding is fast enough to stay on time.
+                tokio::task::block_in_place(|| pattern.next_frame(&mut frame)).unwrap();
+                if encoder.encode(&frame, &mut unit).unwrap() {
+                    alice
+                        .send_video(Bytes::copy_from_slice(&unit.data), Duration::from_millis(33))
+                        .await
+                        .unwrap();
+                }
+                // Audio at the same pace (one 20 ms packet per video frame is enough here).
+                tone.render(500_000 + index * 20_000, &mut audio);
+                opus.encode(&audio, &mut packet).unwrap();
+                alice.send_audio(Bytes::copy_from_slice(&packet)).await.unwrap();
+            }
+        }
+    });
+
+    // Bob receives: video into a decoder thread and a slot, audio into a queue.
+    let slot = Arc::new(VideoSlot::default());
+    let (audio_tx, mut audio_rx) = mpsc::channel(256);
+    for _ in 0..2 {
+        let track = tokio::time::timeout(Duration::from_secs(5), b_tracks.recv())
+            .await
+            .expect("track")
+            .unwrap();
+        match track.kind().await {
+            rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video => {
+                let decoder = VideoDecoderThread::start("decode-test", Arc::clone(&slot), || {}).unwrap();
+                tokio::spawn(receive_video(track, decoder));
+            }
+            _ => {
+                tokio::spawn(receive_audio(track, audio_tx.clone()));
+            }
+        }
+    }
+
+    let mut latencies_us = Vec::new();
+    let mut counters = Vec::new();
+    let mut seen = 0;
+    let mut shown = VideoFrame::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    while tokio::time::Instant::now() < deadline && counters.last() != Some(&59) {
+        if let Some(generation) = slot.read_if_newer(seen, &mut shown) {
+            seen = generation;
+            let stamp = read_stamp(&shown).expect("decoded frames carry readable stamps");
+            latencies_us.push(clock::now_us().saturating_sub(stamp.capture_time_us));
+            counters.push(stamp.counter);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    sender.await.unwrap();
+    assert!(
+        counters.len() >= 45,
+        "only {} of 60 frames shown: {counters:?}",
+        counters.len()
+    );
+    assert!(
+        counters.windows(2).all(|w| w[0] < w[1]),
+        "frames out of order: {counters:?}"
+    );
+    latencies_us.sort_unstable();
+    let median_ms = latencies_us[latencies_us.len() / 2] as f64 / 1000.0;
+    assert!(median_ms < 100.0, "median capture-to-shown latency {median_ms:.1} ms");
+    eprintln!(
+        "video: {} frames, median capture-to-shown {median_ms:.1} ms",
+        counters.len()
+    );
+
+    let mut decoder = OpusDecoder::new().unwrap();
+    let mut decoded = Vec::new();
+    let mut out = AudioFrame::default();
+    while let Ok(packet) = audio_rx.try_recv() {
+        decoder.decode(&packet.payload, &mut out).unwrap();
+        decoded.extend_from_slice(&out.samples[..]);
+    }
+    assert!(decoded.len() >= 50 * 960, "only {} audio samples", decoded.len());
+    let tone = amplitude(&decoded[9_600..], 440.0);
+    assert!(tone > 0.15, "440 Hz at amplitude {tone}");
+
+    alice.close().await;
+    bob.close().await;
+}
