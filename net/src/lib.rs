@@ -4,6 +4,7 @@
 //! through a waker closure.
 
 pub mod address;
+mod assemble;
 pub mod discovery;
 pub mod peer;
 pub mod protocol;

@@ -3,15 +3,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp::codec::h264::H264Packet;
 use tokio::sync::mpsc;
 use videomeet_media::decode_thread::VideoDecoderThread;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
-/// Packets a partly received frame may wait for before it is given up.
-const MAX_LATE_PACKETS: u16 = 128;
+use crate::assemble::{Assembled, FrameAssembler};
+
 /// How long a partly received frame may wait for missing packets (retransmissions).
 const MAX_FRAME_DELAY: Duration = Duration::from_millis(150);
 /// Keyframe requests are at most this frequent.
@@ -20,19 +18,20 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 /// Depacketizes a remote H.264 track into `decoder` until the track ends. Asks the sender
 /// for a keyframe when frames were lost or the decoder fell behind.
 pub async fn receive_video(track: Arc<dyn TrackRemote>, decoder: VideoDecoderThread) {
-    let mut builder =
-        SampleBuilder::new(MAX_LATE_PACKETS, H264Packet::default(), 90_000).with_max_time_delay(MAX_FRAME_DELAY);
+    let mut assembler = FrameAssembler::new(MAX_FRAME_DELAY);
     let mut last_request: Option<Instant> = None;
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
                 let media_ssrc = packet.header.ssrc;
                 let now = Instant::now();
-                builder.push(now, packet);
+                assembler.push(now, packet);
                 let mut need_keyframe = false;
-                while let Some(sample) = builder.pop(now) {
-                    need_keyframe |= sample.prev_dropped_packets > 0;
-                    need_keyframe |= !decoder.push(sample.data.to_vec());
+                while let Some(assembled) = assembler.pop(now) {
+                    need_keyframe |= match assembled {
+                        Assembled::Frame(unit) => !decoder.push(unit.to_vec()),
+                        Assembled::Lost => true,
+                    };
                 }
                 if need_keyframe && last_request.is_none_or(|at| at.elapsed() >= KEYFRAME_REQUEST_INTERVAL) {
                     last_request = Some(now);
