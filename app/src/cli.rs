@@ -21,6 +21,100 @@ pub struct Args {
 pub enum Command {
     /// List cameras, microphones and speakers, with the ids the other commands take.
     Devices,
+    /// Host a meeting without a window, printing what happens.
+    Host {
+        /// Meeting title.
+        #[arg(long, default_value = "Meeting")]
+        title: String,
+        /// Passcode guests must give.
+        #[arg(long)]
+        passcode: Option<String>,
+        /// Signaling port (another free one is used when it is taken).
+        #[arg(long, default_value_t = videomeet_net::DEFAULT_PORT)]
+        port: u16,
+        /// Do not announce the meeting on the local network.
+        #[arg(long)]
+        no_announce: bool,
+        #[command(flatten)]
+        media: MediaArgs,
+    },
+    /// Join a meeting without a window, printing what happens.
+    Join {
+        /// host:port or a videomeet:// link.
+        address: String,
+        /// Passcode, when the meeting has one.
+        #[arg(long)]
+        passcode: Option<String>,
+        #[command(flatten)]
+        media: MediaArgs,
+    },
+}
+
+/// Who we are and what we send, for `host` and `join`.
+#[derive(Debug, clap::Args)]
+pub struct MediaArgs {
+    /// Display name.
+    #[arg(long, default_value = "Guest")]
+    pub name: String,
+    /// Camera id from `videomeet devices`.
+    #[arg(long, default_value = "test-pattern")]
+    pub camera: String,
+    /// Microphone id from `videomeet devices`.
+    #[arg(long, default_value = "test-tone:440")]
+    pub mic: String,
+    /// Picture size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720")]
+    pub size: String,
+    /// Frames per second.
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    /// Start with the camera off.
+    #[arg(long)]
+    pub camera_off: bool,
+    /// Start with the microphone off.
+    #[arg(long)]
+    pub mic_off: bool,
+    /// Leave after this many seconds.
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
+
+impl MediaArgs {
+    /// The meeting settings these flags describe, or what is wrong with them.
+    pub fn meeting_config(&self, announce: bool) -> anyhow::Result<videomeet_net::meeting::MeetingConfig> {
+        use anyhow::Context;
+        let camera = videomeet_media::VideoChoice::from_id(&self.camera)
+            .with_context(|| format!("unknown camera \"{}\"; see `videomeet devices`", self.camera))?;
+        let microphone = videomeet_media::MicrophoneChoice::from_id(&self.mic)
+            .with_context(|| format!("unknown microphone \"{}\"; see `videomeet devices`", self.mic))?;
+        let (width, height) = self
+            .size
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+            .filter(|&(w, h)| (16..=3840).contains(&w) && (16..=2160).contains(&h))
+            .with_context(|| format!("\"{}\" is not a picture size like 1280x720", self.size))?;
+        anyhow::ensure!((1..=60).contains(&self.fps), "the frame rate must be 1 to 60");
+        Ok(videomeet_net::meeting::MeetingConfig {
+            name: self.name.clone(),
+            camera,
+            video_format: videomeet_media::video::VideoFormat::new(width, height, self.fps),
+            camera_on: !self.camera_off,
+            microphone,
+            mic_on: !self.mic_off,
+            peer: videomeet_net::peer::PeerConfig::default(),
+            announce,
+        })
+    }
+
+    /// How long to stay, if limited.
+    pub fn duration(&self) -> anyhow::Result<Option<std::time::Duration>> {
+        self.duration
+            .map(|seconds| {
+                std::time::Duration::try_from_secs_f64(seconds)
+                    .map_err(|_| anyhow::anyhow!("--duration must be a positive number of seconds"))
+            })
+            .transpose()
+    }
 }
 
 /// Prints every device and synthetic source with its id.
@@ -53,5 +147,29 @@ mod tests {
         Args::command().debug_assert();
         assert!(Args::try_parse_from(["videomeet", "devices"]).is_ok());
         assert!(Args::try_parse_from(["videomeet", "fly"]).is_err());
+        assert!(Args::try_parse_from(["videomeet", "join", "10.0.0.2:47800", "--name", "Ada"]).is_ok());
+    }
+
+    #[test]
+    fn bad_media_flags_are_explained() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["videomeet", "join", "h:1"];
+            args.extend_from_slice(extra);
+            match Args::try_parse_from(args).unwrap().command {
+                Some(Command::Join { media, .. }) => media.meeting_config(false).map(|_| ()),
+                _ => unreachable!("parsed as join"),
+            }
+        };
+        assert!(parse(&[]).is_ok());
+        for (flags, expected) in [
+            (&["--camera", "webcam9"][..], "unknown camera"),
+            (&["--mic", "loud"][..], "unknown microphone"),
+            (&["--size", "huge"][..], "picture size"),
+            (&["--size", "99999x2"][..], "picture size"),
+            (&["--fps", "0"][..], "frame rate"),
+        ] {
+            let error = parse(flags).unwrap_err().to_string();
+            assert!(error.contains(expected), "{flags:?}: {error}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Video Meet: video meetings on your local network, with no accounts and no servers.
 
 mod cli;
+mod headless;
 mod ui;
 
 use clap::Parser;
@@ -13,6 +14,32 @@ fn main() -> anyhow::Result<()> {
         Some(cli::Command::Devices) => {
             cli::print_devices();
             Ok(())
+        }
+        Some(cli::Command::Host {
+            title,
+            passcode,
+            port,
+            no_announce,
+            media,
+        }) => {
+            let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
+            host.passcode = passcode;
+            host.port = port;
+            let config = media.meeting_config(!no_announce)?;
+            headless::run(videomeet_net::meeting::Role::Host(host), config, media.duration()?)
+        }
+        Some(cli::Command::Join {
+            address,
+            passcode,
+            media,
+        }) => {
+            let target = videomeet_net::JoinTarget::parse(&address)?;
+            let config = media.meeting_config(false)?;
+            headless::run(
+                videomeet_net::meeting::Role::Join { target, passcode },
+                config,
+                media.duration()?,
+            )
         }
     }
 }

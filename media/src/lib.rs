@@ -5,6 +5,7 @@
 //! and decodes them back. Capture and codecs run on threads the caller owns.
 
 pub mod audio;
+pub mod capture;
 pub mod clock;
 pub mod codec;
 pub mod decode_thread;

@@ -6,6 +6,7 @@
 pub mod address;
 mod assemble;
 pub mod discovery;
+pub mod meeting;
 pub mod peer;
 pub mod protocol;
 pub mod receive;

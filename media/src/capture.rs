@@ -1,0 +1,157 @@
+//! Capture threads: a source feeding its encoder, one thread per source, stopped on drop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::thread::JoinHandle;
+
+use crate::codec::{H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
+use crate::devices::{MicrophoneChoice, VideoChoice};
+use crate::frame::{AudioFrame, EncodedVideoFrame, VideoFrame};
+use crate::slot::VideoSlot;
+use crate::video::VideoFormat;
+
+/// Why a capture thread could not start, for the user.
+pub type CaptureError = String;
+
+/// Shared switches between a capture thread and its owner.
+#[derive(Clone, Debug)]
+pub struct CaptureControl {
+    /// Encode and deliver (true) or capture nothing (false: camera off, mic muted).
+    pub enabled: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl CaptureControl {
+    fn new(enabled: bool) -> Self {
+        Self {
+            enabled: Arc::new(AtomicBool::new(enabled)),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn running(&self) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// A running capture thread; dropping it stops the thread after the frame in hand.
+pub struct CaptureThread {
+    control: CaptureControl,
+    _thread: JoinHandle<()>,
+}
+
+impl CaptureThread {
+    /// Switches delivery on or off without closing the device.
+    pub fn set_enabled(&self, enabled: bool) {
+        self.control.enabled.store(enabled, Ordering::Relaxed);
+    }
+}
+
+impl Drop for CaptureThread {
+    fn drop(&mut self) {
+        self.control.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the camera (or test pattern) thread: every frame goes to `preview`; while enabled
+/// it is also encoded and handed to `deliver`. Returns once the source is open, with the
+/// flag that makes the encoder send a keyframe.
+pub fn start_video(
+    choice: VideoChoice,
+    format: VideoFormat,
+    config: H264Config,
+    enabled: bool,
+    preview: Arc<VideoSlot>,
+    mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
+) -> Result<(CaptureThread, KeyframeRequest), CaptureError> {
+    let control = CaptureControl::new(enabled);
+    let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
+    let keyframes = encoder.keyframe_request();
+    let (opened_tx, opened) = sync_channel(1);
+    let thread_control = control.clone();
+    let thread = std::thread::Builder::new()
+        .name("video-capture".into())
+        .spawn(move || {
+            let mut source = match choice.open(format) {
+                Ok(source) => {
+                    let _ = opened_tx.send(Ok(()));
+                    source
+                }
+                Err(error) => {
+                    let _ = opened_tx.send(Err(error.to_string()));
+                    return;
+                }
+            };
+            let (mut frame, mut encoded) = (VideoFrame::default(), EncodedVideoFrame::default());
+            while thread_control.running() {
+                if let Err(error) = source.next_frame(&mut frame) {
+                    tracing::warn!(%error, "camera stopped");
+                    break;
+                }
+                if thread_control.enabled.load(Ordering::Relaxed) {
+                    match encoder.encode(&frame, &mut encoded) {
+                        Ok(true) => deliver(&encoded),
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(%error, "encoding failed"),
+                    }
+                }
+                preview.publish(&mut frame);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    opened.recv().map_err(|_| "the camera thread ended".to_string())??;
+    let capture = CaptureThread {
+        control,
+        _thread: thread,
+    };
+    Ok((capture, keyframes))
+}
+
+/// Starts the microphone (or test tone) thread: while enabled, each 20 ms frame is encoded
+/// and the Opus packet handed to `deliver`. Returns once the source is open.
+pub fn start_audio(
+    choice: MicrophoneChoice,
+    config: OpusConfig,
+    enabled: bool,
+    mut deliver: impl FnMut(&[u8], u64) + Send + 'static,
+) -> Result<CaptureThread, CaptureError> {
+    let control = CaptureControl::new(enabled);
+    let mut encoder = OpusEncoder::new(config).map_err(|e| e.to_string())?;
+    let (opened_tx, opened) = sync_channel(1);
+    let thread_control = control.clone();
+    let thread = std::thread::Builder::new()
+        .name("audio-capture".into())
+        .spawn(move || {
+            let mut source = match choice.open() {
+                Ok(source) => {
+                    let _ = opened_tx.send(Ok(()));
+                    source
+                }
+                Err(error) => {
+                    let _ = opened_tx.send(Err(error.to_string()));
+                    return;
+                }
+            };
+            let (mut frame, mut packet) = (AudioFrame::default(), Vec::new());
+            while thread_control.running() {
+                if let Err(error) = source.next_frame(&mut frame) {
+                    tracing::warn!(%error, "microphone stopped");
+                    break;
+                }
+                if !thread_control.enabled.load(Ordering::Relaxed) {
+                    continue;
+                }
+                match encoder.encode(&frame, &mut packet) {
+                    Ok(()) => deliver(&packet, frame.capture_time_us),
+                    Err(error) => tracing::warn!(%error, "audio encoding failed"),
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    opened.recv().map_err(|_| "the microphone thread ended".to_string())??;
+    Ok(CaptureThread {
+        control,
+        _thread: thread,
+    })
+}

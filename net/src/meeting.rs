@@ -1,0 +1,595 @@
+//! The meeting actor: one task that owns a meeting and is driven by commands.
+//!
+//! The window, the headless command line, the tests and the benchmarks all run a meeting
+//! through this actor. It joins through the signaling client (the host's program joins its
+//! own server over loopback), keeps one [`PeerLink`] per other participant, feeds them the
+//! encoded output of the capture threads, and reports what happens as [`Event`]s.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use videomeet_media::capture::{self, CaptureThread};
+use videomeet_media::codec::{H264Config, KeyframeRequest, OpusConfig};
+use videomeet_media::decode_thread::VideoDecoderThread;
+use videomeet_media::slot::VideoSlot;
+use videomeet_media::video::VideoFormat;
+use videomeet_media::{MicrophoneChoice, VideoChoice};
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+use crate::address::JoinTarget;
+use crate::discovery::Announcement;
+use crate::peer::{PeerConfig, PeerEvent, PeerLink};
+use crate::protocol::{ClientMessage, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo, ServerMessage, Signal};
+use crate::receive::{receive_audio, receive_video};
+use crate::signaling::{HelloParams, HostConfig, JoinError, SignalingClient, SignalingServer, join};
+
+/// Called when there is something new to show; the UI passes "request a repaint".
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Host a new meeting, or join one.
+#[derive(Clone, Debug)]
+pub enum Role {
+    /// Run the meeting here.
+    Host(HostConfig),
+    /// Join the meeting at `target`.
+    Join {
+        /// Where.
+        target: JoinTarget,
+        /// The passcode, if needed.
+        passcode: Option<String>,
+    },
+}
+
+/// The participant's own choices.
+#[derive(Clone, Debug)]
+pub struct MeetingConfig {
+    /// Display name.
+    pub name: String,
+    /// Camera or test pattern.
+    pub camera: VideoChoice,
+    /// Size and rate to capture at.
+    pub video_format: VideoFormat,
+    /// Send video from the start.
+    pub camera_on: bool,
+    /// Microphone or test tone.
+    pub microphone: MicrophoneChoice,
+    /// Send sound from the start.
+    pub mic_on: bool,
+    /// Network settings for media.
+    pub peer: PeerConfig,
+    /// Announce a hosted meeting with mDNS.
+    pub announce: bool,
+}
+
+/// What the owner of a meeting can ask of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Turn the microphone on or off.
+    SetMic(bool),
+    /// Turn the camera on or off.
+    SetCamera(bool),
+    /// Send a chat message to everyone.
+    Chat(String),
+    /// Leave the meeting (ends it for everyone when we host).
+    Leave,
+}
+
+/// What happens in the meeting.
+#[derive(Clone)]
+pub enum Event {
+    /// We are in: our id, the meeting, the link to share, and our own camera picture.
+    Joined {
+        /// Our id.
+        you: PeerId,
+        /// The meeting.
+        meeting: MeetingInfo,
+        /// `videomeet://...` link others can join with.
+        link: String,
+        /// Our own captured picture (self view).
+        local_video: Arc<VideoSlot>,
+    },
+    /// Someone is in the meeting (sent for everyone already there, too).
+    PeerJoined(PeerInfo),
+    /// Someone left.
+    PeerLeft {
+        /// Who.
+        id: PeerId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A participant's video is arriving; draw from the slot.
+    Video {
+        /// Whose.
+        id: PeerId,
+        /// Their newest decoded frame.
+        slot: Arc<VideoSlot>,
+    },
+    /// A chat message.
+    Chat {
+        /// Sender id.
+        from: PeerId,
+        /// Sender name.
+        name: String,
+        /// Text.
+        text: String,
+        /// Host clock, ms since the Unix epoch.
+        sent_at_ms: u64,
+    },
+    /// A participant's microphone, camera or screen changed.
+    MediaState {
+        /// Who.
+        id: PeerId,
+        /// Now.
+        media: MediaState,
+    },
+    /// Something went wrong that the user should know about; the meeting goes on.
+    Problem(String),
+    /// The meeting is over for us (we left, the host ended it, or the host is gone).
+    Ended,
+}
+
+/// Why a meeting could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MeetingError {
+    /// The signaling server could not listen.
+    #[error("could not host: {0}")]
+    Host(std::io::Error),
+    /// Joining failed.
+    #[error(transparent)]
+    Join(#[from] JoinError),
+}
+
+/// Sends commands to a running meeting.
+#[derive(Clone)]
+pub struct MeetingHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl MeetingHandle {
+    /// Queues a command; false when the meeting is over or swamped.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.try_send(command).is_ok()
+    }
+}
+
+/// Encoded media from the capture threads.
+enum Outgoing {
+    Video(Bytes),
+    Audio(Bytes),
+}
+
+/// The actor. Create it with [`Meeting::start`], then spawn [`Meeting::run`].
+pub struct Meeting {
+    server: Option<SignalingServer>,
+    announcement: Option<Announcement>,
+    announced_count: usize,
+    client: Option<SignalingClient>,
+    signaling: mpsc::Receiver<ServerMessage>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+    waker: Waker,
+    peers: HashMap<PeerId, Arc<PeerLink>>,
+    tasks: HashMap<PeerId, Vec<JoinHandle<()>>>,
+    peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
+    peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
+    outgoing: mpsc::Receiver<Outgoing>,
+    video: CaptureThread,
+    audio: CaptureThread,
+    keyframes: KeyframeRequest,
+    frame_interval: Duration,
+    media: MediaState,
+    peer_config: PeerConfig,
+}
+
+impl Meeting {
+    /// Hosts or joins, opens the capture devices, and returns the actor with its handle and
+    /// event stream.
+    pub async fn start(
+        role: Role,
+        config: MeetingConfig,
+        waker: Waker,
+    ) -> Result<(Self, MeetingHandle, mpsc::Receiver<Event>), MeetingError> {
+        let media = MediaState {
+            mic: config.mic_on,
+            camera: config.camera_on,
+            screen: false,
+        };
+        let (server, target, passcode, host_token) = match role {
+            Role::Host(host) => {
+                let server = SignalingServer::start(host).await.map_err(MeetingError::Host)?;
+                let target = JoinTarget {
+                    host: "127.0.0.1".into(),
+                    port: server.local_addr().port(),
+                    code: Some(server.meeting().code.clone()),
+                };
+                let token = server.host_token().to_owned();
+                (Some(server), target, None, Some(token))
+            }
+            Role::Join { target, passcode } => (None, target, passcode, None),
+        };
+        let joined = join(
+            &target,
+            HelloParams {
+                name: config.name.clone(),
+                passcode,
+                host_token,
+                media,
+            },
+        )
+        .await?;
+        let (events_tx, events) = mpsc::channel(1024);
+        let (commands_tx, commands) = mpsc::channel(64);
+        let (outgoing_tx, outgoing) = mpsc::channel(16);
+        let (peer_events_tx, peer_events) = mpsc::channel(256);
+
+        let local_video = Arc::new(VideoSlot::default());
+        let fps = config.video_format.fps.max(1);
+        let h264 = H264Config {
+            bitrate_bps: bitrate_for(config.video_format),
+            max_fps: fps,
+            ..H264Config::CAMERA_720P
+        };
+        let (video, keyframes) = {
+            let (camera, format, slot, tx) = (
+                config.camera.clone(),
+                config.video_format,
+                Arc::clone(&local_video),
+                outgoing_tx.clone(),
+            );
+            let waker = Arc::clone(&waker);
+            tokio::task::spawn_blocking(move || {
+                capture::start_video(camera, format, h264, media.camera, slot, move |frame| {
+                    // Newest wins: when the network side is behind, this frame is dropped.
+                    let _ = tx.try_send(Outgoing::Video(Bytes::copy_from_slice(&frame.data)));
+                    waker();
+                })
+            })
+            .await
+            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
+            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
+        };
+        let audio = {
+            let (microphone, tx) = (config.microphone.clone(), outgoing_tx);
+            tokio::task::spawn_blocking(move || {
+                capture::start_audio(microphone, OpusConfig::default(), media.mic, move |packet, _| {
+                    let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
+                })
+            })
+            .await
+            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
+            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
+        };
+
+        let mut announcement = None;
+        let link_host = match &server {
+            Some(server) => {
+                if config.announce {
+                    match Announcement::start(server.meeting(), server.local_addr().port(), 1) {
+                        Ok(started) => announcement = Some(started),
+                        Err(error) => {
+                            let _ = events_tx.try_send(Event::Problem(error.to_string()));
+                        }
+                    }
+                }
+                lan_address().to_string()
+            }
+            None => target.host.clone(),
+        };
+        let link = JoinTarget {
+            host: link_host,
+            port: target.port,
+            code: Some(joined.meeting.code.clone()),
+        };
+        let _ = events_tx.try_send(Event::Joined {
+            you: joined.you,
+            meeting: joined.meeting.clone(),
+            link: link.to_string(),
+            local_video,
+        });
+        let mut meeting = Self {
+            server,
+            announcement,
+            announced_count: 1,
+            client: Some(joined.client),
+            signaling: joined.events,
+            commands,
+            events: events_tx,
+            waker,
+            peers: HashMap::new(),
+            tasks: HashMap::new(),
+            peer_events_tx,
+            peer_events,
+            outgoing,
+            video,
+            audio,
+            keyframes,
+            frame_interval: Duration::from_secs(1) / fps,
+            media,
+            peer_config: config.peer,
+        };
+        // The newcomer offers to everyone already there.
+        for peer in joined.peers {
+            meeting.emit(Event::PeerJoined(peer.clone()));
+            if let Some(link) = meeting.connect(peer.id).await {
+                match link.create_offer().await {
+                    Ok(offer) => meeting.signal(peer.id, offer),
+                    Err(error) => meeting.emit(Event::Problem(error.to_string())),
+                }
+            }
+        }
+        Ok((meeting, MeetingHandle { commands: commands_tx }, events))
+    }
+
+    /// Runs until the meeting ends for us.
+    pub async fn run(mut self) {
+        let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                message = self.signaling.recv() => match message {
+                    Some(message) => {
+                        if !self.on_signaling(message).await {
+                            break;
+                        }
+                    }
+                    None => {
+                        self.emit(Event::Problem("lost the connection to the host".into()));
+                        break;
+                    }
+                },
+                Some((id, event)) = self.peer_events.recv() => self.on_peer_event(id, event).await,
+                Some(outgoing) = self.outgoing.recv() => self.send_media(outgoing).await,
+                command = self.commands.recv() => match command {
+                    Some(Command::Leave) | None => break,
+                    Some(command) => self.on_command(command),
+                },
+                _ = housekeeping.tick() => self.housekeeping(),
+            }
+        }
+        self.shut_down().await;
+    }
+
+    fn emit(&self, event: Event) {
+        // A full queue means the owner stopped reading; events are dropped rather than
+        // letting the meeting stall.
+        let _ = self.events.try_send(event);
+        (self.waker)();
+    }
+
+    fn signal(&self, to: PeerId, signal: Signal) {
+        if let Some(client) = &self.client {
+            client.send(ClientMessage::Signal { to, signal });
+        }
+    }
+
+    /// The link to `id`, created on first use.
+    async fn connect(&mut self, id: PeerId) -> Option<Arc<PeerLink>> {
+        if let Some(link) = self.peers.get(&id) {
+            return Some(Arc::clone(link));
+        }
+        let (events_tx, mut events) = mpsc::channel(64);
+        let link = match PeerLink::new(&self.peer_config, events_tx).await {
+            Ok(link) => Arc::new(link),
+            Err(error) => {
+                self.emit(Event::Problem(error.to_string()));
+                return None;
+            }
+        };
+        let tagged = self.peer_events_tx.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if tagged.send((id, event)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        self.tasks.entry(id).or_default().push(forward);
+        self.peers.insert(id, Arc::clone(&link));
+        Some(link)
+    }
+
+    /// Handles one message from the host; false when the meeting is over.
+    async fn on_signaling(&mut self, message: ServerMessage) -> bool {
+        match message {
+            ServerMessage::PeerJoined { peer } => {
+                // They will offer; be ready for it.
+                self.connect(peer.id).await;
+                self.emit(Event::PeerJoined(peer));
+            }
+            ServerMessage::PeerLeft { id, reason } => {
+                self.disconnect(id);
+                self.emit(Event::PeerLeft { id, reason });
+            }
+            ServerMessage::Signal { from, signal } => self.on_remote_signal(from, signal).await,
+            ServerMessage::Chat {
+                from,
+                name,
+                text,
+                sent_at_ms,
+                ..
+            } => self.emit(Event::Chat {
+                from,
+                name,
+                text,
+                sent_at_ms,
+            }),
+            ServerMessage::MediaState { id, media } => self.emit(Event::MediaState { id, media }),
+            ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
+            ServerMessage::Ended => return false,
+            ServerMessage::Welcome { .. }
+            | ServerMessage::Denied { .. }
+            | ServerMessage::Ping { .. }
+            | ServerMessage::Pong { .. } => {}
+        }
+        true
+    }
+
+    async fn on_remote_signal(&mut self, from: PeerId, signal: Signal) {
+        let Some(link) = self.connect(from).await else { return };
+        let result = match signal {
+            Signal::Offer { sdp } => link.accept_offer(sdp).await.map(|answer| self.signal(from, answer)),
+            Signal::Answer { sdp } => link.accept_answer(sdp).await,
+            Signal::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => link.add_remote_candidate(candidate, sdp_mid, sdp_mline_index).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(peer = from, %error, "negotiation failed");
+            self.emit(Event::Problem(format!(
+                "could not connect media with participant {from}: {error}"
+            )));
+        }
+    }
+
+    async fn on_peer_event(&mut self, id: PeerId, event: PeerEvent) {
+        match event {
+            PeerEvent::Candidate(candidate) => self.signal(id, candidate),
+            PeerEvent::State(RTCPeerConnectionState::Connected) => {
+                // A new viewer needs a keyframe to start from.
+                self.keyframes.request();
+            }
+            PeerEvent::State(RTCPeerConnectionState::Failed) => {
+                self.emit(Event::Problem(format!(
+                    "the media connection to participant {id} failed"
+                )));
+            }
+            PeerEvent::State(_) => {}
+            PeerEvent::Track(track) => self.on_track(id, track).await,
+        }
+    }
+
+    async fn on_track(&mut self, id: PeerId, track: Arc<dyn TrackRemote>) {
+        use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+        let task = match track.kind().await {
+            RtpCodecKind::Video => {
+                let slot = Arc::new(VideoSlot::default());
+                let waker = Arc::clone(&self.waker);
+                match VideoDecoderThread::start(&format!("video-decode-{id}"), Arc::clone(&slot), move || waker()) {
+                    Ok(decoder) => {
+                        self.emit(Event::Video { id, slot });
+                        tokio::spawn(receive_video(track, decoder))
+                    }
+                    Err(error) => {
+                        self.emit(Event::Problem(format!("cannot decode video: {error}")));
+                        return;
+                    }
+                }
+            }
+            _ => {
+                // Playout (jitter buffer, mixing) comes with the audio output; until then the
+                // packets are read so the connection's queue never backs up.
+                let (packets, mut drain) = mpsc::channel(64);
+                tokio::spawn(async move {
+                    let reader = tokio::spawn(receive_audio(track, packets));
+                    while drain.recv().await.is_some() {}
+                    let _ = reader.await;
+                })
+            }
+        };
+        self.tasks.entry(id).or_default().push(task);
+    }
+
+    async fn send_media(&mut self, outgoing: Outgoing) {
+        for (id, link) in &self.peers {
+            let sent = match &outgoing {
+                Outgoing::Video(unit) => link.send_video(unit.clone(), self.frame_interval).await,
+                Outgoing::Audio(packet) => link.send_audio(packet.clone()).await,
+            };
+            if let Err(error) = sent {
+                tracing::trace!(peer = id, %error, "media not sent");
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::SetMic(on) => {
+                self.audio.set_enabled(on);
+                self.media.mic = on;
+            }
+            Command::SetCamera(on) => {
+                self.video.set_enabled(on);
+                if on {
+                    self.keyframes.request();
+                }
+                self.media.camera = on;
+            }
+            Command::Chat(text) => {
+                if let Some(client) = &self.client {
+                    client.send(ClientMessage::Chat { text });
+                }
+                return;
+            }
+            Command::Leave => return,
+        }
+        if let Some(client) = &self.client {
+            client.send(ClientMessage::MediaState { media: self.media });
+        }
+    }
+
+    fn housekeeping(&mut self) {
+        let (Some(server), Some(announcement)) = (&self.server, &mut self.announcement) else {
+            return;
+        };
+        let count = server.participant_count();
+        if count != self.announced_count {
+            self.announced_count = count;
+            if let Err(error) = announcement.update(count) {
+                tracing::debug!(%error, "announcement not updated");
+            }
+        }
+    }
+
+    fn disconnect(&mut self, id: PeerId) {
+        for task in self.tasks.remove(&id).unwrap_or_default() {
+            task.abort();
+        }
+        if let Some(link) = self.peers.remove(&id) {
+            tokio::spawn(async move { link.close().await });
+        }
+    }
+
+    async fn shut_down(mut self) {
+        if let Some(client) = self.client.take() {
+            client.leave().await;
+        }
+        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        for id in ids {
+            self.disconnect(id);
+        }
+        self.announcement.take();
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        self.emit(Event::Ended);
+    }
+}
+
+/// A bitrate that looks good for the picture size on a LAN.
+fn bitrate_for(format: VideoFormat) -> u32 {
+    let pixels = u64::from(format.width) * u64::from(format.height) * u64::from(format.fps.max(1));
+    // About 0.1 bit per pixel, between 300 kbps and 4 Mbps.
+    (pixels / 10).clamp(300_000, 4_000_000) as u32
+}
+
+/// This machine's address on the LAN as others would see it (for the shareable link).
+fn lan_address() -> IpAddr {
+    // Connecting a UDP socket sends nothing; it only asks the routing table which local
+    // address would be used for the mDNS group.
+    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|socket| {
+            socket.connect((Ipv4Addr::new(224, 0, 0, 251), 5353))?;
+            socket.local_addr()
+        })
+        .map(|address| address.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
