@@ -54,6 +54,37 @@ impl Drop for CaptureThread {
     }
 }
 
+/// Spawns a capture thread named `name` that opens its source with `open` (on the thread:
+/// device handles are not `Send` everywhere) and then runs `capture` until stopped.
+/// Returns once the source is open, or with the reason it could not be.
+fn spawn_capture<S, E: std::fmt::Display>(
+    name: &str,
+    enabled: bool,
+    open: impl FnOnce() -> Result<S, E> + Send + 'static,
+    capture: impl FnOnce(S, &CaptureControl) + Send + 'static,
+) -> Result<CaptureThread, CaptureError> {
+    let control = CaptureControl::new(enabled);
+    let (opened_tx, opened) = sync_channel(1);
+    let thread_control = control.clone();
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || match open() {
+            Ok(source) => {
+                let _ = opened_tx.send(Ok(()));
+                capture(source, &thread_control);
+            }
+            Err(error) => {
+                let _ = opened_tx.send(Err(error.to_string()));
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    opened.recv().map_err(|_| format!("the {name} thread ended"))??;
+    Ok(CaptureThread {
+        control,
+        _thread: thread,
+    })
+}
+
 /// Starts the camera (or test pattern) thread: every frame goes to `preview`; while enabled
 /// it is also encoded and handed to `deliver`. Returns once the source is open, with the
 /// flag that makes the encoder send a keyframe.
@@ -65,31 +96,20 @@ pub fn start_video(
     preview: Arc<VideoSlot>,
     mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
 ) -> Result<(CaptureThread, KeyframeRequest), CaptureError> {
-    let control = CaptureControl::new(enabled);
     let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
     let keyframes = encoder.keyframe_request();
-    let (opened_tx, opened) = sync_channel(1);
-    let thread_control = control.clone();
-    let thread = std::thread::Builder::new()
-        .name("video-capture".into())
-        .spawn(move || {
-            let mut source = match choice.open(format) {
-                Ok(source) => {
-                    let _ = opened_tx.send(Ok(()));
-                    source
-                }
-                Err(error) => {
-                    let _ = opened_tx.send(Err(error.to_string()));
-                    return;
-                }
-            };
+    let capture = spawn_capture(
+        "video-capture",
+        enabled,
+        move || choice.open(format),
+        move |mut source, control| {
             let (mut frame, mut encoded) = (VideoFrame::default(), EncodedVideoFrame::default());
-            while thread_control.running() {
+            while control.running() {
                 if let Err(error) = source.next_frame(&mut frame) {
                     tracing::warn!(%error, "camera stopped");
                     break;
                 }
-                if thread_control.enabled.load(Ordering::Relaxed) {
+                if control.enabled.load(Ordering::Relaxed) {
                     match encoder.encode(&frame, &mut encoded) {
                         Ok(true) => deliver(&encoded),
                         Ok(false) => {}
@@ -98,48 +118,33 @@ pub fn start_video(
                 }
                 preview.publish(&mut frame);
             }
-        })
-        .map_err(|e| e.to_string())?;
-    opened.recv().map_err(|_| "the camera thread ended".to_string())??;
-    let capture = CaptureThread {
-        control,
-        _thread: thread,
-    };
+        },
+    )?;
     Ok((capture, keyframes))
 }
 
 /// Starts the microphone (or test tone) thread: while enabled, each 20 ms frame is encoded
-/// and the Opus packet handed to `deliver`. Returns once the source is open.
+/// and the Opus packet handed to `deliver` with its capture time. Returns once the source
+/// is open.
 pub fn start_audio(
     choice: MicrophoneChoice,
     config: OpusConfig,
     enabled: bool,
     mut deliver: impl FnMut(&[u8], u64) + Send + 'static,
 ) -> Result<CaptureThread, CaptureError> {
-    let control = CaptureControl::new(enabled);
     let mut encoder = OpusEncoder::new(config).map_err(|e| e.to_string())?;
-    let (opened_tx, opened) = sync_channel(1);
-    let thread_control = control.clone();
-    let thread = std::thread::Builder::new()
-        .name("audio-capture".into())
-        .spawn(move || {
-            let mut source = match choice.open() {
-                Ok(source) => {
-                    let _ = opened_tx.send(Ok(()));
-                    source
-                }
-                Err(error) => {
-                    let _ = opened_tx.send(Err(error.to_string()));
-                    return;
-                }
-            };
+    spawn_capture(
+        "audio-capture",
+        enabled,
+        move || choice.open(),
+        move |mut source, control| {
             let (mut frame, mut packet) = (AudioFrame::default(), Vec::new());
-            while thread_control.running() {
+            while control.running() {
                 if let Err(error) = source.next_frame(&mut frame) {
                     tracing::warn!(%error, "microphone stopped");
                     break;
                 }
-                if !thread_control.enabled.load(Ordering::Relaxed) {
+                if !control.enabled.load(Ordering::Relaxed) {
                     continue;
                 }
                 match encoder.encode(&frame, &mut packet) {
@@ -147,11 +152,6 @@ pub fn start_audio(
                     Err(error) => tracing::warn!(%error, "audio encoding failed"),
                 }
             }
-        })
-        .map_err(|e| e.to_string())?;
-    opened.recv().map_err(|_| "the microphone thread ended".to_string())??;
-    Ok(CaptureThread {
-        control,
-        _thread: thread,
-    })
+        },
+    )
 }
