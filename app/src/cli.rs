@@ -62,6 +62,9 @@ pub struct MediaArgs {
     /// Microphone id from `videomeet devices`.
     #[arg(long, default_value = "test-tone:440")]
     pub mic: String,
+    /// Speaker id from `videomeet devices` ("mute" decodes and mixes without playing).
+    #[arg(long, default_value = "mute")]
+    pub speaker: String,
     /// Picture size, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x720")]
     pub size: String,
@@ -87,6 +90,8 @@ impl MediaArgs {
             .with_context(|| format!("unknown camera \"{}\"; see `videomeet devices`", self.camera))?;
         let microphone = videomeet_media::MicrophoneChoice::from_id(&self.mic)
             .with_context(|| format!("unknown microphone \"{}\"; see `videomeet devices`", self.mic))?;
+        let speaker = videomeet_media::SpeakerChoice::from_id(&self.speaker)
+            .with_context(|| format!("unknown speaker \"{}\"; see `videomeet devices`", self.speaker))?;
         let (width, height) = self
             .size
             .split_once('x')
@@ -101,6 +106,8 @@ impl MediaArgs {
             camera_on: !self.camera_off,
             microphone,
             mic_on: !self.mic_off,
+            speaker,
+            audio_tap: None,
             peer: videomeet_net::peer::PeerConfig::default(),
             announce,
         })
@@ -164,6 +171,7 @@ mod tests {
         for (flags, expected) in [
             (&["--camera", "webcam9"][..], "unknown camera"),
             (&["--mic", "loud"][..], "unknown microphone"),
+            (&["--speaker", "hifi"][..], "unknown speaker"),
             (&["--size", "huge"][..], "picture size"),
             (&["--size", "99999x2"][..], "picture size"),
             (&["--fps", "0"][..], "frame rate"),

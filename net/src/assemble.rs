@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use rtc::rtp::Packet;
 use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::packetizer::Depacketizer;
+use videomeet_media::sequence::SequenceUnwrapper;
 
 /// Packets held at most; a stream that never completes a frame cannot grow memory.
 const MAX_BUFFERED_PACKETS: usize = 1024;
@@ -31,8 +32,7 @@ pub struct FrameAssembler {
     buffer: BTreeMap<u64, (Instant, Packet)>,
     /// Extended sequence number of the next frame's first packet.
     next: Option<u64>,
-    /// Highest extended sequence number seen, for unwrapping.
-    highest: Option<u64>,
+    sequences: SequenceUnwrapper,
     max_wait: Duration,
 }
 
@@ -42,14 +42,14 @@ impl FrameAssembler {
         Self {
             buffer: BTreeMap::new(),
             next: None,
-            highest: None,
+            sequences: SequenceUnwrapper::default(),
             max_wait,
         }
     }
 
     /// Takes in one packet that arrived at `now`.
     pub fn push(&mut self, now: Instant, packet: Packet) {
-        let sequence = self.extend(packet.header.sequence_number);
+        let sequence = self.sequences.extend(packet.header.sequence_number);
         if self.next.is_some_and(|next| sequence < next) {
             return; // a late copy of something already released or given up
         }
@@ -128,24 +128,6 @@ impl FrameAssembler {
                 self.next = None;
             }
         }
-    }
-
-    /// Unwraps a 16-bit sequence number against the highest one seen.
-    fn extend(&mut self, sequence: u16) -> u64 {
-        let extended = match self.highest {
-            None => u64::from(sequence) + (1 << 16),
-            Some(highest) => {
-                let base = highest & !0xFFFF;
-                let candidates = [base.saturating_sub(1 << 16), base, base + (1 << 16)];
-                candidates
-                    .into_iter()
-                    .map(|b| b + u64::from(sequence))
-                    .min_by_key(|c| c.abs_diff(highest))
-                    .unwrap_or(base + u64::from(sequence))
-            }
-        };
-        self.highest = Some(self.highest.map_or(extended, |h| h.max(extended)));
-        extended
     }
 }
 

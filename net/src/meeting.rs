@@ -13,12 +13,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use videomeet_media::audio::mixer::{Mixer, MixerInput};
 use videomeet_media::capture::{self, CaptureThread};
 use videomeet_media::codec::{H264Config, KeyframeRequest, OpusConfig};
 use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::VideoFormat;
-use videomeet_media::{MicrophoneChoice, VideoChoice};
+use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
@@ -61,6 +62,10 @@ pub struct MeetingConfig {
     pub microphone: MicrophoneChoice,
     /// Send sound from the start.
     pub mic_on: bool,
+    /// Where the others are heard.
+    pub speaker: SpeakerChoice,
+    /// Receives every mixed 20 ms of what we hear (for measurements; `None` normally).
+    pub audio_tap: Option<std::sync::mpsc::SyncSender<AudioFrame>>,
     /// Network settings for media.
     pub peer: PeerConfig,
     /// Announce a hosted meeting with mDNS.
@@ -181,6 +186,7 @@ pub struct Meeting {
     outgoing: mpsc::Receiver<Outgoing>,
     video: CaptureThread,
     audio: CaptureThread,
+    mixer: Mixer,
     keyframes: KeyframeRequest,
     frame_interval: Duration,
     media: MediaState,
@@ -266,6 +272,14 @@ impl Meeting {
             .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
         };
 
+        let mixer = {
+            let (speaker, tap) = (config.speaker.clone(), config.audio_tap.clone());
+            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap))
+                .await
+                .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
+                .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
+        };
+
         let mut announcement = None;
         let link_host = match &server {
             Some(server) => {
@@ -308,6 +322,7 @@ impl Meeting {
             outgoing,
             video,
             audio,
+            mixer,
             keyframes,
             frame_interval: Duration::from_secs(1) / fps,
             media,
@@ -482,16 +497,7 @@ impl Meeting {
                     }
                 }
             }
-            _ => {
-                // Playout (jitter buffer, mixing) comes with the audio output; until then the
-                // packets are read so the connection's queue never backs up.
-                let (packets, mut drain) = mpsc::channel(64);
-                tokio::spawn(async move {
-                    let reader = tokio::spawn(receive_audio(track, packets));
-                    while drain.recv().await.is_some() {}
-                    let _ = reader.await;
-                })
-            }
+            _ => tokio::spawn(receive_audio(track, id, self.mixer.input())),
         };
         self.tasks.entry(id).or_default().push(task);
     }
@@ -548,6 +554,7 @@ impl Meeting {
     }
 
     fn disconnect(&mut self, id: PeerId) {
+        let _ = self.mixer.input().try_send(MixerInput::Remove(id));
         for task in self.tasks.remove(&id).unwrap_or_default() {
             task.abort();
         }

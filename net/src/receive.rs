@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use tokio::sync::mpsc;
+use std::sync::mpsc::{SyncSender, TrySendError};
+
+use videomeet_media::audio::mixer::{MixerInput, SourceId};
 use videomeet_media::decode_thread::VideoDecoderThread;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -50,26 +52,19 @@ pub async fn receive_video(track: Arc<dyn TrackRemote>, decoder: VideoDecoderThr
     }
 }
 
-/// One received Opus packet with its RTP sequence number (gaps mean loss).
-#[derive(Clone, Debug)]
-pub struct AudioPacket {
-    /// RTP sequence number.
-    pub sequence: u16,
-    /// The Opus packet.
-    pub payload: Vec<u8>,
-}
-
-/// Forwards a remote Opus track's packets to `packets` until the track ends. A full
-/// queue drops packets (the jitter buffer conceals them) rather than delaying the reader.
-pub async fn receive_audio(track: Arc<dyn TrackRemote>, packets: mpsc::Sender<AudioPacket>) {
+/// Forwards a remote Opus track's packets to the mixer as participant `source` until the
+/// track ends. A full mixer queue drops packets (the jitter buffer conceals them) rather than
+/// delaying the reader.
+pub async fn receive_audio(track: Arc<dyn TrackRemote>, source: SourceId, mixer: SyncSender<MixerInput>) {
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
-                let audio = AudioPacket {
+                let input = MixerInput::Packet {
+                    source,
                     sequence: packet.header.sequence_number,
                     payload: packet.payload.to_vec(),
                 };
-                if let Err(mpsc::error::TrySendError::Closed(_)) = packets.try_send(audio) {
+                if let Err(TrySendError::Disconnected(_)) = mixer.try_send(input) {
                     break;
                 }
             }

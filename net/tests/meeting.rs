@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{VideoFormat, read_stamp};
-use videomeet_media::{MicrophoneChoice, VideoChoice, VideoFrame};
+use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
 use videomeet_net::JoinTarget;
 use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, MeetingHandle, Role};
 use videomeet_net::peer::PeerConfig;
@@ -22,6 +23,8 @@ fn config(name: &str, tone_hz: u32) -> MeetingConfig {
         camera_on: true,
         microphone: MicrophoneChoice::TestTone { freq_hz: tone_hz },
         mic_on: true,
+        speaker: SpeakerChoice::Mute,
+        audio_tap: None,
         peer: PeerConfig {
             ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             ice_servers: Vec::new(),
@@ -80,7 +83,12 @@ async fn host_and_guest_see_each_other_chat_and_leave() {
     let mut target = JoinTarget::parse(&link).expect("the link parses");
     target.host = "127.0.0.1".into();
 
-    let (guest, mut guest_events) = start(Role::Join { target, passcode: None }, config("Ada", 660)).await;
+    let (tap, heard) = std::sync::mpsc::sync_channel::<AudioFrame>(1024);
+    let guest_config = MeetingConfig {
+        audio_tap: Some(tap),
+        ..config("Ada", 660)
+    };
+    let (guest, mut guest_events) = start(Role::Join { target, passcode: None }, guest_config).await;
     let guest_id = wait_for(&mut guest_events, 5, |event| match event {
         Event::Joined { you, .. } => Some(you),
         _ => None,
@@ -99,6 +107,16 @@ async fn host_and_guest_see_each_other_chat_and_leave() {
     let (at_guest, at_host) = tokio::join!(stamped_frames(&guest_sees, 2), stamped_frames(&host_sees, 2));
     assert!(at_guest >= 30, "the guest showed {at_guest} frames in 2 s");
     assert!(at_host >= 30, "the host showed {at_host} frames in 2 s");
+
+    // The guest hears the host's 440 Hz tone (and not its own 660 Hz one).
+    let played: Vec<f32> = heard.try_iter().flat_map(|frame| frame.samples.to_vec()).collect();
+    let recent = &played[played.len().saturating_sub(48_000)..];
+    assert!(recent.len() >= 24_000, "only {} samples played", recent.len());
+    let (host_tone, own_tone) = (amplitude(recent, 440.0), amplitude(recent, 660.0));
+    assert!(
+        host_tone > 0.1 && own_tone < 0.02,
+        "440 Hz at {host_tone}, 660 Hz at {own_tone}"
+    );
 
     assert!(guest.send(Command::Chat("hello from Ada".into())));
     let (from, text) = wait_for(&mut host_events, 5, |event| match event {

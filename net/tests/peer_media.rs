@@ -8,6 +8,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use videomeet_media::audio::TestTone;
 use videomeet_media::audio::goertzel::amplitude;
+use videomeet_media::audio::mixer::MixerInput;
 use videomeet_media::codec::{H264Config, H264Encoder, OpusConfig, OpusDecoder, OpusEncoder};
 use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
@@ -122,7 +123,7 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
 
     // Bob receives: video into a decoder thread and a slot, audio into a queue.
     let slot = Arc::new(VideoSlot::default());
-    let (audio_tx, mut audio_rx) = mpsc::channel(256);
+    let (audio_tx, audio_rx) = std::sync::mpsc::sync_channel(256);
     for _ in 0..2 {
         let track = tokio::time::timeout(Duration::from_secs(5), b_tracks.recv())
             .await
@@ -134,7 +135,7 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
                 tokio::spawn(receive_video(track, decoder));
             }
             _ => {
-                tokio::spawn(receive_audio(track, audio_tx.clone()));
+                tokio::spawn(receive_audio(track, 1, audio_tx.clone()));
             }
         }
     }
@@ -174,8 +175,8 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
     let mut decoder = OpusDecoder::new().unwrap();
     let mut decoded = Vec::new();
     let mut out = AudioFrame::default();
-    while let Ok(packet) = audio_rx.try_recv() {
-        decoder.decode(&packet.payload, &mut out).unwrap();
+    while let Ok(MixerInput::Packet { payload, .. }) = audio_rx.try_recv() {
+        decoder.decode(&payload, &mut out).unwrap();
         decoded.extend_from_slice(&out.samples[..]);
     }
     assert!(decoded.len() >= 50 * 960, "only {} audio samples", decoded.len());

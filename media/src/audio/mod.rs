@@ -6,7 +6,9 @@
 
 mod device;
 pub mod goertzel;
+pub mod jitter;
 mod microphone;
+pub mod mixer;
 mod resample;
 mod speaker;
 mod synthetic;

@@ -1,0 +1,217 @@
+//! A jitter buffer for one remote Opus stream: reorders, waits a little, and fills gaps with
+//! forward error correction or concealment so playout never stalls.
+
+use std::collections::BTreeMap;
+
+use crate::codec::OpusDecoder;
+use crate::frame::AudioFrame;
+use crate::sequence::SequenceUnwrapper;
+
+/// Frames buffered before playout starts, at the least.
+const MIN_DEPTH: usize = 2;
+/// Frames buffered at the most before old ones are skipped to catch up (200 ms).
+const MAX_DEPTH: usize = 10;
+/// Consecutive missing frames after which the stream counts as stopped (500 ms).
+const STOPPED_AFTER: u32 = 25;
+/// Frames played without a late packet before the target depth shrinks by one (10 s).
+const SHRINK_AFTER: u32 = 500;
+
+/// How a frame handed out by [`JitterBuffer::pop`] was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Playout {
+    /// Decoded from its own packet.
+    Decoded,
+    /// Rebuilt from the next packet's FEC data.
+    Recovered,
+    /// Invented by concealment: the packet is lost or late.
+    Concealed,
+    /// Silence: the stream has not started, or stopped.
+    Silent,
+}
+
+/// Reorders and decodes one stream's packets into a steady flow of 20 ms frames.
+pub struct JitterBuffer {
+    packets: BTreeMap<u64, Vec<u8>>,
+    next: Option<u64>,
+    sequences: SequenceUnwrapper,
+    decoder: OpusDecoder,
+    target_depth: usize,
+    playing: bool,
+    missing_in_a_row: u32,
+    since_late: u32,
+}
+
+impl JitterBuffer {
+    /// An empty buffer with its own decoder.
+    pub fn new() -> Result<Self, crate::codec::CodecError> {
+        Ok(Self {
+            packets: BTreeMap::new(),
+            next: None,
+            sequences: SequenceUnwrapper::default(),
+            decoder: OpusDecoder::new()?,
+            target_depth: MIN_DEPTH,
+            playing: false,
+            missing_in_a_row: 0,
+            since_late: 0,
+        })
+    }
+
+    /// Frames of delay the buffer currently aims for.
+    pub fn target_depth(&self) -> usize {
+        self.target_depth
+    }
+
+    /// Takes in a packet with its RTP sequence number.
+    pub fn push(&mut self, sequence: u16, payload: Vec<u8>) {
+        let sequence = self.sequences.extend(sequence);
+        if self.next.is_some_and(|next| sequence < next) {
+            // Too late to play: wait longer from now on.
+            self.target_depth = (self.target_depth + 1).min(MAX_DEPTH);
+            self.since_late = 0;
+            return;
+        }
+        self.packets.insert(sequence, payload);
+        while self.packets.len() > 4 * MAX_DEPTH {
+            self.packets.pop_first();
+        }
+    }
+
+    /// The next 20 ms of this stream.
+    pub fn pop(&mut self, out: &mut AudioFrame) -> Playout {
+        if !self.playing {
+            if self.packets.len() < self.target_depth {
+                out.samples.fill(0.0);
+                return Playout::Silent;
+            }
+            self.playing = true;
+            self.next = self.packets.keys().next().copied();
+        }
+        // Running too far behind (the sender's clock is faster, or a burst arrived): skip.
+        while self.packets.len() > self.target_depth + MAX_DEPTH / 2 {
+            if let Some((sequence, _)) = self.packets.pop_first() {
+                self.next = Some(sequence + 1);
+            }
+        }
+        let Some(next) = self.next else {
+            out.samples.fill(0.0);
+            return Playout::Silent;
+        };
+        self.next = Some(next + 1);
+        self.since_late += 1;
+        if self.since_late >= SHRINK_AFTER {
+            self.since_late = 0;
+            self.target_depth = (self.target_depth - 1).max(MIN_DEPTH);
+        }
+        let played = if let Some(packet) = self.packets.remove(&next) {
+            self.decoder.decode(&packet, out).map(|()| Playout::Decoded)
+        } else if let Some(following) = self.packets.get(&(next + 1)) {
+            self.decoder.recover(following, out).map(|()| Playout::Recovered)
+        } else {
+            self.decoder.conceal(out).map(|()| Playout::Concealed)
+        };
+        let played = played.unwrap_or_else(|_| {
+            // A damaged packet: conceal it like a lost one.
+            match self.decoder.conceal(out) {
+                Ok(()) => Playout::Concealed,
+                Err(_) => {
+                    out.samples.fill(0.0);
+                    Playout::Silent
+                }
+            }
+        });
+        if played == Playout::Concealed {
+            self.missing_in_a_row += 1;
+            if self.missing_in_a_row >= STOPPED_AFTER {
+                // The sender went quiet or away: rebuffer when it comes back.
+                self.playing = false;
+                self.missing_in_a_row = 0;
+            }
+        } else {
+            self.missing_in_a_row = 0;
+        }
+        played
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::TestTone;
+    use crate::audio::goertzel::amplitude;
+    use crate::codec::{OpusConfig, OpusEncoder};
+
+    fn packets(count: usize) -> Vec<Vec<u8>> {
+        let tone = TestTone::new(440.0);
+        let mut encoder = OpusEncoder::new(OpusConfig::default()).unwrap();
+        let mut frame = AudioFrame::default();
+        (0..count)
+            .map(|index| {
+                tone.render(100_000 + index as u64 * 20_000, &mut frame);
+                let mut packet = Vec::new();
+                encoder.encode(&frame, &mut packet).unwrap();
+                packet
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reordered_and_lost_packets_still_play_smoothly() {
+        let packets = packets(40);
+        let mut buffer = JitterBuffer::new().unwrap();
+        let mut out = AudioFrame::default();
+        let mut kinds = Vec::new();
+        let mut played = Vec::new();
+        // Arrival: pairs swapped, packet 20 lost, around the 16-bit wrap.
+        let order: Vec<usize> = (0..40)
+            .map(|i| if i % 2 == 0 { i + 1 } else { i - 1 })
+            .filter(|&i| i != 20)
+            .collect();
+        for (step, index) in order.iter().enumerate() {
+            buffer.push(65_520u16.wrapping_add(*index as u16), packets[*index].clone());
+            if step >= 1 {
+                kinds.push(buffer.pop(&mut out));
+                played.extend_from_slice(&out.samples[..]);
+            }
+        }
+        assert_eq!(
+            kinds.iter().filter(|k| **k == Playout::Recovered).count(),
+            1,
+            "{kinds:?}"
+        );
+        assert!(!kinds.contains(&Playout::Concealed), "{kinds:?}");
+        assert!(amplitude(&played[9_600..], 440.0) > 0.2);
+    }
+
+    #[test]
+    fn a_late_packet_deepens_the_buffer_and_silence_follows_a_stop() {
+        let packets = packets(60);
+        let mut buffer = JitterBuffer::new().unwrap();
+        let mut out = AudioFrame::default();
+        for (index, packet) in packets.iter().enumerate().take(3) {
+            buffer.push(index as u16, packet.clone());
+        }
+        assert_eq!(buffer.pop(&mut out), Playout::Decoded);
+        assert_eq!(buffer.pop(&mut out), Playout::Decoded);
+        assert_eq!(buffer.pop(&mut out), Playout::Decoded);
+        assert_eq!(buffer.pop(&mut out), Playout::Concealed, "packet 3 has not come");
+        buffer.push(3, packets[3].clone()); // too late now
+        assert_eq!(buffer.target_depth(), MIN_DEPTH + 1);
+        // Nothing more arrives: concealment, then silence.
+        let kinds: Vec<Playout> = (0..40).map(|_| buffer.pop(&mut out)).collect();
+        assert_eq!(kinds.last(), Some(&Playout::Silent));
+        assert!(out.samples.iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn garbage_packets_are_concealed_not_fatal() {
+        let mut buffer = JitterBuffer::new().unwrap();
+        let mut out = AudioFrame::default();
+        for sequence in 0..4u16 {
+            buffer.push(sequence, vec![0xFF; 3]);
+        }
+        for _ in 0..4 {
+            assert_ne!(buffer.pop(&mut out), Playout::Decoded);
+            assert!(out.samples.iter().all(|s| s.is_finite()));
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Playout: one thread that mixes every remote stream, 20 ms at a time, into the speaker.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::AudioError;
+use super::jitter::JitterBuffer;
+use crate::clock;
+use crate::devices::SpeakerChoice;
+use crate::frame::{AUDIO_FRAME_DURATION_US, AudioFrame};
+
+/// Packets queued for the mixer before new ones are dropped (about a second for 16 people).
+const QUEUE: usize = 1024;
+/// Sound queued at the speaker above which a frame is skipped (the device's clock is slower).
+const MAX_SPEAKER_QUEUE_MS: u32 = 100;
+
+/// Identifies one remote stream (a participant id).
+pub type SourceId = u32;
+
+/// What the network side tells the mixer.
+#[derive(Debug)]
+pub enum MixerInput {
+    /// One received Opus packet.
+    Packet {
+        /// Whose.
+        source: SourceId,
+        /// RTP sequence number.
+        sequence: u16,
+        /// The Opus packet.
+        payload: Vec<u8>,
+    },
+    /// The participant left: forget their stream.
+    Remove(SourceId),
+}
+
+/// The playout thread; dropping it stops the thread.
+pub struct Mixer {
+    input: SyncSender<MixerInput>,
+    stop: Arc<AtomicBool>,
+    _thread: JoinHandle<()>,
+}
+
+impl Mixer {
+    /// Opens `speaker` and starts mixing. Every mixed frame also goes to `tap` when given
+    /// (tests and measurements listen there).
+    pub fn start(speaker: SpeakerChoice, tap: Option<SyncSender<AudioFrame>>) -> Result<Self, AudioError> {
+        let (input, packets) = sync_channel(QUEUE);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (opened_tx, opened) = sync_channel(1);
+        let thread_stop = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("audio-playout".into())
+            .spawn(move || match speaker.open() {
+                Ok(output) => {
+                    let _ = opened_tx.send(Ok(()));
+                    mix_loop(output, &packets, tap, &thread_stop);
+                }
+                Err(error) => {
+                    let _ = opened_tx.send(Err(error));
+                }
+            })
+            .map_err(|e| AudioError::HostUnavailable(e.to_string()))?;
+        opened
+            .recv()
+            .map_err(|_| AudioError::HostUnavailable("the playout thread ended".into()))??;
+        Ok(Self {
+            input,
+            stop,
+            _thread: thread,
+        })
+    }
+
+    /// Where to send packets; cheap to clone, never blocks (a full queue drops).
+    pub fn input(&self) -> SyncSender<MixerInput> {
+        self.input.clone()
+    }
+}
+
+impl Drop for Mixer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn mix_loop(
+    mut speaker: Option<super::Speaker>,
+    packets: &Receiver<MixerInput>,
+    tap: Option<SyncSender<AudioFrame>>,
+    stop: &AtomicBool,
+) {
+    let mut streams: HashMap<SourceId, JitterBuffer> = HashMap::new();
+    let (mut mix, mut stream_frame) = (AudioFrame::default(), AudioFrame::default());
+    let started = Instant::now();
+    let mut tick = 0u64;
+    let mut speaker_failed = false;
+    while !stop.load(Ordering::Relaxed) {
+        tick += 1;
+        clock::sleep_until(started + Duration::from_micros(tick * AUDIO_FRAME_DURATION_US));
+        while let Ok(input) = packets.try_recv() {
+            match input {
+                MixerInput::Packet {
+                    source,
+                    sequence,
+                    payload,
+                } => {
+                    if let Some(stream) = stream_for(&mut streams, source) {
+                        stream.push(sequence, payload);
+                    }
+                }
+                MixerInput::Remove(source) => {
+                    streams.remove(&source);
+                }
+            }
+        }
+        mix.samples.fill(0.0);
+        for stream in streams.values_mut() {
+            stream.pop(&mut stream_frame);
+            for (sum, sample) in mix.samples.iter_mut().zip(stream_frame.samples.iter()) {
+                *sum += sample;
+            }
+        }
+        for sample in mix.samples.iter_mut() {
+            *sample = sample.clamp(-1.0, 1.0);
+        }
+        mix.capture_time_us = clock::now_us();
+        if let Some(output) = &mut speaker
+            && output.queued_ms() < MAX_SPEAKER_QUEUE_MS
+            && let Err(error) = output.play(&mix)
+            && !speaker_failed
+        {
+            speaker_failed = true;
+            tracing::warn!(%error, "the speaker stopped");
+        }
+        if let Some(tap) = &tap {
+            let _ = tap.try_send(mix.clone());
+        }
+    }
+}
+
+fn stream_for(streams: &mut HashMap<SourceId, JitterBuffer>, source: SourceId) -> Option<&mut JitterBuffer> {
+    match streams.entry(source) {
+        std::collections::hash_map::Entry::Occupied(entry) => Some(entry.into_mut()),
+        std::collections::hash_map::Entry::Vacant(entry) => match JitterBuffer::new() {
+            Ok(buffer) => Some(entry.insert(buffer)),
+            Err(error) => {
+                tracing::warn!(%error, "cannot decode sound");
+                None
+            }
+        },
+    }
+}
