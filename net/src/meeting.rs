@@ -476,6 +476,9 @@ impl Meeting {
                 )));
             }
             PeerEvent::State(_) => {}
+            // The encoder takes the flag at its next frame, so a burst of requests from
+            // several viewers costs one keyframe.
+            PeerEvent::KeyframeRequested => self.keyframes.request(),
             PeerEvent::Track(track) => self.on_track(id, track).await,
         }
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::network_type::NetworkType;
+use rtc::interceptor::Slot;
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
@@ -15,8 +16,8 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use tokio::sync::mpsc;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
@@ -25,6 +26,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
+use crate::keyframe_requests::{self, KeyframeRequestForwarder};
 use crate::protocol::Signal;
 
 /// H.264 constrained baseline, packetization mode 1: what every browser decodes.
@@ -68,6 +70,8 @@ pub enum PeerEvent {
     State(RTCPeerConnectionState),
     /// The other side's audio or video track arrived.
     Track(Arc<dyn TrackRemote>),
+    /// The other side asked for a keyframe (it lost video or has just started).
+    KeyframeRequested,
 }
 
 fn h264() -> RTCRtpCodec {
@@ -224,7 +228,8 @@ impl PeerLink {
             )
             .map_err(peer_error)?;
         // After the codecs: feedback settings apply to codecs already registered.
-        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media));
+        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media))
+            .with(Slot::from(keyframe_requests::SLOT), KeyframeRequestForwarder::default());
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_network_types(vec![NetworkType::Udp4, NetworkType::Udp6])
@@ -249,7 +254,7 @@ impl PeerLink {
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
-            .with_handler(Arc::new(Handler { events }))
+            .with_handler(Arc::new(Handler { events: events.clone() }))
             .with_udp_addrs(config.ice_addrs.clone())
             .build()
             .await
@@ -257,6 +262,15 @@ impl PeerLink {
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
         let video = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), "video").await?;
         let audio = SendTrack::new(pc.as_ref(), RtpCodecKind::Audio, opus(), "audio").await?;
+        let track = Arc::clone(&video.track);
+        tokio::spawn(async move {
+            // Ends when the connection closes.
+            while let Some(event) = track.poll().await {
+                if let TrackLocalEvent::OnRtcpPacket(_) = event {
+                    let _ = events.try_send(PeerEvent::KeyframeRequested);
+                }
+            }
+        });
         Ok(Self {
             pc,
             video,

@@ -32,8 +32,9 @@ pub mod limits {
     pub const MAX_CHAT_CHARS: usize = 4_000;
     /// Longest meeting title, in characters.
     pub const MAX_TITLE_CHARS: usize = 100;
-    /// Silence after which a connection counts as gone (clients ping every few seconds).
-    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Silence after which a connection counts as gone: three missed pings, so a crashed
+    /// participant is noticed within 10 s however it vanished.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(6);
     /// How often a client pings.
     pub const PING_INTERVAL: Duration = Duration::from_secs(2);
 }

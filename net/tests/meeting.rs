@@ -1,10 +1,11 @@
-//! Whole meetings through the actor: host and guests on loopback with synthetic devices.
+//! Whole meetings through the actor: a host and guests on loopback with synthetic devices.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
 use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{VideoFormat, read_stamp};
@@ -15,137 +16,194 @@ use videomeet_net::peer::PeerConfig;
 use videomeet_net::protocol::{LeaveReason, PeerId};
 use videomeet_net::signaling::HostConfig;
 
-fn config(name: &str, tone_hz: u32) -> MeetingConfig {
-    MeetingConfig {
-        name: name.into(),
-        camera: VideoChoice::TestPattern,
-        video_format: VideoFormat::new(320, 240, 30),
-        camera_on: true,
-        microphone: MicrophoneChoice::TestTone { freq_hz: tone_hz },
-        mic_on: true,
-        speaker: SpeakerChoice::Mute,
-        audio_tap: None,
-        peer: PeerConfig {
-            ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-            ice_servers: Vec::new(),
-        },
-        announce: false,
-    }
+/// What one participant has seen so far.
+#[derive(Default)]
+struct Seen {
+    you: Option<PeerId>,
+    link: Option<String>,
+    videos: HashMap<PeerId, Arc<VideoSlot>>,
+    chats: Vec<(PeerId, String)>,
+    left: HashMap<PeerId, (LeaveReason, Instant)>,
+    ended: bool,
 }
 
-async fn start(role: Role, config: MeetingConfig) -> (MeetingHandle, mpsc::Receiver<Event>) {
-    let (meeting, handle, events) = Meeting::start(role, config, Arc::new(|| {}))
-        .await
-        .expect("meeting starts");
-    tokio::spawn(meeting.run());
-    (handle, events)
+struct Participant {
+    handle: MeetingHandle,
+    seen: Arc<Mutex<Seen>>,
+    heard: Receiver<AudioFrame>,
+    actor: tokio::task::JoinHandle<()>,
+    tone_hz: f32,
 }
 
-/// The next event `pick` accepts, within `seconds`.
-async fn wait_for<T>(events: &mut mpsc::Receiver<Event>, seconds: u64, mut pick: impl FnMut(Event) -> Option<T>) -> T {
-    tokio::time::timeout(Duration::from_secs(seconds), async {
-        loop {
-            if let Some(found) = pick(events.recv().await.expect("meeting still running")) {
-                return found;
+impl Participant {
+    async fn start(role: Role, name: &str, tone_hz: u32) -> Self {
+        let (tap, heard) = sync_channel(4096);
+        let config = MeetingConfig {
+            name: name.into(),
+            camera: VideoChoice::TestPattern,
+            video_format: VideoFormat::new(320, 240, 30),
+            camera_on: true,
+            microphone: MicrophoneChoice::TestTone { freq_hz: tone_hz },
+            mic_on: true,
+            speaker: SpeakerChoice::Mute,
+            audio_tap: Some(tap),
+            peer: PeerConfig {
+                ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+                ice_servers: Vec::new(),
+            },
+            announce: false,
+        };
+        let (meeting, handle, mut events) = Meeting::start(role, config, Arc::new(|| {}))
+            .await
+            .expect("meeting starts");
+        let actor = tokio::spawn(meeting.run());
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let collected = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let mut seen = collected.lock().unwrap();
+                match event {
+                    Event::Joined { you, link, .. } => (seen.you, seen.link) = (Some(you), Some(link)),
+                    Event::Video { id, slot } => drop(seen.videos.insert(id, slot)),
+                    Event::Chat { from, text, .. } => seen.chats.push((from, text)),
+                    Event::PeerLeft { id, reason } => drop(seen.left.insert(id, (reason, Instant::now()))),
+                    Event::Ended => seen.ended = true,
+                    _ => {}
+                }
             }
-        }
-    })
-    .await
-    .expect("event in time")
-}
-
-/// Frames with readable stamps shown from `slot` within `seconds`.
-async fn stamped_frames(slot: &VideoSlot, seconds: u64) -> usize {
-    let mut frame = VideoFrame::default();
-    let (mut seen, mut readable) = (0, 0);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    while tokio::time::Instant::now() < deadline {
-        if let Some(generation) = slot.read_if_newer(seen, &mut frame) {
-            seen = generation;
-            readable += usize::from(read_stamp(&frame).is_some());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        });
+        let participant = Self {
+            handle,
+            seen,
+            heard,
+            actor,
+            tone_hz: tone_hz as f32,
+        };
+        participant.until(5, |seen| seen.you.is_some()).await;
+        participant
     }
-    readable
+
+    fn id(&self) -> PeerId {
+        self.seen.lock().unwrap().you.expect("joined")
+    }
+
+    /// Waits until `check` holds, up to `seconds`.
+    async fn until(&self, seconds: u64, check: impl Fn(&Seen) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while !check(&self.seen.lock().unwrap()) {
+            assert!(Instant::now() < deadline, "not within {seconds} s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Counts frames with readable, rising stamps from `from`'s video over `duration`.
+    async fn frames_from(&self, from: PeerId, duration: Duration) -> usize {
+        let slot = Arc::clone(&self.seen.lock().unwrap().videos[&from]);
+        let (mut frame, mut seen, mut last_counter, mut frames) = (VideoFrame::default(), 0, None, 0);
+        let end = Instant::now() + duration;
+        while Instant::now() < end {
+            if let Some(generation) = slot.read_if_newer(seen, &mut frame) {
+                seen = generation;
+                let stamp = read_stamp(&frame).expect("readable stamp");
+                assert!(last_counter < Some(stamp.counter), "counter went back");
+                frames += (stamp.counter - last_counter.unwrap_or(stamp.counter - 1)) as usize;
+                last_counter = Some(stamp.counter);
+            }
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        frames
+    }
+
+    /// The last second of what this participant heard.
+    fn last_second_heard(&self) -> Vec<f32> {
+        let played: Vec<f32> = self.heard.try_iter().flat_map(|frame| frame.samples.to_vec()).collect();
+        played[played.len().saturating_sub(48_000)..].to_vec()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn host_and_guest_see_each_other_chat_and_leave() {
+async fn three_participants_see_and_hear_each_other_chat_and_leave() {
     let mut host_config = HostConfig::new("Lab", "Grace");
     host_config.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     host_config.port = 0;
-    let (host, mut host_events) = start(Role::Host(host_config), config("Grace", 440)).await;
-    let (host_id, link) = wait_for(&mut host_events, 5, |event| match event {
-        Event::Joined { you, link, .. } => Some((you, link)),
-        _ => None,
-    })
-    .await;
+    let host = Participant::start(Role::Host(host_config), "Grace", 440).await;
+    let link = host.seen.lock().unwrap().link.clone().expect("a link");
     let mut target = JoinTarget::parse(&link).expect("the link parses");
     target.host = "127.0.0.1".into();
-
-    let (tap, heard) = std::sync::mpsc::sync_channel::<AudioFrame>(1024);
-    let guest_config = MeetingConfig {
-        audio_tap: Some(tap),
-        ..config("Ada", 660)
+    let join = || Role::Join {
+        target: target.clone(),
+        passcode: None,
     };
-    let (guest, mut guest_events) = start(Role::Join { target, passcode: None }, guest_config).await;
-    let guest_id = wait_for(&mut guest_events, 5, |event| match event {
-        Event::Joined { you, .. } => Some(you),
-        _ => None,
-    })
-    .await;
+    let ada = Participant::start(join(), "Ada", 660).await;
+    let bob = Participant::start(join(), "Bob", 880).await;
+    let everyone = [&host, &ada, &bob];
+    let ids: Vec<PeerId> = everyone.iter().map(|p| p.id()).collect();
 
-    // Each side gets the other's video, with readable stamps.
-    let video_from = |wanted: PeerId| {
-        move |event| match event {
-            Event::Video { id, slot } if id == wanted => Some(slot),
-            _ => None,
+    // Everyone decodes the two others' video at the full rate.
+    for (index, participant) in everyone.iter().enumerate() {
+        let others: Vec<PeerId> = ids.iter().copied().filter(|id| *id != ids[index]).collect();
+        participant
+            .until(10, |seen| others.iter().all(|id| seen.videos.contains_key(id)))
+            .await;
+    }
+    let measured = Duration::from_secs(5);
+    let counts = futures_util::future::join_all(everyone.iter().enumerate().flat_map(|(index, participant)| {
+        let ids = &ids;
+        ids.iter()
+            .filter(move |id| **id != ids[index])
+            .map(move |id| participant.frames_from(*id, measured))
+    }))
+    .await;
+    for count in &counts {
+        let fps = *count as f64 / measured.as_secs_f64();
+        assert!(fps >= 25.0, "{fps:.1} fps in {counts:?}");
+    }
+
+    // Everyone hears both others' tones in their mix, and not their own.
+    for participant in everyone {
+        let heard = participant.last_second_heard();
+        assert!(heard.len() >= 24_000, "only {} samples played", heard.len());
+        for other in everyone {
+            let level = amplitude(&heard, other.tone_hz);
+            if std::ptr::eq(other, participant) {
+                assert!(level < 0.02, "own tone {} Hz at {level}", other.tone_hz);
+            } else {
+                assert!(level > 0.1, "{} Hz at {level}", other.tone_hz);
+            }
         }
-    };
-    let guest_sees = wait_for(&mut guest_events, 10, video_from(host_id)).await;
-    let host_sees = wait_for(&mut host_events, 10, video_from(guest_id)).await;
-    let (at_guest, at_host) = tokio::join!(stamped_frames(&guest_sees, 2), stamped_frames(&host_sees, 2));
-    assert!(at_guest >= 30, "the guest showed {at_guest} frames in 2 s");
-    assert!(at_host >= 30, "the host showed {at_host} frames in 2 s");
+    }
 
-    // The guest hears the host's 440 Hz tone (and not its own 660 Hz one).
-    let played: Vec<f32> = heard.try_iter().flat_map(|frame| frame.samples.to_vec()).collect();
-    let recent = &played[played.len().saturating_sub(48_000)..];
-    assert!(recent.len() >= 24_000, "only {} samples played", recent.len());
-    let (host_tone, own_tone) = (amplitude(recent, 440.0), amplitude(recent, 660.0));
-    assert!(
-        host_tone > 0.1 && own_tone < 0.02,
-        "440 Hz at {host_tone}, 660 Hz at {own_tone}"
-    );
+    // Chat arrives in the same order everywhere.
+    assert!(ada.handle.send(Command::Chat("one".into())));
+    assert!(bob.handle.send(Command::Chat("two".into())));
+    assert!(host.handle.send(Command::Chat("three".into())));
+    for participant in everyone {
+        participant.until(5, |seen| seen.chats.len() == 3).await;
+    }
+    let order = host.seen.lock().unwrap().chats.clone();
+    for participant in [&ada, &bob] {
+        assert_eq!(participant.seen.lock().unwrap().chats, order);
+    }
 
-    assert!(guest.send(Command::Chat("hello from Ada".into())));
-    let (from, text) = wait_for(&mut host_events, 5, |event| match event {
-        Event::Chat { from, text, .. } => Some((from, text)),
-        _ => None,
-    })
-    .await;
-    assert_eq!((from, text.as_str()), (guest_id, "hello from Ada"));
-
-    assert!(guest.send(Command::SetMic(false)));
-    let media = wait_for(&mut host_events, 5, |event| match event {
-        Event::MediaState { id, media } if id == guest_id => Some(media),
-        _ => None,
-    })
-    .await;
-    assert!(!media.mic && media.camera);
-
-    assert!(guest.send(Command::Leave));
-    let reason = wait_for(&mut host_events, 3, |event| match event {
-        Event::PeerLeft { id, reason } if id == guest_id => Some(reason),
-        _ => None,
-    })
-    .await;
-    assert_eq!(reason, LeaveReason::Left);
-    wait_for(&mut guest_events, 3, |event| {
-        matches!(event, Event::Ended).then_some(())
+    // A clean leave is seen within 2 s; a participant whose program dies, within 10 s.
+    let left_at = Instant::now();
+    assert!(ada.handle.send(Command::Leave));
+    for participant in [&host, &bob] {
+        participant
+            .until(2, |seen| {
+                seen.left.get(&ids[1]).is_some_and(|(r, _)| *r == LeaveReason::Left)
+            })
+            .await;
+    }
+    assert!(left_at.elapsed() < Duration::from_secs(2));
+    bob.actor.abort();
+    host.until(10, |seen| {
+        seen.left
+            .get(&ids[2])
+            .is_some_and(|(r, _)| *r == LeaveReason::ConnectionLost)
     })
     .await;
 
-    assert!(host.send(Command::Leave));
-    wait_for(&mut host_events, 5, |event| matches!(event, Event::Ended).then_some(())).await;
+    assert!(host.handle.send(Command::Leave));
+    host.until(5, |seen| seen.ended).await;
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use tokio::sync::mpsc;
 use videomeet_media::audio::TestTone;
 use videomeet_media::audio::goertzel::amplitude;
@@ -32,6 +33,7 @@ fn relay_candidates(
     other: Arc<PeerLink>,
     states: mpsc::Sender<RTCPeerConnectionState>,
     tracks: mpsc::Sender<Arc<dyn webrtc::media_stream::track_remote::TrackRemote>>,
+    keyframe_requests: mpsc::Sender<()>,
 ) {
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
@@ -52,6 +54,9 @@ fn relay_candidates(
                 PeerEvent::Track(track) => {
                     let _ = tracks.try_send(track);
                 }
+                PeerEvent::KeyframeRequested => {
+                    let _ = keyframe_requests.try_send(());
+                }
                 PeerEvent::Candidate(_) => {}
             }
         }
@@ -68,8 +73,10 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
     let (b_state_tx, _b_states) = mpsc::channel(16);
     let (a_tracks_tx, _a_tracks) = mpsc::channel(4);
     let (b_tracks_tx, mut b_tracks) = mpsc::channel(4);
-    relay_candidates(a_events, Arc::clone(&bob), a_state_tx, a_tracks_tx);
-    relay_candidates(b_events, Arc::clone(&alice), b_state_tx, b_tracks_tx);
+    let (a_keyframes_tx, mut a_keyframes) = mpsc::channel(16);
+    let (b_keyframes_tx, _b_keyframes) = mpsc::channel(16);
+    relay_candidates(a_events, Arc::clone(&bob), a_state_tx, a_tracks_tx, a_keyframes_tx);
+    relay_candidates(b_events, Arc::clone(&alice), b_state_tx, b_tracks_tx, b_keyframes_tx);
 
     // Alice offers (the newcomer offers), Bob answers.
     let Signal::Offer { sdp: offer } = alice.create_offer().await.unwrap() else {
@@ -131,6 +138,16 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
             .unwrap();
         match track.kind().await {
             rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video => {
+                // A keyframe request from Bob reaches Alice as an event.
+                let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
+                let pli = PictureLossIndication {
+                    sender_ssrc: 0,
+                    media_ssrc: ssrc,
+                };
+                track.write_rtcp(vec![Box::new(pli)]).await.unwrap();
+                tokio::time::timeout(Duration::from_secs(2), a_keyframes.recv())
+                    .await
+                    .expect("the keyframe request arrives within 2 s");
                 let decoder = VideoDecoderThread::start("decode-test", Arc::clone(&slot), || {}).unwrap();
                 tokio::spawn(receive_video(track, decoder));
             }
