@@ -21,8 +21,11 @@ pub struct Args {
 pub enum Command {
     /// List cameras, microphones and speakers, with the ids the other commands take.
     Devices,
-    /// Host a meeting without a window, printing what happens.
+    /// Host a meeting (with --headless: without a window, events as JSON lines).
     Host {
+        /// Run without a window.
+        #[arg(long)]
+        headless: bool,
         /// Meeting title.
         #[arg(long, default_value = "Meeting")]
         title: String,
@@ -38,8 +41,17 @@ pub enum Command {
         #[command(flatten)]
         media: MediaArgs,
     },
-    /// Join a meeting without a window, printing what happens.
+    /// List the meetings announced on the local network, one JSON line each.
+    List {
+        /// Seconds to listen for announcements.
+        #[arg(long, default_value_t = 3.0)]
+        wait: f64,
+    },
+    /// Join a meeting (with --headless: without a window, events as JSON lines).
     Join {
+        /// Run without a window.
+        #[arg(long)]
+        headless: bool,
         /// host:port or a videomeet:// link.
         address: String,
         /// Passcode, when the meeting has one.
@@ -144,6 +156,30 @@ pub fn print_devices() {
     }
 }
 
+/// Prints the meetings announced on the network after listening for `wait_secs`.
+pub fn print_meetings(wait_secs: f64) -> anyhow::Result<()> {
+    let wait = std::time::Duration::try_from_secs_f64(wait_secs)
+        .map_err(|_| anyhow::anyhow!("--wait must be a positive number of seconds"))?;
+    let mut browser = videomeet_net::discovery::Browser::start()?;
+    let until = std::time::Instant::now() + wait;
+    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+        browser.wait_for_change(left);
+    }
+    for meeting in browser.meetings() {
+        let line = serde_json::json!({
+            "title": meeting.title,
+            "host_name": meeting.host_name,
+            "code": meeting.code,
+            "passcode_required": meeting.passcode_required,
+            "participants": meeting.participants,
+            "version": meeting.version,
+            "link": meeting.join_target().map(|target| target.to_string()),
+        });
+        println!("{line}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,13 +190,14 @@ mod tests {
         Args::command().debug_assert();
         assert!(Args::try_parse_from(["videomeet", "devices"]).is_ok());
         assert!(Args::try_parse_from(["videomeet", "fly"]).is_err());
-        assert!(Args::try_parse_from(["videomeet", "join", "10.0.0.2:47800", "--name", "Ada"]).is_ok());
+        assert!(Args::try_parse_from(["videomeet", "join", "10.0.0.2:47800", "--headless", "--name", "Ada"]).is_ok());
+        assert!(Args::try_parse_from(["videomeet", "list", "--wait", "1"]).is_ok());
     }
 
     #[test]
     fn bad_media_flags_are_explained() {
         let parse = |extra: &[&str]| {
-            let mut args = vec!["videomeet", "join", "h:1"];
+            let mut args = vec!["videomeet", "join", "h:1", "--headless"];
             args.extend_from_slice(extra);
             match Args::try_parse_from(args).unwrap().command {
                 Some(Command::Join { media, .. }) => media.meeting_config(false).map(|_| ()),

@@ -1,13 +1,16 @@
-//! Meetings without a window: `videomeet host` and `videomeet join` print what happens.
+//! Meetings without a window: `videomeet host --headless` and `videomeet join --headless`
+//! print what happens as JSON lines, one event per line, for scripts, tests and benchmarks.
 //!
-//! Runs the same meeting actor as the window. With the test pattern on the other side it
-//! also reports frame rate and capture-to-decoded latency read from the frames' stamps.
+//! Runs the same meeting actor as the window. Once a second it also reports each incoming
+//! video's frame rate and, when the sender uses the test pattern, the capture-to-decoded
+//! latency read from the frames' stamps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use serde_json::json;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::read_stamp;
 use videomeet_media::{VideoFrame, clock};
@@ -39,24 +42,23 @@ pub fn run(role: Role, config: MeetingConfig, duration: Option<Duration>) -> any
             tokio::select! {
                 event = events.recv() => match event {
                     Some(Event::Ended) | None => {
-                        println!("meeting ended");
+                        print_event(&Event::Ended);
                         break;
                     }
-                    Some(Event::Video { id, slot }) => {
-                        println!("video from participant {id}");
-                        videos.insert(id, VideoStats::new(slot));
+                    Some(event) => {
+                        match &event {
+                            Event::Video { id, slot } => drop(videos.insert(*id, VideoStats::new(Arc::clone(slot)))),
+                            Event::PeerLeft { id, .. } => drop(videos.remove(id)),
+                            _ => {}
+                        }
+                        print_event(&event);
                     }
-                    Some(Event::PeerLeft { id, reason }) => {
-                        videos.remove(&id);
-                        print_event(&Event::PeerLeft { id, reason });
-                    }
-                    Some(event) => print_event(&event),
                 },
                 _ = report.tick() => {
                     for (id, stats) in &mut videos {
                         stats.collect();
-                        if let Some(line) = stats.report() {
-                            println!("participant {id}: {line}");
+                        if let Some(line) = stats.report(*id) {
+                            println!("{line}");
                         }
                     }
                 },
@@ -82,34 +84,24 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 fn print_event(event: &Event) {
-    match event {
+    let line = match event {
         Event::Joined { you, meeting, link, .. } => {
-            println!(
-                "joined \"{}\" hosted by {} as participant {you}",
-                meeting.title, meeting.host_name
-            );
-            println!("link: {link}");
+            json!({"event": "joined", "you": you, "meeting": meeting, "link": link})
         }
-        Event::PeerJoined(peer) => println!(
-            "{} joined (participant {}{})",
-            peer.name,
-            peer.id,
-            if peer.is_host { ", host" } else { "" }
-        ),
-        Event::PeerLeft { id, reason } => println!("participant {id} left ({reason:?})"),
-        Event::Chat { name, text, .. } => println!("{name}: {text}"),
-        Event::MediaState { id, media } => println!(
-            "participant {id}: microphone {}, camera {}",
-            on_off(media.mic),
-            on_off(media.camera)
-        ),
-        Event::Problem(problem) => println!("problem: {problem}"),
-        Event::Video { .. } | Event::Ended => {}
-    }
-}
-
-fn on_off(on: bool) -> &'static str {
-    if on { "on" } else { "off" }
+        Event::PeerJoined(peer) => json!({"event": "peer_joined", "peer": peer}),
+        Event::PeerLeft { id, reason } => json!({"event": "peer_left", "id": id, "reason": reason}),
+        Event::Video { id, .. } => json!({"event": "video", "id": id}),
+        Event::Chat {
+            from,
+            name,
+            text,
+            sent_at_ms,
+        } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms}),
+        Event::MediaState { id, media } => json!({"event": "media_state", "id": id, "media": media}),
+        Event::Problem(message) => json!({"event": "problem", "message": message}),
+        Event::Ended => json!({"event": "ended"}),
+    };
+    println!("{line}");
 }
 
 /// Frame rate and stamp latency of one remote video, per reporting period.
@@ -145,20 +137,29 @@ impl VideoStats {
         }
     }
 
-    fn report(&mut self) -> Option<String> {
+    /// One `video_stats` JSON line for the period since the last report.
+    fn report(&mut self, id: PeerId) -> Option<serde_json::Value> {
+        if self.seen == 0 {
+            return None;
+        }
         let elapsed = self.since.elapsed().as_secs_f64();
         self.since = Instant::now();
         let fps = f64::from(std::mem::take(&mut self.frames)) / elapsed.max(0.001);
         let mut latencies = std::mem::take(&mut self.latencies_us);
         latencies.sort_unstable();
-        let (width, height) = (self.frame.width(), self.frame.height());
-        match latencies.get(latencies.len() / 2) {
-            Some(median) => Some(format!(
-                "{width}x{height} {fps:.1} fps, capture-to-decoded median {:.1} ms",
-                *median as f64 / 1000.0
-            )),
-            None if self.seen > 0 => Some(format!("{width}x{height} {fps:.1} fps")),
-            None => None,
-        }
+        let percentile_ms = |p: usize| {
+            latencies
+                .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+                .map(|us| (*us as f64 / 100.0).round() / 10.0)
+        };
+        Some(json!({
+            "event": "video_stats",
+            "id": id,
+            "width": self.frame.width(),
+            "height": self.frame.height(),
+            "fps": (fps * 10.0).round() / 10.0,
+            "latency_ms_p50": percentile_ms(50),
+            "latency_ms_p95": percentile_ms(95),
+        }))
     }
 }

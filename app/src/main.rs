@@ -15,13 +15,16 @@ fn main() -> anyhow::Result<()> {
             cli::print_devices();
             Ok(())
         }
+        Some(cli::Command::List { wait }) => cli::print_meetings(wait),
         Some(cli::Command::Host {
+            headless,
             title,
             passcode,
             port,
             no_announce,
             media,
         }) => {
+            require_headless(headless)?;
             let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
             host.passcode = passcode;
             host.port = port;
@@ -29,10 +32,12 @@ fn main() -> anyhow::Result<()> {
             headless::run(videomeet_net::meeting::Role::Host(host), config, media.duration()?)
         }
         Some(cli::Command::Join {
+            headless,
             address,
             passcode,
             media,
         }) => {
+            require_headless(headless)?;
             let target = videomeet_net::JoinTarget::parse(&address)?;
             let config = media.meeting_config(false)?;
             headless::run(
@@ -56,4 +61,14 @@ fn init_logging(verbose: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Hosting and joining from the command line run without a window for now: the window's
+/// meeting screen opens from its home screen.
+fn require_headless(headless: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        headless,
+        "from the command line, meetings run with --headless (events as JSON lines); start `videomeet` without arguments for the window"
+    );
+    Ok(())
 }

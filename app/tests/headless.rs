@@ -1,21 +1,42 @@
-//! Two `videomeet` processes meet without windows: the headless commands work end to end.
+//! Three `videomeet` processes meet without windows, seen through their JSON events.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn videomeet() -> Command {
+use serde_json::Value;
+
+/// Kills the process when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn videomeet(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_videomeet"));
-    command.stdout(Stdio::piped()).stderr(Stdio::null());
+    command.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
     command
 }
 
+fn events(output: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")))
+        .collect()
+}
+
 #[test]
-fn a_guest_process_receives_the_hosts_video() {
-    let mut host = videomeet()
-        .args([
+fn a_host_and_two_guest_processes_see_each_other() {
+    let mut host = Running(
+        videomeet(&[
             "host",
+            "--headless",
             "--title",
             "Test",
             "--name",
@@ -24,11 +45,12 @@ fn a_guest_process_receives_the_hosts_video() {
             "0",
             "--no-announce",
         ])
-        .args(["--size", "640x360", "--duration", "20"])
+        .args(["--size", "320x240", "--duration", "30"])
         .spawn()
-        .expect("host starts");
-    let (lines_tx, lines) = mpsc::sync_channel(64);
-    let stdout = host.stdout.take().expect("host stdout");
+        .expect("host starts"),
+    );
+    let (lines_tx, lines) = mpsc::sync_channel(256);
+    let stdout = host.0.stdout.take().expect("host stdout");
     std::thread::Builder::new()
         .name("host-output".into())
         .spawn(move || {
@@ -39,28 +61,77 @@ fn a_guest_process_receives_the_hosts_video() {
             }
         })
         .unwrap();
-    let link = loop {
+    let joined: Value = loop {
         let line = lines
             .recv_timeout(Duration::from_secs(10))
-            .expect("the host prints its link");
-        if let Some(link) = line.strip_prefix("link: ") {
-            break link.to_owned();
+            .expect("the host reports joining");
+        let event: Value = serde_json::from_str(&line).expect("JSON line");
+        if event["event"] == "joined" {
+            break event;
         }
     };
-    let guest = videomeet()
-        .args(["join", &link, "--name", "Ada", "--size", "640x360", "--duration", "4"])
+    assert_eq!(joined["meeting"]["title"], "Test");
+    let link = joined["link"].as_str().expect("a link").to_owned();
+    let guest = |name: &str| {
+        videomeet(&[
+            "join",
+            &link,
+            "--headless",
+            "--name",
+            name,
+            "--size",
+            "320x240",
+            "--duration",
+            "6",
+        ])
+        .spawn()
+        .expect("guest starts")
+    };
+    let (ada, bob) = (guest("Ada"), guest("Bob"));
+    for (name, guest) in [("Ada", ada), ("Bob", bob)] {
+        let output = guest.wait_with_output().expect("guest runs");
+        assert!(output.status.success(), "{name} failed");
+        let events = events(&output.stdout);
+        assert_eq!(
+            events.first().map(|e| e["event"].clone()),
+            Some("joined".into()),
+            "{name}: {events:?}"
+        );
+        assert_eq!(
+            events.last().map(|e| e["event"].clone()),
+            Some("ended".into()),
+            "{name}: {events:?}"
+        );
+        // Steady video from both other participants, with stamp latencies.
+        let smooth: HashSet<u64> = events
+            .iter()
+            .filter(|e| e["event"] == "video_stats" && e["fps"].as_f64() >= Some(20.0))
+            .filter(|e| e["latency_ms_p50"].as_f64().is_some())
+            .filter_map(|e| e["id"].as_u64())
+            .collect();
+        assert_eq!(
+            smooth.len(),
+            2,
+            "{name} did not get smooth video from both others: {events:?}"
+        );
+    }
+    let mut host_events = Vec::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_millis(500)) {
+        host_events.push(serde_json::from_str::<Value>(&line).expect("JSON line"));
+    }
+    let left = host_events.iter().filter(|e| e["event"] == "peer_left").count();
+    assert_eq!(left, 2, "the host saw both guests leave: {host_events:?}");
+}
+
+#[test]
+fn list_and_a_missing_headless_flag_behave() {
+    let list = videomeet(&["list", "--wait", "0.5"]).output().expect("list runs");
+    assert!(list.status.success());
+    events(&list.stdout); // zero or more JSON lines
+    let refused = Command::new(env!("CARGO_BIN_EXE_videomeet"))
+        .args(["join", "127.0.0.1:1"])
         .output()
-        .expect("guest runs");
-    let _ = host.kill();
-    let _ = host.wait();
-    let output = String::from_utf8_lossy(&guest.stdout);
-    assert!(guest.status.success(), "{output}");
-    assert!(output.contains("Grace joined (participant 1, host)"), "{output}");
-    let rates: Vec<f64> = output
-        .lines()
-        .filter_map(|line| line.split(" fps").next()?.rsplit(' ').next()?.parse().ok())
-        .collect();
-    assert!(rates.iter().any(|&fps| fps >= 20.0), "no steady video: {output}");
-    assert!(output.contains("capture-to-decoded median"), "{output}");
-    assert!(output.trim_end().ends_with("meeting ended"), "{output}");
+        .expect("runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--headless"));
 }

@@ -54,12 +54,14 @@ pub struct DiscoveredMeeting {
 }
 
 impl DiscoveredMeeting {
-    /// Where to connect: the first IPv4 address (the most likely to be routable), else any.
+    /// Where to connect: a LAN IPv4 address (the most likely to be routable), else any
+    /// other address; loopback only when there is nothing else (a meeting on this machine).
     pub fn join_target(&self) -> Option<JoinTarget> {
         let address = self
             .addresses
             .iter()
-            .find(|a| a.is_ipv4())
+            .find(|a| a.is_ipv4() && !a.is_loopback())
+            .or_else(|| self.addresses.iter().find(|a| !a.is_loopback()))
             .or_else(|| self.addresses.first())?;
         Some(JoinTarget {
             host: address.to_string(),
