@@ -98,6 +98,7 @@ fn print_event(event: &Event) {
             sent_at_ms,
         } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms}),
         Event::MediaState { id, media } => json!({"event": "media_state", "id": id, "media": media}),
+        Event::Stats(peers) => json!({"event": "stats", "peers": peers}),
         Event::Problem(message) => json!({"event": "problem", "message": message}),
         Event::Ended => json!({"event": "ended"}),
     };

@@ -25,7 +25,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::address::JoinTarget;
 use crate::discovery::Announcement;
-use crate::peer::{PeerConfig, PeerEvent, PeerLink};
+use crate::peer::{LinkCounters, PeerConfig, PeerEvent, PeerLink};
 use crate::protocol::{ClientMessage, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo, ServerMessage, Signal};
 use crate::receive::{receive_audio, receive_video};
 use crate::signaling::{HelloParams, HostConfig, JoinError, SignalingClient, SignalingServer, join};
@@ -133,10 +133,82 @@ pub enum Event {
         /// Now.
         media: MediaState,
     },
+    /// Once a second: figures for each other participant.
+    Stats(Vec<PeerStats>),
     /// Something went wrong that the user should know about; the meeting goes on.
     Problem(String),
     /// The meeting is over for us (we left, the host ended it, or the host is gone).
     Ended,
+}
+
+/// Connection and video figures for one other participant over the last second.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct PeerStats {
+    /// Who.
+    pub id: PeerId,
+    /// Round-trip time, when measured.
+    pub rtt_ms: Option<f64>,
+    /// What we send them.
+    pub send_kbps: f64,
+    /// What we receive from them.
+    pub receive_kbps: f64,
+    /// Share of their packets lost, in percent.
+    pub loss_pct: f64,
+    /// Interarrival jitter of their streams.
+    pub jitter_ms: f64,
+    /// Frames of their video decoded per second.
+    pub fps: f64,
+    /// Their picture width.
+    pub width: u32,
+    /// Their picture height.
+    pub height: u32,
+    /// Average time to decode one of their frames.
+    pub decode_ms: f64,
+}
+
+/// The previous reading, to turn running totals into rates.
+#[derive(Default)]
+struct Meter {
+    decode: Option<Arc<videomeet_media::decode_thread::DecodeStats>>,
+    last: Option<(std::time::Instant, LinkCounters, u64, u64)>,
+}
+
+impl Meter {
+    fn read(&mut self, id: PeerId, counters: LinkCounters) -> PeerStats {
+        let now = std::time::Instant::now();
+        let (frames, decode_us, (width, height)) = self
+            .decode
+            .as_ref()
+            .map_or((0, 0, (0, 0)), |d| (d.frames(), d.decode_time_us(), d.frame_size()));
+        let mut stats = PeerStats {
+            id,
+            rtt_ms: counters.rtt_ms,
+            jitter_ms: counters.jitter_ms,
+            width,
+            height,
+            ..PeerStats::default()
+        };
+        if let Some((at, before, frames_before, decode_us_before)) = self.last {
+            let seconds = now.duration_since(at).as_secs_f64().max(1e-3);
+            let kbps = |after: u64, before: u64| after.saturating_sub(before) as f64 * 8.0 / 1000.0 / seconds;
+            stats.send_kbps = kbps(counters.bytes_sent, before.bytes_sent);
+            stats.receive_kbps = kbps(counters.bytes_received, before.bytes_received);
+            let lost = counters.packets_lost.saturating_sub(before.packets_lost) as f64;
+            let received = counters.packets_received.saturating_sub(before.packets_received) as f64;
+            stats.loss_pct = if lost + received > 0.0 {
+                100.0 * lost / (lost + received)
+            } else {
+                0.0
+            };
+            let decoded = frames.saturating_sub(frames_before);
+            stats.fps = decoded as f64 / seconds;
+            if decoded > 0 {
+                stats.decode_ms = decode_us.saturating_sub(decode_us_before) as f64 / decoded as f64 / 1000.0;
+            }
+        }
+        self.last = Some((now, counters, frames, decode_us));
+        stats
+    }
 }
 
 /// Why a meeting could not start.
@@ -181,6 +253,7 @@ pub struct Meeting {
     waker: Waker,
     peers: HashMap<PeerId, Arc<PeerLink>>,
     tasks: HashMap<PeerId, Vec<JoinHandle<()>>>,
+    meters: HashMap<PeerId, Meter>,
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
     peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
     outgoing: mpsc::Receiver<Outgoing>,
@@ -317,6 +390,7 @@ impl Meeting {
             waker,
             peers: HashMap::new(),
             tasks: HashMap::new(),
+            meters: HashMap::new(),
             peer_events_tx,
             peer_events,
             outgoing,
@@ -363,7 +437,7 @@ impl Meeting {
                     Some(Command::Leave) | None => break,
                     Some(command) => self.on_command(command),
                 },
-                _ = housekeeping.tick() => self.housekeeping(),
+                _ = housekeeping.tick() => self.housekeeping().await,
             }
         }
         self.shut_down().await;
@@ -491,6 +565,7 @@ impl Meeting {
                 let waker = Arc::clone(&self.waker);
                 match VideoDecoderThread::start(&format!("video-decode-{id}"), Arc::clone(&slot), move || waker()) {
                     Ok(decoder) => {
+                        self.meters.entry(id).or_default().decode = Some(decoder.stats());
                         self.emit(Event::Video { id, slot });
                         tokio::spawn(receive_video(track, decoder))
                     }
@@ -543,7 +618,16 @@ impl Meeting {
         }
     }
 
-    fn housekeeping(&mut self) {
+    async fn housekeeping(&mut self) {
+        let mut stats = Vec::with_capacity(self.peers.len());
+        for (id, link) in &self.peers {
+            let counters = link.counters().await;
+            stats.push(self.meters.entry(*id).or_default().read(*id, counters));
+        }
+        if !stats.is_empty() {
+            stats.sort_by_key(|s| s.id);
+            self.emit(Event::Stats(stats));
+        }
         let (Some(server), Some(announcement)) = (&self.server, &mut self.announcement) else {
             return;
         };
@@ -557,6 +641,7 @@ impl Meeting {
     }
 
     fn disconnect(&mut self, id: PeerId) {
+        self.meters.remove(&id);
         let _ = self.mixer.input().try_send(MixerInput::Remove(id));
         for task in self.tasks.remove(&id).unwrap_or_default() {
             task.abort();

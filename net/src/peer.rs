@@ -22,7 +22,7 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
     RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
-    Registry, SettingEngineBuilder, configure_nack, configure_rtcp_reports,
+    RTCStatsReportEntry, Registry, SettingEngineBuilder, StatsSelector, configure_nack, configure_rtcp_reports,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -60,6 +60,23 @@ impl Default for PeerConfig {
             ice_servers: Vec::new(),
         }
     }
+}
+
+/// Cumulative transport counters of one connection, and its current network figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LinkCounters {
+    /// Round-trip time of the selected ICE pair, when measured.
+    pub rtt_ms: Option<f64>,
+    /// Payload bytes sent on all tracks.
+    pub bytes_sent: u64,
+    /// Payload bytes received on all tracks.
+    pub bytes_received: u64,
+    /// RTP packets received.
+    pub packets_received: u64,
+    /// RTP packets lost (from our receiver reports).
+    pub packets_lost: u64,
+    /// Largest interarrival jitter of the incoming streams.
+    pub jitter_ms: f64,
 }
 
 /// What a peer connection reports.
@@ -352,6 +369,39 @@ impl PeerLink {
     /// Sends one 20 ms Opus packet.
     pub async fn send_audio(&self, packet: Bytes) -> Result<(), PeerError> {
         self.audio.write(packet, Duration::from_millis(20)).await
+    }
+
+    /// Transport counters and network figures right now.
+    pub async fn counters(&self) -> LinkCounters {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let rtt_ms = report
+            .transport()
+            .and_then(|transport| report.get(&transport.selected_candidate_pair_id))
+            .and_then(|entry| match entry {
+                RTCStatsReportEntry::IceCandidatePair(pair) => Some(pair.current_round_trip_time * 1000.0),
+                _ => None,
+            })
+            .filter(|rtt| *rtt > 0.0);
+        let mut counters = LinkCounters {
+            rtt_ms,
+            ..LinkCounters::default()
+        };
+        for stream in report.inbound_rtp_streams() {
+            let received = &stream.received_rtp_stream_stats;
+            counters.bytes_received += stream.bytes_received;
+            counters.packets_received += received.packets_received;
+            counters.packets_lost += received.packets_lost.max(0) as u64;
+            let clock_rate = if received.rtp_stream_stats.kind == RtpCodecKind::Video {
+                90_000.0
+            } else {
+                48_000.0
+            };
+            counters.jitter_ms = counters.jitter_ms.max(received.jitter / clock_rate * 1000.0);
+        }
+        for stream in report.outbound_rtp_streams() {
+            counters.bytes_sent += stream.sent_rtp_stream_stats.bytes_sent;
+        }
+        counters
     }
 
     /// Closes the connection and its tasks.

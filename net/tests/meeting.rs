@@ -25,6 +25,7 @@ struct Seen {
     chats: Vec<(PeerId, String)>,
     left: HashMap<PeerId, (LeaveReason, Instant)>,
     ended: bool,
+    stats: Vec<videomeet_net::meeting::PeerStats>,
 }
 
 struct Participant {
@@ -68,6 +69,7 @@ impl Participant {
                     Event::Chat { from, text, .. } => seen.chats.push((from, text)),
                     Event::PeerLeft { id, reason } => drop(seen.left.insert(id, (reason, Instant::now()))),
                     Event::Ended => seen.ended = true,
+                    Event::Stats(stats) => seen.stats = stats,
                     _ => {}
                 }
             }
@@ -157,6 +159,22 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
     for count in &counts {
         let fps = *count as f64 / measured.as_secs_f64();
         assert!(fps >= 25.0, "{fps:.1} fps in {counts:?}");
+    }
+
+    // Statistics for both others: media flowing, round-trip time measured, decode timed.
+    for participant in everyone {
+        participant
+            .until(3, |seen| {
+                seen.stats.len() == 2
+                    && seen.stats.iter().all(|s| {
+                        s.receive_kbps > 50.0
+                            && s.send_kbps > 50.0
+                            && s.fps > 20.0
+                            && s.decode_ms > 0.0
+                            && s.width == 320
+                    })
+            })
+            .await;
     }
 
     // Everyone hears both others' tones in their mix, and not their own.
