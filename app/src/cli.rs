@@ -89,6 +89,10 @@ pub struct MediaArgs {
     /// Start with the microphone off.
     #[arg(long)]
     pub mic_off: bool,
+    /// A STUN or TURN server (`stun:host:port`, `turn:host:port`) for networks beyond the
+    /// LAN; may be repeated. Without one, only LAN addresses are used.
+    #[arg(long = "ice-server", value_name = "URL")]
+    pub ice_servers: Vec<String>,
     /// Leave after this many seconds.
     #[arg(long)]
     pub duration: Option<f64>,
@@ -111,6 +115,12 @@ impl MediaArgs {
             .filter(|&(w, h)| (16..=3840).contains(&w) && (16..=2160).contains(&h))
             .with_context(|| format!("\"{}\" is not a picture size like 1280x720", self.size))?;
         anyhow::ensure!((1..=60).contains(&self.fps), "the frame rate must be 1 to 60");
+        for url in &self.ice_servers {
+            anyhow::ensure!(
+                url.starts_with("stun:") || url.starts_with("turn:"),
+                "\"{url}\" is not a stun: or turn: server URL"
+            );
+        }
         Ok(videomeet_net::meeting::MeetingConfig {
             name: self.name.clone(),
             camera,
@@ -120,7 +130,10 @@ impl MediaArgs {
             mic_on: !self.mic_off,
             speaker,
             audio_tap: None,
-            peer: videomeet_net::peer::PeerConfig::default(),
+            peer: videomeet_net::peer::PeerConfig {
+                ice_servers: self.ice_servers.clone(),
+                ..videomeet_net::peer::PeerConfig::default()
+            },
             announce,
         })
     }
@@ -212,6 +225,7 @@ mod tests {
             (&["--size", "huge"][..], "picture size"),
             (&["--size", "99999x2"][..], "picture size"),
             (&["--fps", "0"][..], "frame rate"),
+            (&["--ice-server", "http://x"][..], "stun: or turn:"),
         ] {
             let error = parse(flags).unwrap_err().to_string();
             assert!(error.contains(expected), "{flags:?}: {error}");

@@ -32,6 +32,7 @@ pub fn run(role: Role, config: MeetingConfig, duration: Option<Duration>) -> any
             let new_frame = Arc::clone(&new_frame);
             Arc::new(move || new_frame.notify_one())
         };
+        let started = Instant::now();
         let (meeting, handle, mut events) = Meeting::start(role, config, waker).await?;
         tokio::spawn(meeting.run());
         let stop_at = duration.map(|d| tokio::time::Instant::now() + d);
@@ -56,7 +57,6 @@ pub fn run(role: Role, config: MeetingConfig, duration: Option<Duration>) -> any
                 },
                 _ = report.tick() => {
                     for (id, stats) in &mut videos {
-                        stats.collect();
                         if let Some(line) = stats.report(*id) {
                             println!("{line}");
                         }
@@ -68,8 +68,15 @@ pub fn run(role: Role, config: MeetingConfig, duration: Option<Duration>) -> any
                     handle.send(Command::Leave);
                 }
             }
-            for stats in videos.values_mut() {
-                stats.collect();
+            for (id, stats) in &mut videos {
+                if stats.collect() {
+                    // Join (or the peer's arrival) to first decoded picture.
+                    let ms = started.elapsed().as_secs_f64() * 1000.0;
+                    println!(
+                        "{}",
+                        json!({"event": "first_frame", "id": id, "ms_since_start": (ms * 10.0).round() / 10.0})
+                    );
+                }
             }
         }
         anyhow::Ok(())
@@ -127,15 +134,19 @@ impl VideoStats {
         }
     }
 
-    fn collect(&mut self) {
-        if let Some(generation) = self.slot.read_if_newer(self.seen, &mut self.frame) {
-            self.frames += (generation - self.seen) as u32;
-            self.seen = generation;
-            if let Some(stamp) = read_stamp(&self.frame) {
-                self.latencies_us
-                    .push(clock::now_us().saturating_sub(stamp.capture_time_us));
-            }
+    /// Takes in the newest frame, if there is one; true when it is the very first.
+    fn collect(&mut self) -> bool {
+        let Some(generation) = self.slot.read_if_newer(self.seen, &mut self.frame) else {
+            return false;
+        };
+        let first = self.seen == 0;
+        self.frames += (generation - self.seen) as u32;
+        self.seen = generation;
+        if let Some(stamp) = read_stamp(&self.frame) {
+            self.latencies_us
+                .push(clock::now_us().saturating_sub(stamp.capture_time_us));
         }
+        first
     }
 
     /// One `video_stats` JSON line for the period since the last report.
