@@ -96,6 +96,9 @@ pub struct MediaArgs {
     /// Leave after this many seconds.
     #[arg(long)]
     pub duration: Option<f64>,
+    /// Send this chat message once joined.
+    #[arg(long)]
+    pub chat: Option<String>,
 }
 
 impl MediaArgs {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
+use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::read_stamp;
 use videomeet_media::{VideoFrame, clock};
@@ -18,7 +19,15 @@ use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
 use videomeet_net::protocol::PeerId;
 
 /// Runs one meeting until it ends or `duration` passes, printing events to stdout.
-pub fn run(role: Role, config: MeetingConfig, duration: Option<Duration>) -> anyhow::Result<()> {
+pub fn run(
+    role: Role,
+    mut config: MeetingConfig,
+    duration: Option<Duration>,
+    chat: Option<String>,
+) -> anyhow::Result<()> {
+    // What we hear, to report which tones are in it.
+    let (tap, heard) = std::sync::mpsc::sync_channel(256);
+    config.audio_tap = Some(tap);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("meeting-net")
@@ -35,6 +44,10 @@ pub fn run(role: Role, config: MeetingConfig, duration: Option<Duration>) -> any
         let started = Instant::now();
         let (meeting, handle, mut events) = Meeting::start(role, config, waker).await?;
         tokio::spawn(meeting.run());
+        if let Some(text) = chat {
+            handle.send(Command::Chat(text));
+        }
+        let mut hearing = Hearing::default();
         let stop_at = duration.map(|d| tokio::time::Instant::now() + d);
         let mut videos: HashMap<PeerId, VideoStats> = HashMap::new();
         let mut report = tokio::time::interval(Duration::from_secs(1));
@@ -56,6 +69,10 @@ pub fn run(role: Role, config: MeetingConfig, duration: Option<Duration>) -> any
                     }
                 },
                 _ = report.tick() => {
+                    hearing.take(&heard);
+                    if let Some(line) = hearing.report() {
+                        println!("{line}");
+                    }
                     for (id, stats) in &mut videos {
                         if let Some(line) = stats.report(*id) {
                             println!("{line}");
@@ -173,5 +190,41 @@ impl VideoStats {
             "latency_ms_p50": percentile_ms(50),
             "latency_ms_p95": percentile_ms(95),
         }))
+    }
+}
+
+/// What we heard in the last second: loudness and the test tones in it.
+#[derive(Default)]
+struct Hearing {
+    samples: Vec<f32>,
+}
+
+impl Hearing {
+    /// Lowest and highest tone frequency looked for, and the step, in Hz.
+    const SCAN_HZ: (u32, u32, u32) = (100, 2_500, 10);
+
+    fn take(&mut self, heard: &std::sync::mpsc::Receiver<videomeet_media::AudioFrame>) {
+        self.samples.clear();
+        for frame in heard.try_iter() {
+            self.samples.extend_from_slice(&frame.samples[..]);
+        }
+    }
+
+    /// One `audio_stats` JSON line: RMS level and the frequencies of the clear tones.
+    fn report(&self) -> Option<serde_json::Value> {
+        // 200 ms from the end: 5 Hz resolution, enough to tell test tones apart.
+        let window = &self.samples[self.samples.len().checked_sub(9_600)?..];
+        let rms = (window.iter().map(|s| s * s).sum::<f32>() / window.len() as f32).sqrt();
+        let (low, high, step) = Self::SCAN_HZ;
+        let levels: Vec<(u32, f32)> = (low..=high)
+            .step_by(step as usize)
+            .map(|hz| (hz, amplitude(window, hz as f32)))
+            .collect();
+        let tones: Vec<u32> = levels
+            .windows(3)
+            .filter(|w| w[1].1 > 0.05 && w[1].1 >= w[0].1 && w[1].1 > w[2].1)
+            .map(|w| w[1].0)
+            .collect();
+        Some(json!({"event": "audio_stats", "rms": (f64::from(rms) * 1000.0).round() / 1000.0, "tones_hz": tones}))
     }
 }

@@ -29,7 +29,12 @@ fn main() -> anyhow::Result<()> {
             host.passcode = passcode;
             host.port = port;
             let config = media.meeting_config(!no_announce)?;
-            headless::run(videomeet_net::meeting::Role::Host(host), config, media.duration()?)
+            headless::run(
+                videomeet_net::meeting::Role::Host(host),
+                config,
+                media.duration()?,
+                media.chat.clone(),
+            )
         }
         Some(cli::Command::Join {
             headless,
@@ -44,6 +49,7 @@ fn main() -> anyhow::Result<()> {
                 videomeet_net::meeting::Role::Join { target, passcode },
                 config,
                 media.duration()?,
+                media.chat.clone(),
             )
         }
     }

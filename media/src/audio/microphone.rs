@@ -12,8 +12,9 @@ use super::{AudioError, AudioSource};
 use crate::clock;
 use crate::frame::{AUDIO_FRAME_SAMPLES, AudioFrame};
 
-/// How long `next_frame` waits for samples before it calls the device dead.
-const STALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long `next_frame` waits for samples before it calls the device dead. Generous:
+/// Bluetooth headsets and busy sound servers can take seconds to start delivering.
+const STALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often `next_frame` looks for new samples.
 const POLL_INTERVAL: Duration = Duration::from_millis(2);
 /// Ring capacity: a second at 48 kHz; the reader drains it every few milliseconds.
