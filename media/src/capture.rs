@@ -85,8 +85,9 @@ fn spawn_capture<S, E: std::fmt::Display>(
     })
 }
 
-/// Starts the camera (or test pattern) thread: every frame goes to `preview`; while enabled
-/// it is also encoded and handed to `deliver`. Returns once the source is open, with the
+/// Starts the camera (or test pattern) thread: every frame goes to `preview` (then
+/// `on_preview` is called, to ask for a repaint); while enabled it is also encoded and
+/// handed to `deliver`. Returns once the source is open, with the
 /// flag that makes the encoder send a keyframe.
 pub fn start_video(
     choice: VideoChoice,
@@ -94,6 +95,7 @@ pub fn start_video(
     config: H264Config,
     enabled: bool,
     preview: Arc<VideoSlot>,
+    on_preview: impl Fn() + Send + 'static,
     mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
 ) -> Result<(CaptureThread, KeyframeRequest), CaptureError> {
     let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
@@ -117,6 +119,7 @@ pub fn start_video(
                     }
                 }
                 preview.publish(&mut frame);
+                on_preview();
             }
         },
     )?;

@@ -30,6 +30,15 @@ impl VideoSlot {
         self.published.load(Ordering::Acquire)
     }
 
+    /// Size of the newest frame, without copying it; `None` before the first.
+    pub fn frame_size(&self) -> Option<(u32, u32)> {
+        if self.generation() == 0 {
+            return None;
+        }
+        let slot = self.frame.lock().unwrap_or_else(PoisonError::into_inner);
+        Some((slot.width(), slot.height()))
+    }
+
     /// Copies the newest frame into `out` if it is newer than `seen`; returns its generation.
     pub fn read_if_newer(&self, seen: u64, out: &mut VideoFrame) -> Option<u64> {
         let generation = self.generation();
@@ -56,6 +65,7 @@ mod tests {
             frame.capture_time_us = time;
             slot.publish(&mut frame);
         }
+        assert_eq!(slot.frame_size(), Some((64, 48)));
         let seen = slot.read_if_newer(0, &mut out).expect("a frame");
         assert_eq!((seen, out.capture_time_us), (3, 3));
         assert_eq!(slot.read_if_newer(seen, &mut out), None, "nothing newer");

@@ -323,11 +323,18 @@ impl Meeting {
             );
             let waker = Arc::clone(&waker);
             tokio::task::spawn_blocking(move || {
-                capture::start_video(camera, format, h264, media.camera, slot, move |frame| {
-                    // Newest wins: when the network side is behind, this frame is dropped.
-                    let _ = tx.try_send(Outgoing::Video(Bytes::copy_from_slice(&frame.data)));
-                    waker();
-                })
+                capture::start_video(
+                    camera,
+                    format,
+                    h264,
+                    media.camera,
+                    slot,
+                    move || waker(),
+                    move |frame| {
+                        // Newest wins: when the network side is behind, this frame is dropped.
+                        let _ = tx.try_send(Outgoing::Video(Bytes::copy_from_slice(&frame.data)));
+                    },
+                )
             })
             .await
             .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?

@@ -1,6 +1,7 @@
 //! The window: an eframe application on the wgpu renderer.
 
 mod home;
+mod video_view;
 
 use eframe::egui;
 
@@ -18,7 +19,12 @@ pub fn run() -> anyhow::Result<()> {
     eframe::run_native(
         "Video Meet",
         options,
-        Box::new(|creation| Ok(Box::new(home::HomeApp::new(&creation.egui_ctx)))),
+        Box::new(|creation| {
+            if let Some(render_state) = &creation.wgpu_render_state {
+                video_view::VideoRenderer::install(render_state);
+            }
+            Ok(Box::new(home::HomeApp::new(&creation.egui_ctx)))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }
