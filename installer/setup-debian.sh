@@ -15,8 +15,9 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(
-    # a display without a screen, software Vulkan, and a sound server with virtual devices
-    xvfb x11-utils mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
+    # a display without a screen (and screenshots of it), software Vulkan, and a sound
+    # server with virtual devices
+    xvfb x11-utils imagemagick mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
   )
 fi
 

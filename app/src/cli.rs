@@ -21,7 +21,7 @@ pub struct Args {
 pub enum Command {
     /// List cameras, microphones and speakers, with the ids the other commands take.
     Devices,
-    /// Host a meeting (with --headless: without a window, events as JSON lines).
+    /// Host a meeting: the window opens in it (with --headless: no window, events as JSON lines).
     Host {
         /// Run without a window.
         #[arg(long)]
@@ -47,7 +47,7 @@ pub enum Command {
         #[arg(long, default_value_t = 3.0)]
         wait: f64,
     },
-    /// Join a meeting (with --headless: without a window, events as JSON lines).
+    /// Join a meeting: the window opens in it (with --headless: no window, events as JSON lines).
     Join {
         /// Run without a window.
         #[arg(long)]

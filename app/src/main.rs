@@ -6,11 +6,15 @@ mod ui;
 
 use clap::Parser;
 
+/// When the program started, for the start-up time the window reports.
+static STARTED: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
+
 fn main() -> anyhow::Result<()> {
+    std::sync::LazyLock::force(&STARTED);
     let args = cli::Args::parse();
     init_logging(args.verbose);
     match args.command {
-        None => ui::run(),
+        None => ui::run(None, *STARTED),
         Some(cli::Command::Devices) => {
             cli::print_devices();
             Ok(())
@@ -24,17 +28,16 @@ fn main() -> anyhow::Result<()> {
             no_announce,
             media,
         }) => {
-            require_headless(headless)?;
             let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
             host.passcode = passcode;
             host.port = port;
             let config = media.meeting_config(!no_announce)?;
-            headless::run(
-                videomeet_net::meeting::Role::Host(host),
-                config,
-                media.duration()?,
-                media.chat.clone(),
-            )
+            let role = videomeet_net::meeting::Role::Host(host);
+            if headless {
+                headless::run(role, config, media.duration()?, media.chat.clone())
+            } else {
+                ui::run(Some(ui::Start { role, config, title }), *STARTED)
+            }
         }
         Some(cli::Command::Join {
             headless,
@@ -42,15 +45,15 @@ fn main() -> anyhow::Result<()> {
             passcode,
             media,
         }) => {
-            require_headless(headless)?;
             let target = videomeet_net::JoinTarget::parse(&address)?;
             let config = media.meeting_config(false)?;
-            headless::run(
-                videomeet_net::meeting::Role::Join { target, passcode },
-                config,
-                media.duration()?,
-                media.chat.clone(),
-            )
+            let title = target.authority();
+            let role = videomeet_net::meeting::Role::Join { target, passcode };
+            if headless {
+                headless::run(role, config, media.duration()?, media.chat.clone())
+            } else {
+                ui::run(Some(ui::Start { role, config, title }), *STARTED)
+            }
         }
     }
 }
@@ -67,14 +70,4 @@ fn init_logging(verbose: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-}
-
-/// Hosting and joining from the command line run without a window for now: the window's
-/// meeting screen opens from its home screen.
-fn require_headless(headless: bool) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        headless,
-        "from the command line, meetings run with --headless (events as JSON lines); start `videomeet` without arguments for the window"
-    );
-    Ok(())
 }

@@ -124,14 +124,20 @@ fn a_host_and_two_guest_processes_see_each_other() {
 }
 
 #[test]
-fn list_and_a_missing_headless_flag_behave() {
+fn list_and_bad_arguments_behave() {
     let list = videomeet(&["list", "--wait", "0.5"]).output().expect("list runs");
     assert!(list.status.success());
     events(&list.stdout); // zero or more JSON lines
-    let refused = Command::new(env!("CARGO_BIN_EXE_videomeet"))
-        .args(["join", "127.0.0.1:1"])
-        .output()
-        .expect("runs");
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--headless"));
+    // Bad addresses and devices are refused before any window opens.
+    for (args, said) in [
+        (&["join", "not an address"][..], "not a meeting address"),
+        (&["host", "--camera", "no-such-camera"][..], "unknown camera"),
+    ] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_videomeet"))
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(said), "{args:?}");
+    }
 }

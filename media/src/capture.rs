@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::thread::JoinHandle;
 
+use crate::audio::AudioLevel;
 use crate::codec::{H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
 use crate::devices::{MicrophoneChoice, VideoChoice};
 use crate::frame::{AudioFrame, EncodedVideoFrame, VideoFrame};
@@ -126,13 +127,14 @@ pub fn start_video(
     Ok((capture, keyframes))
 }
 
-/// Starts the microphone (or test tone) thread: while enabled, each 20 ms frame is encoded
-/// and the Opus packet handed to `deliver` with its capture time. Returns once the source
-/// is open.
+/// Starts the microphone (or test tone) thread: every 20 ms frame moves `level` (muted or
+/// not, so a meter can show it); while enabled, the frame is encoded and the Opus packet
+/// handed to `deliver` with its capture time. Returns once the source is open.
 pub fn start_audio(
     choice: MicrophoneChoice,
     config: OpusConfig,
     enabled: bool,
+    level: Arc<AudioLevel>,
     mut deliver: impl FnMut(&[u8], u64) + Send + 'static,
 ) -> Result<CaptureThread, CaptureError> {
     let mut encoder = OpusEncoder::new(config).map_err(|e| e.to_string())?;
@@ -145,8 +147,10 @@ pub fn start_audio(
             while control.running() {
                 if let Err(error) = source.next_frame(&mut frame) {
                     tracing::warn!(%error, "microphone stopped");
+                    level.reset();
                     break;
                 }
+                level.update(&frame.samples[..]);
                 if !control.enabled.load(Ordering::Relaxed) {
                     continue;
                 }

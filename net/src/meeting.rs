@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use videomeet_media::audio::AudioLevels;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
 use videomeet_media::capture::{self, CaptureThread};
 use videomeet_media::codec::{H264Config, KeyframeRequest, OpusConfig};
@@ -81,6 +82,12 @@ pub enum Command {
     SetCamera(bool),
     /// Send a chat message to everyone.
     Chat(String),
+    /// Capture from another camera (the old one keeps going if the new one fails).
+    UseCamera(VideoChoice),
+    /// Capture from another microphone.
+    UseMicrophone(MicrophoneChoice),
+    /// Play to another speaker.
+    UseSpeaker(SpeakerChoice),
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
 }
@@ -98,6 +105,8 @@ pub enum Event {
         link: String,
         /// Our own captured picture (self view).
         local_video: Arc<VideoSlot>,
+        /// How loud our microphone and each participant are, for meters and the active speaker.
+        audio_levels: Arc<AudioLevels>,
     },
     /// Someone is in the meeting (sent for everyone already there, too).
     PeerJoined(PeerInfo),
@@ -220,6 +229,9 @@ pub enum MeetingError {
     /// Joining failed.
     #[error(transparent)]
     Join(#[from] JoinError),
+    /// A camera, microphone or speaker could not be opened.
+    #[error("{0}")]
+    Device(String),
 }
 
 /// Sends commands to a running meeting.
@@ -229,6 +241,12 @@ pub struct MeetingHandle {
 }
 
 impl MeetingHandle {
+    /// A handle whose commands arrive at `commands`, for driving a screen without a meeting
+    /// behind it (tests and previews).
+    pub fn new(commands: mpsc::Sender<Command>) -> Self {
+        Self { commands }
+    }
+
     /// Queues a command; false when the meeting is over or swamped.
     pub fn send(&self, command: Command) -> bool {
         self.commands.try_send(command).is_ok()
@@ -257,6 +275,7 @@ pub struct Meeting {
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
     peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
     outgoing: mpsc::Receiver<Outgoing>,
+    capture: CaptureSetup,
     video: CaptureThread,
     audio: CaptureThread,
     mixer: Mixer,
@@ -307,57 +326,37 @@ impl Meeting {
         let (outgoing_tx, outgoing) = mpsc::channel(16);
         let (peer_events_tx, peer_events) = mpsc::channel(256);
 
-        let local_video = Arc::new(VideoSlot::default());
         let fps = config.video_format.fps.max(1);
-        let h264 = H264Config {
-            bitrate_bps: bitrate_for(config.video_format),
-            max_fps: fps,
-            ..H264Config::CAMERA_720P
+        let capture = CaptureSetup {
+            format: config.video_format,
+            h264: H264Config {
+                bitrate_bps: bitrate_for(config.video_format),
+                max_fps: fps,
+                ..H264Config::CAMERA_720P
+            },
+            slot: Arc::new(VideoSlot::default()),
+            levels: Arc::new(AudioLevels::default()),
+            waker: Arc::clone(&waker),
+            outgoing: outgoing_tx,
         };
-        let (video, keyframes) = {
-            let (camera, format, slot, tx) = (
-                config.camera.clone(),
-                config.video_format,
-                Arc::clone(&local_video),
-                outgoing_tx.clone(),
-            );
-            let waker = Arc::clone(&waker);
-            tokio::task::spawn_blocking(move || {
-                capture::start_video(
-                    camera,
-                    format,
-                    h264,
-                    media.camera,
-                    slot,
-                    move || waker(),
-                    move |frame| {
-                        // Newest wins: when the network side is behind, this frame is dropped.
-                        let _ = tx.try_send(Outgoing::Video(Bytes::copy_from_slice(&frame.data)));
-                    },
-                )
-            })
+        let (video, keyframes) = capture
+            .open_camera(config.camera.clone(), media.camera)
             .await
-            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
-            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
-        };
-        let audio = {
-            let (microphone, tx) = (config.microphone.clone(), outgoing_tx);
-            tokio::task::spawn_blocking(move || {
-                capture::start_audio(microphone, OpusConfig::default(), media.mic, move |packet, _| {
-                    let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
-                })
-            })
+            .map_err(MeetingError::Device)?;
+        let audio = capture
+            .open_microphone(config.microphone.clone(), media.mic)
             .await
-            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
-            .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
-        };
-
+            .map_err(MeetingError::Device)?;
         let mixer = {
-            let (speaker, tap) = (config.speaker.clone(), config.audio_tap.clone());
-            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap))
+            let (speaker, tap, levels) = (
+                config.speaker.clone(),
+                config.audio_tap.clone(),
+                Arc::clone(&capture.levels),
+            );
+            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, levels))
                 .await
-                .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
-                .map_err(|e| MeetingError::Host(std::io::Error::other(e)))?
+                .map_err(|e| MeetingError::Device(e.to_string()))?
+                .map_err(|e| MeetingError::Device(e.to_string()))?
         };
 
         let mut announcement = None;
@@ -384,7 +383,8 @@ impl Meeting {
             you: joined.you,
             meeting: joined.meeting.clone(),
             link: link.to_string(),
-            local_video,
+            local_video: Arc::clone(&capture.slot),
+            audio_levels: Arc::clone(&capture.levels),
         });
         let mut meeting = Self {
             server,
@@ -401,6 +401,7 @@ impl Meeting {
             peer_events_tx,
             peer_events,
             outgoing,
+            capture,
             video,
             audio,
             mixer,
@@ -442,7 +443,7 @@ impl Meeting {
                 Some(outgoing) = self.outgoing.recv() => self.send_media(outgoing).await,
                 command = self.commands.recv() => match command {
                     Some(Command::Leave) | None => break,
-                    Some(command) => self.on_command(command),
+                    Some(command) => self.on_command(command).await,
                 },
                 _ = housekeeping.tick() => self.housekeeping().await,
             }
@@ -599,7 +600,7 @@ impl Meeting {
         }
     }
 
-    fn on_command(&mut self, command: Command) {
+    async fn on_command(&mut self, command: Command) {
         match command {
             Command::SetMic(on) => {
                 self.audio.set_enabled(on);
@@ -618,11 +619,50 @@ impl Meeting {
                 }
                 return;
             }
+            Command::UseCamera(camera) => {
+                match self.capture.open_camera(camera, self.media.camera).await {
+                    Ok((video, keyframes)) => {
+                        // The new encoder starts with a keyframe; the old thread stops on drop.
+                        self.video = video;
+                        self.keyframes = keyframes;
+                    }
+                    Err(problem) => self.emit(Event::Problem(problem)),
+                }
+                return;
+            }
+            Command::UseMicrophone(microphone) => {
+                match self.capture.open_microphone(microphone, self.media.mic).await {
+                    Ok(audio) => self.audio = audio,
+                    Err(problem) => self.emit(Event::Problem(problem)),
+                }
+                return;
+            }
+            Command::UseSpeaker(speaker) => {
+                if let Err(problem) = self.use_speaker(speaker).await {
+                    self.emit(Event::Problem(problem));
+                }
+                return;
+            }
             Command::Leave => return,
         }
         if let Some(client) = &self.client {
             client.send(ClientMessage::MediaState { media: self.media });
         }
+    }
+
+    /// Asks the playout thread to switch speakers and waits (off the runtime) for the answer.
+    async fn use_speaker(&self, speaker: SpeakerChoice) -> Result<(), String> {
+        let label = speaker.label().to_owned();
+        let (done, outcome) = std::sync::mpsc::sync_channel(1);
+        self.mixer
+            .input()
+            .try_send(MixerInput::UseSpeaker { speaker, done })
+            .map_err(|_| format!("could not switch to {label}: the sound output is busy"))?;
+        tokio::task::spawn_blocking(move || outcome.recv_timeout(DEVICE_TIMEOUT))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|_| format!("could not switch to {label}: the sound output did not answer"))?
+            .map_err(|error| format!("could not switch to {label}: {error}"))
     }
 
     async fn housekeeping(&mut self) {
@@ -671,6 +711,70 @@ impl Meeting {
             server.stop().await;
         }
         self.emit(Event::Ended);
+    }
+}
+
+/// How long opening a device may take before we give up on it.
+const DEVICE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What our capture threads need, kept so a device can be swapped during the meeting.
+struct CaptureSetup {
+    format: VideoFormat,
+    h264: H264Config,
+    /// Our own picture, for the self view.
+    slot: Arc<VideoSlot>,
+    levels: Arc<AudioLevels>,
+    waker: Waker,
+    outgoing: mpsc::Sender<Outgoing>,
+}
+
+impl CaptureSetup {
+    /// Opens `camera` (off the runtime: devices can take a moment) and starts encoding for
+    /// the meeting, or says plainly why it could not.
+    async fn open_camera(
+        &self,
+        camera: VideoChoice,
+        enabled: bool,
+    ) -> Result<(CaptureThread, KeyframeRequest), String> {
+        let (format, h264, slot, waker, tx) = (
+            self.format,
+            self.h264,
+            Arc::clone(&self.slot),
+            Arc::clone(&self.waker),
+            self.outgoing.clone(),
+        );
+        let label = camera.label().to_owned();
+        tokio::task::spawn_blocking(move || {
+            capture::start_video(
+                camera,
+                format,
+                h264,
+                enabled,
+                slot,
+                move || waker(),
+                move |frame| {
+                    // Newest wins: when the network side is behind, this frame is dropped.
+                    let _ = tx.try_send(Outgoing::Video(Bytes::copy_from_slice(&frame.data)));
+                },
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|error| format!("could not use the camera {label}: {error}"))
+    }
+
+    /// Opens `microphone` and starts encoding for the meeting.
+    async fn open_microphone(&self, microphone: MicrophoneChoice, enabled: bool) -> Result<CaptureThread, String> {
+        let (level, tx) = (Arc::clone(&self.levels.local), self.outgoing.clone());
+        let label = microphone.label();
+        tokio::task::spawn_blocking(move || {
+            capture::start_audio(microphone, OpusConfig::default(), enabled, level, move |packet, _| {
+                let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|error| format!("could not use the microphone {label}: {error}"))
     }
 }
 

@@ -1,172 +1,290 @@
-//! The home screen (a first version: name and the devices found).
+//! The home screen: your name, hosting a meeting, the meetings announced on the network,
+//! and joining by address or link.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
+use std::time::Duration;
 
 use eframe::egui;
-use videomeet_media::capture::{self, CaptureThread};
-use videomeet_media::codec::H264Config;
-use videomeet_media::slot::VideoSlot;
-use videomeet_media::video::VideoFormat;
-use videomeet_media::{DeviceList, VideoChoice, list_devices};
+use videomeet_net::JoinTarget;
+use videomeet_net::discovery::{Browser, DiscoveredMeeting};
+use videomeet_net::protocol::PROTOCOL_VERSION;
 
-use super::video_view::video_ui;
+use super::settings::Settings;
+use super::setup::Plan;
+use super::style;
 
-/// The self view: size and rate of the camera preview.
-const PREVIEW_FORMAT: VideoFormat = VideoFormat::new(640, 360, 30);
-
-/// A running camera preview (no encoding) and where its frames land.
-struct Preview {
-    slot: Arc<VideoSlot>,
-    _capture: CaptureThread,
+/// The home screen's state.
+pub struct HomeScreen {
+    /// A message from the last meeting ("You left the meeting."), shown until dismissed.
+    pub notice: Option<String>,
+    /// Meetings seen on the network, in announcement order.
+    pub meetings: Vec<DiscoveredMeeting>,
+    discovery: Option<NetworkMeetings>,
+    discovery_problem: Option<String>,
+    passcode: String,
+    address_problem: Option<String>,
 }
 
-/// Application state for the home screen.
-pub struct HomeApp {
-    name: String,
-    devices: Option<DeviceList>,
-    devices_rx: Option<Receiver<DeviceList>>,
-    preview: Option<Preview>,
-    preview_problem: Option<String>,
-}
-
-impl HomeApp {
-    /// Starts listing devices in the background so the window appears at once.
-    pub fn new(ctx: &egui::Context) -> Self {
-        let (tx, rx) = sync_channel(1);
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name("device-list".into()).spawn(move || {
-            // The receiver may be gone if the window closed first; nothing to do then.
-            let _ = tx.send(list_devices());
-            ctx.request_repaint();
-        });
-        if let Err(error) = &spawned {
-            tracing::warn!(%error, "could not start listing devices");
-        }
+impl HomeScreen {
+    /// The home screen without discovery (tests fill `meetings` themselves).
+    pub fn new() -> Self {
         Self {
-            name: whoami_name(),
-            devices: None,
-            devices_rx: spawned.is_ok().then_some(rx),
-            preview: None,
-            preview_problem: None,
+            notice: None,
+            meetings: Vec::new(),
+            discovery: None,
+            discovery_problem: None,
+            passcode: String::new(),
+            address_problem: None,
         }
     }
 
-    /// Starts the self view from `camera`, repainting as its frames arrive.
-    fn start_preview(&mut self, ctx: &egui::Context, camera: VideoChoice) {
-        let slot = Arc::new(VideoSlot::default());
-        let ctx = ctx.clone();
-        let started = capture::start_video(
-            camera,
-            PREVIEW_FORMAT,
-            H264Config::CAMERA_720P,
-            false,
-            Arc::clone(&slot),
-            move || ctx.request_repaint(),
-            |_| {},
-        );
-        match started {
-            Ok((capture, _)) => {
-                self.preview = Some(Preview {
-                    slot,
-                    _capture: capture,
-                });
-            }
-            Err(problem) => self.preview_problem = Some(problem),
+    /// The home screen with the live list of meetings on the network.
+    pub fn with_discovery(ctx: &egui::Context) -> Self {
+        let mut home = Self::new();
+        match NetworkMeetings::start(ctx) {
+            Ok(discovery) => home.discovery = Some(discovery),
+            Err(problem) => home.discovery_problem = Some(problem),
         }
+        home
     }
 
-    fn preview_ui(&self, ui: &mut egui::Ui) {
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(320.0, 180.0), egui::Sense::hover());
-        ui.painter().rect_filled(rect, 6.0, egui::Color32::from_gray(20));
-        let drawn = self
-            .preview
-            .as_ref()
-            .and_then(|preview| video_ui(ui, 0, &preview.slot, rect));
-        if drawn.is_none() {
-            let text = self.preview_problem.as_deref().unwrap_or("Starting the camera…");
-            ui.painter().text(
-                rect.center(),
-                egui::Align2::CENTER_CENTER,
-                text,
-                egui::FontId::proportional(14.0),
-                egui::Color32::GRAY,
-            );
-        }
-    }
-
-    fn devices_ui(&self, ui: &mut egui::Ui) {
-        let Some(devices) = &self.devices else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Looking for cameras, microphones and speakers…");
-            });
-            return;
-        };
-        egui::Grid::new("devices")
-            .num_columns(2)
-            .spacing([16.0, 6.0])
-            .show(ui, |ui| {
-                ui.label("Cameras");
-                ui.label(join(devices.cameras.iter().map(|c| c.label().to_owned())));
-                ui.end_row();
-                ui.label("Microphones");
-                ui.label(join(devices.microphones.iter().map(|m| m.label())));
-                ui.end_row();
-                ui.label("Speakers");
-                ui.label(join(devices.speakers.iter().map(|s| s.label().to_owned())));
-                ui.end_row();
-            });
-        for note in &devices.notes {
-            ui.label(egui::RichText::new(note).italics());
-        }
-    }
-}
-
-impl eframe::App for HomeApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        if let Some(devices) = self.devices_rx.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            // Real cameras are listed first; the test pattern is always there last.
-            let camera = devices.cameras.first().cloned().unwrap_or(VideoChoice::TestPattern);
-            self.devices = Some(devices);
-            self.devices_rx = None;
-            self.start_preview(ctx, camera);
-        }
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.vertical_centered(|ui| {
-                ui.add_space(32.0);
-                ui.heading(egui::RichText::new("Video Meet").size(32.0));
-                ui.label("Meet with video on your local network: no accounts, no servers.");
-                ui.add_space(24.0);
-            });
-            ui.horizontal(|ui| {
-                ui.label("Your name");
-                ui.text_edit_singleline(&mut self.name);
-            });
-            ui.add_space(16.0);
-            self.preview_ui(ui);
-            ui.add_space(16.0);
-            ui.heading("Devices");
-            self.devices_ui(ui);
+    /// Draws the screen; returns what the user chose to do.
+    pub fn ui(&mut self, ui: &mut egui::Ui, settings: &mut Settings) -> Option<Plan> {
+        self.take_discoveries();
+        let mut plan = None;
+        ui.vertical_centered(|ui| {
+            ui.add_space(20.0);
+            ui.heading(egui::RichText::new("Video Meet").size(30.0).strong());
+            ui.label("Meet with video on your local network: no accounts, no servers.");
+            ui.add_space(12.0);
         });
+        if let Some(notice) = &self.notice {
+            let mut dismissed = false;
+            style::banner(ui, style::INFO, |ui| {
+                ui.label(notice);
+                dismissed = ui.small_button("OK").clicked();
+            });
+            if dismissed {
+                self.notice = None;
+            }
+        }
+        ui.horizontal(|ui| {
+            let label = ui.label("Your name");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.name)
+                    .desired_width(240.0)
+                    .hint_text("How others see you"),
+            )
+            .labelled_by(label.id);
+        });
+        let named = !settings.name.trim().is_empty();
+        if !named {
+            ui.label(egui::RichText::new("Enter your name to host or join.").color(style::WARNING));
+        }
+        ui.add_space(8.0);
+        ui.columns(2, |columns| {
+            style::card(&mut columns[0], |ui| {
+                if let Some(chosen) = self.host_ui(ui, settings, named) {
+                    plan = Some(chosen);
+                }
+            });
+            columns[0].add_space(8.0);
+            style::card(&mut columns[0], |ui| {
+                if let Some(chosen) = self.address_ui(ui, settings, named) {
+                    plan = Some(chosen);
+                }
+            });
+            style::card(&mut columns[1], |ui| {
+                if let Some(chosen) = self.network_ui(ui, named) {
+                    plan = Some(chosen);
+                }
+            });
+        });
+        plan
+    }
+
+    fn host_ui(&mut self, ui: &mut egui::Ui, settings: &mut Settings, named: bool) -> Option<Plan> {
+        ui.heading("Host a meeting");
+        let default_title = default_title(&settings.name);
+        egui::Grid::new("host")
+            .num_columns(2)
+            .spacing([8.0, 6.0])
+            .show(ui, |ui| {
+                ui.label("Title");
+                ui.add(egui::TextEdit::singleline(&mut settings.meeting_title).hint_text(&default_title));
+                ui.end_row();
+                ui.label("Passcode");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.passcode)
+                        .password(true)
+                        .hint_text("optional"),
+                );
+                ui.end_row();
+            });
+        let host = ui.add_enabled(named, egui::Button::new("Host"));
+        host.clicked().then(|| {
+            let title = settings.meeting_title.trim();
+            Plan::Host {
+                title: if title.is_empty() {
+                    default_title
+                } else {
+                    title.to_owned()
+                },
+                passcode: Some(self.passcode.trim().to_owned()).filter(|p| !p.is_empty()),
+            }
+        })
+    }
+
+    fn address_ui(&mut self, ui: &mut egui::Ui, settings: &mut Settings, named: bool) -> Option<Plan> {
+        ui.heading("Join by address or link");
+        let mut submitted = false;
+        ui.horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut settings.last_address)
+                    .hint_text("192.168.1.20:47800 or videomeet://…")
+                    .desired_width(220.0),
+            );
+            if field.changed() {
+                self.address_problem = None;
+            }
+            submitted = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            submitted |= ui.add_enabled(named, egui::Button::new("Join")).clicked();
+        });
+        if let Some(problem) = &self.address_problem {
+            ui.label(egui::RichText::new(problem).color(style::ERROR));
+        }
+        if !submitted || !named {
+            return None;
+        }
+        match JoinTarget::parse(settings.last_address.trim()) {
+            Ok(target) => Some(Plan::Join {
+                title: target.authority(),
+                target,
+                passcode_required: false,
+            }),
+            Err(error) => {
+                self.address_problem = Some(error.to_string());
+                None
+            }
+        }
+    }
+
+    fn network_ui(&mut self, ui: &mut egui::Ui, named: bool) -> Option<Plan> {
+        ui.heading("Meetings on your network");
+        if let Some(problem) = &self.discovery_problem {
+            ui.label(egui::RichText::new(problem).color(style::WARNING));
+        }
+        if self.meetings.is_empty() {
+            ui.horizontal(|ui| {
+                if self.discovery.is_some() {
+                    ui.spinner();
+                }
+                ui.label("No meetings found yet. Hosted meetings on this network appear here.");
+            });
+            return None;
+        }
+        let mut chosen = None;
+        egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
+            for meeting in &self.meetings {
+                ui.horizontal(|ui| {
+                    ui.vertical(|ui| {
+                        let lock = if meeting.passcode_required { "🔒 " } else { "" };
+                        ui.label(egui::RichText::new(format!("{lock}{}", meeting.title)).strong());
+                        let people = match meeting.participants {
+                            1 => "1 person".to_owned(),
+                            n => format!("{n} people"),
+                        };
+                        ui.label(
+                            egui::RichText::new(format!("{} · {people} · code {}", meeting.host_name, meeting.code))
+                                .small()
+                                .weak(),
+                        );
+                    });
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        let target = meeting.join_target();
+                        let compatible = meeting.version == PROTOCOL_VERSION;
+                        let join = ui.add_enabled(named && compatible && target.is_some(), egui::Button::new("Join"));
+                        let join = if compatible {
+                            join
+                        } else {
+                            join.on_disabled_hover_text("This meeting runs another version of Video Meet.")
+                        };
+                        if join.clicked()
+                            && let Some(target) = target
+                        {
+                            chosen = Some(Plan::Join {
+                                target,
+                                title: meeting.title.clone(),
+                                passcode_required: meeting.passcode_required,
+                            });
+                        }
+                    });
+                });
+                ui.separator();
+            }
+        });
+        chosen
+    }
+
+    fn take_discoveries(&mut self) {
+        let Some(discovery) = &self.discovery else { return };
+        while let Ok(update) = discovery.updates.try_recv() {
+            match update {
+                Ok(meetings) => self.meetings = meetings,
+                Err(problem) => self.discovery_problem = Some(problem),
+            }
+        }
     }
 }
 
-fn join(items: impl Iterator<Item = String>) -> String {
-    items.collect::<Vec<_>>().join(", ")
+/// "Ada's meeting", or "Meeting" without a name.
+fn default_title(name: &str) -> String {
+    match name.trim() {
+        "" => "Meeting".to_owned(),
+        name => format!("{name}'s meeting"),
+    }
 }
 
-/// A first guess at the user's name: the login name, capitalised.
-fn whoami_name() -> String {
-    let login = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_default();
-    let mut chars = login.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+/// A thread that watches mDNS and sends the whole list whenever it changes.
+struct NetworkMeetings {
+    updates: Receiver<Result<Vec<DiscoveredMeeting>, String>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl NetworkMeetings {
+    fn start(ctx: &egui::Context) -> Result<Self, String> {
+        let (tx, updates) = sync_channel(4);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ctx, thread_stop) = (ctx.clone(), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("meeting-discovery".into())
+            .spawn(move || {
+                let mut browser = match Browser::start() {
+                    Ok(browser) => browser,
+                    Err(error) => {
+                        let _ = tx.send(Err(format!("Meetings on the network cannot be listed: {error}")));
+                        ctx.request_repaint();
+                        return;
+                    }
+                };
+                while !thread_stop.load(Ordering::Relaxed) {
+                    if browser.wait_for_change(Duration::from_millis(250)) {
+                        if tx.send(Ok(browser.meetings().cloned().collect())).is_err() {
+                            return;
+                        }
+                        ctx.request_repaint();
+                    }
+                }
+            })
+            .map_err(|error| format!("Meetings on the network cannot be listed: {error}"))?;
+        Ok(Self { updates, stop })
+    }
+}
+
+impl Drop for NetworkMeetings {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }

@@ -1,30 +1,66 @@
 //! The window: an eframe application on the wgpu renderer.
 
+mod app;
+mod grid;
 mod home;
+mod meeting;
+mod notify;
+mod settings;
+mod setup;
+mod style;
 mod video_view;
+
+#[cfg(test)]
+mod tests;
 
 use eframe::egui;
 
-/// Opens the main window and runs until it is closed.
-pub fn run() -> anyhow::Result<()> {
+/// A meeting to open the window in, chosen on the command line.
+pub struct Start {
+    /// Host or join.
+    pub role: videomeet_net::meeting::Role,
+    /// Devices and name.
+    pub config: videomeet_net::meeting::MeetingConfig,
+    /// What to call the meeting until the host says.
+    pub title: String,
+}
+
+/// Opens the main window and runs until it is closed: on the home screen, or straight in
+/// the meeting `start` describes. `started` is when the program started (for the log's
+/// start-up time).
+pub fn run(start: Option<Start>, started: std::time::Instant) -> anyhow::Result<()> {
+    // The network side of meetings; the window never waits on it.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("meeting-net")
+        .enable_all()
+        .build()?;
+    let settings = settings::SettingsFile::load();
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Wgpu,
         viewport: egui::ViewportBuilder::default()
             .with_title("Video Meet")
             .with_app_id("videomeet")
-            .with_inner_size([960.0, 640.0])
-            .with_min_inner_size([480.0, 360.0]),
+            .with_inner_size([1024.0, 680.0])
+            .with_min_inner_size([640.0, 420.0]),
         ..Default::default()
     };
+    let handle = runtime.handle().clone();
     eframe::run_native(
         "Video Meet",
         options,
-        Box::new(|creation| {
+        Box::new(move |creation| {
             if let Some(render_state) = &creation.wgpu_render_state {
                 video_view::VideoRenderer::install(render_state);
             }
-            Ok(Box::new(home::HomeApp::new(&creation.egui_ctx)))
+            let mut app = app::App::new(&creation.egui_ctx, handle, settings, started);
+            if let Some(start) = start {
+                app.start_from_command_line(&creation.egui_ctx, start);
+            }
+            Ok(Box::new(app))
         }),
     )
-    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))?;
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(())
 }

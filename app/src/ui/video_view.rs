@@ -6,11 +6,19 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 use eframe::egui_wgpu::{self, wgpu};
 use videomeet_media::VideoFrame;
 use videomeet_media::slot::VideoSlot;
+
+/// Tile id of the setup screen's camera preview.
+pub const PREVIEW_TILE: u64 = u64::MAX;
+/// Tile id of our own picture in a meeting; other participants use their id.
+pub const SELF_TILE: u64 = u64::MAX - 1;
+/// Textures of a tile not drawn for this long are freed (the participant left).
+const UNUSED_TILE_LIFETIME: Duration = Duration::from_secs(5);
 
 /// GPU objects shared by every tile, kept in egui-wgpu's callback resources.
 pub struct VideoRenderer {
@@ -27,6 +35,7 @@ struct Tile {
     planes: [wgpu::Texture; 3],
     bind_group: wgpu::BindGroup,
     generation: u64,
+    last_drawn: Instant,
 }
 
 impl VideoRenderer {
@@ -107,6 +116,12 @@ impl VideoRenderer {
 
     /// Uploads the slot's newest frame into tile `id`, (re)creating textures on size change.
     fn upload(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, id: u64, slot: &VideoSlot) {
+        let now = Instant::now();
+        self.tiles
+            .retain(|&tile_id, tile| tile_id == id || now.duration_since(tile.last_drawn) < UNUSED_TILE_LIFETIME);
+        if let Some(tile) = self.tiles.get_mut(&id) {
+            tile.last_drawn = now;
+        }
         let seen = self.tiles.get(&id).map_or(0, |tile| tile.generation);
         let Some(generation) = slot.read_if_newer(seen, &mut self.scratch) else {
             return;
@@ -194,6 +209,7 @@ impl VideoRenderer {
             planes,
             bind_group,
             generation: 0,
+            last_drawn: Instant::now(),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::AudioError;
 use super::jitter::JitterBuffer;
+use super::level::AudioLevels;
 use crate::clock;
 use crate::devices::SpeakerChoice;
 use crate::frame::{AUDIO_FRAME_DURATION_US, AudioFrame};
@@ -35,6 +36,14 @@ pub enum MixerInput {
     },
     /// The participant left: forget their stream.
     Remove(SourceId),
+    /// Play to another speaker from now on; the outcome goes to `done`. On failure the
+    /// previous speaker keeps playing.
+    UseSpeaker {
+        /// The new speaker.
+        speaker: SpeakerChoice,
+        /// Told whether it worked.
+        done: SyncSender<Result<(), AudioError>>,
+    },
 }
 
 /// The playout thread; dropping it stops the thread.
@@ -46,8 +55,12 @@ pub struct Mixer {
 
 impl Mixer {
     /// Opens `speaker` and starts mixing. Every mixed frame also goes to `tap` when given
-    /// (tests and measurements listen there).
-    pub fn start(speaker: SpeakerChoice, tap: Option<SyncSender<AudioFrame>>) -> Result<Self, AudioError> {
+    /// (tests and measurements listen there); each participant's loudness goes to `levels`.
+    pub fn start(
+        speaker: SpeakerChoice,
+        tap: Option<SyncSender<AudioFrame>>,
+        levels: Arc<AudioLevels>,
+    ) -> Result<Self, AudioError> {
         let (input, packets) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let (opened_tx, opened) = sync_channel(1);
@@ -57,7 +70,7 @@ impl Mixer {
             .spawn(move || match speaker.open() {
                 Ok(output) => {
                     let _ = opened_tx.send(Ok(()));
-                    mix_loop(output, &packets, tap, &thread_stop);
+                    mix_loop(output, &packets, tap, &levels, &thread_stop);
                 }
                 Err(error) => {
                     let _ = opened_tx.send(Err(error));
@@ -90,6 +103,7 @@ fn mix_loop(
     mut speaker: Option<super::Speaker>,
     packets: &Receiver<MixerInput>,
     tap: Option<SyncSender<AudioFrame>>,
+    levels: &AudioLevels,
     stop: &AtomicBool,
 ) {
     let mut streams: HashMap<SourceId, JitterBuffer> = HashMap::new();
@@ -113,12 +127,22 @@ fn mix_loop(
                 }
                 MixerInput::Remove(source) => {
                     streams.remove(&source);
+                    levels.remove(source);
+                }
+                MixerInput::UseSpeaker { speaker: choice, done } => {
+                    // Opening takes a few milliseconds; the gap is heard once, at the switch.
+                    let opened = choice.open().map(|output| {
+                        speaker = output;
+                        speaker_failed = false;
+                    });
+                    let _ = done.try_send(opened);
                 }
             }
         }
         mix.samples.fill(0.0);
-        for stream in streams.values_mut() {
+        for (&source, stream) in &mut streams {
             stream.pop(&mut stream_frame);
+            levels.update_remote(source, &stream_frame.samples[..]);
             for (sum, sample) in mix.samples.iter_mut().zip(stream_frame.samples.iter()) {
                 *sum += sample;
             }

@@ -7,16 +7,21 @@
 mod device;
 pub mod goertzel;
 pub mod jitter;
+pub mod level;
 mod microphone;
 pub mod mixer;
 mod resample;
 mod speaker;
 mod synthetic;
+mod test_sound;
 
 pub use device::{AudioDeviceInfo, list_microphones, list_speakers};
+pub use level::{AudioLevel, AudioLevels};
 pub use microphone::Microphone;
 pub use speaker::Speaker;
 pub use synthetic::{MARKER_DURATION_US, MARKER_FREQ_HZ, MARKER_PERIOD_US, Silence, TestTone};
+
+pub use test_sound::{TEST_SOUND_FRAMES, play_test_sound, test_sound_frame};
 
 use crate::frame::AudioFrame;
 

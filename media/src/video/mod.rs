@@ -7,7 +7,7 @@ mod test_pattern;
 
 pub use camera::{Camera, CameraInfo, list_cameras};
 pub use convert::{ConvertError, PixelConverter, PixelFormat};
-pub use stamp::{Stamp, read_stamp};
+pub use stamp::{FoundStamp, Stamp, find_stamps, read_stamp};
 pub use test_pattern::TestPattern;
 
 use crate::frame::VideoFrame;

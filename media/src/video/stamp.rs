@@ -92,6 +92,82 @@ pub fn read_stamp(frame: &VideoFrame) -> Option<Stamp> {
     decode_bits(&bits)
 }
 
+/// A stamp found in a screenshot, with where it is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FoundStamp {
+    /// What it says.
+    pub stamp: Stamp,
+    /// Its top-left corner in the screenshot.
+    pub x: usize,
+    /// Its top-left corner in the screenshot.
+    pub y: usize,
+    /// Its cell size in screenshot pixels.
+    pub cell: f32,
+}
+
+/// Finds every readable stamp in a grey-scale picture showing videos at any scale, such as
+/// a screenshot of the meeting grid (`luma`: `width` x `height`, one byte per pixel, 0 is
+/// black). A stamp's first row is black (frame counters stay below 65 536 for over half an
+/// hour at 30 fps), which gives away its corner and cell size; the CRC rejects the rest.
+pub fn find_stamps(luma: &[u8], width: usize, height: usize) -> Vec<FoundStamp> {
+    /// Darker than this is stamp black; window and tile backgrounds are lighter.
+    const DARK: u8 = 12;
+    let mut found: Vec<FoundStamp> = Vec::new();
+    if luma.len() < width * height {
+        return found;
+    }
+    for y in 0..height {
+        let row = &luma[y * width..(y + 1) * width];
+        let mut x = 0;
+        while x < width {
+            if row[x] > DARK {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < width && row[x] <= DARK {
+                x += 1;
+            }
+            let cell = (x - start) as f32 / COLUMNS as f32;
+            if cell < 3.0
+                || found
+                    .iter()
+                    .any(|f| f.x.abs_diff(start) <= f.cell as usize && y < f.y + (f.cell * 7.0) as usize)
+            {
+                continue;
+            }
+            if let Some(stamp) = read_scaled(luma, width, height, (start, y), cell) {
+                found.push(FoundStamp {
+                    stamp,
+                    x: start,
+                    y,
+                    cell,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Reads a stamp with its corner at `origin` and cells `cell` pixels wide.
+fn read_scaled(luma: &[u8], width: usize, height: usize, origin: (usize, usize), cell: f32) -> Option<Stamp> {
+    let mut bits = [false; BITS];
+    for (index, bit) in bits.iter_mut().enumerate() {
+        let (column, row) = (index % COLUMNS as usize, index / COLUMNS as usize);
+        let x = origin.0 + ((column as f32 + 0.5) * cell) as usize;
+        let y = origin.1 + ((row as f32 + 0.5) * cell) as usize;
+        if x + 1 >= width || y + 1 >= height {
+            return None;
+        }
+        let sum: u32 = [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)]
+            .iter()
+            .map(|&(x, y)| u32::from(luma[y * width + x]))
+            .sum();
+        *bit = sum / 4 > 128;
+    }
+    decode_bits(&bits)
+}
+
 fn encode_bits(stamp: Stamp) -> [bool; BITS] {
     let payload = payload_bytes(stamp);
     let crc = crc16(&payload);
@@ -180,6 +256,37 @@ mod tests {
             }
         }
         assert_eq!(read_stamp(&frame), None);
+    }
+
+    #[test]
+    fn stamps_are_found_at_any_scale_in_a_larger_picture() {
+        let first = Stamp {
+            counter: 1234,
+            capture_time_us: 1_795_000_000_123_456,
+        };
+        let second = Stamp { counter: 99, ..first };
+        // A 1000x600 grey screen with two pictures scaled down (nearest pixel) at odd places.
+        let (width, height) = (1000, 600);
+        let mut screen = vec![40u8; width * height];
+        for (stamp, (left, top), scale) in [(first, (13, 21), 0.37f32), (second, (520, 300), 0.61)] {
+            let mut frame = VideoFrame::new(1280, 720);
+            frame.planes_mut().0.fill(150);
+            draw_stamp(&mut frame, stamp);
+            let (w, h) = ((1280.0 * scale) as usize, (720.0 * scale) as usize);
+            for y in 0..h.min(height - top) {
+                for x in 0..w.min(width - left) {
+                    let (sx, sy) = ((x as f32 / scale) as usize, (y as f32 / scale) as usize);
+                    // Limited-range luma to the screen's full range, as the shader does.
+                    let value = (f32::from(frame.planes().0[sy * frame.y_stride() + sx]) - 16.0) * 255.0 / 219.0;
+                    screen[(top + y) * width + left + x] = value.clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+        let found = find_stamps(&screen, width, height);
+        let stamps: Vec<(Stamp, usize, usize)> = found.iter().map(|f| (f.stamp, f.x, f.y)).collect();
+        assert_eq!(stamps, vec![(first, 13, 21), (second, 520, 300)]);
+        assert!(find_stamps(&vec![40u8; width * height], width, height).is_empty());
+        assert!(find_stamps(&[0u8; 10], width, height).is_empty(), "too short a buffer");
     }
 
     #[test]

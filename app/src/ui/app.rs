@@ -1,0 +1,273 @@
+//! The application: which screen is shown, and the steps between them (home -> setup ->
+//! meeting -> home). Meetings start on the tokio runtime; the window only polls.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use tokio::sync::mpsc;
+use videomeet_media::{DeviceList, list_devices};
+use videomeet_net::meeting::{Event, Meeting, MeetingConfig, MeetingError, MeetingHandle, Role};
+use videomeet_net::protocol::{DenyReason, MediaState};
+use videomeet_net::signaling::JoinError;
+
+use super::home::HomeScreen;
+use super::meeting::{DeviceChoices, MeetingScreen, Myself};
+use super::notify::Notifier;
+use super::settings::SettingsFile;
+use super::setup::{Opening, Plan, SetupAction, SetupScreen, Status};
+
+/// How long closing the window waits for the meeting to say goodbye to the others.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A meeting that has started, as the window holds it.
+type Started = (MeetingHandle, mpsc::Receiver<Event>, tokio::task::JoinHandle<()>);
+
+/// Why a meeting did not start, and whether asking for a passcode would help.
+struct StartFailure {
+    message: String,
+    passcode: bool,
+}
+
+enum Screen {
+    Home(HomeScreen),
+    Setup(SetupScreen),
+    Meeting(MeetingScreen),
+}
+
+/// The whole application.
+pub struct App {
+    settings: SettingsFile,
+    screen: Screen,
+    runtime: tokio::runtime::Handle,
+    devices: Opening<DeviceList>,
+    starting: Option<Receiver<Result<Started, StartFailure>>>,
+    meeting: Option<(MeetingHandle, tokio::task::JoinHandle<()>)>,
+    notifier: Notifier,
+    started: Instant,
+    frames: u64,
+}
+
+impl App {
+    /// Opens on the home screen.
+    pub fn new(ctx: &egui::Context, runtime: tokio::runtime::Handle, settings: SettingsFile, started: Instant) -> Self {
+        Self {
+            settings,
+            screen: Screen::Home(HomeScreen::with_discovery(ctx)),
+            runtime,
+            devices: Opening::Idle,
+            starting: None,
+            meeting: None,
+            notifier: Notifier::start(),
+            started,
+            frames: 0,
+        }
+    }
+
+    /// Starts the meeting given on the command line, showing the setup screen while it
+    /// connects (and, should it fail, to try again from).
+    pub fn start_from_command_line(&mut self, ctx: &egui::Context, start: super::Start) {
+        let plan = match &start.role {
+            Role::Host(host) => Plan::Host {
+                title: start.title,
+                passcode: host.passcode.clone(),
+            },
+            Role::Join { target, .. } => Plan::Join {
+                target: target.clone(),
+                title: start.title,
+                passcode_required: false,
+            },
+        };
+        self.settings.settings.name.clone_from(&start.config.name);
+        self.settings.settings.camera_on = start.config.camera_on;
+        self.settings.settings.mic_on = start.config.mic_on;
+        self.go_to_setup(ctx, plan);
+        if let Screen::Setup(setup) = &mut self.screen {
+            setup.camera = Some(start.config.camera.clone());
+            setup.microphone = Some(start.config.microphone.clone());
+            setup.speaker = Some(start.config.speaker.clone());
+            setup.status = Status::Connecting;
+        }
+        self.start_meeting(ctx, start.role, start.config);
+    }
+
+    fn go_home(&mut self, ctx: &egui::Context, notice: Option<String>) {
+        let mut home = HomeScreen::with_discovery(ctx);
+        home.notice = notice;
+        self.screen = Screen::Home(home);
+        self.meeting = None;
+        self.settings.save_if_changed();
+    }
+
+    fn go_to_setup(&mut self, ctx: &egui::Context, plan: Plan) {
+        self.screen = Screen::Setup(SetupScreen::new(plan));
+        // Devices may have come or gone since the last time: list them again.
+        self.devices = Opening::start(ctx, "device-list", || Ok(list_devices()));
+        self.settings.save_if_changed();
+    }
+
+    fn start_meeting(&mut self, ctx: &egui::Context, role: Role, config: MeetingConfig) {
+        self.settings.save_if_changed();
+        let (tx, rx) = sync_channel(1);
+        let waker = {
+            let ctx = ctx.clone();
+            Arc::new(move || ctx.request_repaint())
+        };
+        let ctx = ctx.clone();
+        self.runtime.spawn(async move {
+            let started = match Meeting::start(role, config, waker).await {
+                Ok((meeting, handle, events)) => Ok((handle, events, tokio::spawn(meeting.run()))),
+                Err(error) => Err(failure(&error)),
+            };
+            let _ = tx.send(started);
+            ctx.request_repaint();
+        });
+        self.starting = Some(rx);
+    }
+
+    /// Moves on when device listing or a meeting start has finished.
+    fn poll_background(&mut self, ctx: &egui::Context) {
+        self.devices.poll();
+        if let (Screen::Setup(setup), Opening::Ready(_)) = (&mut self.screen, &self.devices) {
+            let Opening::Ready(list) = std::mem::replace(&mut self.devices, Opening::Idle) else {
+                return;
+            };
+            setup.set_devices(list, &self.settings.settings);
+            // While a meeting starts it owns the devices; the preview waits.
+            if setup.status != Status::Connecting {
+                setup.open_devices(ctx);
+            }
+        }
+        let Some(result) = self.starting.as_ref().and_then(|rx| rx.try_recv().ok()) else {
+            return;
+        };
+        self.starting = None;
+        let Screen::Setup(setup) = &mut self.screen else {
+            // The user went back while it was starting: end it again.
+            if let Ok((handle, _, _)) = result {
+                handle.send(videomeet_net::meeting::Command::Leave);
+            }
+            return;
+        };
+        match result {
+            Ok((handle, events, task)) => {
+                let settings = &self.settings.settings;
+                let devices = setup.devices().map(|list| DeviceChoices {
+                    list: list.clone(),
+                    camera: setup.camera.clone(),
+                    microphone: setup.microphone.clone(),
+                    speaker: setup.speaker.clone(),
+                });
+                let me = Myself {
+                    name: settings.name.trim().to_owned(),
+                    title: match &setup.plan {
+                        Plan::Host { title, .. } | Plan::Join { title, .. } => title.clone(),
+                    },
+                    hosting: matches!(setup.plan, Plan::Host { .. }),
+                    media: MediaState {
+                        mic: settings.mic_on,
+                        camera: settings.camera_on && setup.camera.is_some(),
+                        screen: false,
+                    },
+                };
+                self.meeting = Some((handle.clone(), task));
+                self.screen = Screen::Meeting(MeetingScreen::new(handle, events, me, devices));
+            }
+            Err(failure) => {
+                setup.status = Status::Failed(failure.message);
+                setup.ask_passcode |= failure.passcode;
+                setup.open_devices(ctx);
+            }
+        }
+    }
+}
+
+/// What to tell the user when a meeting does not start.
+fn failure(error: &MeetingError) -> StartFailure {
+    let (message, passcode) = match error {
+        MeetingError::Join(JoinError::Denied { reason, message }) => match reason {
+            DenyReason::WrongPasscode => ("The passcode is not right. Check it and try again.".to_owned(), true),
+            DenyReason::VersionMismatch => (
+                format!("This meeting runs another version of Video Meet: {message}"),
+                false,
+            ),
+            DenyReason::WrongMeeting => (
+                "That meeting has ended, or the link is for another meeting at this address.".to_owned(),
+                false,
+            ),
+            _ => (message.clone(), false),
+        },
+        MeetingError::Join(JoinError::Unreachable { address, .. }) => (
+            format!(
+                "Nothing answered at {address}. Check the address, and that the host is still in the meeting and on this network."
+            ),
+            false,
+        ),
+        other => (other.to_string(), false),
+    };
+    StartFailure { message, passcode }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.frames += 1;
+        match self.frames {
+            // The second frame starts once the first is on screen.
+            1 => ctx.request_repaint(),
+            2 => tracing::info!(ms = self.started.elapsed().as_secs_f64() * 1000.0, "first frame shown"),
+            _ => {}
+        }
+        self.poll_background(ctx);
+        if let Screen::Meeting(meeting) = &mut self.screen {
+            let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
+            meeting.take_events(focused);
+            for notice in meeting.notices.drain(..) {
+                if self.settings.settings.notifications {
+                    self.notifier.show(notice);
+                }
+            }
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let settings = &mut self.settings.settings;
+        match &mut self.screen {
+            Screen::Home(home) => {
+                let plan = egui::CentralPanel::default().show(ui, |ui| home.ui(ui, settings)).inner;
+                if let Some(plan) = plan {
+                    self.go_to_setup(&ctx, plan);
+                }
+            }
+            Screen::Setup(setup) => {
+                let action = egui::CentralPanel::default()
+                    .show(ui, |ui| setup.ui(ui, settings))
+                    .inner;
+                match action {
+                    Some(SetupAction::Back) => self.go_home(&ctx, None),
+                    Some(SetupAction::Start(start)) => {
+                        setup.close_devices();
+                        let (role, config) = *start;
+                        self.start_meeting(&ctx, role, config);
+                    }
+                    None => {}
+                }
+            }
+            Screen::Meeting(meeting) => {
+                if let Some(message) = meeting.ui(ui, settings) {
+                    self.go_home(&ctx, Some(message));
+                }
+            }
+        }
+    }
+
+    fn on_exit(&mut self) {
+        self.settings.save_if_changed();
+        // Say goodbye, so the others see us leave at once rather than time out.
+        if let Some((handle, task)) = self.meeting.take() {
+            handle.send(videomeet_net::meeting::Command::Leave);
+            let _ = self.runtime.block_on(tokio::time::timeout(LEAVE_TIMEOUT, task));
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The bars around the tiles: the title and meeting info on top, the controls at the
+//! bottom, keyboard shortcuts, and the problems reported during the meeting.
+
+use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
+use videomeet_net::meeting::Command;
+
+use super::super::settings::Settings;
+use super::super::setup::choose;
+use super::super::style;
+use super::{MeetingScreen, Panel};
+
+/// Microphone on and off.
+pub const TOGGLE_MIC: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::A);
+/// Camera on and off.
+pub const TOGGLE_CAMERA: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::V);
+/// Chat panel.
+pub const TOGGLE_CHAT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::H);
+/// Participants panel.
+pub const TOGGLE_PEOPLE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::U);
+/// Leave the meeting.
+pub const LEAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Q);
+
+/// How long "Copied" shows after a copy button.
+const COPIED_FEEDBACK: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl MeetingScreen {
+    pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
+        let pressed = |shortcut: &KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(shortcut));
+        if pressed(&TOGGLE_MIC) {
+            self.toggle_mic();
+        }
+        if pressed(&TOGGLE_CAMERA) {
+            self.toggle_camera();
+        }
+        if pressed(&TOGGLE_CHAT) {
+            self.toggle_panel(Panel::Chat);
+        }
+        if pressed(&TOGGLE_PEOPLE) {
+            self.toggle_panel(Panel::People);
+        }
+        if pressed(&LEAVE) {
+            self.leave();
+        }
+    }
+
+    pub(super) fn top_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading(&self.title);
+            let minutes = self.started.elapsed().as_secs() / 60;
+            ui.label(
+                egui::RichText::new(format!(
+                    "{} in the meeting · {}:{:02}",
+                    self.participant_count(),
+                    minutes / 60,
+                    minutes % 60
+                ))
+                .weak(),
+            );
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.toggle_value(&mut self.show_info, "🔗 Meeting info");
+            });
+        });
+    }
+
+    pub(super) fn control_bar(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let ctx = ui.ctx().clone();
+            let tip = |text: &str, shortcut: &KeyboardShortcut| format!("{text} ({})", ctx.format_shortcut(shortcut));
+            let mic = if self.my_media.mic { "🎤 Mute" } else { "🔇 Unmute" };
+            let level = self.levels.as_ref().map_or(0.0, |levels| levels.local.get());
+            if ui
+                .add(egui::Button::new(mic).selected(!self.my_media.mic))
+                .on_hover_text(tip("Microphone on or off", &TOGGLE_MIC))
+                .clicked()
+            {
+                self.toggle_mic();
+            }
+            style::level_meter(ui, if self.my_media.mic { level } else { 0.0 }, 40.0);
+            if !self.my_media.mic && level > 0.5 {
+                ui.label(egui::RichText::new("You are muted").color(style::WARNING));
+            }
+            let camera = if self.my_media.camera {
+                "📷 Stop video"
+            } else {
+                "📷 Start video"
+            };
+            if ui
+                .add(egui::Button::new(camera).selected(!self.my_media.camera))
+                .on_hover_text(tip("Camera on or off", &TOGGLE_CAMERA))
+                .clicked()
+            {
+                self.toggle_camera();
+            }
+            ui.add_enabled(false, egui::Button::new("🖥 Share screen"))
+                .on_disabled_hover_text("Screen sharing is not available in this version yet.");
+            let chat = match self.unread {
+                0 => "💬 Chat".to_owned(),
+                n => format!("💬 Chat ({n})"),
+            };
+            if ui
+                .add(egui::Button::new(chat).selected(self.panel == Some(Panel::Chat)))
+                .on_hover_text(tip("Chat", &TOGGLE_CHAT))
+                .clicked()
+            {
+                self.toggle_panel(Panel::Chat);
+            }
+            if ui
+                .add(
+                    egui::Button::new(format!("👥 People ({})", self.participant_count()))
+                        .selected(self.panel == Some(Panel::People)),
+                )
+                .on_hover_text(tip("Participants", &TOGGLE_PEOPLE))
+                .clicked()
+            {
+                self.toggle_panel(Panel::People);
+            }
+            ui.toggle_value(&mut self.show_stats, "📊 Statistics")
+                .on_hover_text("Resolution, frame rate, bitrate, round-trip time and loss on every tile");
+            ui.toggle_value(&mut self.show_devices, "⚙ Devices")
+                .on_hover_text("Switch camera, microphone or speaker; notifications");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let leave = egui::Button::new(egui::RichText::new("Leave").color(egui::Color32::WHITE).strong())
+                    .fill(style::ERROR);
+                let hint = if self.hosting {
+                    "Leave and end the meeting for everyone"
+                } else {
+                    "Leave the meeting"
+                };
+                if ui.add(leave).on_hover_text(tip(hint, &LEAVE)).clicked() {
+                    self.leave();
+                }
+            });
+        });
+        ui.add_space(4.0);
+    }
+
+    pub(super) fn problems_ui(&self, ui: &mut egui::Ui) {
+        if self.problems.is_empty() {
+            return;
+        }
+        egui::Area::new(egui::Id::unique("meeting-problems"))
+            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 60.0))
+            .interactable(false)
+            .show(ui.ctx(), |ui| {
+                for (problem, _) in &self.problems {
+                    style::banner(ui, style::WARNING, |ui| {
+                        ui.label(problem);
+                    });
+                }
+            });
+    }
+
+    pub(super) fn info_window(&mut self, ctx: &egui::Context) {
+        let code = self.info.as_ref().map(|info| info.code.clone()).unwrap_or_default();
+        let address = self
+            .link
+            .strip_prefix("videomeet://")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_default()
+            .to_owned();
+        let link = self.link.clone();
+        let mut open = true;
+        egui::Window::new("Meeting info")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-8.0, 40.0))
+            .show(ctx, |ui| {
+                egui::Grid::new("meeting-info")
+                    .num_columns(3)
+                    .spacing([10.0, 8.0])
+                    .show(ui, |ui| {
+                        for (what, value) in [("Code", &code), ("Address", &address), ("Link", &link)] {
+                            ui.label(what);
+                            ui.monospace(value);
+                            let copied = self
+                                .copied
+                                .is_some_and(|(which, at)| which == what && at.elapsed() < COPIED_FEEDBACK);
+                            if ui.button(if copied { "Copied" } else { "Copy" }).clicked() {
+                                ctx.copy_text(value.clone());
+                                self.copied = Some((what, std::time::Instant::now()));
+                            }
+                            ui.end_row();
+                        }
+                    });
+                if self.info.as_ref().is_some_and(|info| info.passcode_required) {
+                    ui.label("🔒 Joining needs the passcode.");
+                }
+                ui.label(egui::RichText::new("Others on the network also find the meeting in their list.").weak());
+            });
+        self.show_info &= open;
+    }
+
+    pub(super) fn devices_window(&mut self, ctx: &egui::Context, settings: &mut Settings) {
+        let mut open = true;
+        egui::Window::new("Devices")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_BOTTOM, egui::vec2(0.0, -56.0))
+            .show(ctx, |ui| {
+                let mut commands = Vec::new();
+                match &mut self.devices {
+                    Some(devices) => {
+                        let list = devices.list.clone();
+                        if choose(ui, "Camera", &mut devices.camera, &list.cameras, |c| {
+                            c.label().to_owned()
+                        }) && let Some(camera) = devices.camera.clone()
+                        {
+                            settings.camera = Some(camera.id());
+                            commands.push(Command::UseCamera(camera));
+                        }
+                        if choose(ui, "Microphone", &mut devices.microphone, &list.microphones, |m| {
+                            m.label()
+                        }) && let Some(microphone) = devices.microphone.clone()
+                        {
+                            settings.microphone = Some(microphone.id());
+                            commands.push(Command::UseMicrophone(microphone));
+                        }
+                        if choose(ui, "Speaker", &mut devices.speaker, &list.speakers, |s| {
+                            s.label().to_owned()
+                        }) && let Some(speaker) = devices.speaker.clone()
+                        {
+                            settings.speaker = Some(speaker.id());
+                            commands.push(Command::UseSpeaker(speaker));
+                        }
+                    }
+                    None => {
+                        ui.label("The device list is not available.");
+                    }
+                }
+                ui.separator();
+                ui.checkbox(&mut settings.notifications, "Desktop notifications")
+                    .on_hover_text("When someone joins or writes while this window is in the background");
+                for command in commands {
+                    self.send(command);
+                }
+            });
+        self.show_devices &= open;
+    }
+}

@@ -1,0 +1,411 @@
+//! The meeting screen: the video grid, the control bar, chat, participants, statistics.
+//!
+//! It holds what the meeting actor reported and sends it commands; it never waits for the
+//! network or a device. Everything it knows comes through [`Event`]s, so tests drive it with
+//! a channel instead of a meeting.
+
+mod controls;
+mod panels;
+mod tiles;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use tokio::sync::mpsc;
+use videomeet_media::audio::AudioLevels;
+use videomeet_media::slot::VideoSlot;
+use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
+use videomeet_net::meeting::{Command, Event, MeetingHandle, PeerStats};
+use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
+
+use super::notify::Notice;
+use super::settings::Settings;
+
+/// How long a problem stays on screen.
+const PROBLEM_LIFETIME: Duration = Duration::from_secs(8);
+/// Louder than this (on the meter's 0..1 scale, about -40 dBFS) counts as speaking.
+const SPEAKING_LEVEL: f32 = 0.33;
+/// The active speaker stays highlighted this long after going quiet.
+const SPEAKER_HOLD: Duration = Duration::from_millis(1200);
+
+/// A tile: ours or another participant's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TileKey {
+    /// Our own picture.
+    Me,
+    /// Someone else's.
+    Peer(PeerId),
+}
+
+/// Another participant as far as the screen knows.
+pub struct Person {
+    /// Name, media state, host flag.
+    pub info: PeerInfo,
+    /// Their decoded video, once it arrives.
+    pub video: Option<Arc<VideoSlot>>,
+    /// The latest statistics about them.
+    pub stats: Option<PeerStats>,
+}
+
+/// One chat message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatLine {
+    /// Sender's name.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Local time it was sent, "14:05".
+    pub time: String,
+    /// We sent it.
+    pub mine: bool,
+}
+
+/// The side panel on the right, if open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    /// Chat.
+    Chat,
+    /// Participants.
+    People,
+}
+
+/// Our own devices, for switching during the meeting.
+pub struct DeviceChoices {
+    /// Everything there is.
+    pub list: DeviceList,
+    /// In use now.
+    pub camera: Option<VideoChoice>,
+    /// In use now.
+    pub microphone: Option<MicrophoneChoice>,
+    /// In use now.
+    pub speaker: Option<SpeakerChoice>,
+}
+
+/// Who we are in the meeting, before the host has told us anything.
+pub struct Myself {
+    /// Our name.
+    pub name: String,
+    /// The meeting's title as far as we know it.
+    pub title: String,
+    /// We host it.
+    pub hosting: bool,
+    /// Microphone and camera at the start.
+    pub media: MediaState,
+}
+
+/// The meeting screen's state.
+pub struct MeetingScreen {
+    handle: MeetingHandle,
+    events: mpsc::Receiver<Event>,
+    /// The meeting's title until the host tells us.
+    pub title: String,
+    my_name: String,
+    hosting: bool,
+    me: Option<PeerId>,
+    info: Option<MeetingInfo>,
+    link: String,
+    my_media: MediaState,
+    local_video: Option<Arc<VideoSlot>>,
+    levels: Option<Arc<AudioLevels>>,
+    people: BTreeMap<PeerId, Person>,
+    chat: Vec<ChatLine>,
+    unread: usize,
+    panel: Option<Panel>,
+    show_stats: bool,
+    show_info: bool,
+    show_devices: bool,
+    pinned: Option<TileKey>,
+    active: Option<(TileKey, Instant)>,
+    problems: Vec<(String, Instant)>,
+    last_problem: Option<String>,
+    draft: String,
+    copied: Option<(&'static str, Instant)>,
+    devices: Option<DeviceChoices>,
+    /// Desktop notifications waiting to be shown (the app shows them if allowed).
+    pub notices: Vec<Notice>,
+    caught_up: bool,
+    ended: Option<String>,
+    started: Instant,
+}
+
+impl MeetingScreen {
+    /// A screen for a meeting reached through `handle` and `events`.
+    pub fn new(
+        handle: MeetingHandle,
+        events: mpsc::Receiver<Event>,
+        me: Myself,
+        devices: Option<DeviceChoices>,
+    ) -> Self {
+        Self {
+            handle,
+            events,
+            title: me.title,
+            my_name: me.name,
+            hosting: me.hosting,
+            me: None,
+            info: None,
+            link: String::new(),
+            my_media: me.media,
+            local_video: None,
+            levels: None,
+            people: BTreeMap::new(),
+            chat: Vec::new(),
+            unread: 0,
+            panel: None,
+            show_stats: false,
+            show_info: false,
+            show_devices: false,
+            pinned: None,
+            active: None,
+            problems: Vec::new(),
+            last_problem: None,
+            draft: String::new(),
+            copied: None,
+            devices,
+            notices: Vec::new(),
+            caught_up: false,
+            ended: None,
+            started: Instant::now(),
+        }
+    }
+
+    /// Takes in everything the meeting reported since the last frame. `focused` tells
+    /// whether the window is in front (otherwise joins and messages become notices).
+    pub fn take_events(&mut self, focused: bool) {
+        while let Ok(event) = self.events.try_recv() {
+            self.on_event(event, focused);
+        }
+        // What was there when we joined is not news; what comes after is.
+        self.caught_up = self.me.is_some();
+        let now = Instant::now();
+        self.problems
+            .retain(|(_, at)| now.duration_since(*at) < PROBLEM_LIFETIME);
+    }
+
+    fn on_event(&mut self, event: Event, focused: bool) {
+        match event {
+            Event::Joined {
+                you,
+                meeting,
+                link,
+                local_video,
+                audio_levels,
+            } => {
+                self.me = Some(you);
+                self.title.clone_from(&meeting.title);
+                self.info = Some(meeting);
+                self.link = link;
+                self.local_video = Some(local_video);
+                self.levels = Some(audio_levels);
+            }
+            Event::PeerJoined(info) => {
+                if Some(info.id) == self.me {
+                    return;
+                }
+                if self.caught_up && !focused {
+                    self.notices.push(Notice {
+                        summary: format!("{} joined {}", info.name, self.title),
+                        body: String::new(),
+                    });
+                }
+                let person = self.people.entry(info.id).or_insert_with(|| Person {
+                    info: info.clone(),
+                    video: None,
+                    stats: None,
+                });
+                person.info = info;
+            }
+            Event::PeerLeft { id, reason } => {
+                if let Some(person) = self.people.remove(&id) {
+                    let why = match reason {
+                        LeaveReason::Left => "left",
+                        LeaveReason::ConnectionLost => "lost their connection",
+                        LeaveReason::Misbehaved => "was disconnected by the host",
+                    };
+                    self.problems
+                        .push((format!("{} {why}.", person.info.name), Instant::now()));
+                }
+                if self.pinned == Some(TileKey::Peer(id)) {
+                    self.pinned = None;
+                }
+            }
+            Event::Video { id, slot } => {
+                if let Some(person) = self.people.get_mut(&id) {
+                    person.video = Some(slot);
+                }
+            }
+            Event::Chat {
+                from,
+                name,
+                text,
+                sent_at_ms,
+            } => {
+                let mine = Some(from) == self.me;
+                if !mine && self.panel != Some(Panel::Chat) {
+                    self.unread += 1;
+                }
+                if !mine && !focused {
+                    self.notices.push(Notice {
+                        summary: format!("{name} in {}", self.title),
+                        body: text.clone(),
+                    });
+                }
+                self.chat.push(ChatLine {
+                    name,
+                    text,
+                    time: local_time(sent_at_ms),
+                    mine,
+                });
+            }
+            Event::MediaState { id, media } => {
+                if Some(id) == self.me {
+                    self.my_media = media;
+                } else if let Some(person) = self.people.get_mut(&id) {
+                    person.info.media = media;
+                }
+            }
+            Event::Stats(all) => {
+                for stats in all {
+                    if let Some(person) = self.people.get_mut(&stats.id) {
+                        person.stats = Some(stats);
+                    }
+                }
+            }
+            Event::Problem(problem) => {
+                self.last_problem = Some(problem.clone());
+                self.problems.push((problem, Instant::now()));
+                self.problems.truncate(4);
+            }
+            Event::Ended => {
+                let message = match self.last_problem.take() {
+                    Some(problem) if problem.contains("lost the connection") => {
+                        "The connection to the host was lost.".to_owned()
+                    }
+                    _ => "The meeting has ended.".to_owned(),
+                };
+                self.ended.get_or_insert(message);
+            }
+        }
+    }
+
+    /// Sends a command to the meeting; a meeting that is gone is reported once it ends.
+    fn send(&self, command: Command) {
+        if !self.handle.send(command) {
+            tracing::debug!("the meeting did not take a command");
+        }
+    }
+
+    fn toggle_mic(&mut self) {
+        self.my_media.mic = !self.my_media.mic;
+        self.send(Command::SetMic(self.my_media.mic));
+    }
+
+    fn toggle_camera(&mut self) {
+        self.my_media.camera = !self.my_media.camera;
+        self.send(Command::SetCamera(self.my_media.camera));
+    }
+
+    fn toggle_panel(&mut self, panel: Panel) {
+        self.panel = if self.panel == Some(panel) { None } else { Some(panel) };
+        if self.panel == Some(Panel::Chat) {
+            self.unread = 0;
+        }
+    }
+
+    fn leave(&mut self) {
+        self.send(Command::Leave);
+        self.ended.get_or_insert_with(|| "You left the meeting.".to_owned());
+    }
+
+    fn send_chat(&mut self) {
+        let text = self.draft.trim();
+        if !text.is_empty() {
+            self.send(Command::Chat(text.to_owned()));
+            self.draft.clear();
+        }
+    }
+
+    /// The tile to highlight: the loudest participant above the speaking level, held a
+    /// moment after they stop so the frame does not flicker between words.
+    fn update_active_speaker(&mut self) {
+        let Some(levels) = &self.levels else { return };
+        let now = Instant::now();
+        let mut loudest = self
+            .people
+            .keys()
+            .map(|&id| (TileKey::Peer(id), levels.remote(id)))
+            .chain(self.my_media.mic.then(|| (TileKey::Me, levels.local.get())))
+            .filter(|(_, level)| *level > SPEAKING_LEVEL)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((key, _)) = loudest.take() {
+            self.active = Some((key, now));
+        } else if self
+            .active
+            .is_some_and(|(_, since)| now.duration_since(since) > SPEAKER_HOLD)
+        {
+            self.active = None;
+        }
+    }
+
+    /// Draws the screen; returns the message to show at home once the meeting is over.
+    pub fn ui(&mut self, ui: &mut egui::Ui, settings: &mut Settings) -> Option<String> {
+        self.update_active_speaker();
+        self.shortcuts(ui.ctx());
+        egui::Panel::top("meeting-top").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::bottom("meeting-controls").show(ui, |ui| self.control_bar(ui));
+        if let Some(panel) = self.panel {
+            egui::Panel::right("meeting-side")
+                .default_size(280.0)
+                .min_size(220.0)
+                .show(ui, |ui| match panel {
+                    Panel::Chat => self.chat_panel(ui),
+                    Panel::People => self.people_panel(ui),
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.tiles(ui);
+            self.problems_ui(ui);
+        });
+        if self.show_info {
+            self.info_window(ui.ctx());
+        }
+        if self.show_devices {
+            self.devices_window(ui.ctx(), settings);
+        }
+        if self.levels.is_some() {
+            // Level meters and the speaker frame follow the sound, ten times a second.
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
+        }
+        self.ended.take()
+    }
+
+    /// The meeting as it stands, for tests and the statistics line.
+    pub fn participant_count(&self) -> usize {
+        self.people.len() + 1
+    }
+}
+
+/// "14:05" in the local time zone for a Unix time in milliseconds.
+fn local_time(ms: u64) -> String {
+    use chrono::TimeZone;
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| chrono::Local.timestamp_millis_opt(ms).single())
+        .map(|time| time.format("%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_times_are_hours_and_minutes() {
+        let time = local_time(1_700_000_000_000);
+        assert_eq!(time.len(), 5);
+        assert_eq!(&time[2..3], ":");
+        assert_eq!(local_time(u64::MAX), "");
+    }
+}

@@ -1,0 +1,86 @@
+//! The side panels: chat and participants.
+
+use eframe::egui;
+use videomeet_net::protocol::limits::MAX_CHAT_CHARS;
+
+use super::super::style;
+use super::MeetingScreen;
+
+impl MeetingScreen {
+    pub(super) fn chat_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Chat");
+        ui.separator();
+        let input_height = 36.0;
+        egui::ScrollArea::vertical()
+            .max_height(ui.available_height() - input_height)
+            .stick_to_bottom(true)
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if self.chat.is_empty() {
+                    ui.label(egui::RichText::new("No messages yet. Messages go to everyone in the meeting.").weak());
+                }
+                for line in &self.chat {
+                    ui.horizontal(|ui| {
+                        let name = if line.mine { "You" } else { line.name.as_str() };
+                        ui.label(egui::RichText::new(name).strong());
+                        ui.label(egui::RichText::new(&line.time).small().weak());
+                    });
+                    ui.add(egui::Label::new(&line.text).wrap());
+                    ui.add_space(4.0);
+                }
+            });
+        ui.separator();
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut self.draft)
+                .hint_text("Message everyone (Enter sends)")
+                .char_limit(MAX_CHAT_CHARS)
+                .desired_width(ui.available_width()),
+        );
+        if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            self.send_chat();
+            field.request_focus();
+        }
+    }
+
+    pub(super) fn people_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading(format!("People ({})", self.participant_count()));
+        ui.separator();
+        let me = (self.my_name.clone(), " (you)", self.hosting, self.my_media);
+        let others = self
+            .people
+            .values()
+            .map(|person| (person.info.name.clone(), "", person.info.is_host, person.info.media));
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            for (name, suffix, host, media) in std::iter::once(me).chain(others) {
+                ui.horizontal(|ui| {
+                    let (circle, _) = ui.allocate_exact_size(egui::vec2(24.0, 24.0), egui::Sense::hover());
+                    ui.painter()
+                        .circle_filled(circle.center(), 12.0, style::name_colour(&name));
+                    ui.painter().text(
+                        circle.center(),
+                        egui::Align2::CENTER_CENTER,
+                        style::initials(&name),
+                        egui::FontId::proportional(10.0),
+                        egui::Color32::WHITE,
+                    );
+                    ui.label(format!("{name}{suffix}"));
+                    if host {
+                        ui.label(egui::RichText::new("host").small().color(style::INFO));
+                    }
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        let camera = egui::RichText::new("📷");
+                        ui.label(if media.camera {
+                            camera
+                        } else {
+                            camera.strikethrough().weak()
+                        })
+                        .on_hover_text(if media.camera { "Camera on" } else { "Camera off" });
+                        let mic = if media.mic { "🎤" } else { "🔇" };
+                        ui.label(mic)
+                            .on_hover_text(if media.mic { "Microphone on" } else { "Muted" });
+                    });
+                });
+            }
+        });
+    }
+}

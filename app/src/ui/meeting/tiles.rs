@@ -1,0 +1,199 @@
+//! The video tiles: the grid (or one pinned tile large), each with its name, muted-mic
+//! sign, initials when the camera is off, the active speaker's frame, and statistics.
+
+use std::sync::Arc;
+
+use eframe::egui::{self, Align2, Color32, FontId, Rect, Stroke, StrokeKind};
+use videomeet_media::slot::VideoSlot;
+
+use super::super::grid::{TILE_ASPECT, grid, spotlight};
+use super::super::style;
+use super::super::video_view::{SELF_TILE, video_ui};
+use super::{MeetingScreen, TileKey};
+
+/// What one tile shows.
+struct TileView {
+    key: TileKey,
+    /// Their name (initials come from it).
+    name: String,
+    /// Shown after the name: " (you)" on our own tile.
+    suffix: &'static str,
+    video: Option<Arc<VideoSlot>>,
+    camera_on: bool,
+    mic_on: bool,
+    host: bool,
+    stats: Option<String>,
+}
+
+impl MeetingScreen {
+    fn tile_views(&self) -> Vec<TileView> {
+        let me = TileView {
+            key: TileKey::Me,
+            name: self.my_name.clone(),
+            suffix: " (you)",
+            video: self.local_video.clone(),
+            camera_on: self.my_media.camera,
+            mic_on: self.my_media.mic,
+            host: self.hosting,
+            stats: self.show_stats.then(|| self.own_stats()),
+        };
+        let others = self.people.values().map(|person| TileView {
+            key: TileKey::Peer(person.info.id),
+            name: person.info.name.clone(),
+            suffix: "",
+            video: person.video.clone(),
+            camera_on: person.info.media.camera,
+            mic_on: person.info.media.mic,
+            host: person.info.is_host,
+            stats: self.show_stats.then(|| {
+                person.stats.as_ref().map_or_else(
+                    || "connecting…".to_owned(),
+                    |s| {
+                        let rtt = s.rtt_ms.map_or_else(|| "–".to_owned(), |rtt| format!("{rtt:.0} ms"));
+                        format!(
+                            "{}×{} · {:.0} fps · decode {:.1} ms\n↓ {:.0} kbps · ↑ {:.0} kbps\nRTT {rtt} · loss {:.1} % · jitter {:.1} ms",
+                            s.width, s.height, s.fps, s.decode_ms, s.receive_kbps, s.send_kbps, s.loss_pct, s.jitter_ms
+                        )
+                    },
+                )
+            }),
+        });
+        std::iter::once(me).chain(others).collect()
+    }
+
+    fn own_stats(&self) -> String {
+        let size = self
+            .local_video
+            .as_ref()
+            .and_then(|slot| slot.frame_size())
+            .map_or_else(|| "–".to_owned(), |(w, h)| format!("{w}×{h}"));
+        let sending: f64 = self
+            .people
+            .values()
+            .filter_map(|p| p.stats.as_ref())
+            .map(|s| s.send_kbps)
+            .sum();
+        format!("{size} · sending {sending:.0} kbps in all")
+    }
+
+    /// Lays out and draws every tile; double-click pins or unpins one.
+    pub(super) fn tiles(&mut self, ui: &mut egui::Ui) {
+        let area = ui.available_rect_before_wrap();
+        let views = self.tile_views();
+        let pinned = self
+            .pinned
+            .and_then(|key| views.iter().position(|view| view.key == key));
+        let placed: Vec<(Rect, &TileView)> = match pinned {
+            Some(index) => {
+                let (main, strip) = spotlight(area, views.len() - 1);
+                let others = views.iter().enumerate().filter(|(i, _)| *i != index).map(|(_, v)| v);
+                std::iter::once((main, &views[index]))
+                    .chain(strip.into_iter().zip(others))
+                    .collect()
+            }
+            None => grid(area, views.len(), TILE_ASPECT)
+                .into_iter()
+                .zip(views.iter())
+                .collect(),
+        };
+        let active = self.active.map(|(key, _)| key);
+        let mut toggled = None;
+        for (rect, view) in placed {
+            let response = ui.interact(rect, ui.scope_id().with(("tile", view.key)), egui::Sense::click());
+            draw_tile(ui, rect, view, active == Some(view.key), self.pinned == Some(view.key));
+            let response = response.on_hover_text(if self.pinned == Some(view.key) {
+                "Double-click to show everyone again"
+            } else {
+                "Double-click to pin"
+            });
+            if response.double_clicked() {
+                toggled = Some(view.key);
+            }
+        }
+        if let Some(key) = toggled {
+            self.pinned = if self.pinned == Some(key) { None } else { Some(key) };
+        }
+        ui.allocate_rect(area, egui::Sense::hover());
+    }
+}
+
+fn tile_id(key: TileKey) -> u64 {
+    match key {
+        TileKey::Me => SELF_TILE,
+        TileKey::Peer(id) => u64::from(id),
+    }
+}
+
+fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinned: bool) {
+    ui.painter().rect_filled(rect, 8.0, style::TILE);
+    let shown = view
+        .video
+        .as_ref()
+        .filter(|_| view.camera_on)
+        .and_then(|slot| video_ui(ui, tile_id(view.key), slot, rect));
+    let painter = ui.painter_at(rect);
+    if shown.is_none() {
+        let radius = (rect.height() * 0.22).clamp(14.0, 80.0);
+        painter.circle_filled(rect.center(), radius, style::name_colour(&view.name));
+        painter.text(
+            rect.center(),
+            Align2::CENTER_CENTER,
+            style::initials(&view.name),
+            FontId::proportional(radius * 0.8),
+            Color32::WHITE,
+        );
+        if view.camera_on && view.video.is_none() && view.key != TileKey::Me {
+            painter.text(
+                rect.center_bottom() - egui::vec2(0.0, 34.0),
+                Align2::CENTER_CENTER,
+                "connecting video…",
+                FontId::proportional(12.0),
+                Color32::from_gray(170),
+            );
+        }
+    }
+    // Name (and host mark) on a dark label in the bottom-left corner.
+    let host = if view.host { " · host" } else { "" };
+    let muted = if view.mic_on { "" } else { "🔇 " };
+    let label = format!("{muted}{}{}{host}", view.name, view.suffix);
+    let font = FontId::proportional(13.0);
+    let galley = painter.layout_no_wrap(label, font, Color32::WHITE);
+    let label_rect = Rect::from_min_size(
+        rect.left_bottom() + egui::vec2(6.0, -6.0 - galley.size().y - 6.0),
+        galley.size() + egui::vec2(12.0, 6.0),
+    );
+    painter.rect_filled(label_rect, 4.0, Color32::from_black_alpha(170));
+    painter.galley(label_rect.min + egui::vec2(6.0, 3.0), galley, Color32::WHITE);
+    if !view.mic_on {
+        // A red dot behind the muted sign makes it visible at a glance.
+        painter.circle_stroke(
+            label_rect.min + egui::vec2(13.0, label_rect.height() / 2.0),
+            8.0,
+            Stroke::new(1.5, style::ERROR),
+        );
+    }
+    if let Some(stats) = &view.stats {
+        let galley = painter.layout(
+            stats.clone(),
+            FontId::monospace(11.0),
+            Color32::WHITE,
+            rect.width() - 16.0,
+        );
+        let stats_rect = Rect::from_min_size(rect.min + egui::vec2(6.0, 6.0), galley.size() + egui::vec2(10.0, 6.0));
+        painter.rect_filled(stats_rect, 4.0, Color32::from_black_alpha(170));
+        painter.galley(stats_rect.min + egui::vec2(5.0, 3.0), galley, Color32::WHITE);
+    }
+    if pinned {
+        painter.text(
+            rect.right_top() + egui::vec2(-10.0, 10.0),
+            Align2::RIGHT_TOP,
+            "📌",
+            FontId::proportional(16.0),
+            Color32::WHITE,
+        );
+    }
+    if active {
+        ui.painter()
+            .rect_stroke(rect, 8.0, Stroke::new(3.0, style::ACTIVE), StrokeKind::Inside);
+    }
+}

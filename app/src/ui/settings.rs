@@ -1,0 +1,188 @@
+//! What the app remembers between runs: name, devices and choices, in a JSON file in the
+//! platform's config folder (`VIDEOMEET_CONFIG_DIR` overrides it, for tests and portable use).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The user's choices. Unknown or missing fields take their defaults, so files written by
+/// other versions still load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Display name.
+    pub name: String,
+    /// Device ids (see `videomeet devices`); `None` means the first one listed.
+    pub camera: Option<String>,
+    /// Microphone id.
+    pub microphone: Option<String>,
+    /// Speaker id.
+    pub speaker: Option<String>,
+    /// Join with the camera on.
+    pub camera_on: bool,
+    /// Join with the microphone on.
+    pub mic_on: bool,
+    /// Desktop notifications when someone joins or writes while the window is in the background.
+    pub notifications: bool,
+    /// Title last used for hosting.
+    pub meeting_title: String,
+    /// Address or link last joined by hand.
+    pub last_address: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            name: login_name(),
+            camera: None,
+            microphone: None,
+            speaker: None,
+            camera_on: true,
+            mic_on: true,
+            notifications: true,
+            meeting_title: String::new(),
+            last_address: String::new(),
+        }
+    }
+}
+
+/// The settings and where they live.
+pub struct SettingsFile {
+    path: Option<PathBuf>,
+    /// The current settings.
+    pub settings: Settings,
+    saved: Settings,
+}
+
+impl SettingsFile {
+    /// Loads from the platform's config folder (defaults when there is none yet).
+    pub fn load() -> Self {
+        Self::load_from(config_path())
+    }
+
+    /// Loads from `path`; `None` keeps settings in memory only.
+    pub fn load_from(path: Option<PathBuf>) -> Self {
+        let settings = path.as_deref().map(read).unwrap_or_default();
+        Self {
+            path,
+            saved: settings.clone(),
+            settings,
+        }
+    }
+
+    /// Writes the settings if they changed since the last write. A failure is logged: the
+    /// app goes on with the settings in memory.
+    pub fn save_if_changed(&mut self) {
+        if self.settings == self.saved {
+            return;
+        }
+        self.saved = self.settings.clone();
+        if let Some(path) = &self.path
+            && let Err(error) = write(path, &self.settings)
+        {
+            tracing::warn!(path = %path.display(), %error, "could not save the settings");
+        }
+    }
+}
+
+/// `<config folder>/settings.json`.
+fn config_path() -> Option<PathBuf> {
+    let folder = match std::env::var_os("VIDEOMEET_CONFIG_DIR") {
+        Some(folder) => PathBuf::from(folder),
+        None => directories::ProjectDirs::from("", "", "videomeet")?
+            .config_dir()
+            .to_path_buf(),
+    };
+    Some(folder.join("settings.json"))
+}
+
+/// Reads settings; a damaged file is kept aside as `settings.json.damaged` (nothing is
+/// lost) and the defaults are used.
+fn read(path: &Path) -> Settings {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Settings::default(),
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "could not read the settings");
+            return Settings::default();
+        }
+    };
+    serde_json::from_str(&text).unwrap_or_else(|error| {
+        let aside = path.with_extension("json.damaged");
+        tracing::warn!(path = %path.display(), %error, aside = %aside.display(), "damaged settings kept aside");
+        let _ = std::fs::rename(path, aside);
+        Settings::default()
+    })
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves half a file.
+fn write(path: &Path, settings: &Settings) -> std::io::Result<()> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let temporary = path.with_extension("json.new");
+    let text = serde_json::to_string_pretty(settings).map_err(std::io::Error::other)?;
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}
+
+/// A first guess at the user's name: the login name, capitalised.
+fn login_name() -> String {
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_default();
+    let mut chars = login.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> PathBuf {
+        let folder = std::env::temp_dir().join(format!("videomeet-settings-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        folder
+    }
+
+    #[test]
+    fn choices_survive_a_restart() {
+        let path = folder("restart").join("nested").join("settings.json");
+        let mut file = SettingsFile::load_from(Some(path.clone()));
+        assert_eq!(file.settings, Settings::default());
+        file.settings.name = "Ada".into();
+        file.settings.camera = Some("test-pattern".into());
+        file.settings.mic_on = false;
+        file.save_if_changed();
+        let again = SettingsFile::load_from(Some(path));
+        assert_eq!(again.settings.name, "Ada");
+        assert_eq!(again.settings.camera.as_deref(), Some("test-pattern"));
+        assert!(!again.settings.mic_on);
+    }
+
+    #[test]
+    fn a_damaged_file_is_kept_aside_and_defaults_are_used() {
+        let folder = folder("damaged");
+        std::fs::create_dir_all(&folder).expect("folder");
+        let path = folder.join("settings.json");
+        std::fs::write(&path, "{ not json").expect("write");
+        let file = SettingsFile::load_from(Some(path.clone()));
+        assert_eq!(file.settings, Settings::default());
+        let aside = std::fs::read_to_string(folder.join("settings.json.damaged")).expect("kept aside");
+        assert_eq!(aside, "{ not json");
+    }
+
+    #[test]
+    fn older_files_with_fewer_fields_load() {
+        let folder = folder("older");
+        std::fs::create_dir_all(&folder).expect("folder");
+        let path = folder.join("settings.json");
+        std::fs::write(&path, r#"{"name": "Grace", "unknown": 3}"#).expect("write");
+        let file = SettingsFile::load_from(Some(path));
+        assert_eq!(file.settings.name, "Grace");
+        assert!(file.settings.notifications);
+    }
+}

@@ -1,0 +1,95 @@
+//! Colours and small building blocks shared by the screens.
+
+use eframe::egui::{self, Color32};
+
+/// Errors the user must act on.
+pub const ERROR: Color32 = Color32::from_rgb(0xe5, 0x48, 0x4d);
+/// Warnings and hints.
+pub const WARNING: Color32 = Color32::from_rgb(0xe8, 0xa3, 0x3d);
+/// Neutral information.
+pub const INFO: Color32 = Color32::from_rgb(0x3d, 0x8b, 0xe8);
+/// The active speaker's frame, level meters.
+pub const ACTIVE: Color32 = Color32::from_rgb(0x3f, 0xc0, 0x6e);
+/// Tile background behind video and initials.
+pub const TILE: Color32 = Color32::from_gray(32);
+
+/// A framed group of controls.
+pub fn card<R>(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    egui::Frame::group(ui.style())
+        .inner_margin(12.0)
+        .corner_radius(8.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            add(ui)
+        })
+        .inner
+}
+
+/// A coloured strip with a message and its buttons.
+pub fn banner(ui: &mut egui::Ui, colour: Color32, add: impl FnOnce(&mut egui::Ui)) {
+    egui::Frame::new()
+        .fill(colour.gamma_multiply(0.25))
+        .stroke(egui::Stroke::new(1.0, colour))
+        .inner_margin(8.0)
+        .corner_radius(6.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal_wrapped(add);
+        });
+}
+
+/// A horizontal level meter for a 0..1 loudness.
+pub fn level_meter(ui: &mut egui::Ui, level: f32, width: f32) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
+    let painter = ui.painter();
+    painter.rect_filled(rect, 3.0, Color32::from_gray(50));
+    let mut filled = rect;
+    filled.set_width(rect.width() * level.clamp(0.0, 1.0));
+    let colour = if level > 0.92 { WARNING } else { ACTIVE };
+    painter.rect_filled(filled, 3.0, colour);
+    response
+}
+
+/// "AL" for "Ada Lovelace", "G" for "grace": what camera-off tiles show.
+pub fn initials(name: &str) -> String {
+    let mut words = name.split_whitespace();
+    let first = words.next().and_then(|w| w.chars().next());
+    let last = words.last().and_then(|w| w.chars().next());
+    first
+        .into_iter()
+        .chain(last)
+        .flat_map(char::to_uppercase)
+        .collect::<String>()
+        .chars()
+        .take(2)
+        .collect()
+}
+
+/// A stable, pleasant colour for a name (initials backgrounds).
+pub fn name_colour(name: &str) -> Color32 {
+    let hash = name
+        .bytes()
+        .fold(2_166_136_261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16_777_619));
+    let hue = (hash % 360) as f32 / 360.0;
+    egui::ecolor::Hsva::new(hue, 0.45, 0.55, 1.0).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_take_the_first_and_last_word() {
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("grace"), "G");
+        assert_eq!(initials("  Jean  Luc   Picard "), "JP");
+        assert_eq!(initials(""), "");
+        assert_eq!(initials("émile zola"), "ÉZ");
+    }
+
+    #[test]
+    fn name_colours_are_stable_and_differ() {
+        assert_eq!(name_colour("Ada"), name_colour("Ada"));
+        assert_ne!(name_colour("Ada"), name_colour("Grace"));
+    }
+}

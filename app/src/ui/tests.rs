@@ -1,0 +1,504 @@
+//! The screens drawn for real (egui on wgpu, software-rendered), driven by fake input and,
+//! for the meeting screen, by a channel of events instead of a meeting. Screenshots are
+//! compared with the ones in `tests/snapshots` (`UPDATE_SNAPSHOTS=1` writes new ones).
+
+use std::sync::Arc;
+
+use eframe::egui::{self, Key, Modifiers};
+use eframe::egui_wgpu;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::wgpu::WgpuTestRenderer;
+use egui_kittest::{Harness, HarnessBuilder};
+use tokio::sync::mpsc;
+use videomeet_media::audio::AudioLevels;
+use videomeet_media::slot::VideoSlot;
+use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
+use videomeet_net::JoinTarget;
+use videomeet_net::discovery::DiscoveredMeeting;
+use videomeet_net::meeting::{Command, Event, MeetingHandle, PeerStats};
+use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerInfo};
+
+use super::home::HomeScreen;
+use super::meeting::{MeetingScreen, Myself};
+use super::settings::Settings;
+use super::setup::{Plan, SetupAction, SetupScreen};
+use super::video_view::{VideoRenderer, video_ui};
+
+const WINDOW: egui::Vec2 = egui::vec2(1024.0, 680.0);
+
+/// A harness that renders with wgpu and our video renderer installed, as the app does.
+fn builder<State>() -> HarnessBuilder<State> {
+    let render_state = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    VideoRenderer::install(&render_state);
+    Harness::builder()
+        .with_size(WINDOW)
+        .with_pixels_per_point(1.0)
+        .renderer(WgpuTestRenderer::from_render_state(render_state))
+}
+
+fn settings() -> Settings {
+    Settings {
+        name: "Ada Lovelace".into(),
+        ..Settings::default()
+    }
+}
+
+/// A frame split into four flat colours, given as (Y, U, V): top-left, top-right,
+/// bottom-left, bottom-right.
+fn quadrants(width: u32, height: u32, colours: [(u8, u8, u8); 4]) -> VideoFrame {
+    let mut frame = VideoFrame::new(width, height);
+    let (y_stride, uv_stride) = (frame.y_stride(), frame.uv_stride());
+    let (y, u, v) = frame.planes_mut();
+    let colour_at =
+        |x: usize, row: usize, w: usize, h: usize| colours[usize::from(row >= h / 2) * 2 + usize::from(x >= w / 2)];
+    let (w, h) = (width as usize, height as usize);
+    for row in 0..h {
+        for x in 0..w {
+            y[row * y_stride + x] = colour_at(x, row, w, h).0;
+        }
+    }
+    for row in 0..h / 2 {
+        for x in 0..w / 2 {
+            let (_, cu, cv) = colour_at(x, row, w / 2, h / 2);
+            u[row * uv_stride + x] = cu;
+            v[row * uv_stride + x] = cv;
+        }
+    }
+    frame
+}
+
+/// Red, green, blue and mid grey in BT.601 limited-range YUV.
+const COLOURS: [(u8, u8, u8); 4] = [(81, 90, 240), (145, 54, 34), (41, 240, 110), (126, 128, 128)];
+
+fn slot_with(frame: VideoFrame) -> Arc<VideoSlot> {
+    let slot = Arc::new(VideoSlot::default());
+    let mut frame = frame;
+    slot.publish(&mut frame);
+    slot
+}
+
+/// BT.601 limited range to RGB, the reference the shader must match.
+fn expected_rgb((y, u, v): (u8, u8, u8)) -> [f32; 3] {
+    let (y, u, v) = (f32::from(y) - 16.0, f32::from(u) - 128.0, f32::from(v) - 128.0);
+    let clamp = |x: f32| x.clamp(0.0, 255.0);
+    [
+        clamp(1.164 * y + 1.596 * v),
+        clamp(1.164 * y - 0.392 * u - 0.813 * v),
+        clamp(1.164 * y + 2.017 * u),
+    ]
+}
+
+#[test]
+fn the_shader_draws_i420_in_the_right_colours() {
+    let slot = slot_with(quadrants(320, 180, COLOURS));
+    let area = egui::Rect::from_min_size(egui::pos2(0.0, 0.0), egui::vec2(320.0, 180.0));
+    let mut harness = builder().with_size(area.size()).build_ui(move |ui| {
+        video_ui(ui, 7, &slot, area);
+    });
+    harness.run();
+    let image = harness.render().expect("rendered");
+    let centres = [(80, 45), (240, 45), (80, 135), (240, 135)];
+    for ((x, y), colour) in centres.into_iter().zip(COLOURS) {
+        let pixel = image.get_pixel(x, y).0;
+        let expected = expected_rgb(colour);
+        for channel in 0..3 {
+            let difference = (f32::from(pixel[channel]) - expected[channel]).abs();
+            assert!(
+                difference <= 3.0,
+                "at ({x}, {y}): drew {pixel:?}, expected {expected:?}"
+            );
+        }
+    }
+    // Drawn at its own size, the edge between quadrants stays sharp: two pixels to either
+    // side of it the colours are already flat (the chroma planes are half size).
+    let left = image.get_pixel(157, 45).0;
+    let right = image.get_pixel(162, 45).0;
+    assert!(left[0] > 240 && right[1] > 240, "{left:?} | {right:?}");
+    harness.snapshot("shader_quadrants");
+}
+
+fn meeting(title: &str, code: &str, passcode: bool, participants: usize) -> DiscoveredMeeting {
+    DiscoveredMeeting {
+        id: format!("{title}-{code}._videomeet._tcp.local."),
+        title: title.into(),
+        host_name: "Grace".into(),
+        code: code.into(),
+        passcode_required: passcode,
+        participants,
+        version: PROTOCOL_VERSION,
+        addresses: vec!["192.168.1.20".parse().expect("address")],
+        port: 47_800,
+    }
+}
+
+struct HomeState {
+    home: HomeScreen,
+    settings: Settings,
+    plan: Option<Plan>,
+}
+
+fn home_harness(meetings: Vec<DiscoveredMeeting>) -> Harness<'static, HomeState> {
+    let mut home = HomeScreen::new();
+    home.meetings = meetings;
+    let state = HomeState {
+        home,
+        settings: settings(),
+        plan: None,
+    };
+    builder().build_ui_state(
+        |ui, state: &mut HomeState| {
+            let plan = egui::CentralPanel::default().show(ui, |ui| state.home.ui(ui, &mut state.settings));
+            if let Some(plan) = plan.inner {
+                state.plan = Some(plan);
+            }
+        },
+        state,
+    )
+}
+
+#[test]
+fn home_lists_meetings_and_joins_the_one_clicked() {
+    let mut harness = home_harness(vec![
+        meeting("Standup", "AAAA1111", false, 3),
+        meeting("Standup", "BBBB2222", true, 1),
+    ]);
+    harness.state_mut().home.notice = Some("You left the meeting.".into());
+    harness.run();
+    harness.snapshot("home");
+    // Same titles are told apart by their codes; the locked one asks for a passcode.
+    harness.get_by_label_contains("code BBBB2222");
+    let joins: Vec<_> = harness.get_all_by_label("Join").collect();
+    assert_eq!(joins.len(), 3, "one for the address, then one per meeting");
+    joins[2].click();
+    harness.run();
+    let Some(Plan::Join {
+        target,
+        passcode_required,
+        ..
+    }) = harness.state().plan.clone()
+    else {
+        panic!("joining was not chosen");
+    };
+    assert!(passcode_required);
+    assert_eq!(target.code.as_deref(), Some("BBBB2222"));
+    assert_eq!(target.host, "192.168.1.20");
+}
+
+#[test]
+fn home_hosts_with_a_default_title_and_refuses_bad_addresses() {
+    let mut harness = home_harness(Vec::new());
+    harness.get_by_label("Host").click();
+    harness.run();
+    assert_eq!(
+        harness.state_mut().plan.take(),
+        Some(Plan::Host {
+            title: "Ada Lovelace's meeting".into(),
+            passcode: None
+        })
+    );
+    harness.state_mut().settings.last_address = "videomeet://".into();
+    harness.run();
+    harness.get_by_label("Join").click();
+    harness.run();
+    assert_eq!(harness.state().plan, None);
+    harness.get_by_label_contains("not a meeting address");
+    harness.state_mut().settings.last_address = "10.0.0.7:47801".into();
+    harness.run();
+    harness.get_by_label("Join").click();
+    harness.run();
+    let Some(Plan::Join { target, .. }) = harness.state().plan.clone() else {
+        panic!("joining by address was not chosen");
+    };
+    assert_eq!((target.host.as_str(), target.port), ("10.0.0.7", 47_801));
+}
+
+#[test]
+fn home_needs_a_name() {
+    let mut harness = home_harness(Vec::new());
+    harness.state_mut().settings.name = "  ".into();
+    harness.run();
+    harness.get_by_label("Enter your name to host or join.");
+    harness.get_by_label("Host").click();
+    harness.run();
+    assert_eq!(harness.state().plan, None);
+}
+
+fn devices() -> DeviceList {
+    DeviceList {
+        cameras: vec![VideoChoice::TestPattern],
+        microphones: vec![MicrophoneChoice::TestTone { freq_hz: 440 }, MicrophoneChoice::Silence],
+        speakers: vec![SpeakerChoice::Mute],
+        notes: vec!["No camera found".into()],
+    }
+}
+
+struct SetupState {
+    setup: SetupScreen,
+    settings: Settings,
+    action: Option<SetupAction>,
+}
+
+#[test]
+fn setup_shows_devices_asks_for_the_passcode_and_starts() {
+    let plan = Plan::Join {
+        target: JoinTarget::parse("192.168.1.20:47800/BBBB2222").expect("target"),
+        title: "Standup".into(),
+        passcode_required: true,
+    };
+    let mut setup = SetupScreen::new(plan);
+    let mut settings = settings();
+    settings.microphone = Some(MicrophoneChoice::Silence.id());
+    setup.set_devices(devices(), &settings);
+    let mut preview = quadrants(640, 360, COLOURS);
+    setup.preview.publish(&mut preview);
+    let state = SetupState {
+        setup,
+        settings,
+        action: None,
+    };
+    let mut harness = builder().build_ui_state(
+        |ui, state: &mut SetupState| {
+            let action = egui::CentralPanel::default().show(ui, |ui| state.setup.ui(ui, &mut state.settings));
+            if let Some(action) = action.inner {
+                state.action = Some(action);
+            }
+        },
+        state,
+    );
+    harness.run();
+    harness.snapshot("setup");
+    // The remembered microphone is chosen; the missing camera is said plainly.
+    harness.get_by_label("No camera found");
+    assert_eq!(harness.state().setup.microphone, Some(MicrophoneChoice::Silence));
+    harness.get_by_label("Join with microphone on").click();
+    harness.run();
+    assert!(!harness.state().settings.mic_on);
+    harness.get_by_label("Join now").click();
+    // Connecting shows a spinner, which keeps repainting: step instead of running to rest.
+    harness.run_steps(2);
+    harness.get_by_label("Connecting…");
+    let Some(SetupAction::Start(start)) = harness.state_mut().action.take() else {
+        panic!("the meeting was not started");
+    };
+    let (_, config) = *start;
+    assert_eq!(config.microphone, MicrophoneChoice::Silence);
+    assert_eq!(config.camera, VideoChoice::TestPattern);
+    assert!(!config.mic_on && config.camera_on);
+    assert_eq!(config.name, "Ada Lovelace");
+}
+
+struct MeetingState {
+    screen: MeetingScreen,
+    settings: Settings,
+    ended: Option<String>,
+    focused: bool,
+}
+
+/// A meeting screen fed by `events`, its commands landing in the returned receiver.
+fn meeting_harness() -> (
+    Harness<'static, MeetingState>,
+    mpsc::Sender<Event>,
+    mpsc::Receiver<Command>,
+) {
+    let (events_tx, events) = mpsc::channel(64);
+    let (commands_tx, commands) = mpsc::channel(64);
+    let me = Myself {
+        name: "Ada Lovelace".into(),
+        title: "Standup".into(),
+        hosting: true,
+        media: MediaState {
+            mic: true,
+            camera: true,
+            screen: false,
+        },
+    };
+    let state = MeetingState {
+        screen: MeetingScreen::new(MeetingHandle::new(commands_tx), events, me, None),
+        settings: settings(),
+        ended: None,
+        focused: true,
+    };
+    let harness = builder().build_ui_state(
+        |ui, state: &mut MeetingState| {
+            state.screen.take_events(state.focused);
+            if let Some(message) = state.screen.ui(ui, &mut state.settings) {
+                state.ended = Some(message);
+            }
+        },
+        state,
+    );
+    (harness, events_tx, commands)
+}
+
+fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
+    PeerInfo {
+        id,
+        name: name.into(),
+        media: MediaState {
+            mic,
+            camera,
+            screen: false,
+        },
+        is_host: false,
+    }
+}
+
+fn joined() -> Event {
+    Event::Joined {
+        you: 1,
+        meeting: MeetingInfo {
+            code: "ABCD2345".into(),
+            title: "Standup".into(),
+            host_name: "Ada Lovelace".into(),
+            passcode_required: false,
+        },
+        link: "videomeet://192.168.1.20:47800/ABCD2345".into(),
+        local_video: slot_with(quadrants(1280, 720, COLOURS)),
+        audio_levels: Arc::new(AudioLevels::default()),
+    }
+}
+
+fn send(events: &mpsc::Sender<Event>, event: Event) {
+    events.try_send(event).expect("queued");
+}
+
+#[test]
+fn meeting_shows_everyone_and_sends_what_the_user_does() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    send(&events, Event::PeerJoined(peer(3, "Alan Turing", false, false)));
+    send(
+        &events,
+        Event::Video {
+            id: 2,
+            slot: slot_with(quadrants(640, 360, [COLOURS[3], COLOURS[2], COLOURS[1], COLOURS[0]])),
+        },
+    );
+    send(
+        &events,
+        Event::Stats(vec![PeerStats {
+            id: 2,
+            rtt_ms: Some(2.0),
+            send_kbps: 1500.0,
+            receive_kbps: 1400.0,
+            fps: 30.0,
+            width: 640,
+            height: 360,
+            decode_ms: 0.7,
+            ..PeerStats::default()
+        }]),
+    );
+    harness.run();
+    harness.get_by_label_contains("People (3)").click();
+    harness.get_by_label("📊 Statistics").click();
+    harness.run();
+    harness.snapshot("meeting");
+    harness.get_by_label_contains("Grace Hopper");
+
+    // Buttons and shortcuts reach the meeting.
+    harness.get_by_label("🎤 Mute").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::SetMic(false)));
+    harness.key_press_modifiers(Modifiers::ALT, Key::V);
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::SetCamera(false)));
+    harness.get_by_label("🔇 Unmute");
+    harness.get_by_label("📷 Start video");
+
+    // Leaving sends Leave and says so.
+    harness.get_by_label("Leave").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::Leave));
+    assert_eq!(harness.state().ended.as_deref(), Some("You left the meeting."));
+}
+
+#[test]
+fn chat_counts_unread_messages_and_sends_on_enter() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    for text in ["hello", "can you hear me?"] {
+        send(
+            &events,
+            Event::Chat {
+                from: 2,
+                name: "Grace Hopper".into(),
+                text: text.into(),
+                sent_at_ms: 1_700_000_000_000,
+            },
+        );
+    }
+    harness.run();
+    harness.get_by_label("💬 Chat (2)").click();
+    harness.run();
+    harness.get_by_label("can you hear me?");
+    harness.get_by_label("💬 Chat");
+    let field = harness.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text("yes, loud and clear");
+    harness.run();
+    harness.key_press(Key::Enter);
+    harness.run();
+    assert_eq!(
+        commands.try_recv().ok(),
+        Some(Command::Chat("yes, loud and clear".into()))
+    );
+}
+
+#[test]
+fn notices_come_only_while_the_window_is_in_the_background() {
+    let (mut harness, events, _commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    harness.run();
+    assert!(
+        harness.state().screen.notices.is_empty(),
+        "people already there are not news"
+    );
+    harness.state_mut().focused = false;
+    send(&events, Event::PeerJoined(peer(3, "Alan Turing", true, true)));
+    send(
+        &events,
+        Event::Chat {
+            from: 3,
+            name: "Alan Turing".into(),
+            text: "hi all".into(),
+            sent_at_ms: 1_700_000_000_000,
+        },
+    );
+    harness.run();
+    let notices = std::mem::take(&mut harness.state_mut().screen.notices);
+    assert_eq!(notices.len(), 2);
+    assert_eq!(notices[0].summary, "Alan Turing joined Standup");
+    assert_eq!(notices[1].body, "hi all");
+}
+
+#[test]
+fn participants_leaving_and_the_meeting_ending_are_shown() {
+    let (mut harness, events, _commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    harness.run();
+    harness.get_by_label_contains("People (2)");
+    send(
+        &events,
+        Event::PeerLeft {
+            id: 2,
+            reason: LeaveReason::ConnectionLost,
+        },
+    );
+    harness.run();
+    harness.get_by_label("Grace Hopper lost their connection.");
+    harness.get_by_label_contains("People (1)");
+    send(&events, Event::Problem("lost the connection to the host".into()));
+    send(&events, Event::Ended);
+    harness.run();
+    assert_eq!(
+        harness.state().ended.as_deref(),
+        Some("The connection to the host was lost.")
+    );
+}

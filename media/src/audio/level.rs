@@ -1,0 +1,132 @@
+//! Loudness for level meters and the active speaker: one number from 0 (silence) to 1
+//! (full scale), on a decibel scale so speech moves the meter visibly.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::mixer::SourceId;
+
+/// The quietest level shown, in dB below full scale; anything quieter reads as 0.
+const FLOOR_DB: f32 = -60.0;
+/// How much of the previous level is kept per 20 ms frame when the sound gets quieter.
+const RELEASE: f32 = 0.85;
+
+/// Loudness of one 20 ms frame: RMS in dBFS mapped from [`FLOOR_DB`]..0 to 0..1.
+pub fn loudness(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let mean_square = samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32;
+    let db = 10.0 * mean_square.max(1e-12).log10();
+    ((db - FLOOR_DB) / -FLOOR_DB).clamp(0.0, 1.0)
+}
+
+/// Rises at once with a louder frame, falls smoothly after it: what meters show.
+fn smoothed(previous: f32, frame: f32) -> f32 {
+    frame.max(previous * RELEASE)
+}
+
+/// One meter, written by an audio thread and read by the screen without locks.
+#[derive(Debug, Default)]
+pub struct AudioLevel(AtomicU32);
+
+impl AudioLevel {
+    /// The current level, 0 to 1.
+    pub fn get(&self) -> f32 {
+        f32::from_bits(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Takes in one frame of samples.
+    pub fn update(&self, samples: &[f32]) {
+        let level = smoothed(self.get(), loudness(samples));
+        self.0.store(level.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Back to silence (a muted or stopped source).
+    pub fn reset(&self) {
+        self.0.store(0f32.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// The levels of a meeting: our own microphone and every participant we hear.
+#[derive(Debug, Default)]
+pub struct AudioLevels {
+    /// Our microphone (measured even while muted, so the app can say "you are muted").
+    pub local: Arc<AudioLevel>,
+    remote: Mutex<HashMap<SourceId, f32>>,
+}
+
+impl AudioLevels {
+    /// How loud `source` is now; 0 when unknown.
+    pub fn remote(&self, source: SourceId) -> f32 {
+        self.lock().get(&source).copied().unwrap_or(0.0)
+    }
+
+    /// Takes in one decoded frame from `source` (from the playout thread, not real time).
+    pub fn update_remote(&self, source: SourceId, samples: &[f32]) {
+        let frame = loudness(samples);
+        let mut levels = self.lock();
+        let level = levels.entry(source).or_default();
+        *level = smoothed(*level, frame);
+    }
+
+    /// Forgets a participant who left.
+    pub fn remove(&self, source: SourceId) {
+        self.lock().remove(&source);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SourceId, f32>> {
+        self.remote.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(amplitude: f32) -> Vec<f32> {
+        (0..960)
+            .map(|i| amplitude * (i as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin())
+            .collect()
+    }
+
+    #[test]
+    fn loudness_follows_decibels() {
+        assert_eq!(loudness(&[0.0; 960]), 0.0);
+        assert_eq!(loudness(&[]), 0.0);
+        // A full-scale sine is -3 dBFS; a tenth of it 20 dB quieter.
+        let full = loudness(&sine(1.0));
+        let tenth = loudness(&sine(0.1));
+        assert!((full - 0.95).abs() < 0.01, "{full}");
+        assert!((full - tenth - 20.0 / 60.0).abs() < 0.01, "{full} {tenth}");
+    }
+
+    #[test]
+    fn meters_rise_at_once_and_fall_smoothly() {
+        let level = AudioLevel::default();
+        level.update(&sine(0.5));
+        let loud = level.get();
+        assert!(loud > 0.8);
+        level.update(&[0.0; 960]);
+        assert!(
+            level.get() < loud && level.get() > 0.6 * loud,
+            "falls by a step, not to zero"
+        );
+        for _ in 0..50 {
+            level.update(&[0.0; 960]);
+        }
+        assert!(level.get() < 0.01, "silent after a second");
+    }
+
+    #[test]
+    fn participants_are_kept_apart() {
+        let levels = AudioLevels::default();
+        levels.update_remote(1, &sine(0.5));
+        levels.update_remote(2, &sine(0.01));
+        assert!(levels.remote(1) > levels.remote(2));
+        levels.remove(1);
+        assert_eq!(levels.remote(1), 0.0);
+        assert_eq!(levels.remote(3), 0.0);
+    }
+}
