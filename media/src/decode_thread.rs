@@ -16,6 +16,7 @@ const QUEUE: usize = 8;
 #[derive(Debug, Default)]
 pub struct DecodeStats {
     frames: AtomicU64,
+    errors: AtomicU64,
     decode_time_us: AtomicU64,
     width: AtomicU32,
     height: AtomicU32,
@@ -25,6 +26,12 @@ impl DecodeStats {
     /// Frames decoded so far.
     pub fn frames(&self) -> u64 {
         self.frames.load(Ordering::Relaxed)
+    }
+
+    /// Access units the decoder refused so far (damaged, or missing what they refer to):
+    /// while this grows, the picture is stuck until the sender sends a keyframe.
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
     }
 
     /// Time spent decoding so far, in microseconds.
@@ -108,7 +115,10 @@ fn decode_loop(
                 on_frame();
             }
             Ok(false) => {}
-            Err(error) => tracing::trace!(%error, "undecodable access unit"),
+            Err(error) => {
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::trace!(%error, "undecodable access unit");
+            }
         }
     }
 }

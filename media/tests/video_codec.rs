@@ -186,3 +186,29 @@ fn garbage_into_the_decoder_is_an_error_not_a_panic() {
     assert!(decoder.decode(&packet.data, &mut out).unwrap() || fresh.decode(&packet.data, &mut out).unwrap());
     assert_eq!(read_stamp(&out).map(|s| s.counter), Some(7));
 }
+
+#[test]
+fn a_new_encoder_mid_stream_is_decoded_by_the_same_decoder() {
+    // Switching cameras during a meeting starts a new encoder; the viewers keep their decoder.
+    let pattern = TestPattern::new(VideoFormat::new(320, 240, 30));
+    let mut decoder = H264Decoder::new().unwrap();
+    let (mut source, mut decoded, mut packet) = (
+        VideoFrame::default(),
+        VideoFrame::default(),
+        EncodedVideoFrame::default(),
+    );
+    for run in 0..3 {
+        let mut encoder = H264Encoder::new(config(300_000)).unwrap();
+        for counter in 0..10 {
+            pattern.draw(counter, 1_000_000, &mut source);
+            if !encoder.encode(&source, &mut packet).unwrap() {
+                continue;
+            }
+            assert!(
+                decoder.decode(&packet.data, &mut decoded).unwrap(),
+                "encoder {run}, frame {counter} not decoded"
+            );
+            assert_eq!(read_stamp(&decoded).map(|s| s.counter), Some(counter));
+        }
+    }
+}

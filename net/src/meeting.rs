@@ -620,13 +620,20 @@ impl Meeting {
                 return;
             }
             Command::UseCamera(camera) => {
+                // Two encoders must never interleave in one stream: the old one stops sending
+                // first, and resumes only if the new camera fails.
+                self.video.set_enabled(false);
                 match self.capture.open_camera(camera, self.media.camera).await {
                     Ok((video, keyframes)) => {
                         // The new encoder starts with a keyframe; the old thread stops on drop.
                         self.video = video;
                         self.keyframes = keyframes;
                     }
-                    Err(problem) => self.emit(Event::Problem(problem)),
+                    Err(problem) => {
+                        self.video.set_enabled(self.media.camera);
+                        self.keyframes.request();
+                        self.emit(Event::Problem(problem));
+                    }
                 }
                 return;
             }

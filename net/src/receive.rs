@@ -18,17 +18,21 @@ const MAX_FRAME_DELAY: Duration = Duration::from_millis(150);
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Depacketizes a remote H.264 track into `decoder` until the track ends. Asks the sender
-/// for a keyframe when frames were lost or the decoder fell behind.
+/// for a keyframe when frames were lost, the decoder fell behind, or it refused a frame.
 pub async fn receive_video(track: Arc<dyn TrackRemote>, decoder: VideoDecoderThread) {
     let mut assembler = FrameAssembler::new(MAX_FRAME_DELAY);
     let mut last_request: Option<Instant> = None;
+    let stats = decoder.stats();
+    let mut errors_seen = 0;
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
                 let media_ssrc = packet.header.ssrc;
                 let now = Instant::now();
                 assembler.push(now, packet);
-                let mut need_keyframe = false;
+                let errors = stats.errors();
+                let mut need_keyframe = errors > errors_seen;
+                errors_seen = errors;
                 while let Some(assembled) = assembler.pop(now) {
                     need_keyframe |= match assembled {
                         Assembled::Frame(unit) => !decoder.push(unit.to_vec()),

@@ -26,6 +26,7 @@ struct Seen {
     left: HashMap<PeerId, (LeaveReason, Instant)>,
     ended: bool,
     stats: Vec<videomeet_net::meeting::PeerStats>,
+    problems: Vec<String>,
 }
 
 struct Participant {
@@ -70,6 +71,7 @@ impl Participant {
                     Event::PeerLeft { id, reason } => drop(seen.left.insert(id, (reason, Instant::now()))),
                     Event::Ended => seen.ended = true,
                     Event::Stats(stats) => seen.stats = stats,
+                    Event::Problem(problem) => seen.problems.push(problem),
                     _ => {}
                 }
             }
@@ -108,7 +110,7 @@ impl Participant {
                 seen = generation;
                 let stamp = read_stamp(&frame).expect("readable stamp");
                 assert!(last_counter < Some(stamp.counter), "counter went back");
-                frames += (stamp.counter - last_counter.unwrap_or(stamp.counter - 1)) as usize;
+                frames += last_counter.map_or(1, |last| stamp.counter - last) as usize;
                 last_counter = Some(stamp.counter);
             }
             tokio::time::sleep(Duration::from_millis(3)).await;
@@ -224,4 +226,55 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
 
     assert!(host.handle.send(Command::Leave));
     host.until(5, |seen| seen.ended).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_switch_during_a_meeting_and_a_bad_one_changes_nothing() {
+    let mut host_config = HostConfig::new("Lab", "Grace");
+    host_config.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    host_config.port = 0;
+    let host = Participant::start(Role::Host(host_config), "Grace", 440).await;
+    let link = host.seen.lock().unwrap().link.clone().expect("a link");
+    let mut target = JoinTarget::parse(&link).expect("the link parses");
+    target.host = "127.0.0.1".into();
+    let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
+    let ada_id = ada.id();
+    host.until(10, |seen| seen.videos.contains_key(&ada_id)).await;
+
+    // Another microphone: the host hears the new tone instead of the old one.
+    assert!(
+        ada.handle
+            .send(Command::UseMicrophone(MicrophoneChoice::TestTone { freq_hz: 990 }))
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _ = host.last_second_heard();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let heard = host.last_second_heard();
+    assert!(amplitude(&heard, 990.0) > 0.1, "the new microphone is heard");
+    assert!(amplitude(&heard, 660.0) < 0.02, "the old one is not");
+
+    // Another camera (a new test pattern): video keeps arriving, from a fresh keyframe.
+    assert!(ada.handle.send(Command::UseCamera(VideoChoice::TestPattern)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let frames = host.frames_from(ada_id, Duration::from_secs(2)).await;
+    assert!(frames >= 40, "{frames} frames in 2 s after the switch");
+
+    // A speaker that does not exist: a clear problem, and sound still plays.
+    let missing = SpeakerChoice::from_id("audio:no-such-speaker").expect("an id");
+    assert!(host.handle.send(Command::UseSpeaker(missing)));
+    host.until(5, |seen| seen.problems.iter().any(|p| p.contains("could not switch")))
+        .await;
+    assert!(host.handle.send(Command::UseSpeaker(SpeakerChoice::Mute)));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let _ = host.last_second_heard();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(amplitude(&host.last_second_heard(), 990.0) > 0.1, "still hearing Ada");
+    assert_eq!(
+        host.seen.lock().unwrap().problems.len(),
+        1,
+        "switching to no sound worked"
+    );
+
+    assert!(host.handle.send(Command::Leave));
+    ada.until(10, |seen| seen.ended).await;
 }
