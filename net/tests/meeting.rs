@@ -125,8 +125,8 @@ impl Participant {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_participants_see_and_hear_each_other_chat_and_leave() {
+/// Grace hosts on loopback with a 440 Hz tone; returns her and where to join.
+async fn host_on_loopback() -> (Participant, JoinTarget) {
     let mut host_config = HostConfig::new("Lab", "Grace");
     host_config.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     host_config.port = 0;
@@ -134,6 +134,12 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
     let link = host.seen.lock().unwrap().link.clone().expect("a link");
     let mut target = JoinTarget::parse(&link).expect("the link parses");
     target.host = "127.0.0.1".into();
+    (host, target)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_participants_see_and_hear_each_other_chat_and_leave() {
+    let (host, target) = host_on_loopback().await;
     let join = || Role::Join {
         target: target.clone(),
         passcode: None,
@@ -230,13 +236,7 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_switch_during_a_meeting_and_a_bad_one_changes_nothing() {
-    let mut host_config = HostConfig::new("Lab", "Grace");
-    host_config.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    host_config.port = 0;
-    let host = Participant::start(Role::Host(host_config), "Grace", 440).await;
-    let link = host.seen.lock().unwrap().link.clone().expect("a link");
-    let mut target = JoinTarget::parse(&link).expect("the link parses");
-    target.host = "127.0.0.1".into();
+    let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
     host.until(10, |seen| seen.videos.contains_key(&ada_id)).await;
