@@ -336,7 +336,6 @@ impl Meeting {
             },
             slot: Arc::new(VideoSlot::default()),
             levels: Arc::new(AudioLevels::default()),
-            waker: Arc::clone(&waker),
             outgoing: outgoing_tx,
         };
         let (video, keyframes) = capture
@@ -731,7 +730,6 @@ struct CaptureSetup {
     /// Our own picture, for the self view.
     slot: Arc<VideoSlot>,
     levels: Arc<AudioLevels>,
-    waker: Waker,
     outgoing: mpsc::Sender<Outgoing>,
 }
 
@@ -743,13 +741,7 @@ impl CaptureSetup {
         camera: VideoChoice,
         enabled: bool,
     ) -> Result<(CaptureThread, KeyframeRequest), String> {
-        let (format, h264, slot, waker, tx) = (
-            self.format,
-            self.h264,
-            Arc::clone(&self.slot),
-            Arc::clone(&self.waker),
-            self.outgoing.clone(),
-        );
+        let (format, h264, slot, tx) = (self.format, self.h264, Arc::clone(&self.slot), self.outgoing.clone());
         let label = camera.label().to_owned();
         tokio::task::spawn_blocking(move || {
             capture::start_video(
@@ -758,7 +750,9 @@ impl CaptureSetup {
                 h264,
                 enabled,
                 slot,
-                move || waker(),
+                // Our own picture does not wake the screen: it is drawn whenever the screen
+                // is (with the others' video, which does wake it), so it costs no extra frames.
+                || {},
                 move |frame| {
                     // Newest wins: when the network side is behind, this frame is dropped.
                     let _ = tx.try_send(Outgoing::Video(Bytes::copy_from_slice(&frame.data)));

@@ -177,12 +177,8 @@ impl HomeScreen {
             ui.label(egui::RichText::new(problem).color(style::WARNING));
         }
         if self.meetings.is_empty() {
-            ui.horizontal(|ui| {
-                if self.discovery.is_some() {
-                    ui.spinner();
-                }
-                ui.label("No meetings found yet. Hosted meetings on this network appear here.");
-            });
+            // No spinner: an animation would keep an idle window drawing.
+            ui.label("No meetings found yet. Hosted meetings on this network appear here.");
             return None;
         }
         let mut chosen = None;

@@ -30,6 +30,9 @@ const SPEAKING_LEVEL: f32 = 0.33;
 /// The active speaker stays highlighted this long after going quiet.
 const SPEAKER_HOLD: Duration = Duration::from_millis(1200);
 
+/// How often our own picture is redrawn when nothing else redraws the screen (30 fps).
+const SELF_VIEW_INTERVAL: Duration = Duration::from_millis(33);
+
 /// A tile: ours or another participant's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TileKey {
@@ -374,8 +377,13 @@ impl MeetingScreen {
         if self.show_devices {
             self.devices_window(ui.ctx(), settings);
         }
-        if self.levels.is_some() {
-            // Level meters and the speaker frame follow the sound, ten times a second.
+        // Others' video wakes the screen as it arrives; our own picture does not, so it is
+        // refreshed at its frame rate only when no other video is coming in. Level meters and
+        // the speaker frame follow the sound ten times a second.
+        let others_video = self.people.values().any(|p| p.video.is_some() && p.info.media.camera);
+        if self.my_media.camera && self.local_video.is_some() && !others_video {
+            ui.ctx().request_repaint_after(SELF_VIEW_INTERVAL);
+        } else if self.levels.is_some() {
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
         self.ended.take()
