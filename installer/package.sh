@@ -16,20 +16,23 @@
 # for notarization) on macOS; WINDOWS_CERTIFICATE (a base64 .pfx) and
 # WINDOWS_CERTIFICATE_PASSWORD on Windows.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 packager_version=0.11.8
 
-formats="" binary="" target="" out_dir=target/packages
+# The paths given are read from where the script is called.
+absolute() { printf '%s/%s\n' "$(cd "$(dirname "$1")" && pwd)" "$(basename "$1")"; }
+formats="" binary="" target="" out_dir=""
 while (($#)); do
   case "$1" in
     --formats) formats="$2"; shift 2 ;;
-    --binary) binary="$2"; shift 2 ;;
+    --binary) binary="$(absolute "$2")"; shift 2 ;;
     --target) target="$2"; shift 2 ;;
-    --out) out_dir="$2"; shift 2 ;;
+    --out) mkdir -p "$2" && out_dir="$(absolute "$2")"; shift 2 ;;
     *) echo "unknown option: $1 (see the top of $0)" >&2; exit 2 ;;
   esac
 done
+cd "$(dirname "$0")/.."
+out_dir="${out_dir:-$PWD/target/packages}"
 
 case "$(uname -s)" in
   Linux) platform=linux exe="" default_formats=deb,appimage ;;
@@ -53,7 +56,7 @@ version="${spec##*@}"
 if [[ -z "$binary" ]]; then
   echo "Building $name $version (profile dist${target:+, target $target})"
   cargo build --profile dist --locked -p "$name" ${target:+--target "$target"}
-  binary="${CARGO_TARGET_DIR:-target}/${target:+$target/}dist/$name$exe"
+  binary="$(absolute "${CARGO_TARGET_DIR:-target}/${target:+$target/}dist/$name$exe")"
 fi
 [[ -f "$binary" ]] || { echo "no binary at $binary" >&2; exit 1; }
 
@@ -117,7 +120,7 @@ fi
 # Fills in installer/packager.toml; a line whose placeholder has no value is left out.
 keys=(NAME VERSION ROOT BINARIES_DIR OUT_DIR DEB_DEPENDS APPLE_SIGNING_IDENTITY WINDOWS_SIGN_COMMAND)
 values=("$name" "$version" "$(native_path "$PWD")" "$(native_path "$PWD/$staging")"
-  "$(native_path "$(cd "$out_dir" && pwd)")" "$deb_depends_list" "$signing_identity" "$sign_command")
+  "$(native_path "$out_dir")" "$deb_depends_list" "$signing_identity" "$sign_command")
 config=target/packager/packager.toml
 shopt -u patsub_replacement 2>/dev/null || true # bash 5.2: keep an & in a value literal
 while IFS= read -r line; do
@@ -137,7 +140,7 @@ done <installer/packager.toml >"$config"
 
 if [[ "$(cargo packager --version 2>/dev/null)" != "cargo-packager $packager_version" ]]; then
   echo "Installing cargo-packager $packager_version"
-  cargo install --locked cargo-packager --version "$packager_version"
+  cargo install --locked --force cargo-packager --version "$packager_version"
 fi
 
 packager_formats=""
