@@ -18,6 +18,8 @@ if [[ "${1:-}" == "--test" ]]; then
     # a display without a screen (and screenshots of it), software Vulkan, and a sound
     # server with virtual devices
     xvfb x11-utils imagemagick mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
+    # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb
+    shellcheck python3-venv desktop-file-utils
   )
 fi
 

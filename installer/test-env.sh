@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by test.sh: a virtual display (Xvfb) and a sound server with a virtual speaker
 # whose monitor is the default microphone, so tests can play sound and hear it back.
 # Reuses a display or sound server that is already running.
