@@ -3,6 +3,7 @@
 mod cli;
 mod headless;
 mod ui;
+mod update;
 
 use clap::Parser;
 

@@ -17,6 +17,7 @@ use super::meeting::{DeviceChoices, MeetingScreen, Myself};
 use super::notify::Notifier;
 use super::settings::SettingsFile;
 use super::setup::{Opening, Plan, SetupAction, SetupScreen, Status};
+use crate::update::{Release, newer_release, release_url};
 
 /// How long closing the window waits for the meeting to say goodbye to the others.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -47,12 +48,14 @@ pub struct App {
     notifier: Notifier,
     started: Instant,
     frames: u64,
+    update_check: Opening<Option<Release>>,
+    update: Option<Release>,
 }
 
 impl App {
     /// Opens on the home screen.
     pub fn new(ctx: &egui::Context, runtime: tokio::runtime::Handle, settings: SettingsFile, started: Instant) -> Self {
-        Self {
+        let mut app = Self {
             settings,
             screen: Screen::Home(HomeScreen::with_discovery(ctx)),
             runtime,
@@ -62,7 +65,20 @@ impl App {
             notifier: Notifier::start(),
             started,
             frames: 0,
+            update_check: Opening::Idle,
+            update: None,
+        };
+        if app.settings.settings.check_for_updates {
+            app.check_for_updates(ctx);
         }
+        app
+    }
+
+    /// Asks, on a thread of its own, whether a newer release exists.
+    fn check_for_updates(&mut self, ctx: &egui::Context) {
+        self.update_check = Opening::start(ctx, "update-check", || {
+            newer_release(&release_url(), env!("CARGO_PKG_VERSION"))
+        });
     }
 
     /// Starts the meeting given on the command line, showing the setup screen while it
@@ -95,6 +111,7 @@ impl App {
     fn go_home(&mut self, ctx: &egui::Context, notice: Option<String>) {
         let mut home = HomeScreen::with_discovery(ctx);
         home.notice = notice;
+        home.update.clone_from(&self.update);
         self.screen = Screen::Home(home);
         self.meeting = None;
         self.settings.save_if_changed();
@@ -128,6 +145,17 @@ impl App {
 
     /// Moves on when device listing or a meeting start has finished.
     fn poll_background(&mut self, ctx: &egui::Context) {
+        self.update_check.poll();
+        match std::mem::replace(&mut self.update_check, Opening::Idle) {
+            Opening::Ready(found) => {
+                self.update = found;
+                if let Screen::Home(home) = &mut self.screen {
+                    home.update.clone_from(&self.update);
+                }
+            }
+            Opening::Failed(problem) => tracing::info!(%problem, "no update check"),
+            other => self.update_check = other,
+        }
         self.devices.poll();
         if let (Screen::Setup(setup), Opening::Ready(_)) = (&mut self.screen, &self.devices) {
             let Opening::Ready(list) = std::mem::replace(&mut self.devices, Opening::Idle) else {
@@ -235,7 +263,12 @@ impl eframe::App for App {
         let settings = &mut self.settings.settings;
         match &mut self.screen {
             Screen::Home(home) => {
+                let checking = settings.check_for_updates;
                 let plan = egui::CentralPanel::default().show(ui, |ui| home.ui(ui, settings)).inner;
+                if settings.check_for_updates && !checking {
+                    // Turned on just now: ask at once rather than at the next start.
+                    self.check_for_updates(&ctx);
+                }
                 if let Some(plan) = plan {
                     self.go_to_setup(&ctx, plan);
                 }

@@ -14,6 +14,7 @@ use videomeet_net::protocol::PROTOCOL_VERSION;
 use super::settings::Settings;
 use super::setup::Plan;
 use super::style;
+use crate::update::Release;
 
 /// The home screen's state.
 pub struct HomeScreen {
@@ -25,6 +26,8 @@ pub struct HomeScreen {
     discovery_problem: Option<String>,
     passcode: String,
     address_problem: Option<String>,
+    /// A newer release, when the (optional) check found one.
+    pub update: Option<Release>,
 }
 
 impl HomeScreen {
@@ -37,6 +40,7 @@ impl HomeScreen {
             discovery_problem: None,
             passcode: String::new(),
             address_problem: None,
+            update: None,
         }
     }
 
@@ -70,6 +74,12 @@ impl HomeScreen {
                 self.notice = None;
             }
         }
+        if let Some(release) = &self.update {
+            style::banner(ui, style::INFO, |ui| {
+                ui.label(format!("Video Meet {} is available:", release.version));
+                ui.hyperlink_to("release page", &release.page);
+            });
+        }
         ui.horizontal(|ui| {
             let label = ui.label("Your name");
             ui.add(
@@ -102,6 +112,11 @@ impl HomeScreen {
                 }
             });
         });
+        ui.add_space(8.0);
+        ui.checkbox(
+            &mut settings.check_for_updates,
+            "Check for a newer version when Video Meet starts (needs the internet)",
+        );
         plan
     }
 

@@ -28,6 +28,8 @@ pub struct Settings {
     pub meeting_title: String,
     /// Address or link last joined by hand.
     pub last_address: String,
+    /// Ask whether a newer release exists when the app starts (off: it needs the internet).
+    pub check_for_updates: bool,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
             notifications: true,
             meeting_title: String::new(),
             last_address: String::new(),
+            check_for_updates: false,
         }
     }
 }

@@ -512,3 +512,24 @@ fn participants_leaving_and_the_meeting_ending_are_shown() {
         Some("The connection to the host was lost.")
     );
 }
+
+#[test]
+fn home_offers_the_update_check_and_shows_a_newer_release() {
+    let mut harness = home_harness(Vec::new());
+    assert!(
+        !harness.state().settings.check_for_updates,
+        "off unless the user allows it"
+    );
+    harness
+        .get_by_label("Check for a newer version when Video Meet starts (needs the internet)")
+        .click();
+    harness.run();
+    assert!(harness.state().settings.check_for_updates);
+    harness.state_mut().home.update = Some(crate::update::Release {
+        version: "9.0.0".into(),
+        page: "https://github.com/videomeet/videomeet/releases/tag/v9.0.0".into(),
+    });
+    harness.run();
+    harness.get_by_label("Video Meet 9.0.0 is available:");
+    harness.get_by_label("release page");
+}
