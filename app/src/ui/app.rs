@@ -12,11 +12,12 @@ use videomeet_net::meeting::{Event, Meeting, MeetingConfig, MeetingError, Meetin
 use videomeet_net::protocol::{DenyReason, MediaState};
 use videomeet_net::signaling::JoinError;
 
+use super::background::Opening;
 use super::home::HomeScreen;
 use super::meeting::{DeviceChoices, MeetingScreen, Myself};
 use super::notify::Notifier;
 use super::settings::SettingsFile;
-use super::setup::{Opening, Plan, SetupAction, SetupScreen, Status};
+use super::setup::{Plan, SetupAction, SetupScreen, Status};
 use crate::update::{Release, newer_release, release_url};
 
 /// How long closing the window waits for the meeting to say goodbye to the others.

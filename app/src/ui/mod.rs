@@ -1,6 +1,7 @@
 //! The window: an eframe application on the wgpu renderer.
 
 mod app;
+mod background;
 mod grid;
 mod home;
 mod meeting;
