@@ -1,7 +1,7 @@
 //! Capture threads: a source feeding its encoder, one thread per source, stopped on drop.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::thread::JoinHandle;
 
@@ -9,8 +9,10 @@ use crate::audio::AudioLevel;
 use crate::codec::{H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
 use crate::devices::{MicrophoneChoice, VideoChoice};
 use crate::frame::{AudioFrame, EncodedVideoFrame, VideoFrame};
+use crate::screen::{ChannelOrder, ScreenCapture, ScreenChoice, ScreenError, ScreenPace, ScreenPicture};
 use crate::slot::VideoSlot;
-use crate::video::VideoFormat;
+use crate::video::scale::{fit_within, shrink};
+use crate::video::{PixelConverter, PixelFormat, VideoFormat};
 
 /// Why a capture thread could not start, for the user.
 pub type CaptureError = String;
@@ -161,4 +163,129 @@ pub fn start_audio(
             }
         },
     )
+}
+
+/// The largest picture a shared screen is sent at; larger screens are shrunk to fit.
+pub const SCREEN_MAX: (u32, u32) = (1920, 1080);
+
+/// Running totals of a screen share, readable from any thread.
+#[derive(Debug, Default)]
+pub struct ScreenCaptureStats {
+    looks: AtomicU64,
+    sent: AtomicU64,
+    grab_us: AtomicU64,
+    encode_us: AtomicU64,
+}
+
+impl ScreenCaptureStats {
+    /// Pictures taken of the screen.
+    pub fn looks(&self) -> u64 {
+        self.looks.load(Ordering::Relaxed)
+    }
+
+    /// Pictures encoded and sent.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Time spent taking pictures, in microseconds.
+    pub fn grab_us(&self) -> u64 {
+        self.grab_us.load(Ordering::Relaxed)
+    }
+
+    /// Time spent converting, shrinking and encoding sent pictures, in microseconds.
+    pub fn encode_us(&self) -> u64 {
+        self.encode_us.load(Ordering::Relaxed)
+    }
+}
+
+/// A running screen share.
+pub struct ScreenShare {
+    /// Stops the share when dropped.
+    pub thread: CaptureThread,
+    /// Raise it to make the next picture a keyframe.
+    pub keyframes: KeyframeRequest,
+    /// Figures of the share so far.
+    pub stats: Arc<ScreenCaptureStats>,
+}
+
+/// Starts sharing `choice`: pictures are taken as fast as the content changes (up to 30 a
+/// second, down to a 2 fps heartbeat while still), shrunk to fit [`SCREEN_MAX`], encoded for
+/// screen content and handed to `deliver`. When the window closes or the capture fails,
+/// `ended` is called with the reason and the thread ends. Returns once the source is open.
+pub fn start_screen(
+    choice: ScreenChoice,
+    config: H264Config,
+    mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
+    ended: impl FnOnce(ScreenError) + Send + 'static,
+) -> Result<ScreenShare, CaptureError> {
+    let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
+    let keyframes = encoder.keyframe_request();
+    let wanted = keyframes.clone();
+    let stats = Arc::new(ScreenCaptureStats::default());
+    let totals = Arc::clone(&stats);
+    let thread = spawn_capture(
+        "screen-capture",
+        true,
+        move || ScreenCapture::open(&choice),
+        move |mut source, control| {
+            let (mut picture, mut previous) = (ScreenPicture::default(), ScreenPicture::default());
+            let (mut converter, mut full, mut scaled) =
+                (PixelConverter::default(), VideoFrame::default(), VideoFrame::default());
+            let mut encoded = EncodedVideoFrame::default();
+            let mut pace = ScreenPace::new(std::time::Instant::now());
+            while control.running() {
+                let looked_at = std::time::Instant::now();
+                let capture_time_us = crate::clock::now_us();
+                if let Err(error) = source.grab(&mut picture) {
+                    tracing::info!(%error, "screen share ended");
+                    ended(error);
+                    return;
+                }
+                let grabbed = std::time::Instant::now();
+                totals.looks.fetch_add(1, Ordering::Relaxed);
+                add_us(&totals.grab_us, grabbed - looked_at);
+                let changed = picture != previous;
+                if pace.should_send(grabbed, changed, wanted.is_requested()) {
+                    let format = match picture.order {
+                        ChannelOrder::Bgra => PixelFormat::Bgra,
+                        ChannelOrder::Rgba => PixelFormat::Rgba,
+                    };
+                    match converter.to_i420(format, &picture.data, (picture.width, picture.height), &mut full) {
+                        Ok(()) => {
+                            full.capture_time_us = capture_time_us;
+                            let (width, height) = fit_within(full.width(), full.height(), SCREEN_MAX.0, SCREEN_MAX.1);
+                            let frame = if (width, height) == (full.width(), full.height()) {
+                                &full
+                            } else {
+                                shrink(&full, width, height, &mut scaled);
+                                &scaled
+                            };
+                            match encoder.encode(frame, &mut encoded) {
+                                Ok(true) => {
+                                    deliver(&encoded);
+                                    totals.sent.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Ok(false) => {}
+                                Err(error) => tracing::warn!(%error, "screen encoding failed"),
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "screen picture not converted"),
+                    }
+                    add_us(&totals.encode_us, grabbed.elapsed());
+                }
+                std::mem::swap(&mut picture, &mut previous);
+                crate::clock::sleep_until(looked_at + pace.next_look(std::time::Instant::now()));
+            }
+        },
+    )?;
+    Ok(ScreenShare {
+        thread,
+        keyframes,
+        stats,
+    })
+}
+
+fn add_us(total: &AtomicU64, elapsed: std::time::Duration) {
+    total.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
 }

@@ -43,6 +43,14 @@ impl H264Config {
         max_fps: 30,
         content: VideoContent::Camera,
     };
+
+    /// A shared screen up to 1920x1080: enough bits for sharp text while it scrolls; a still
+    /// screen costs almost nothing, since unchanged frames encode to a few bytes.
+    pub const SCREEN: Self = Self {
+        bitrate_bps: 2_500_000,
+        max_fps: 30,
+        content: VideoContent::Screen,
+    };
 }
 
 /// A flag any thread can raise to ask the encoder for a keyframe on its next frame.
@@ -56,6 +64,11 @@ impl KeyframeRequest {
     /// Asks for a keyframe.
     pub fn request(&self) {
         self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// True while a keyframe is asked for and not yet encoded.
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 
     fn take(&self) -> bool {

@@ -26,6 +26,10 @@ pub enum PixelFormat {
     Bgr24,
     /// 8-bit luma only.
     Gray,
+    /// Packed 8-bit B G R and an unused or alpha byte (X11 and Windows screens).
+    Bgra,
+    /// Packed 8-bit R G B A.
+    Rgba,
 }
 
 /// A camera picture that could not be converted.
@@ -75,6 +79,7 @@ impl PixelConverter {
             PixelFormat::Nv12 => pixels + pixels.div_ceil(2),
             PixelFormat::Rgb24 | PixelFormat::Bgr24 => pixels * 3,
             PixelFormat::Gray => pixels,
+            PixelFormat::Bgra | PixelFormat::Rgba => pixels * 4,
         };
         if data.len() < needed || width == 0 || height == 0 {
             return Err(ConvertError::ShortFrame {
@@ -92,8 +97,10 @@ impl PixelConverter {
                 nv12_to_i420(data, width, height, out);
                 Ok(())
             }
-            PixelFormat::Rgb24 => rgb_to_i420(data, width, height, false, out),
-            PixelFormat::Bgr24 => rgb_to_i420(data, width, height, true, out),
+            PixelFormat::Rgb24 => packed_to_i420(data, (width, height), 3, yuvutils_rs::rgb_to_yuv420, out),
+            PixelFormat::Bgr24 => packed_to_i420(data, (width, height), 3, yuvutils_rs::bgr_to_yuv420, out),
+            PixelFormat::Bgra => packed_to_i420(data, (width, height), 4, yuvutils_rs::bgra_to_yuv420, out),
+            PixelFormat::Rgba => packed_to_i420(data, (width, height), 4, yuvutils_rs::rgba_to_yuv420, out),
             PixelFormat::Gray => {
                 out.resize(width, height);
                 let stride = out.y_stride();
@@ -124,7 +131,8 @@ impl PixelConverter {
         decoder
             .decode_into(&mut self.rgb)
             .map_err(|e| ConvertError::Jpeg(e.to_string()))?;
-        rgb_to_i420(&self.rgb, u32::from(info.width), u32::from(info.height), false, out)
+        let size = (u32::from(info.width), u32::from(info.height));
+        packed_to_i420(&self.rgb, size, 3, yuvutils_rs::rgb_to_yuv420, out)
     }
 }
 
@@ -149,19 +157,30 @@ fn even(width: u32, height: u32) -> (u32, u32) {
     ((width & !1).max(2), (height & !1).max(2))
 }
 
-fn rgb_to_i420(data: &[u8], width: u32, height: u32, bgr: bool, out: &mut VideoFrame) -> Result<(), ConvertError> {
+/// One of yuvutils' packed-RGB converters: picture, data, row stride, range, matrix, mode.
+type PackedConverter = fn(
+    &mut YuvPlanarImageMut<'_, u8>,
+    &[u8],
+    u32,
+    YuvRange,
+    YuvStandardMatrix,
+    YuvConversionMode,
+) -> Result<(), yuvutils_rs::YuvError>;
+
+/// Packed RGB-like pictures of `channels` bytes a pixel, converted by `convert`.
+fn packed_to_i420(
+    data: &[u8],
+    (width, height): (u32, u32),
+    channels: u32,
+    convert: PackedConverter,
+    out: &mut VideoFrame,
+) -> Result<(), ConvertError> {
     let (even_w, even_h) = even(width, height);
     out.resize(even_w, even_h);
-    let mut planar = planar_mut(out);
-    let convert = if bgr {
-        yuvutils_rs::bgr_to_yuv420
-    } else {
-        yuvutils_rs::rgb_to_yuv420
-    };
     convert(
-        &mut planar,
+        &mut planar_mut(out),
         data,
-        width * 3,
+        width * channels,
         YuvRange::Limited,
         YuvStandardMatrix::Bt601,
         YuvConversionMode::default(),
@@ -253,6 +272,19 @@ mod tests {
             )
             .unwrap();
         assert!(center(&frame).2.abs_diff(240) <= 2);
+        for (format, pixel) in [
+            (PixelFormat::Bgra, [0, 0, 255, 0]),
+            (PixelFormat::Rgba, [255, 0, 0, 255]),
+        ] {
+            converter
+                .to_i420(format, &pixel.repeat(64 * 48), (64, 48), &mut frame)
+                .unwrap();
+            let (y, u, v) = center(&frame);
+            assert!(
+                y.abs_diff(81) <= 2 && u.abs_diff(90) <= 2 && v.abs_diff(240) <= 2,
+                "{format:?}: {y} {u} {v}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod camera;
 pub mod convert;
+pub mod scale;
 pub mod stamp;
 mod test_pattern;
 

@@ -1,0 +1,102 @@
+//! Screen sources: the displays and windows that can be shared, and capture of one of them,
+//! mouse pointer included, as 32-bit pictures.
+//!
+//! On Linux with X11 the capture speaks to the X server itself over one connection kept open
+//! for the whole share (the pointer comes from XFIXES); macOS and Windows go through xcap.
+//! Wayland sessions without X11 access are refused with a sentence saying so.
+
+pub mod pace;
+mod picture;
+mod thumbnail;
+
+#[cfg(target_os = "linux")]
+pub mod test_window;
+#[cfg(target_os = "linux")]
+mod x11;
+#[cfg(target_os = "linux")]
+use x11 as platform;
+
+#[cfg(any(target_os = "macos", target_os = "windows"))]
+mod xcap_source;
+#[cfg(any(target_os = "macos", target_os = "windows"))]
+use xcap_source as platform;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+mod unsupported;
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+use unsupported as platform;
+
+pub use pace::ScreenPace;
+pub use picture::{ChannelOrder, Pointer, ScreenPicture};
+pub use thumbnail::Thumbnail;
+
+/// A display or a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScreenKind {
+    /// A whole display (monitor).
+    Display,
+    /// One program window.
+    Window,
+}
+
+/// What to share: a display or a window, by the platform's id, with a name to show.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScreenChoice {
+    /// Display or window.
+    pub kind: ScreenKind,
+    /// The platform's id (X11 window or RandR monitor index, xcap id).
+    pub id: u32,
+    /// "Display 1 (1920x1080)" or the window's title.
+    pub name: String,
+}
+
+impl std::fmt::Display for ScreenChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// Why the screen cannot be listed or captured.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ScreenError {
+    /// This system offers no way in that we support yet.
+    #[error("screen sharing is not available here: {0}")]
+    Unsupported(String),
+    /// The window was closed or the display disconnected.
+    #[error("\"{0}\" is no longer there")]
+    Gone(String),
+    /// The system refused or failed.
+    #[error("could not capture the screen: {0}")]
+    Failed(String),
+}
+
+/// Every display and window that can be shared now, displays first.
+pub fn list_screens() -> Result<Vec<ScreenChoice>, ScreenError> {
+    platform::list_screens()
+}
+
+/// An open capture of one display or window.
+pub struct ScreenCapture {
+    inner: platform::Capture,
+    choice: ScreenChoice,
+}
+
+impl ScreenCapture {
+    /// Opens `choice`; fails at once when it does not exist.
+    pub fn open(choice: &ScreenChoice) -> Result<Self, ScreenError> {
+        Ok(Self {
+            inner: platform::Capture::open(choice)?,
+            choice: choice.clone(),
+        })
+    }
+
+    /// What is captured.
+    pub fn choice(&self) -> &ScreenChoice {
+        &self.choice
+    }
+
+    /// Captures the current picture, pointer drawn in, into `picture` (its buffer reused).
+    pub fn grab(&mut self, picture: &mut ScreenPicture) -> Result<(), ScreenError> {
+        self.inner.grab(&self.choice, picture)
+    }
+}

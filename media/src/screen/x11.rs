@@ -1,0 +1,307 @@
+//! X11: displays from RandR, windows from the window manager's client list (or the root
+//! window's mapped children when no window manager runs), pictures with `GetImage` over one
+//! connection kept for the whole share, the pointer from XFIXES.
+
+use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::protocol::xfixes::ConnectionExt as _;
+use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, ImageFormat, ImageOrder, MapState, Window};
+use x11rb::rust_connection::RustConnection;
+
+use super::picture::Pointer;
+use super::{ChannelOrder, ScreenChoice, ScreenError, ScreenKind, ScreenPicture};
+
+/// Windows smaller than this are tool tips, docks and the like, not something to share.
+const MIN_WINDOW_SIDE: u16 = 48;
+
+/// A rectangle in root-window coordinates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Area {
+    x: i16,
+    y: i16,
+    width: u16,
+    height: u16,
+}
+
+struct Server {
+    conn: RustConnection,
+    root: Window,
+    /// XFIXES is there, so the pointer can be drawn.
+    pointer: bool,
+}
+
+fn failed(error: impl std::fmt::Display) -> ScreenError {
+    ScreenError::Failed(error.to_string())
+}
+
+impl Server {
+    fn connect() -> Result<Self, ScreenError> {
+        if std::env::var_os("DISPLAY").is_none() {
+            return Err(ScreenError::Unsupported(
+                if std::env::var_os("WAYLAND_DISPLAY").is_some() {
+                    "this Wayland desktop gives no X11 access, and sharing through the desktop portal is not built \
+                 yet; log in with an X11 session (\"Xorg\" at the login screen) to share"
+                        .into()
+                } else {
+                    "no graphical display is running".into()
+                },
+            ));
+        }
+        let (conn, screen) = x11rb::connect(None).map_err(|e| failed(format!("cannot reach the X server: {e}")))?;
+        let root = conn
+            .setup()
+            .roots
+            .get(screen)
+            .map(|s| s.root)
+            .ok_or_else(|| failed("no X screen"))?;
+        let pointer = conn
+            .extension_information(x11rb::protocol::xfixes::X11_EXTENSION_NAME)
+            .ok()
+            .flatten()
+            .is_some()
+            && conn
+                .xfixes_query_version(5, 0)
+                .ok()
+                .and_then(|c| c.reply().ok())
+                .is_some();
+        Ok(Self { conn, root, pointer })
+    }
+
+    /// The displays: RandR monitors, or the whole root window when RandR has none.
+    fn displays(&self) -> Result<Vec<Area>, ScreenError> {
+        let monitors = self
+            .conn
+            .randr_get_monitors(self.root, true)
+            .ok()
+            .and_then(|cookie| cookie.reply().ok())
+            .map(|reply| reply.monitors)
+            .unwrap_or_default();
+        let mut areas: Vec<Area> = monitors
+            .iter()
+            .filter(|m| m.width > 0 && m.height > 0)
+            .map(|m| Area {
+                x: m.x,
+                y: m.y,
+                width: m.width,
+                height: m.height,
+            })
+            .collect();
+        if areas.is_empty() {
+            let root = self
+                .conn
+                .get_geometry(self.root)
+                .map_err(failed)?
+                .reply()
+                .map_err(failed)?;
+            areas.push(Area {
+                x: 0,
+                y: 0,
+                width: root.width,
+                height: root.height,
+            });
+        }
+        Ok(areas)
+    }
+
+    fn atom(&self, name: &str) -> Option<u32> {
+        self.conn
+            .intern_atom(true, name.as_bytes())
+            .ok()?
+            .reply()
+            .ok()
+            .map(|r| r.atom)
+            .filter(|a| *a != 0)
+    }
+
+    /// The windows a person would call windows: the window manager's list when there is one.
+    fn windows(&self) -> Result<Vec<(Window, String)>, ScreenError> {
+        let managed = self.atom("_NET_CLIENT_LIST").and_then(|list| {
+            let reply = self
+                .conn
+                .get_property(false, self.root, list, AtomEnum::WINDOW, 0, 4096)
+                .ok()?
+                .reply()
+                .ok()?;
+            Some(reply.value32()?.collect::<Vec<Window>>())
+        });
+        let candidates = match managed {
+            Some(windows) if !windows.is_empty() => windows,
+            _ => {
+                self.conn
+                    .query_tree(self.root)
+                    .map_err(failed)?
+                    .reply()
+                    .map_err(failed)?
+                    .children
+            }
+        };
+        let mut windows = Vec::new();
+        for window in candidates {
+            let Ok(Ok(attributes)) = self.conn.get_window_attributes(window).map(|c| c.reply()) else {
+                continue;
+            };
+            if attributes.map_state != MapState::VIEWABLE || attributes.override_redirect {
+                continue;
+            }
+            let Ok(Ok(geometry)) = self.conn.get_geometry(window).map(|c| c.reply()) else {
+                continue;
+            };
+            if geometry.width < MIN_WINDOW_SIDE || geometry.height < MIN_WINDOW_SIDE {
+                continue;
+            }
+            if let Some(title) = self.title(window).filter(|t| !t.trim().is_empty()) {
+                windows.push((window, title));
+            }
+        }
+        Ok(windows)
+    }
+
+    fn title(&self, window: Window) -> Option<String> {
+        let read = |property: u32, kind: u32| {
+            let reply = self
+                .conn
+                .get_property(false, window, property, kind, 0, 1024)
+                .ok()?
+                .reply()
+                .ok()?;
+            (!reply.value.is_empty()).then(|| String::from_utf8_lossy(&reply.value).into_owned())
+        };
+        let utf8 = self.atom("UTF8_STRING");
+        self.atom("_NET_WM_NAME")
+            .zip(utf8)
+            .and_then(|(name, utf8)| read(name, utf8))
+            .or_else(|| read(AtomEnum::WM_NAME.into(), AtomEnum::STRING.into()))
+    }
+
+    /// Where `window` is on the root window now, or `None` when it is gone.
+    fn window_area(&self, window: Window) -> Option<Area> {
+        let geometry = self.conn.get_geometry(window).ok()?.reply().ok()?;
+        let origin = self
+            .conn
+            .translate_coordinates(window, self.root, 0, 0)
+            .ok()?
+            .reply()
+            .ok()?;
+        Some(Area {
+            x: origin.dst_x,
+            y: origin.dst_y,
+            width: geometry.width,
+            height: geometry.height,
+        })
+    }
+}
+
+pub(super) fn list_screens() -> Result<Vec<ScreenChoice>, ScreenError> {
+    let server = Server::connect()?;
+    let displays = server.displays()?;
+    let mut screens: Vec<ScreenChoice> = displays
+        .iter()
+        .enumerate()
+        .map(|(index, area)| ScreenChoice {
+            kind: ScreenKind::Display,
+            id: index as u32,
+            name: format!("Display {} ({}x{})", index + 1, area.width, area.height),
+        })
+        .collect();
+    screens.extend(server.windows()?.into_iter().map(|(window, title)| ScreenChoice {
+        kind: ScreenKind::Window,
+        id: window,
+        name: title,
+    }));
+    Ok(screens)
+}
+
+/// An open X11 capture.
+pub(super) struct Capture {
+    server: Server,
+    /// The display's area; windows are looked up at every grab, since they move.
+    display: Option<Area>,
+}
+
+impl Capture {
+    pub(super) fn open(choice: &ScreenChoice) -> Result<Self, ScreenError> {
+        let server = Server::connect()?;
+        let display = match choice.kind {
+            ScreenKind::Display => {
+                let displays = server.displays()?;
+                let area = displays.get(choice.id as usize).copied();
+                Some(area.ok_or_else(|| ScreenError::Gone(choice.name.clone()))?)
+            }
+            ScreenKind::Window => {
+                server
+                    .window_area(choice.id)
+                    .ok_or_else(|| ScreenError::Gone(choice.name.clone()))?;
+                None
+            }
+        };
+        Ok(Self { server, display })
+    }
+
+    pub(super) fn grab(&mut self, choice: &ScreenChoice, picture: &mut ScreenPicture) -> Result<(), ScreenError> {
+        let (drawable, area, source_origin) = match self.display {
+            Some(area) => (self.server.root, area, (area.x, area.y)),
+            None => {
+                let area = self
+                    .server
+                    .window_area(choice.id)
+                    .ok_or_else(|| ScreenError::Gone(choice.name.clone()))?;
+                (choice.id, area, (0, 0))
+            }
+        };
+        let conn = &self.server.conn;
+        let image = conn
+            .get_image(
+                ImageFormat::Z_PIXMAP,
+                drawable,
+                source_origin.0,
+                source_origin.1,
+                area.width,
+                area.height,
+                !0,
+            )
+            .map_err(failed)?;
+        let pointer = self
+            .server
+            .pointer
+            .then(|| conn.xfixes_get_cursor_image().ok())
+            .flatten();
+        let image = match image.reply() {
+            Ok(image) => image,
+            // A window that exists but cannot be read right now (minimised, being remapped)
+            // keeps its last picture; one that is gone ends the share.
+            Err(_) if self.display.is_none() && self.server.window_area(choice.id).is_some() => return Ok(()),
+            Err(error) => return Err(failed(error)),
+        };
+        let setup = conn.setup();
+        let bits_per_pixel = setup
+            .pixmap_formats
+            .iter()
+            .find(|format| format.depth == image.depth)
+            .map_or(0, |format| format.bits_per_pixel);
+        if bits_per_pixel != 32 || setup.image_byte_order != ImageOrder::LSB_FIRST {
+            return Err(ScreenError::Unsupported(format!(
+                "the display uses {}-bit colour with {bits_per_pixel}-bit pixels; 24 or 32-bit colour is needed",
+                image.depth
+            )));
+        }
+        let expected = usize::from(area.width) * usize::from(area.height) * 4;
+        if image.data.len() < expected {
+            return Err(failed("the X server sent a short picture"));
+        }
+        picture.width = u32::from(area.width);
+        picture.height = u32::from(area.height);
+        picture.order = ChannelOrder::Bgra;
+        picture.data = image.data;
+        picture.data.truncate(expected);
+        if let Some(Ok(cursor)) = pointer.map(|cookie| cookie.reply()) {
+            picture.draw_pointer(&Pointer {
+                x: i32::from(cursor.x) - i32::from(cursor.xhot) - i32::from(area.x),
+                y: i32::from(cursor.y) - i32::from(cursor.yhot) - i32::from(area.y),
+                width: u32::from(cursor.width),
+                height: u32::from(cursor.height),
+                argb: &cursor.cursor_image,
+            });
+        }
+        Ok(())
+    }
+}

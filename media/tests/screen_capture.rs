@@ -1,0 +1,92 @@
+//! Screen capture on a real X server: a window with a known picture is listed, captured on
+//! its own and as part of the display, with the pointer drawn in, and its closing is seen.
+//!
+//! Needs a display; the test command provides one (Xvfb) and sets `VIDEOMEET_EXPECT_DISPLAY=1`.
+#![cfg(target_os = "linux")]
+
+use videomeet_media::screen::test_window::{TestWindow, known_content};
+use videomeet_media::screen::{ScreenCapture, ScreenChoice, ScreenError, ScreenKind, ScreenPicture, list_screens};
+
+fn have_display() -> bool {
+    let expected = std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_some();
+    let present = std::env::var_os("DISPLAY").is_some();
+    assert!(
+        present || !expected,
+        "VIDEOMEET_EXPECT_DISPLAY is set but DISPLAY is not"
+    );
+    if !present {
+        eprintln!("no display: screen capture not tested");
+    }
+    present
+}
+
+fn same_region(whole: &ScreenPicture, at: (u32, u32), part: &ScreenPicture) -> bool {
+    (0..part.height).all(|y| (0..part.width).all(|x| whole.rgb(at.0 + x, at.1 + y) == part.rgb(x, y)))
+}
+
+#[test]
+fn windows_and_displays_are_listed_captured_and_closed() {
+    if !have_display() {
+        return;
+    }
+    let content = known_content(320, 200);
+    let title = format!("Capture test {}", std::process::id());
+    let window = TestWindow::open(&title, 37, 29, &content).unwrap();
+    let screens = list_screens().unwrap();
+    let display = screens
+        .iter()
+        .find(|s| s.kind == ScreenKind::Display)
+        .expect("a display is listed")
+        .clone();
+    let listed = screens
+        .iter()
+        .find(|s| s.kind == ScreenKind::Window && s.name == title)
+        .unwrap_or_else(|| panic!("the window is listed: {screens:?}"))
+        .clone();
+    assert_eq!(listed.id, window.id());
+
+    // Pointer far away (bottom-right of the display), so the pictures are exactly the content.
+    window.move_pointer(-37 + 1900, -29 + 1060).unwrap();
+    let mut picture = ScreenPicture::default();
+    let mut capture = ScreenCapture::open(&listed).unwrap();
+    capture.grab(&mut picture).unwrap();
+    assert_eq!((picture.width, picture.height), (320, 200));
+    assert!(
+        same_region(&picture, (0, 0), &content),
+        "the window's picture is its content"
+    );
+
+    let mut whole = ScreenPicture::default();
+    ScreenCapture::open(&display).unwrap().grab(&mut whole).unwrap();
+    assert!(
+        whole.width >= 640 && whole.height >= 480,
+        "{}x{}",
+        whole.width,
+        whole.height
+    );
+    assert!(
+        same_region(&whole, (37, 29), &content),
+        "the display shows the window where it is"
+    );
+
+    // The pointer over the white stroke area is drawn into the picture.
+    window.move_pointer(20, 150).unwrap();
+    capture.grab(&mut picture).unwrap();
+    let changed = (140..200)
+        .flat_map(|y| (0..80).map(move |x| (x, y)))
+        .filter(|&(x, y)| picture.rgb(x, y) != content.rgb(x, y))
+        .count();
+    assert!(changed > 20, "the pointer shows: {changed} pixels differ");
+
+    drop(window);
+    match capture.grab(&mut picture) {
+        Err(ScreenError::Gone(name)) => assert_eq!(name, title),
+        other => panic!("a closed window ends the capture, got {other:?}"),
+    }
+    let missing = ScreenChoice {
+        kind: ScreenKind::Window,
+        id: listed.id,
+        name: title.clone(),
+    };
+    assert_eq!(ScreenCapture::open(&missing).err(), Some(ScreenError::Gone(title)));
+}
