@@ -1,7 +1,10 @@
 //! Command-line interface.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use videomeet_media::list_devices;
+use videomeet_media::screen::{ScreenChoice, ScreenKind, list_screens};
+use videomeet_net::meeting::Command as MeetingCommand;
 
 /// Video meetings on your local network: no accounts, no servers, no browser.
 #[derive(Debug, Parser)]
@@ -99,12 +102,24 @@ pub struct MediaArgs {
     /// Send this chat message once joined.
     #[arg(long)]
     pub chat: Option<String>,
+    /// Share a screen once joined: `display` (the first), `display:N`, or `window:TITLE`
+    /// (the whole title or a part only one window has); see `videomeet devices`.
+    #[arg(long, value_name = "SCREEN")]
+    pub share: Option<String>,
 }
 
 impl MediaArgs {
+    /// What to do once joined: the chat message to send and the screen to share.
+    pub fn first_commands(&self) -> anyhow::Result<Vec<MeetingCommand>> {
+        let mut commands: Vec<MeetingCommand> = self.chat.iter().cloned().map(MeetingCommand::Chat).collect();
+        if let Some(spec) = &self.share {
+            commands.push(MeetingCommand::ShareScreen(find_screen(spec)?));
+        }
+        Ok(commands)
+    }
+
     /// The meeting settings these flags describe, or what is wrong with them.
     pub fn meeting_config(&self, announce: bool) -> anyhow::Result<videomeet_net::meeting::MeetingConfig> {
-        use anyhow::Context;
         let camera = videomeet_media::VideoChoice::from_id(&self.camera)
             .with_context(|| format!("unknown camera \"{}\"; see `videomeet devices`", self.camera))?;
         let microphone = videomeet_media::MicrophoneChoice::from_id(&self.mic)
@@ -152,6 +167,40 @@ impl MediaArgs {
     }
 }
 
+/// The display or window a `--share` value names.
+pub fn find_screen(spec: &str) -> anyhow::Result<ScreenChoice> {
+    let screens = list_screens()?;
+    let of_kind = |kind| screens.iter().filter(move |s: &&ScreenChoice| s.kind == kind);
+    let found = match spec.split_once(':') {
+        None if spec == "display" => of_kind(ScreenKind::Display).next(),
+        Some(("display", number)) => {
+            let number: usize = number
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .with_context(|| format!("\"{number}\" is not a display number (1, 2, ...)"))?;
+            of_kind(ScreenKind::Display).nth(number - 1)
+        }
+        Some(("window", title)) => {
+            let exact = of_kind(ScreenKind::Window).find(|s| s.name == title);
+            let partial: Vec<_> = of_kind(ScreenKind::Window).filter(|s| s.name.contains(title)).collect();
+            match (exact, partial.as_slice()) {
+                (Some(window), _) => Some(window),
+                (None, [window]) => Some(*window),
+                (None, []) => None,
+                (None, many) => anyhow::bail!(
+                    "{} windows have \"{title}\" in their titles; give more of the title",
+                    many.len()
+                ),
+            }
+        }
+        _ => anyhow::bail!("\"{spec}\" is not display, display:N or window:TITLE"),
+    };
+    found
+        .cloned()
+        .with_context(|| format!("there is no screen \"{spec}\"; see `videomeet devices`"))
+}
+
 /// Prints every device and synthetic source with its id.
 pub fn print_devices() {
     let list = list_devices();
@@ -169,6 +218,23 @@ pub fn print_devices() {
     }
     for note in &list.notes {
         println!("Note: {note}");
+    }
+    println!("Screens (for --share):");
+    match list_screens() {
+        Ok(screens) => {
+            let mut displays = 0;
+            for screen in screens {
+                let id = match screen.kind {
+                    ScreenKind::Display => {
+                        displays += 1;
+                        format!("display:{displays}")
+                    }
+                    ScreenKind::Window => format!("window:{}", screen.name),
+                };
+                println!("  {id:<32} {}", screen.name);
+            }
+        }
+        Err(error) => println!("Note: {error}"),
     }
 }
 
@@ -233,5 +299,25 @@ mod tests {
             let error = parse(flags).unwrap_err().to_string();
             assert!(error.contains(expected), "{flags:?}: {error}");
         }
+    }
+
+    #[test]
+    fn bad_screen_names_are_explained() {
+        if std::env::var_os("DISPLAY").is_none() {
+            let error = find_screen("display").unwrap_err().to_string();
+            assert!(error.contains("not available"), "{error}");
+            return;
+        }
+        for (spec, expected) in [
+            ("screen", "is not display, display:N or window:TITLE"),
+            ("display:0", "not a display number"),
+            ("display:x", "not a display number"),
+            ("display:99", "there is no screen"),
+            ("window:no such window anywhere", "there is no screen"),
+        ] {
+            let error = find_screen(spec).unwrap_err().to_string();
+            assert!(error.contains(expected), "{spec}: {error}");
+        }
+        assert_eq!(find_screen("display:1").unwrap(), find_screen("display").unwrap());
     }
 }

@@ -16,6 +16,7 @@ use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::read_stamp;
 use videomeet_media::{VideoFrame, clock};
 use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
+use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::PeerId;
 
 /// Runs one meeting until it ends or `duration` passes, printing events to stdout.
@@ -23,7 +24,7 @@ pub fn run(
     role: Role,
     mut config: MeetingConfig,
     duration: Option<Duration>,
-    chat: Option<String>,
+    first_commands: Vec<Command>,
 ) -> anyhow::Result<()> {
     // What we hear, to report which tones are in it.
     let (tap, heard) = std::sync::mpsc::sync_channel(256);
@@ -44,12 +45,12 @@ pub fn run(
         let started = Instant::now();
         let (meeting, handle, mut events) = Meeting::start(role, config, waker).await?;
         tokio::spawn(meeting.run());
-        if let Some(text) = chat {
-            handle.send(Command::Chat(text));
+        for command in first_commands {
+            handle.send(command);
         }
         let mut hearing = Hearing::default();
         let stop_at = duration.map(|d| tokio::time::Instant::now() + d);
-        let mut videos: HashMap<PeerId, VideoStats> = HashMap::new();
+        let mut videos: HashMap<(PeerId, VideoFeed), VideoStats> = HashMap::new();
         let mut report = tokio::time::interval(Duration::from_secs(1));
         let mut leaving = false;
         loop {
@@ -61,8 +62,10 @@ pub fn run(
                     }
                     Some(event) => {
                         match &event {
-                            Event::Video { id, slot } => drop(videos.insert(*id, VideoStats::new(Arc::clone(slot)))),
-                            Event::PeerLeft { id, .. } => drop(videos.remove(id)),
+                            Event::Video { id, feed, slot } => {
+                                videos.insert((*id, *feed), VideoStats::new(Arc::clone(slot)));
+                            }
+                            Event::PeerLeft { id, .. } => videos.retain(|(peer, _), _| peer != id),
                             _ => {}
                         }
                         print_event(&event);
@@ -73,8 +76,8 @@ pub fn run(
                     if let Some(line) = hearing.report() {
                         println!("{line}");
                     }
-                    for (id, stats) in &mut videos {
-                        if let Some(line) = stats.report(*id) {
+                    for ((id, feed), stats) in &mut videos {
+                        if let Some(line) = stats.report(*id, *feed) {
                             println!("{line}");
                         }
                     }
@@ -85,13 +88,14 @@ pub fn run(
                     handle.send(Command::Leave);
                 }
             }
-            for (id, stats) in &mut videos {
+            for ((id, feed), stats) in &mut videos {
                 if stats.collect() {
                     // Join (or the peer's arrival) to first decoded picture.
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
+                    let ms = (ms * 10.0).round() / 10.0;
                     println!(
                         "{}",
-                        json!({"event": "first_frame", "id": id, "ms_since_start": (ms * 10.0).round() / 10.0})
+                        json!({"event": "first_frame", "id": id, "feed": feed, "ms_since_start": ms})
                     );
                 }
             }
@@ -114,7 +118,8 @@ fn print_event(event: &Event) {
         }
         Event::PeerJoined(peer) => json!({"event": "peer_joined", "peer": peer}),
         Event::PeerLeft { id, reason } => json!({"event": "peer_left", "id": id, "reason": reason}),
-        Event::Video { id, .. } => json!({"event": "video", "id": id}),
+        Event::Video { id, feed, .. } => json!({"event": "video", "id": id, "feed": feed}),
+        Event::Sharing(name) => json!({"event": "sharing", "screen": name}),
         Event::Chat {
             from,
             name,
@@ -167,7 +172,7 @@ impl VideoStats {
     }
 
     /// One `video_stats` JSON line for the period since the last report.
-    fn report(&mut self, id: PeerId) -> Option<serde_json::Value> {
+    fn report(&mut self, id: PeerId, feed: VideoFeed) -> Option<serde_json::Value> {
         if self.seen == 0 {
             return None;
         }
@@ -184,6 +189,7 @@ impl VideoStats {
         Some(json!({
             "event": "video_stats",
             "id": id,
+            "feed": feed,
             "width": self.frame.width(),
             "height": self.frame.height(),
             "fps": (fps * 10.0).round() / 10.0,

@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {
-                headless::run(role, config, media.duration()?, media.chat.clone())
+                headless::run(role, config, media.duration()?, media.first_commands()?)
             } else {
                 ui::run(Some(ui::Start { role, config, title }), *STARTED)
             }
@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
             let title = target.authority();
             let role = videomeet_net::meeting::Role::Join { target, passcode };
             if headless {
-                headless::run(role, config, media.duration()?, media.chat.clone())
+                headless::run(role, config, media.duration()?, media.first_commands()?)
             } else {
                 ui::run(Some(ui::Start { role, config, title }), *STARTED)
             }

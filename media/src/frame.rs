@@ -96,6 +96,25 @@ impl VideoFrame {
         (&mut self.y, &mut self.u, &mut self.v)
     }
 
+    /// The colour at (`x`, `y`) as red, green, blue (BT.601 limited range, as decoded
+    /// H.264 without colour information is shown), for checking pictures.
+    pub fn rgb_at(&self, x: u32, y: u32) -> (u8, u8, u8) {
+        let (luma, u, v) = self.planes();
+        let (x, y) = (
+            x.min(self.width.saturating_sub(1)) as usize,
+            y.min(self.height.saturating_sub(1)) as usize,
+        );
+        let c = f32::from(luma[y * self.y_stride() + x]) - 16.0;
+        let chroma = (y / 2) * self.uv_stride() + x / 2;
+        let (d, e) = (f32::from(u[chroma]) - 128.0, f32::from(v[chroma]) - 128.0);
+        let clamp = |value: f32| value.round().clamp(0.0, 255.0) as u8;
+        (
+            clamp(1.164 * c + 1.596 * e),
+            clamp(1.164 * c - 0.392 * d - 0.813 * e),
+            clamp(1.164 * c + 2.017 * d),
+        )
+    }
+
     /// Copies planes with arbitrary strides into this frame (resizing it first).
     pub fn copy_from_planes(
         &mut self,

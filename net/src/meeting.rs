@@ -15,9 +15,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use videomeet_media::audio::AudioLevels;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
-use videomeet_media::capture::{self, CaptureThread};
+use videomeet_media::capture::{self, CaptureThread, ScreenShare};
 use videomeet_media::codec::{H264Config, KeyframeRequest, OpusConfig};
 use videomeet_media::decode_thread::VideoDecoderThread;
+use videomeet_media::screen::ScreenChoice;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::VideoFormat;
 use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice};
@@ -26,7 +27,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::address::JoinTarget;
 use crate::discovery::Announcement;
-use crate::peer::{LinkCounters, PeerConfig, PeerEvent, PeerLink};
+use crate::peer::{LinkCounters, PeerConfig, PeerEvent, PeerLink, VideoFeed};
 use crate::protocol::{ClientMessage, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo, ServerMessage, Signal};
 use crate::receive::{receive_audio, receive_video};
 use crate::signaling::{HelloParams, HostConfig, JoinError, SignalingClient, SignalingServer, join};
@@ -88,6 +89,12 @@ pub enum Command {
     UseMicrophone(MicrophoneChoice),
     /// Play to another speaker.
     UseSpeaker(SpeakerChoice),
+    /// Share a display or window (instead of what is shared now, if anything).
+    ShareScreen(ScreenChoice),
+    /// Stop sharing the screen.
+    StopSharing,
+    /// Host only: let several participants share their screens at once.
+    AllowManySharers(bool),
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
 }
@@ -117,13 +124,18 @@ pub enum Event {
         /// Why.
         reason: LeaveReason,
     },
-    /// A participant's video is arriving; draw from the slot.
+    /// A participant's camera or screen video is arriving; draw from the slot. A screen is
+    /// shown while their [`MediaState`] says `screen`.
     Video {
         /// Whose.
         id: PeerId,
+        /// Camera or screen.
+        feed: VideoFeed,
         /// Their newest decoded frame.
         slot: Arc<VideoSlot>,
     },
+    /// Our own screen share started (with the name of what is shared) or stopped.
+    Sharing(Option<String>),
     /// A chat message.
     Chat {
         /// Sender id.
@@ -255,8 +267,23 @@ impl MeetingHandle {
 
 /// Encoded media from the capture threads.
 enum Outgoing {
-    Video(Bytes),
+    Video(VideoFeed, Bytes),
     Audio(Bytes),
+    /// Screen share number `share` ended on its own (window closed, capture failed).
+    ScreenEnded {
+        share: u64,
+        reason: String,
+    },
+}
+
+/// Our running screen share.
+struct ActiveShare {
+    /// Tells this share's end from an earlier one's.
+    number: u64,
+    name: String,
+    capture: ScreenShare,
+    /// When its last frame was sent, for the frame's duration.
+    last_frame: Option<std::time::Instant>,
 }
 
 /// The actor. Create it with [`Meeting::start`], then spawn [`Meeting::run`].
@@ -280,6 +307,8 @@ pub struct Meeting {
     audio: CaptureThread,
     mixer: Mixer,
     keyframes: KeyframeRequest,
+    screen: Option<ActiveShare>,
+    shares_started: u64,
     frame_interval: Duration,
     media: MediaState,
     peer_config: PeerConfig,
@@ -405,6 +434,8 @@ impl Meeting {
             audio,
             mixer,
             keyframes,
+            screen: None,
+            shares_started: 0,
             frame_interval: Duration::from_secs(1) / fps,
             media,
             peer_config: config.peer,
@@ -515,6 +546,16 @@ impl Meeting {
                 sent_at_ms,
             }),
             ServerMessage::MediaState { id, media } => self.emit(Event::MediaState { id, media }),
+            ServerMessage::ShareRefused { name, .. } => {
+                // The host recorded our screen as off already.
+                if self.screen.take().is_some() {
+                    self.media.screen = false;
+                    self.emit(Event::Sharing(None));
+                }
+                self.emit(Event::Problem(format!(
+                    "{name} is sharing their screen; one person can share at a time"
+                )));
+            }
             ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
             ServerMessage::Ended => return false,
             ServerMessage::Welcome { .. }
@@ -548,8 +589,11 @@ impl Meeting {
         match event {
             PeerEvent::Candidate(candidate) => self.signal(id, candidate),
             PeerEvent::State(RTCPeerConnectionState::Connected) => {
-                // A new viewer needs a keyframe to start from.
+                // A new viewer needs keyframes to start from.
                 self.keyframes.request();
+                if let Some(share) = &self.screen {
+                    share.capture.keyframes.request();
+                }
             }
             PeerEvent::State(RTCPeerConnectionState::Failed) => {
                 self.emit(Event::Problem(format!(
@@ -559,7 +603,12 @@ impl Meeting {
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
             // several viewers costs one keyframe.
-            PeerEvent::KeyframeRequested => self.keyframes.request(),
+            PeerEvent::KeyframeRequested(VideoFeed::Camera) => self.keyframes.request(),
+            PeerEvent::KeyframeRequested(VideoFeed::Screen) => {
+                if let Some(share) = &self.screen {
+                    share.capture.keyframes.request();
+                }
+            }
             PeerEvent::Track(track) => self.on_track(id, track).await,
         }
     }
@@ -568,12 +617,19 @@ impl Meeting {
         use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
         let task = match track.kind().await {
             RtpCodecKind::Video => {
+                let feed = VideoFeed::of_track(&track.track_id().await);
                 let slot = Arc::new(VideoSlot::default());
                 let waker = Arc::clone(&self.waker);
-                match VideoDecoderThread::start(&format!("video-decode-{id}"), Arc::clone(&slot), move || waker()) {
+                let thread_name = match feed {
+                    VideoFeed::Camera => format!("video-decode-{id}"),
+                    VideoFeed::Screen => format!("screen-decode-{id}"),
+                };
+                match VideoDecoderThread::start(&thread_name, Arc::clone(&slot), move || waker()) {
                     Ok(decoder) => {
-                        self.meters.entry(id).or_default().decode = Some(decoder.stats());
-                        self.emit(Event::Video { id, slot });
+                        if feed == VideoFeed::Camera {
+                            self.meters.entry(id).or_default().decode = Some(decoder.stats());
+                        }
+                        self.emit(Event::Video { id, feed, slot });
                         tokio::spawn(receive_video(track, decoder))
                     }
                     Err(error) => {
@@ -588,10 +644,29 @@ impl Meeting {
     }
 
     async fn send_media(&mut self, outgoing: Outgoing) {
+        let duration = match &outgoing {
+            Outgoing::Video(VideoFeed::Screen, _) => match self.screen.as_mut() {
+                // The screen's frame rate follows its content: time each frame by the last.
+                Some(share) => {
+                    let now = std::time::Instant::now();
+                    let since = share.last_frame.replace(now).map(|last| now - last);
+                    since
+                        .unwrap_or(self.frame_interval)
+                        .clamp(Duration::from_millis(10), Duration::from_secs(1))
+                }
+                None => return,
+            },
+            Outgoing::ScreenEnded { share, reason } => {
+                self.on_share_ended(*share, reason.clone());
+                return;
+            }
+            _ => self.frame_interval,
+        };
         for (id, link) in &self.peers {
             let sent = match &outgoing {
-                Outgoing::Video(unit) => link.send_video(unit.clone(), self.frame_interval).await,
+                Outgoing::Video(feed, unit) => link.send_video(*feed, unit.clone(), duration).await,
                 Outgoing::Audio(packet) => link.send_audio(packet.clone()).await,
+                Outgoing::ScreenEnded { .. } => Ok(()),
             };
             if let Err(error) = sent {
                 tracing::trace!(peer = id, %error, "media not sent");
@@ -649,11 +724,82 @@ impl Meeting {
                 }
                 return;
             }
+            Command::ShareScreen(choice) => {
+                if let Err(problem) = self.share_screen(choice).await {
+                    self.emit(Event::Problem(problem));
+                    if !self.media.screen {
+                        return;
+                    }
+                }
+            }
+            Command::StopSharing => {
+                if self.screen.take().is_none() {
+                    return;
+                }
+                self.media.screen = false;
+                self.emit(Event::Sharing(None));
+            }
+            Command::AllowManySharers(allowed) => {
+                if let Some(client) = &self.client {
+                    client.send(ClientMessage::AllowManySharers { allowed });
+                }
+                return;
+            }
             Command::Leave => return,
         }
         if let Some(client) = &self.client {
             client.send(ClientMessage::MediaState { media: self.media });
         }
+    }
+
+    /// Starts sharing `choice` in place of any share running now (which keeps going if the
+    /// new one cannot start).
+    async fn share_screen(&mut self, choice: ScreenChoice) -> Result<(), String> {
+        self.shares_started += 1;
+        let number = self.shares_started;
+        let name = choice.name.clone();
+        let (frames, ended) = (self.capture.outgoing.clone(), self.capture.outgoing.clone());
+        let capture = tokio::task::spawn_blocking(move || {
+            capture::start_screen(
+                choice,
+                H264Config::SCREEN,
+                move |frame| {
+                    let unit = Bytes::copy_from_slice(&frame.data);
+                    let _ = frames.try_send(Outgoing::Video(VideoFeed::Screen, unit));
+                },
+                move |error| {
+                    // From the capture thread, never the runtime: waiting here is fine.
+                    let reason = error.to_string();
+                    let _ = ended.blocking_send(Outgoing::ScreenEnded { share: number, reason });
+                },
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|error| format!("could not share \"{name}\": {error}"))?;
+        self.screen = Some(ActiveShare {
+            number,
+            name: name.clone(),
+            capture,
+            last_frame: None,
+        });
+        self.media.screen = true;
+        self.emit(Event::Sharing(Some(name)));
+        Ok(())
+    }
+
+    /// Share `number` ended on its own: tell everyone, and the user why.
+    fn on_share_ended(&mut self, number: u64, reason: String) {
+        if self.screen.as_ref().is_none_or(|share| share.number != number) {
+            return; // an earlier share, already replaced or stopped
+        }
+        let name = self.screen.take().map(|share| share.name).unwrap_or_default();
+        self.media.screen = false;
+        if let Some(client) = &self.client {
+            client.send(ClientMessage::MediaState { media: self.media });
+        }
+        self.emit(Event::Sharing(None));
+        self.emit(Event::Problem(format!("Sharing \"{name}\" stopped: {reason}")));
     }
 
     /// Asks the playout thread to switch speakers and waits (off the runtime) for the answer.
@@ -755,7 +901,7 @@ impl CaptureSetup {
                 || {},
                 move |frame| {
                     // Newest wins: when the network side is behind, this frame is dropped.
-                    let _ = tx.try_send(Outgoing::Video(Bytes::copy_from_slice(&frame.data)));
+                    let _ = tx.try_send(Outgoing::Video(VideoFeed::Camera, Bytes::copy_from_slice(&frame.data)));
                 },
             )
         })

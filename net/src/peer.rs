@@ -1,5 +1,7 @@
-//! One WebRTC connection to one other participant: our codecs, LAN-tuned ICE, one audio and
-//! one video track each way.
+//! One WebRTC connection to one other participant: our codecs, LAN-tuned ICE, and three
+//! tracks each way: audio, camera video and screen video. The screen track is negotiated
+//! with the rest and carries nothing until its sender shares, so starting a share needs no
+//! new negotiation.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -79,6 +81,35 @@ pub struct LinkCounters {
     pub jitter_ms: f64,
 }
 
+/// Which of a participant's two videos.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoFeed {
+    /// The camera (or test pattern).
+    Camera,
+    /// The shared screen.
+    Screen,
+}
+
+impl VideoFeed {
+    /// The track id the feed is sent under.
+    fn track_id(self) -> &'static str {
+        match self {
+            Self::Camera => "video",
+            Self::Screen => "screen",
+        }
+    }
+
+    /// The feed a remote video track carries, from its track id.
+    pub fn of_track(track_id: &str) -> Self {
+        if track_id == Self::Screen.track_id() {
+            Self::Screen
+        } else {
+            Self::Camera
+        }
+    }
+}
+
 /// What a peer connection reports.
 pub enum PeerEvent {
     /// A local ICE candidate for the other side.
@@ -87,8 +118,9 @@ pub enum PeerEvent {
     State(RTCPeerConnectionState),
     /// The other side's audio or video track arrived.
     Track(Arc<dyn TrackRemote>),
-    /// The other side asked for a keyframe (it lost video or has just started).
-    KeyframeRequested,
+    /// The other side asked for a keyframe of one of our videos (it lost some or has just
+    /// started).
+    KeyframeRequested(VideoFeed),
 }
 
 fn h264() -> RTCRtpCodec {
@@ -190,6 +222,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 pub struct PeerLink {
     pc: Arc<dyn PeerConnection>,
     video: SendTrack,
+    screen: SendTrack,
     audio: SendTrack,
     /// Candidates that arrived before the remote description; applied with it.
     early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
@@ -280,20 +313,24 @@ impl PeerLink {
             .await
             .map_err(peer_error)?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
-        let video = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), "video").await?;
+        let video = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), VideoFeed::Camera.track_id()).await?;
+        let screen = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), VideoFeed::Screen.track_id()).await?;
         let audio = SendTrack::new(pc.as_ref(), RtpCodecKind::Audio, opus(), "audio").await?;
-        let track = Arc::clone(&video.track);
-        tokio::spawn(async move {
-            // Ends when the connection closes.
-            while let Some(event) = track.poll().await {
-                if let TrackLocalEvent::OnRtcpPacket(_) = event {
-                    let _ = events.try_send(PeerEvent::KeyframeRequested);
+        for (feed, track) in [(VideoFeed::Camera, &video.track), (VideoFeed::Screen, &screen.track)] {
+            let (track, events) = (Arc::clone(track), events.clone());
+            tokio::spawn(async move {
+                // Ends when the connection closes.
+                while let Some(event) = track.poll().await {
+                    if let TrackLocalEvent::OnRtcpPacket(_) = event {
+                        let _ = events.try_send(PeerEvent::KeyframeRequested(feed));
+                    }
                 }
-            }
-        });
+            });
+        }
         Ok(Self {
             pc,
             video,
+            screen,
             audio,
             early_candidates: Mutex::new(Some(Vec::new())),
         })
@@ -364,9 +401,13 @@ impl PeerLink {
         }
     }
 
-    /// Sends one H.264 access unit (Annex B); `duration` is the time until the next frame.
-    pub async fn send_video(&self, unit: Bytes, duration: Duration) -> Result<(), PeerError> {
-        self.video.write(unit, duration).await
+    /// Sends one H.264 access unit (Annex B) of `feed`; `duration` is the time until the next
+    /// frame.
+    pub async fn send_video(&self, feed: VideoFeed, unit: Bytes, duration: Duration) -> Result<(), PeerError> {
+        match feed {
+            VideoFeed::Camera => self.video.write(unit, duration).await,
+            VideoFeed::Screen => self.screen.write(unit, duration).await,
+        }
     }
 
     /// Sends one 20 ms Opus packet.

@@ -159,6 +159,12 @@ pub enum ClientMessage {
         /// The host's nonce.
         nonce: u64,
     },
+    /// Host only: whether several participants may share their screens at once (one at a
+    /// time by default).
+    AllowManySharers {
+        /// True to allow several.
+        allowed: bool,
+    },
     /// Leaving the meeting on purpose.
     Leave,
 }
@@ -267,6 +273,14 @@ pub enum ServerMessage {
     Pong {
         /// The client's nonce.
         nonce: u64,
+    },
+    /// Your screen share was refused: someone else is sharing and the host allows one sharer
+    /// at a time. Your `media_state` was taken with `screen` off.
+    ShareRefused {
+        /// Who is sharing.
+        sharer: PeerId,
+        /// Their name.
+        name: String,
     },
     /// A message was refused; the connection stays open unless the error says otherwise.
     Error {

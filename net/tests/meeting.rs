@@ -13,7 +13,8 @@ use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, 
 use videomeet_net::JoinTarget;
 use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, MeetingHandle, Role};
 use videomeet_net::peer::PeerConfig;
-use videomeet_net::protocol::{LeaveReason, PeerId};
+use videomeet_net::peer::VideoFeed;
+use videomeet_net::protocol::{LeaveReason, MediaState, PeerId};
 use videomeet_net::signaling::HostConfig;
 
 /// What one participant has seen so far.
@@ -22,6 +23,10 @@ struct Seen {
     you: Option<PeerId>,
     link: Option<String>,
     videos: HashMap<PeerId, Arc<VideoSlot>>,
+    screens: HashMap<PeerId, Arc<VideoSlot>>,
+    media: HashMap<PeerId, (MediaState, Instant)>,
+    /// What we share, as the meeting last said.
+    sharing: Option<String>,
     chats: Vec<(PeerId, String)>,
     left: HashMap<PeerId, (LeaveReason, Instant)>,
     ended: bool,
@@ -66,7 +71,12 @@ impl Participant {
                 let mut seen = collected.lock().unwrap();
                 match event {
                     Event::Joined { you, link, .. } => (seen.you, seen.link) = (Some(you), Some(link)),
-                    Event::Video { id, slot } => drop(seen.videos.insert(id, slot)),
+                    Event::Video { id, feed, slot } => match feed {
+                        VideoFeed::Camera => drop(seen.videos.insert(id, slot)),
+                        VideoFeed::Screen => drop(seen.screens.insert(id, slot)),
+                    },
+                    Event::MediaState { id, media } => drop(seen.media.insert(id, (media, Instant::now()))),
+                    Event::Sharing(name) => seen.sharing = name,
                     Event::Chat { from, text, .. } => seen.chats.push((from, text)),
                     Event::PeerLeft { id, reason } => drop(seen.left.insert(id, (reason, Instant::now()))),
                     Event::Ended => seen.ended = true,
@@ -275,6 +285,146 @@ async fn devices_switch_during_a_meeting_and_a_bad_one_changes_nothing() {
         "switching to no sound worked"
     );
 
+    assert!(host.handle.send(Command::Leave));
+    ada.until(10, |seen| seen.ended).await;
+}
+
+/// Sharing a display and a window under a real X server: the viewer decodes the window's
+/// known picture (colour blocks, one-pixel strokes), stopping and a closed window end the
+/// share for everyone within 2 s, a window that is gone is refused, one person shares at a
+/// time, and the camera never stops.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
+    use videomeet_media::screen::test_window::{BLOCK_COLOURS, STROKE_SPACING, TestWindow, known_content};
+    use videomeet_media::screen::{ScreenChoice, ScreenKind, list_screens};
+
+    let expected = std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_some();
+    if std::env::var_os("DISPLAY").is_none() {
+        assert!(!expected, "VIDEOMEET_EXPECT_DISPLAY is set but DISPLAY is not");
+        eprintln!("no display: screen sharing not tested");
+        return;
+    }
+    const AT: (u32, u32) = (96, 64);
+    let content = known_content(640, 360);
+    let title = format!("Share test {}", std::process::id());
+    let window = TestWindow::open(&title, AT.0 as i16, AT.1 as i16, &content).expect("a test window opens");
+    window
+        .move_pointer(-(AT.0 as i16), -(AT.1 as i16))
+        .expect("the pointer moves away");
+    let screens = list_screens().expect("screens are listed");
+    let display = screens
+        .iter()
+        .find(|s| s.kind == ScreenKind::Display)
+        .expect("a display")
+        .clone();
+    let shared_window = screens
+        .iter()
+        .find(|s| s.name == title)
+        .expect("the window is listed")
+        .clone();
+
+    let (host, target) = host_on_loopback().await;
+    let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
+    let ada_id = ada.id();
+    let screen_shown = |on: bool| move |seen: &Seen| seen.media.get(&ada_id).is_some_and(|(m, _)| m.screen == on);
+
+    // Ada shares the display; the host decodes it at its own size and sees the window in it.
+    assert!(ada.handle.send(Command::ShareScreen(display.clone())));
+    ada.until(5, |seen| seen.sharing.as_deref() == Some(display.name.as_str()))
+        .await;
+    host.until(10, |seen| {
+        screen_shown(true)(seen) && seen.screens.contains_key(&ada_id)
+    })
+    .await;
+    let slot = Arc::clone(&host.seen.lock().unwrap().screens[&ada_id]);
+    let mut frame = VideoFrame::default();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while slot.read_if_newer(0, &mut frame).is_none() {
+        assert!(Instant::now() < deadline, "no screen frame decoded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(frame.width() >= 640 && frame.height() >= 480, "{frame:?}");
+    let at = |x: u32, y: u32| frame.rgb_at(AT.0 + x, AT.1 + y);
+    for (index, &(r, g, b)) in BLOCK_COLOURS.iter().enumerate() {
+        let (dr, dg, db) = at(index as u32 * 160 + 80, 90);
+        let off = r.abs_diff(dr).max(g.abs_diff(dg)).max(b.abs_diff(db));
+        assert!(
+            off <= 24,
+            "block {index}: sent {:?}, decoded {:?}",
+            (r, g, b),
+            (dr, dg, db)
+        );
+    }
+    // Text stays sharp: one-pixel strokes keep most of their contrast against the white
+    // between them (1.0 would be lossless; a blurred stroke falls towards 0).
+    let luma = |x: u32, y: u32| {
+        let (r, g, b) = at(x, y);
+        0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
+    };
+    let mut contrasts: Vec<f64> = (200..340)
+        .step_by(7)
+        .flat_map(|y| (1..150).step_by(STROKE_SPACING as usize).map(move |x| (x, y)))
+        .map(|(x, y)| ((luma(x - 1, y) + luma(x + 2, y)) / 2.0 - luma(x, y)) / 255.0)
+        .collect();
+    contrasts.sort_by(f64::total_cmp);
+    let median = contrasts[contrasts.len() / 2];
+    println!(
+        "one-pixel stroke contrast after coding: median {median:.2}, lowest {:.2}",
+        contrasts[0]
+    );
+    assert!(median >= 0.6, "strokes blurred: median contrast {median:.2}");
+
+    // Only one sharer: the host is told who shares, and Ada's share goes on.
+    assert!(host.handle.send(Command::ShareScreen(display.clone())));
+    host.until(5, |seen| seen.problems.iter().any(|p| p.contains("Ada is sharing")))
+        .await;
+    host.until(5, |seen| seen.sharing.is_none()).await;
+    // Unless the host allows more: then both share.
+    let host_id = host.id();
+    assert!(host.handle.send(Command::AllowManySharers(true)));
+    assert!(host.handle.send(Command::ShareScreen(display.clone())));
+    ada.until(5, |seen| seen.media.get(&host_id).is_some_and(|(m, _)| m.screen))
+        .await;
+    assert!(screen_shown(true)(&host.seen.lock().unwrap()), "Ada still shares");
+    assert!(host.handle.send(Command::StopSharing));
+    ada.until(2, |seen| seen.media.get(&host_id).is_some_and(|(m, _)| !m.screen))
+        .await;
+
+    // Stopping removes the screen at the viewer within 2 s.
+    let stopped = Instant::now();
+    assert!(ada.handle.send(Command::StopSharing));
+    host.until(2, screen_shown(false)).await;
+    println!("stop seen by the viewer after {:?}", stopped.elapsed());
+
+    // A window that is gone is refused plainly and changes nothing.
+    let gone = ScreenChoice {
+        kind: ScreenKind::Window,
+        id: 0x7fff_fff0,
+        name: "Vanished".into(),
+    };
+    assert!(ada.handle.send(Command::ShareScreen(gone)));
+    ada.until(5, |seen| {
+        seen.problems.iter().any(|p| p.contains("could not share \"Vanished\""))
+    })
+    .await;
+    assert!(!screen_shown(true)(&host.seen.lock().unwrap()));
+
+    // Sharing a window, then closing it, ends the share for everyone within 2 s.
+    assert!(ada.handle.send(Command::ShareScreen(shared_window)));
+    host.until(10, screen_shown(true)).await;
+    let closed = Instant::now();
+    drop(window);
+    host.until(2, screen_shown(false)).await;
+    ada.until(2, |seen| {
+        seen.sharing.is_none() && seen.problems.iter().any(|p| p.contains("stopped"))
+    })
+    .await;
+    println!("closed window seen by the viewer after {:?}", closed.elapsed());
+
+    // The camera went on throughout.
+    let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
+    assert!(frames >= 20, "{frames} camera frames in 1 s");
     assert!(host.handle.send(Command::Leave));
     ada.until(10, |seen| seen.ended).await;
 }

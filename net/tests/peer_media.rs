@@ -15,7 +15,7 @@ use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{TestPattern, VideoFormat, VideoSource, read_stamp};
 use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame, clock};
-use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink};
+use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink, VideoFeed};
 use videomeet_net::protocol::Signal;
 use videomeet_net::receive::{receive_audio, receive_video};
 use webrtc::peer_connection::RTCPeerConnectionState;
@@ -54,7 +54,7 @@ fn relay_candidates(
                 PeerEvent::Track(track) => {
                     let _ = tracks.try_send(track);
                 }
-                PeerEvent::KeyframeRequested => {
+                PeerEvent::KeyframeRequested(_) => {
                     let _ = keyframe_requests.try_send(());
                 }
                 PeerEvent::Candidate(_) => {}
@@ -116,7 +116,11 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
                 tokio::task::block_in_place(|| pattern.next_frame(&mut frame)).unwrap();
                 if encoder.encode(&frame, &mut unit).unwrap() {
                     alice
-                        .send_video(Bytes::copy_from_slice(&unit.data), Duration::from_millis(33))
+                        .send_video(
+                            VideoFeed::Camera,
+                            Bytes::copy_from_slice(&unit.data),
+                            Duration::from_millis(33),
+                        )
                         .await
                         .unwrap();
                 }
@@ -131,11 +135,16 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
     // Bob receives: video into a decoder thread and a slot, audio into a queue.
     let slot = Arc::new(VideoSlot::default());
     let (audio_tx, audio_rx) = std::sync::mpsc::sync_channel(256);
-    for _ in 0..2 {
+    let mut received = 0;
+    while received < 2 {
         let track = tokio::time::timeout(Duration::from_secs(5), b_tracks.recv())
             .await
             .expect("track")
             .unwrap();
+        if VideoFeed::of_track(&track.track_id().await) == VideoFeed::Screen {
+            continue; // nothing is shared here
+        }
+        received += 1;
         match track.kind().await {
             rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video => {
                 // A keyframe request from Bob reaches Alice as an event.

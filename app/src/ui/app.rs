@@ -32,10 +32,11 @@ struct StartFailure {
     passcode: bool,
 }
 
+/// Where the app is. The setup and meeting screens are large and live on the heap.
 enum Screen {
     Home(HomeScreen),
-    Setup(SetupScreen),
-    Meeting(MeetingScreen),
+    Setup(Box<SetupScreen>),
+    Meeting(Box<MeetingScreen>),
 }
 
 /// The whole application.
@@ -119,7 +120,7 @@ impl App {
     }
 
     fn go_to_setup(&mut self, ctx: &egui::Context, plan: Plan) {
-        self.screen = Screen::Setup(SetupScreen::new(plan));
+        self.screen = Screen::Setup(Box::new(SetupScreen::new(plan)));
         // Devices may have come or gone since the last time: list them again.
         self.devices = Opening::start(ctx, "device-list", || Ok(list_devices()));
         self.settings.save_if_changed();
@@ -201,7 +202,7 @@ impl App {
                     },
                 };
                 self.meeting = Some((handle.clone(), task));
-                self.screen = Screen::Meeting(MeetingScreen::new(handle, events, me, devices));
+                self.screen = Screen::Meeting(Box::new(MeetingScreen::new(handle, events, me, devices)));
             }
             Err(failure) => {
                 setup.status = Status::Failed(failure.message);

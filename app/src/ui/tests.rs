@@ -16,6 +16,7 @@ use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice, 
 use videomeet_net::JoinTarget;
 use videomeet_net::discovery::DiscoveredMeeting;
 use videomeet_net::meeting::{Command, Event, MeetingHandle, PeerStats};
+use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerInfo};
 
 use super::home::HomeScreen;
@@ -385,6 +386,7 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
         &events,
         Event::Video {
             id: 2,
+            feed: VideoFeed::Camera,
             slot: slot_with(quadrants(640, 360, [COLOURS[3], COLOURS[2], COLOURS[1], COLOURS[0]])),
         },
     );
@@ -424,6 +426,83 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     harness.run();
     assert_eq!(commands.try_recv().ok(), Some(Command::Leave));
     assert_eq!(harness.state().ended.as_deref(), Some("You left the meeting."));
+}
+
+#[test]
+fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    send(&events, Event::PeerJoined(peer(3, "Alan Turing", true, true)));
+    for (id, feed, colours) in [
+        (2, VideoFeed::Camera, [COLOURS[3], COLOURS[2], COLOURS[1], COLOURS[0]]),
+        (3, VideoFeed::Camera, [COLOURS[1], COLOURS[1], COLOURS[2], COLOURS[2]]),
+        (2, VideoFeed::Screen, COLOURS),
+    ] {
+        send(
+            &events,
+            Event::Video {
+                id,
+                feed,
+                slot: slot_with(quadrants(1280, 720, colours)),
+            },
+        );
+    }
+    let sharing = MediaState {
+        mic: true,
+        camera: true,
+        screen: true,
+    };
+    send(&events, Event::MediaState { id: 2, media: sharing });
+    harness.run();
+    snapshot(&mut harness, "meeting_screen_share");
+
+    // Our own share: the picker lists what can be shared; a click shares it.
+    harness.get_by_label("🖥 Share screen").click();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // The picker shows a spinner while it looks: step instead of waiting to settle.
+        harness.step();
+        let listed = harness.query_all_by_label_contains("Display 1").next().is_some();
+        let refused = harness.query_by_label_contains("not available").is_some();
+        if listed || refused {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the picker shows neither screens nor a reason"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if std::env::var_os("DISPLAY").is_none() {
+        harness.get_by_label_contains("screen sharing is not available here");
+        return;
+    }
+    harness.step();
+    harness.get_by_label_contains("Share Display 1").click();
+    harness.run();
+    let shared = match commands.try_recv() {
+        Ok(Command::ShareScreen(choice)) => choice,
+        other => panic!("expected a share, got {other:?}"),
+    };
+    assert!(shared.name.starts_with("Display 1"), "{shared:?}");
+    assert!(
+        harness.query_by_label("Share your screen").is_none(),
+        "the picker closes"
+    );
+    send(&events, Event::Sharing(Some(shared.name.clone())));
+    harness.run();
+    harness.get_by_label(&format!("🖥 You are sharing {}", shared.name));
+    harness.get_by_label("Stop sharing").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::StopSharing));
+    harness.key_press_modifiers(Modifiers::ALT, Key::S);
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::StopSharing), "Alt+S stops too");
+    send(&events, Event::Sharing(None));
+    harness.run();
+    assert!(harness.query_by_label("Stop sharing").is_none());
+    harness.get_by_label("🖥 Share screen");
 }
 
 #[test]

@@ -61,6 +61,8 @@ pub(crate) struct Room {
     next_id: PeerId,
     chat_seq: u64,
     participant_count: Arc<AtomicUsize>,
+    /// Several participants may share their screens at once (the host's choice).
+    many_sharers: bool,
     ended: bool,
 }
 
@@ -73,6 +75,7 @@ impl Room {
             next_id: 1,
             chat_seq: 0,
             participant_count,
+            many_sharers: false,
             ended: false,
         }
     }
@@ -182,11 +185,29 @@ impl Room {
                     self.broadcast(&chat, None);
                 }
             }
-            ClientMessage::MediaState { media } => {
+            ClientMessage::MediaState { mut media } => {
+                if media.screen
+                    && let Some(refusal) = self.share_refusal(from)
+                {
+                    media.screen = false;
+                    self.send(from, refusal);
+                }
                 if let Some(member) = self.members.get_mut(&from) {
                     member.media = media;
                 }
                 self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
+            }
+            ClientMessage::AllowManySharers { allowed } => {
+                if self.members.get(&from).is_some_and(|member| member.is_host) {
+                    self.many_sharers = allowed;
+                } else {
+                    self.send(
+                        from,
+                        ServerMessage::Error {
+                            message: "only the host decides who may share".into(),
+                        },
+                    );
+                }
             }
             ClientMessage::Ping { nonce } => self.send(from, ServerMessage::Pong { nonce }),
             ClientMessage::Pong { .. } => {}
@@ -198,6 +219,20 @@ impl Room {
                 },
             ),
         }
+    }
+
+    /// Why `from` may not share now: another participant is sharing and only one may.
+    fn share_refusal(&self, from: PeerId) -> Option<ServerMessage> {
+        if self.many_sharers {
+            return None;
+        }
+        self.members
+            .iter()
+            .find(|(id, member)| **id != from && member.media.screen)
+            .map(|(id, member)| ServerMessage::ShareRefused {
+                sharer: *id,
+                name: member.name.clone(),
+            })
     }
 
     fn remove(&mut self, id: PeerId, reason: LeaveReason) {

@@ -17,6 +17,8 @@ pub const TOGGLE_CAMERA: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT
 pub const TOGGLE_CHAT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::H);
 /// Participants panel.
 pub const TOGGLE_PEOPLE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::U);
+/// Share the screen, or stop sharing.
+pub const TOGGLE_SHARE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::S);
 /// Leave the meeting.
 pub const LEAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Q);
 
@@ -37,6 +39,9 @@ impl MeetingScreen {
         }
         if pressed(&TOGGLE_PEOPLE) {
             self.toggle_panel(Panel::People);
+        }
+        if pressed(&TOGGLE_SHARE) {
+            self.toggle_share(ctx);
         }
         if pressed(&LEAVE) {
             self.leave();
@@ -92,8 +97,18 @@ impl MeetingScreen {
             {
                 self.toggle_camera();
             }
-            ui.add_enabled(false, egui::Button::new("🖥 Share screen"))
-                .on_disabled_hover_text("Screen sharing is not available in this version yet.");
+            let share = if self.sharing.is_some() {
+                "🖥 Stop sharing"
+            } else {
+                "🖥 Share screen"
+            };
+            if ui
+                .add(egui::Button::new(share).selected(self.sharing.is_some() || self.share_picker.is_some()))
+                .on_hover_text(tip("Share a display or a window", &TOGGLE_SHARE))
+                .clicked()
+            {
+                self.toggle_share(&ctx);
+            }
             let chat = match self.unread {
                 0 => "💬 Chat".to_owned(),
                 n => format!("💬 Chat ({n})"),

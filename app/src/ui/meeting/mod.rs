@@ -6,6 +6,7 @@
 
 mod controls;
 mod panels;
+mod share;
 mod tiles;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use videomeet_media::audio::AudioLevels;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::meeting::{Command, Event, MeetingHandle, PeerStats};
+use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
 
 use super::notify::Notice;
@@ -38,16 +40,20 @@ const SELF_VIEW_INTERVAL: Duration = Duration::from_millis(33);
 pub enum TileKey {
     /// Our own picture.
     Me,
-    /// Someone else's.
+    /// Someone else's camera.
     Peer(PeerId),
+    /// Someone else's shared screen.
+    Screen(PeerId),
 }
 
 /// Another participant as far as the screen knows.
 pub struct Person {
     /// Name, media state, host flag.
     pub info: PeerInfo,
-    /// Their decoded video, once it arrives.
+    /// Their decoded camera video, once it arrives.
     pub video: Option<Arc<VideoSlot>>,
+    /// Their decoded screen, once it arrives (shown while they share).
+    pub screen: Option<Arc<VideoSlot>>,
     /// The latest statistics about them.
     pub stats: Option<PeerStats>,
 }
@@ -126,6 +132,9 @@ pub struct MeetingScreen {
     draft: String,
     copied: Option<(&'static str, Instant)>,
     devices: Option<DeviceChoices>,
+    /// What we share, when we do.
+    sharing: Option<String>,
+    share_picker: Option<Box<share::SharePicker>>,
     /// Desktop notifications waiting to be shown (the app shows them if allowed).
     pub notices: Vec<Notice>,
     caught_up: bool,
@@ -167,6 +176,8 @@ impl MeetingScreen {
             draft: String::new(),
             copied: None,
             devices,
+            sharing: None,
+            share_picker: None,
             notices: Vec::new(),
             caught_up: false,
             ended: None,
@@ -216,6 +227,7 @@ impl MeetingScreen {
                 let person = self.people.entry(info.id).or_insert_with(|| Person {
                     info: info.clone(),
                     video: None,
+                    screen: None,
                     stats: None,
                 });
                 person.info = info;
@@ -230,14 +242,21 @@ impl MeetingScreen {
                     self.problems
                         .push((format!("{} {why}.", person.info.name), Instant::now()));
                 }
-                if self.pinned == Some(TileKey::Peer(id)) {
+                if matches!(self.pinned, Some(TileKey::Peer(pinned) | TileKey::Screen(pinned)) if pinned == id) {
                     self.pinned = None;
                 }
             }
-            Event::Video { id, slot } => {
+            Event::Video { id, feed, slot } => {
                 if let Some(person) = self.people.get_mut(&id) {
-                    person.video = Some(slot);
+                    match feed {
+                        VideoFeed::Camera => person.video = Some(slot),
+                        VideoFeed::Screen => person.screen = Some(slot),
+                    }
                 }
+            }
+            Event::Sharing(name) => {
+                self.my_media.screen = name.is_some();
+                self.sharing = name;
             }
             Event::Chat {
                 from,
@@ -368,6 +387,7 @@ impl MeetingScreen {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
+            self.sharing_bar(ui);
             self.tiles(ui);
             self.problems_ui(ui);
         });
@@ -377,10 +397,14 @@ impl MeetingScreen {
         if self.show_devices {
             self.devices_window(ui.ctx(), settings);
         }
+        self.share_picker_window(ui.ctx());
         // Others' video wakes the screen as it arrives; our own picture does not, so it is
         // refreshed at its frame rate only when no other video is coming in. Level meters and
         // the speaker frame follow the sound ten times a second.
-        let others_video = self.people.values().any(|p| p.video.is_some() && p.info.media.camera);
+        let others_video = self
+            .people
+            .values()
+            .any(|p| p.video.is_some() && p.info.media.camera || p.screen.is_some() && p.info.media.screen);
         if self.my_media.camera && self.local_video.is_some() && !others_video {
             ui.ctx().request_repaint_after(SELF_VIEW_INTERVAL);
         } else if self.levels.is_some() {

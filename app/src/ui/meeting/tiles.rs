@@ -58,7 +58,21 @@ impl MeetingScreen {
                 )
             }),
         });
-        std::iter::once(me).chain(others).collect()
+        let screens = self
+            .people
+            .values()
+            .filter(|person| person.info.media.screen && person.screen.is_some())
+            .map(|person| TileView {
+                key: TileKey::Screen(person.info.id),
+                name: person.info.name.clone(),
+                suffix: "'s screen",
+                video: person.screen.clone(),
+                camera_on: true,
+                mic_on: true,
+                host: false,
+                stats: None,
+            });
+        std::iter::once(me).chain(others).chain(screens).collect()
     }
 
     fn own_stats(&self) -> String {
@@ -80,9 +94,11 @@ impl MeetingScreen {
     pub(super) fn tiles(&mut self, ui: &mut egui::Ui) {
         let area = ui.available_rect_before_wrap();
         let views = self.tile_views();
+        // A pinned tile is shown large; otherwise a shared screen is.
         let pinned = self
             .pinned
-            .and_then(|key| views.iter().position(|view| view.key == key));
+            .and_then(|key| views.iter().position(|view| view.key == key))
+            .or_else(|| views.iter().position(|view| matches!(view.key, TileKey::Screen(_))));
         let placed: Vec<(Rect, &TileView)> = match pinned {
             Some(index) => {
                 let (main, strip) = spotlight(area, views.len() - 1);
@@ -117,10 +133,15 @@ impl MeetingScreen {
     }
 }
 
+/// Tile ids of shared screens start here.
+const SCREEN_TILES: u64 = 1 << 32;
+
 fn tile_id(key: TileKey) -> u64 {
     match key {
         TileKey::Me => SELF_TILE,
         TileKey::Peer(id) => u64::from(id),
+        // Above every participant id, below the preview and self-view ids.
+        TileKey::Screen(id) => SCREEN_TILES + u64::from(id),
     }
 }
 
