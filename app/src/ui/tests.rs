@@ -478,14 +478,22 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
         harness.get_by_label_contains("screen sharing is not available here");
         return;
     }
+    let display = videomeet_media::screen::list_screens()
+        .expect("screens are listed")
+        .into_iter()
+        .next()
+        .expect("displays come first");
     harness.step();
-    harness.get_by_label_contains("Share Display 1").click();
+    // The thumbnail's button (its tooltip, when shown, has the same words).
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, &format!("Share {}", display.name))
+        .click();
     harness.run();
     let shared = match commands.try_recv() {
         Ok(Command::ShareScreen(choice)) => choice,
         other => panic!("expected a share, got {other:?}"),
     };
-    assert!(shared.name.starts_with("Display 1"), "{shared:?}");
+    assert_eq!(shared, display);
     assert!(
         harness.query_by_label("Share your screen").is_none(),
         "the picker closes"
