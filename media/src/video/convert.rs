@@ -136,6 +136,27 @@ impl PixelConverter {
     }
 }
 
+/// Converts an I420 picture to packed BGRA (alpha 255) in `out`, resized to fit: for showing
+/// synthetic pictures in a window of our own.
+pub fn i420_to_bgra(frame: &VideoFrame, out: &mut Vec<u8>) -> Result<(), ConvertError> {
+    let (width, height) = (frame.width(), frame.height());
+    out.resize(width as usize * height as usize * 4, 0);
+    let (y, u, v) = frame.planes();
+    let (y_stride, uv_stride) = (frame.y_stride() as u32, frame.uv_stride() as u32);
+    let planar = yuvutils_rs::YuvPlanarImage {
+        y_plane: y,
+        y_stride,
+        u_plane: u,
+        u_stride: uv_stride,
+        v_plane: v,
+        v_stride: uv_stride,
+        width,
+        height,
+    };
+    yuvutils_rs::yuv420_to_bgra(&planar, out, width * 4, YuvRange::Limited, YuvStandardMatrix::Bt601)
+        .map_err(|e| ConvertError::Geometry(e.to_string()))
+}
+
 fn planar_mut(out: &mut VideoFrame) -> YuvPlanarImageMut<'_, u8> {
     let (width, height) = (out.width(), out.height());
     let (y_stride, uv_stride) = (out.y_stride() as u32, out.uv_stride() as u32);
@@ -284,6 +305,22 @@ mod tests {
                 y.abs_diff(81) <= 2 && u.abs_diff(90) <= 2 && v.abs_diff(240) <= 2,
                 "{format:?}: {y} {u} {v}"
             );
+        }
+    }
+
+    #[test]
+    fn bgra_goes_to_i420_and_back() {
+        let mut converter = PixelConverter::default();
+        let mut frame = VideoFrame::default();
+        let sent = [40u8, 200, 90, 255].repeat(32 * 16);
+        converter
+            .to_i420(PixelFormat::Bgra, &sent, (32, 16), &mut frame)
+            .unwrap();
+        let mut back = Vec::new();
+        i420_to_bgra(&frame, &mut back).unwrap();
+        assert_eq!(back.len(), sent.len());
+        for (a, b) in back.iter().zip(&sent) {
+            assert!(a.abs_diff(*b) <= 3, "{a} vs {b}");
         }
     }
 
