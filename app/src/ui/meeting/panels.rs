@@ -78,6 +78,10 @@ impl MeetingScreen {
                         let mic = if media.mic { "🎤" } else { "🔇" };
                         ui.label(mic)
                             .on_hover_text(if media.mic { "Microphone on" } else { "Muted" });
+                        if media.screen {
+                            ui.label(egui::RichText::new("🖥").color(style::ACTIVE))
+                                .on_hover_text("Sharing the screen");
+                        }
                     });
                 });
             }
