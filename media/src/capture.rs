@@ -9,6 +9,7 @@ use crate::audio::AudioLevel;
 use crate::codec::{H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
 use crate::devices::{MicrophoneChoice, VideoChoice};
 use crate::frame::{AudioFrame, EncodedVideoFrame, VideoFrame};
+use crate::screen::pace::MOVING_INTERVAL;
 use crate::screen::{ChannelOrder, ScreenCapture, ScreenChoice, ScreenError, ScreenPace, ScreenPicture};
 use crate::slot::VideoSlot;
 use crate::video::scale::{fit_within, shrink};
@@ -275,7 +276,11 @@ pub fn start_screen(
                     add_us(&totals.encode_us, grabbed.elapsed());
                 }
                 std::mem::swap(&mut picture, &mut previous);
-                crate::clock::sleep_until(looked_at + pace.next_look(std::time::Instant::now()));
+                // At most 30 looks a second; then wait for the screen to change (or, where the
+                // system cannot tell, for the next look at the pace's rate).
+                crate::clock::sleep_until(looked_at + MOVING_INTERVAL);
+                let now = std::time::Instant::now();
+                source.wait_for_change(looked_at + pace.next_look(now), pace.heartbeat_at(now));
             }
         },
     )?;

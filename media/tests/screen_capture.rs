@@ -4,6 +4,8 @@
 //! Needs a display; the test command provides one (Xvfb) and sets `VIDEOMEET_EXPECT_DISPLAY=1`.
 #![cfg(target_os = "linux")]
 
+use std::time::{Duration, Instant};
+
 use videomeet_media::screen::test_window::{TestWindow, known_content};
 use videomeet_media::screen::{ScreenCapture, ScreenChoice, ScreenError, ScreenKind, ScreenPicture, list_screens};
 
@@ -77,6 +79,29 @@ fn windows_and_displays_are_listed_captured_and_closed() {
         .filter(|&(x, y)| picture.rgb(x, y) != content.rgb(x, y))
         .count();
     assert!(changed > 20, "the pointer shows: {changed} pixels differ");
+
+    // Waiting for a change: a still screen waits until the deadline; a redrawn window ends
+    // the wait at once (the X server reports the damage).
+    let mut display_capture = ScreenCapture::open(&display).unwrap();
+    display_capture.grab(&mut whole).unwrap();
+    let far = Instant::now() + Duration::from_secs(60);
+    let started = Instant::now();
+    display_capture.wait_for_change(far, started + Duration::from_millis(300));
+    assert!(
+        started.elapsed() >= Duration::from_millis(290),
+        "nothing changed, yet {:?}",
+        started.elapsed()
+    );
+    display_capture.grab(&mut whole).unwrap();
+    let started = Instant::now();
+    let mut window = window;
+    window.show(&known_content(320, 200)).unwrap();
+    display_capture.wait_for_change(far, started + Duration::from_secs(5));
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "the redraw was seen after {:?}",
+        started.elapsed()
+    );
 
     drop(window);
     match capture.grab(&mut picture) {

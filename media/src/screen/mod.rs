@@ -95,6 +95,14 @@ impl ScreenCapture {
         &self.choice
     }
 
+    /// Waits until the picture may have changed: on X11 until the server reports damage or
+    /// the pointer moves (or `heartbeat_at`); where the system cannot tell, until `look_at`.
+    pub fn wait_for_change(&mut self, look_at: std::time::Instant, heartbeat_at: std::time::Instant) {
+        if !self.inner.wait_for_damage(heartbeat_at) {
+            crate::clock::sleep_until(look_at);
+        }
+    }
+
     /// Captures the current picture, pointer drawn in, into `picture` (its buffer reused).
     pub fn grab(&mut self, picture: &mut ScreenPicture) -> Result<(), ScreenError> {
         self.inner.grab(&self.choice, picture)

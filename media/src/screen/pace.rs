@@ -44,6 +44,12 @@ impl ScreenPace {
         send
     }
 
+    /// When the next heartbeat is due: a still screen is sent then even if nothing changed.
+    pub fn heartbeat_at(&self, now: Instant) -> Instant {
+        self.last_sent
+            .map_or(now, |sent| sent + HEARTBEAT.saturating_sub(MOVING_INTERVAL))
+    }
+
     /// How long after the look at `now` to look again.
     pub fn next_look(&self, now: Instant) -> Duration {
         if now.duration_since(self.last_change) >= STILL_AFTER {

@@ -21,4 +21,8 @@ impl Capture {
     pub(super) fn grab(&mut self, _: &ScreenChoice, _: &mut ScreenPicture) -> Result<(), ScreenError> {
         Err(unsupported())
     }
+
+    pub(super) fn wait_for_damage(&mut self, _until: std::time::Instant) -> bool {
+        false
+    }
 }

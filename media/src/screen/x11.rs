@@ -2,10 +2,16 @@
 //! window's mapped children when no window manager runs), pictures with `GetImage` over one
 //! connection kept for the whole share, the pointer from XFIXES.
 
+use std::time::{Duration, Instant};
+
 use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::Event;
+use x11rb::protocol::damage::{ConnectionExt as _, ReportLevel};
 use x11rb::protocol::randr::ConnectionExt as _;
 use x11rb::protocol::xfixes::ConnectionExt as _;
-use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, ImageFormat, ImageOrder, MapState, Window};
+use x11rb::protocol::xproto::{
+    AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageFormat, ImageOrder, MapState, Window,
+};
 use x11rb::rust_connection::RustConnection;
 
 use super::picture::Pointer;
@@ -211,11 +217,33 @@ pub(super) fn list_screens() -> Result<Vec<ScreenChoice>, ScreenError> {
     Ok(screens)
 }
 
+/// While waiting for damage, the pointer's position is checked this often (moving it
+/// damages nothing on servers with a hardware cursor).
+const POINTER_CHECK: Duration = Duration::from_millis(16);
+
 /// An open X11 capture.
 pub(super) struct Capture {
     server: Server,
     /// The display's area; windows are looked up at every grab, since they move.
     display: Option<Area>,
+    /// Reports changes to what is captured (DAMAGE extension), when the server has it.
+    damage: Option<u32>,
+    /// Where the pointer was at the last grab (root coordinates).
+    pointer_at: (i16, i16),
+    /// Sequence number of the last grab's damage reset: reports older than it are stale.
+    reset_at: u16,
+}
+
+/// Asks the server to report changes to `drawable`; `None` when it cannot.
+fn watch_damage(server: &Server, drawable: Window) -> Option<u32> {
+    let conn = &server.conn;
+    conn.extension_information(x11rb::protocol::damage::X11_EXTENSION_NAME)
+        .ok()??;
+    conn.damage_query_version(1, 1).ok()?.reply().ok()?;
+    let damage = conn.generate_id().ok()?;
+    conn.damage_create(damage, drawable, ReportLevel::NON_EMPTY).ok()?;
+    conn.flush().ok()?;
+    Some(damage)
 }
 
 impl Capture {
@@ -234,7 +262,60 @@ impl Capture {
                 None
             }
         };
-        Ok(Self { server, display })
+        let watched = if display.is_some() { server.root } else { choice.id };
+        if display.is_none() {
+            let events = ChangeWindowAttributesAux::new().event_mask(EventMask::STRUCTURE_NOTIFY);
+            server
+                .conn
+                .change_window_attributes(choice.id, &events)
+                .map_err(failed)?;
+        }
+        let damage = watch_damage(&server, watched);
+        Ok(Self {
+            server,
+            display,
+            damage,
+            pointer_at: (i16::MIN, i16::MIN),
+            reset_at: 0,
+        })
+    }
+
+    /// Waits until the server reports damage since the last grab, the pointer moves, or
+    /// `until`; false at once when the server cannot report damage.
+    pub(super) fn wait_for_damage(&mut self, until: Instant) -> bool {
+        if self.damage.is_none() {
+            return false;
+        }
+        let mut check_pointer_at = Instant::now();
+        loop {
+            let mut damaged = false;
+            while let Ok(Some(event)) = self.server.conn.poll_for_event() {
+                // Sequence numbers wrap at 16 bits: "not older" is a forward distance.
+                damaged |= match event {
+                    Event::DamageNotify(report) => report.sequence.wrapping_sub(self.reset_at) < u16::MAX / 2,
+                    // A shared window closing, hiding or changing size is looked at at once.
+                    Event::DestroyNotify(_) | Event::UnmapNotify(_) | Event::ConfigureNotify(_) => true,
+                    _ => false,
+                };
+            }
+            let now = Instant::now();
+            if damaged || now >= until {
+                return true;
+            }
+            if now >= check_pointer_at {
+                check_pointer_at = now + POINTER_CHECK;
+                let pointer = self
+                    .server
+                    .conn
+                    .query_pointer(self.server.root)
+                    .ok()
+                    .and_then(|c| c.reply().ok());
+                if pointer.is_none_or(|p| (p.root_x, p.root_y) != self.pointer_at) {
+                    return true;
+                }
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(4)));
+        }
     }
 
     pub(super) fn grab(&mut self, choice: &ScreenChoice, picture: &mut ScreenPicture) -> Result<(), ScreenError> {
@@ -249,6 +330,11 @@ impl Capture {
             }
         };
         let conn = &self.server.conn;
+        if let Some(damage) = self.damage {
+            // Forget the damage so far: what changes after this comes as a new report.
+            let reset = conn.damage_subtract(damage, 0u32, 0u32).map_err(failed)?;
+            self.reset_at = reset.sequence_number() as u16;
+        }
         let image = conn
             .get_image(
                 ImageFormat::Z_PIXMAP,
@@ -294,6 +380,7 @@ impl Capture {
         picture.data = image.data;
         picture.data.truncate(expected);
         if let Some(Ok(cursor)) = pointer.map(|cookie| cookie.reply()) {
+            self.pointer_at = (cursor.x, cursor.y);
             picture.draw_pointer(&Pointer {
                 x: i32::from(cursor.x) - i32::from(cursor.xhot) - i32::from(area.x),
                 y: i32::from(cursor.y) - i32::from(cursor.yhot) - i32::from(area.y),
