@@ -187,6 +187,8 @@ pub enum DenyReason {
     TooManyConnections,
     /// No `hello` in time.
     HandshakeTimeout,
+    /// Too many wrong passcodes from this address lately: wait, then try again.
+    TooManyTries,
 }
 
 /// Why a participant left.

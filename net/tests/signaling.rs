@@ -80,8 +80,8 @@ async fn raw(
 }
 
 /// Everything a raw socket receives until the host closes it (or 8 s pass).
-async fn everything_received(
-    socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+async fn everything_received<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    socket: &mut tokio_tungstenite::WebSocketStream<S>,
 ) -> Vec<ServerMessage> {
     let mut received = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
@@ -154,6 +154,60 @@ async fn a_wrong_passcode_is_denied_and_reveals_nothing() {
         }
     ));
     assert_eq!(server.participant_count(), 1);
+}
+
+/// The first message the host answers a `hello` with, sent from `source` (any 127.x.y.z
+/// address reaches the loopback server, so tests can play several machines).
+async fn answer_from(server: &SignalingServer, source: Ipv4Addr, passcode: &str) -> ServerMessage {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((source, 0).into()).expect("binds to a loopback address");
+    let stream = socket.connect(server.local_addr()).await.expect("connects");
+    let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
+    let (mut socket, _) = tokio_tungstenite::client_async(url, stream).await.expect("upgrades");
+    let hello = ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        name: "Someone".into(),
+        passcode: Some(passcode.into()),
+        code: None,
+        host_token: None,
+        media: MediaState::default(),
+    };
+    socket.send(Message::text(hello.to_json())).await.unwrap();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
+        if let Ok(Some(Ok(Message::Text(text)))) = message {
+            return serde_json::from_str(text.as_str()).expect("a valid server message");
+        }
+        assert!(matches!(message, Ok(Some(Ok(_)))), "no answer: {message:?}");
+    }
+}
+
+#[tokio::test]
+async fn passcode_guessing_is_slowed_per_address_and_others_still_get_in() {
+    let (server, _host) = host(Some("s3cret")).await;
+    let reason = |message: ServerMessage| match message {
+        ServerMessage::Denied { reason, .. } => Some(reason),
+        ServerMessage::Welcome { .. } => None,
+        other => panic!("unexpected {other:?}"),
+    };
+    let guesser = Ipv4Addr::new(127, 0, 0, 3);
+    for attempt in 0..5 {
+        let answer = reason(answer_from(&server, guesser, &format!("guess{attempt}")).await);
+        assert_eq!(answer, Some(DenyReason::WrongPasscode), "try {attempt}");
+    }
+    // The sixth comes too early: refused without being checked, even when it is right.
+    assert_eq!(
+        reason(answer_from(&server, guesser, "s3cret").await),
+        Some(DenyReason::TooManyTries)
+    );
+    // Someone at another address gets in at once.
+    assert_eq!(
+        reason(answer_from(&server, Ipv4Addr::new(127, 0, 0, 4), "s3cret").await),
+        None
+    );
+    // After the wait, the guesser's next try is checked again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(reason(answer_from(&server, guesser, "s3cret").await), None);
 }
 
 #[tokio::test]

@@ -218,6 +218,7 @@ fn failure(error: &MeetingError) -> StartFailure {
     let (message, passcode) = match error {
         MeetingError::Join(JoinError::Denied { reason, message }) => match reason {
             DenyReason::WrongPasscode => ("The passcode is not right. Check it and try again.".to_owned(), true),
+            DenyReason::TooManyTries => (message.clone(), true),
             DenyReason::VersionMismatch => (
                 format!("This meeting runs another version of Video Meet: {message}"),
                 false,

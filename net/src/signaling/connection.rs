@@ -49,7 +49,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
         }
         Err(_) => return,
     };
-    let admitted = match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, read_hello(&mut socket, &shared)).await {
+    let admitted = match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, read_hello(&mut socket, &shared, peer)).await {
         Ok(Ok(admitted)) => admitted,
         Ok(Err(reason)) => return deny(&mut socket, reason).await,
         Err(_) => return deny(&mut socket, DenyReason::HandshakeTimeout).await,
@@ -80,7 +80,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
 }
 
 /// Waits for `hello` and checks version, meeting code and passcode.
-async fn read_hello(socket: &mut Socket, shared: &Shared) -> Result<Admitted, DenyReason> {
+async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> Result<Admitted, DenyReason> {
     let text = loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => break text,
@@ -106,12 +106,18 @@ async fn read_hello(socket: &mut Socket, shared: &Shared) -> Result<Admitted, De
         return Err(DenyReason::WrongMeeting);
     }
     let is_host = host_token.is_some_and(|token| secrets_match(&token, &shared.host_token));
-    let passcode_ok = match &shared.passcode {
-        None => true,
-        Some(expected) => passcode.is_some_and(|given| secrets_match(&given, expected)),
-    };
-    if !is_host && !passcode_ok {
-        return Err(DenyReason::WrongPasscode);
+    if !is_host && let Some(expected) = &shared.passcode {
+        let (mut tries, now) = (shared.tries(), std::time::Instant::now());
+        if tries.wait(peer.ip(), now).is_some() {
+            // Not even checked: a guesser learns nothing while it waits.
+            return Err(DenyReason::TooManyTries);
+        }
+        if passcode.is_some_and(|given| secrets_match(&given, expected)) {
+            tries.right(peer.ip());
+        } else {
+            tries.wrong(peer.ip(), now);
+            return Err(DenyReason::WrongPasscode);
+        }
     }
     Ok(Admitted {
         name: clean_name(&name),
@@ -231,6 +237,9 @@ async fn deny(socket: &mut Socket, reason: DenyReason) {
         DenyReason::BadHello => "The first message must be a valid hello.".to_owned(),
         DenyReason::TooManyConnections => "Too many connections; try again later.".to_owned(),
         DenyReason::HandshakeTimeout => "No hello arrived in time.".to_owned(),
+        DenyReason::TooManyTries => {
+            "Too many wrong passcodes from this address; wait a few seconds and try again.".to_owned()
+        }
     };
     let denied = ServerMessage::Denied {
         reason,

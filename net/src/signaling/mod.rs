@@ -8,6 +8,7 @@ mod connection;
 mod rate;
 mod room;
 mod server;
+mod tries;
 
 pub use client::{HelloParams, JoinError, Joined, SignalingClient, join};
 pub use server::{HostConfig, SignalingServer};

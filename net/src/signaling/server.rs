@@ -1,5 +1,6 @@
 //! The host's signaling server: accepts WebSocket connections and hands them to the room.
 
+use super::tries::PasscodeTries;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -51,6 +52,7 @@ pub(crate) struct Shared {
     pub host_token: String,
     pub room: mpsc::Sender<RoomEvent>,
     connections: Mutex<ConnectionCounts>,
+    tries: Mutex<PasscodeTries>,
 }
 
 #[derive(Default)]
@@ -66,6 +68,12 @@ pub(crate) struct ConnectionSlot {
 }
 
 impl Shared {
+    /// Wrong passcodes per address.
+    pub(crate) fn tries(&self) -> std::sync::MutexGuard<'_, PasscodeTries> {
+        // Every update is one step, so the record stays usable after a panicked holder.
+        self.tries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn counts(&self) -> std::sync::MutexGuard<'_, ConnectionCounts> {
         // The counts stay consistent even if a holder panicked: every update is one step.
         self.connections.lock().unwrap_or_else(PoisonError::into_inner)
@@ -135,6 +143,7 @@ impl SignalingServer {
             host_token: crate::secret::token(),
             room: room_tx,
             connections: Mutex::new(ConnectionCounts::default()),
+            tries: Mutex::new(PasscodeTries::default()),
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         tracing::info!(%local_addr, code = %shared.meeting.code, "hosting");
