@@ -120,6 +120,7 @@ fn print_event(event: &Event) {
         Event::PeerLeft { id, reason } => json!({"event": "peer_left", "id": id, "reason": reason}),
         Event::Video { id, feed, .. } => json!({"event": "video", "id": id, "feed": feed}),
         Event::Sharing(name) => json!({"event": "sharing", "screen": name}),
+        Event::SafetyCode { id, code } => json!({"event": "safety_code", "id": id, "code": code}),
         Event::Chat {
             from,
             name,

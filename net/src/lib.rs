@@ -11,6 +11,7 @@ pub mod meeting;
 pub mod peer;
 pub mod protocol;
 pub mod receive;
+pub mod safety;
 mod secret;
 pub mod signaling;
 

@@ -136,6 +136,14 @@ pub enum Event {
     },
     /// Our own screen share started (with the name of what is shared) or stopped.
     Sharing(Option<String>),
+    /// The media connection to a participant is up, with its safety code: the same twelve
+    /// digits on both sides unless someone sits in between (see [`crate::safety`]).
+    SafetyCode {
+        /// Whose connection.
+        id: PeerId,
+        /// "123 456 789 012".
+        code: String,
+    },
     /// A chat message.
     Chat {
         /// Sender id.
@@ -593,6 +601,13 @@ impl Meeting {
                 self.keyframes.request();
                 if let Some(share) = &self.screen {
                     share.capture.keyframes.request();
+                }
+                let code = match self.peers.get(&id) {
+                    Some(link) => link.safety_code().await,
+                    None => None,
+                };
+                if let Some(code) = code {
+                    self.emit(Event::SafetyCode { id, code });
                 }
             }
             PeerEvent::State(RTCPeerConnectionState::Failed) => {

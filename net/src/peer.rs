@@ -30,6 +30,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use crate::keyframe_requests::{self, KeyframeRequestForwarder};
 use crate::protocol::Signal;
+use crate::safety;
 
 /// H.264 constrained baseline, packetization mode 1: what every browser decodes.
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
@@ -413,6 +414,15 @@ impl PeerLink {
     /// Sends one 20 ms Opus packet.
     pub async fn send_audio(&self, packet: Bytes) -> Result<(), PeerError> {
         self.audio.write(packet, Duration::from_millis(20)).await
+    }
+
+    /// The safety code of this connection, once both descriptions are applied (see
+    /// [`crate::safety`]).
+    pub async fn safety_code(&self) -> Option<String> {
+        let local = self.pc.local_description().await?;
+        let remote = self.pc.remote_description().await?;
+        let (ours, theirs) = (safety::fingerprint(&local.sdp)?, safety::fingerprint(&remote.sdp)?);
+        Some(safety::safety_code(&ours, &theirs))
     }
 
     /// Transport counters and network figures right now.

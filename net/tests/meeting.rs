@@ -27,6 +27,7 @@ struct Seen {
     media: HashMap<PeerId, (MediaState, Instant)>,
     /// What we share, as the meeting last said.
     sharing: Option<String>,
+    safety_codes: HashMap<PeerId, String>,
     chats: Vec<(PeerId, String)>,
     left: HashMap<PeerId, (LeaveReason, Instant)>,
     ended: bool,
@@ -77,6 +78,7 @@ impl Participant {
                     },
                     Event::MediaState { id, media } => drop(seen.media.insert(id, (media, Instant::now()))),
                     Event::Sharing(name) => seen.sharing = name,
+                    Event::SafetyCode { id, code } => drop(seen.safety_codes.insert(id, code)),
                     Event::Chat { from, text, .. } => seen.chats.push((from, text)),
                     Event::PeerLeft { id, reason } => drop(seen.left.insert(id, (reason, Instant::now()))),
                     Event::Ended => seen.ended = true,
@@ -166,6 +168,16 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
             .until(10, |seen| others.iter().all(|id| seen.videos.contains_key(id)))
             .await;
     }
+    // Each pair of participants sees one safety code, and different pairs different ones.
+    for participant in everyone {
+        participant.until(5, |seen| seen.safety_codes.len() == 2).await;
+    }
+    let code = |of: &Participant, with: PeerId| of.seen.lock().unwrap().safety_codes[&with].clone();
+    assert_eq!(code(&host, ids[1]), code(&ada, ids[0]));
+    assert_eq!(code(&host, ids[2]), code(&bob, ids[0]));
+    assert_eq!(code(&ada, ids[2]), code(&bob, ids[1]));
+    assert_ne!(code(&host, ids[1]), code(&host, ids[2]));
+
     let measured = Duration::from_secs(5);
     let counts = futures_util::future::join_all(everyone.iter().enumerate().flat_map(|(index, participant)| {
         let ids = &ids;

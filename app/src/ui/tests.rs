@@ -404,12 +404,20 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
             ..PeerStats::default()
         }]),
     );
+    send(
+        &events,
+        Event::SafetyCode {
+            id: 2,
+            code: "314 159 265 358".into(),
+        },
+    );
     harness.run();
     harness.get_by_label_contains("People (3)").click();
     harness.get_by_label("📊 Statistics").click();
     harness.run();
     snapshot(&mut harness, "meeting");
     harness.get_by_label_contains("Grace Hopper");
+    harness.get_by_label("🔒 314 159 265 358");
 
     // Buttons and shortcuts reach the meeting.
     harness.get_by_label("🎤 Mute").click();

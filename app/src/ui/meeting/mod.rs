@@ -56,6 +56,8 @@ pub struct Person {
     pub screen: Option<Arc<VideoSlot>>,
     /// The latest statistics about them.
     pub stats: Option<PeerStats>,
+    /// The safety code of our connection with them, once it is up.
+    pub safety_code: Option<String>,
 }
 
 /// One chat message.
@@ -228,6 +230,7 @@ impl MeetingScreen {
                     info: info.clone(),
                     video: None,
                     screen: None,
+                    safety_code: None,
                     stats: None,
                 });
                 person.info = info;
@@ -252,6 +255,11 @@ impl MeetingScreen {
                         VideoFeed::Camera => person.video = Some(slot),
                         VideoFeed::Screen => person.screen = Some(slot),
                     }
+                }
+            }
+            Event::SafetyCode { id, code } => {
+                if let Some(person) = self.people.get_mut(&id) {
+                    person.safety_code = Some(code);
                 }
             }
             Event::Sharing(name) => {

@@ -45,13 +45,19 @@ impl MeetingScreen {
     pub(super) fn people_panel(&mut self, ui: &mut egui::Ui) {
         ui.heading(format!("People ({})", self.participant_count()));
         ui.separator();
-        let me = (self.my_name.clone(), " (you)", self.hosting, self.my_media);
-        let others = self
-            .people
-            .values()
-            .map(|person| (person.info.name.clone(), "", person.info.is_host, person.info.media));
+        let me = (self.my_name.clone(), " (you)", self.hosting, self.my_media, None);
+        let others = self.people.values().map(|person| {
+            let info = &person.info;
+            (
+                info.name.clone(),
+                "",
+                info.is_host,
+                info.media,
+                person.safety_code.clone(),
+            )
+        });
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            for (name, suffix, host, media) in std::iter::once(me).chain(others) {
+            for (name, suffix, host, media, safety_code) in std::iter::once(me).chain(others) {
                 ui.horizontal(|ui| {
                     let (circle, _) = ui.allocate_exact_size(egui::vec2(24.0, 24.0), egui::Sense::hover());
                     ui.painter()
@@ -84,6 +90,16 @@ impl MeetingScreen {
                         }
                     });
                 });
+                if let Some(code) = safety_code {
+                    ui.horizontal(|ui| {
+                        ui.add_space(32.0);
+                        ui.label(egui::RichText::new(format!("🔒 {code}")).monospace().weak())
+                            .on_hover_text(format!(
+                                "Safety code of your connection with {name}. Read it aloud together: \
+                                 if {name} sees the same digits, nobody is listening in between."
+                            ));
+                    });
+                }
             }
         });
     }
