@@ -519,6 +519,15 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
     harness.run();
     assert!(harness.query_by_label("Stop sharing").is_none());
     harness.get_by_label("🖥 Share screen");
+
+    // The host lets several share at once from the meeting info.
+    harness.get_by_label("🔗 Meeting info").click();
+    harness.run();
+    harness
+        .get_by_label("Several people may share their screens at once")
+        .click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::AllowManySharers(true)));
 }
 
 #[test]

@@ -82,7 +82,7 @@ pub struct TestWindow {
 impl TestWindow {
     /// Opens a window titled `title` at (`x`, `y`) showing `picture` (BGRA).
     pub fn open(title: &str, x: i16, y: i16, picture: &ScreenPicture) -> Result<Self, ScreenError> {
-        let (conn, screen) = x11rb::connect(None).map_err(failed)?;
+        let (conn, screen) = super::x11::connect()?;
         let (root, depth, visual) = {
             let screen = conn.setup().roots.get(screen).ok_or_else(|| failed("no X screen"))?;
             (screen.root, screen.root_depth, screen.root_visual)

@@ -40,6 +40,22 @@ fn failed(error: impl std::fmt::Display) -> ScreenError {
     ScreenError::Failed(error.to_string())
 }
 
+/// Connects to the X server `DISPLAY` names. A busy server sometimes resets a new
+/// connection; another try a moment later gets through.
+pub(super) fn connect() -> Result<(RustConnection, usize), ScreenError> {
+    let mut attempt = 0;
+    loop {
+        match x11rb::connect(None) {
+            Ok(connected) => return Ok(connected),
+            Err(_) if attempt < 2 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(error) => return Err(failed(format!("cannot reach the X server: {error}"))),
+        }
+    }
+}
+
 impl Server {
     fn connect() -> Result<Self, ScreenError> {
         if std::env::var_os("DISPLAY").is_none() {
@@ -53,7 +69,7 @@ impl Server {
                 },
             ));
         }
-        let (conn, screen) = x11rb::connect(None).map_err(|e| failed(format!("cannot reach the X server: {e}")))?;
+        let (conn, screen) = connect()?;
         let root = conn
             .setup()
             .roots

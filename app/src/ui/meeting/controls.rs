@@ -202,6 +202,13 @@ impl MeetingScreen {
                 if self.info.as_ref().is_some_and(|info| info.passcode_required) {
                     ui.label("🔒 Joining needs the passcode.");
                 }
+                if self.hosting
+                    && ui
+                        .checkbox(&mut self.many_sharers, "Several people may share their screens at once")
+                        .changed()
+                {
+                    self.send(Command::AllowManySharers(self.many_sharers));
+                }
                 ui.label(egui::RichText::new("Others on the network also find the meeting in their list.").weak());
             });
         self.show_info &= open;

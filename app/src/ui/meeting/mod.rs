@@ -137,6 +137,8 @@ pub struct MeetingScreen {
     /// What we share, when we do.
     sharing: Option<String>,
     share_picker: Option<Box<share::SharePicker>>,
+    /// Hosting: several may share at once.
+    many_sharers: bool,
     /// Desktop notifications waiting to be shown (the app shows them if allowed).
     pub notices: Vec<Notice>,
     caught_up: bool,
@@ -180,6 +182,7 @@ impl MeetingScreen {
             devices,
             sharing: None,
             share_picker: None,
+            many_sharers: false,
             notices: Vec::new(),
             caught_up: false,
             ended: None,
