@@ -22,9 +22,10 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
-    RTCStatsReportEntry, Registry, SettingEngineBuilder, StatsSelector, configure_nack, configure_rtcp_reports,
+    CipherSuiteId, MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, RTCStatsReportEntry, Registry, SettingEngineBuilder, SrtpProtectionProfile, StatsSelector,
+    configure_nack, configure_rtcp_reports,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -37,6 +38,24 @@ const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-
 const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 const H264_PAYLOAD_TYPE: u8 = 102;
 const OPUS_PAYLOAD_TYPE: u8 = 111;
+
+/// The DTLS cipher suites offered, best first: AEAD only (no CBC with MAC-then-encrypt) and
+/// ECDSA only, since our certificates are ECDSA (an RSA suite chosen by the other side could
+/// not be satisfied). Every browser offers both. DTLS itself carries only the handshake here
+/// (media keys are exported to SRTP), so the random 64-bit explicit nonces of webrtc's
+/// AES-GCM records stay far from the 2^32 records where they could repeat.
+const DTLS_CIPHER_SUITES: [CipherSuiteId; 2] = [
+    CipherSuiteId::Tls_Ecdhe_Ecdsa_With_Aes_128_Gcm_Sha256,
+    CipherSuiteId::Tls_Ecdhe_Ecdsa_With_ChaCha20_Poly1305_Sha256,
+];
+
+/// SRTP protection for the media, best first: AES-GCM (authenticated encryption), then
+/// AES-CM with an 80-bit HMAC tag for peers without GCM; never the 32-bit tag.
+const SRTP_PROFILES: [SrtpProtectionProfile; 3] = [
+    SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm,
+    SrtpProtectionProfile::Srtp_Aead_Aes_256_Gcm,
+    SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80,
+];
 
 /// A WebRTC operation failed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -282,6 +301,8 @@ impl PeerLink {
         let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media))
             .with(Slot::from(keyframe_requests::SLOT), KeyframeRequestForwarder::default());
         let settings = SettingEngineBuilder::new()
+            .with_dtls_cipher_suites(DTLS_CIPHER_SUITES.to_vec())
+            .with_srtp_protection_profiles(SRTP_PROFILES.to_vec())
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_network_types(vec![NetworkType::Udp4, NetworkType::Udp6])
             // A LAN answers in milliseconds: notice trouble in 2 s, give up after 6 s more.
@@ -414,6 +435,14 @@ impl PeerLink {
     /// Sends one 20 ms Opus packet.
     pub async fn send_audio(&self, packet: Bytes) -> Result<(), PeerError> {
         self.audio.write(packet, Duration::from_millis(20)).await
+    }
+
+    /// The DTLS cipher suite and SRTP protection profile protecting this connection, once
+    /// its handshake is done: ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "SRTP_AEAD_AES_128_GCM").
+    pub async fn ciphers(&self) -> Option<(String, String)> {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let transport = report.transport()?;
+        (!transport.dtls_cipher.is_empty()).then(|| (transport.dtls_cipher.clone(), transport.srtp_cipher.clone()))
     }
 
     /// The safety code of this connection, once both descriptions are applied (see

@@ -91,6 +91,15 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
     })
     .await
     .expect("connected within 5 s");
+    // The strongest protection both offer: AEAD for DTLS and for the media.
+    let ciphers = alice.ciphers().await.expect("the handshake is done");
+    assert_eq!(
+        ciphers,
+        (
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".into(),
+            "SRTP_AEAD_AES_128_GCM".into()
+        )
+    );
 
     // Alice sends two seconds of 640x360 test pattern and test tone.
     let sender = tokio::spawn({
