@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
 
 use crate::address::JoinTarget;
-use crate::protocol::{MeetingInfo, PROTOCOL_VERSION};
+use crate::protocol::{MeetingInfo, PROTOCOL_VERSION, clean_text, limits};
 
 /// The DNS-SD service type Video Meet hosts announce.
 pub const SERVICE_TYPE: &str = "_videomeet._tcp.local.";
@@ -127,13 +127,26 @@ fn service_info(meeting: &MeetingInfo, port: u16, participants: usize) -> Result
     let count = participants.to_string();
     let properties = [
         ("v", version.as_str()),
-        ("title", meeting.title.as_str()),
+        ("title", fit_txt(&meeting.title)),
         ("host", meeting.host_name.as_str()),
         ("code", meeting.code.as_str()),
         ("pass", if meeting.passcode_required { "1" } else { "0" }),
         ("n", count.as_str()),
     ];
     Ok(ServiceInfo::new(SERVICE_TYPE, &instance, &host, "", port, &properties[..])?.enable_addr_auto())
+}
+
+/// The longest TXT value sent: a TXT string holds 255 bytes, key and `=` included.
+const MAX_TXT_VALUE_BYTES: usize = 240;
+
+/// `value` cut at a character boundary to fit in one TXT string (a 100-character title of
+/// four-byte characters would not).
+fn fit_txt(value: &str) -> &str {
+    let mut end = value.len().min(MAX_TXT_VALUE_BYTES);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
 }
 
 /// Keeps a live list of the meetings announced on the network.
@@ -206,17 +219,22 @@ impl Drop for Browser {
 
 /// Reads an announcement; `None` when it is not a usable Video Meet meeting.
 fn parse(service: &mdns_sd::ResolvedService) -> Option<DiscoveredMeeting> {
+    // Announcements are hints from anyone on the network: everything is checked and cleaned.
     let text = |key: &str| service.txt_properties.get_property_val_str(key).map(str::to_owned);
-    let code = text("code").filter(|c| !c.is_empty() && c.len() <= 32)?;
+    let code =
+        text("code").filter(|c| !c.is_empty() && c.len() <= 32 && c.chars().all(|c| c.is_ascii_alphanumeric()))?;
     let mut addresses: Vec<IpAddr> = service.addresses.iter().map(|a| a.to_ip_addr()).collect();
     addresses.sort();
     Some(DiscoveredMeeting {
         id: service.fullname.clone(),
-        title: text("title").unwrap_or_default(),
-        host_name: text("host").unwrap_or_default(),
+        title: clean_text(&text("title").unwrap_or_default(), limits::MAX_TITLE_CHARS),
+        host_name: clean_text(&text("host").unwrap_or_default(), limits::MAX_NAME_CHARS),
         code,
         passcode_required: text("pass").as_deref() == Some("1"),
-        participants: text("n").and_then(|n| n.parse().ok()).unwrap_or(0),
+        participants: text("n")
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n <= limits::MAX_PARTICIPANTS)
+            .unwrap_or(0),
         version: text("v").and_then(|v| v.parse().ok()).unwrap_or(0),
         addresses,
         port: service.port,

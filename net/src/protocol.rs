@@ -312,17 +312,21 @@ impl ClientMessage {
 
 /// Trims a display name and cuts it to [`limits::MAX_NAME_CHARS`]; control characters go.
 pub fn clean_name(name: &str) -> String {
-    let cleaned: String = name
+    let cleaned = clean_text(name, limits::MAX_NAME_CHARS);
+    if cleaned.is_empty() { "Guest".into() } else { cleaned }
+}
+
+/// Text from elsewhere made fit to show: control characters (line breaks, escapes) go,
+/// spaces around it are trimmed, and it is cut to `max_chars` characters.
+pub fn clean_text(text: &str, max_chars: usize) -> String {
+    let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
+    cleaned
+        .trim()
         .chars()
-        .filter(|c| !c.is_control())
-        .take(limits::MAX_NAME_CHARS)
-        .collect();
-    let trimmed = cleaned.trim();
-    if trimmed.is_empty() {
-        "Guest".into()
-    } else {
-        trimmed.into()
-    }
+        .take(max_chars)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }
 
 #[cfg(test)]

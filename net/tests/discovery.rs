@@ -32,6 +32,8 @@ fn announced_meetings_appear_and_disappear_within_three_seconds() {
     let mut browser = Browser::start().expect("browsing starts");
     // Two meetings with the same title stay apart.
     let first = Announcement::start(&meeting("AAAA2222", "Lab sync"), 47_801, 3).expect("announces");
+    // A title of 100 four-byte characters is more than one TXT string holds: it is cut.
+    let long = Announcement::start(&meeting("CCCC4444", &"🍕".repeat(100)), 47_803, 1).expect("announces");
     let second = Announcement::start(&meeting("BBBB3333", "Lab sync"), 47_802, 1).expect("announces");
     let ours = |b: &Browser| {
         b.meetings()
@@ -55,8 +57,71 @@ fn announced_meetings_appear_and_disappear_within_three_seconds() {
     let target = listed.join_target().expect("an address");
     assert_eq!((target.port, target.code.as_deref()), (47_801, Some("AAAA2222")));
 
+    let listed_long = wait_until(&mut browser, Duration::from_secs(3), |b| {
+        b.meetings().any(|m| m.code == "CCCC4444")
+    });
+    assert!(listed_long.is_some(), "a long title is announced, cut");
+    drop(long);
     drop(first);
     let gone = wait_until(&mut browser, Duration::from_secs(3), |b| ours(b) == 1);
     assert!(gone.is_some(), "still listed 3 s after ending");
     drop(second);
+}
+
+/// Anyone on the network can announce anything: garbage in an announcement is cleaned or
+/// the announcement ignored, never trusted and never a crash.
+#[test]
+fn garbage_announcements_are_cleaned_or_ignored() {
+    use mdns_sd::{ServiceDaemon, ServiceInfo};
+    use videomeet_net::discovery::SERVICE_TYPE;
+
+    let mut browser = Browser::start().expect("browsing starts");
+    let rogue = ServiceDaemon::new().expect("a second mDNS daemon");
+    let title = format!("Free\u{1b}[31m pizza\n{}", "x".repeat(200));
+    let announce = |instance: &str, code: &str, title: &str, n: &str, v: &str| {
+        let properties = [
+            ("v", v),
+            ("title", title),
+            ("host", "\u{7}Mallory\r"),
+            ("code", code),
+            ("pass", "yes"),
+            ("n", n),
+        ];
+        let info = ServiceInfo::new(
+            SERVICE_TYPE,
+            instance,
+            "rogue.local.",
+            "127.0.0.1",
+            47_899,
+            &properties[..],
+        )
+        .expect("a service");
+        rogue.register(info).expect("announced");
+    };
+    announce("rogue one", "ZZZZ9999", &title, "-5", "abc");
+    announce("rogue two", "../../etc", "Bad code", "2", "1");
+    announce("rogue three", "", "No code", "2", "1");
+    let listed = wait_until(&mut browser, Duration::from_secs(3), |b| {
+        b.meetings().any(|m| m.code == "ZZZZ9999")
+    });
+    assert!(listed.is_some(), "the announcement with a usable code is listed");
+    // Give the other two time to arrive too: they must not be listed.
+    browser.wait_for_change(Duration::from_millis(500));
+    browser.refresh();
+    let rogue_one = browser.meetings().find(|m| m.code == "ZZZZ9999").unwrap().clone();
+    assert!(!rogue_one.title.chars().any(char::is_control), "{:?}", rogue_one.title);
+    assert!(rogue_one.title.chars().count() <= 100);
+    assert_eq!(rogue_one.host_name, "Mallory");
+    assert_eq!(
+        (rogue_one.participants, rogue_one.version),
+        (0, 0),
+        "numbers that are not numbers"
+    );
+    assert!(!rogue_one.passcode_required, "only \"1\" means a passcode");
+    assert!(
+        browser.meetings().all(|m| !m.title.contains("code")),
+        "announcements without a usable code are ignored: {:?}",
+        browser.meetings().collect::<Vec<_>>()
+    );
+    let _ = rogue.shutdown();
 }

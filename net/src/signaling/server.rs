@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::connection;
 use super::room::{Room, RoomEvent};
 use crate::address::DEFAULT_PORT;
-use crate::protocol::{MeetingInfo, clean_name, limits};
+use crate::protocol::{MeetingInfo, clean_name, clean_text, limits};
 
 /// What the host decides before the meeting starts.
 #[derive(Clone, Debug)]
@@ -130,7 +130,7 @@ impl SignalingServer {
         let local_addr = listener.local_addr()?;
         let meeting = MeetingInfo {
             code: crate::secret::meeting_code(),
-            title: config.title.trim().chars().take(limits::MAX_TITLE_CHARS).collect(),
+            title: clean_text(&config.title, limits::MAX_TITLE_CHARS),
             host_name: clean_name(&config.host_name),
             passcode_required: config.passcode.is_some(),
         };
