@@ -488,6 +488,86 @@ async fn connections_from_one_address_are_limited() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_and_a_join_flood_do_not_keep_a_real_participant_out() {
+    use tokio::io::AsyncReadExt;
+    let (server, _host) = host(Some("s3cret")).await;
+    let attacker = Ipv4Addr::new(127, 0, 0, 9);
+    // 500 idle connections from one address: all but the per-address allowance are closed
+    // at once.
+    let mut idle = Vec::new();
+    for _ in 0..500 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((attacker, 0).into()).unwrap();
+        if let Ok(stream) = socket.connect(server.local_addr()).await {
+            idle.push(stream);
+        }
+    }
+    let mut closed = 0;
+    for stream in &mut idle {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(20), stream.read(&mut byte)).await {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed >= 500 - limits::CONNECTIONS_PER_ADDRESS,
+        "{closed} of 500 closed"
+    );
+
+    // While the rest stay open, the same address floods joins with wrong passcodes, and a
+    // real participant elsewhere gets in within 2 s all the same.
+    let flood = async {
+        let mut answers = Vec::new();
+        for attempt in 0..100 {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind((Ipv4Addr::new(127, 0, 0, 10), 0).into()).unwrap();
+            let Ok(stream) = socket.connect(server.local_addr()).await else {
+                continue;
+            };
+            let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
+            let Ok((mut socket, _)) = tokio_tungstenite::client_async(url, stream).await else {
+                continue;
+            };
+            let hello = ClientMessage::Hello {
+                version: PROTOCOL_VERSION,
+                name: "Flood".into(),
+                passcode: Some(format!("guess{attempt}")),
+                code: None,
+                host_token: None,
+                media: MediaState::default(),
+            };
+            let _ = socket.send(Message::text(hello.to_json())).await;
+            answers.extend(everything_received(&mut socket).await);
+        }
+        answers
+    };
+    let real = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        let joined = guest(&server, "Ada", Some("s3cret")).await;
+        (joined.is_ok(), started.elapsed())
+    };
+    let (answers, (joined, took)) = tokio::join!(flood, real);
+    assert!(joined, "the real participant was kept out");
+    assert!(took < Duration::from_secs(2), "joining took {took:?} during the attack");
+    assert!(
+        answers.iter().all(|a| matches!(a, ServerMessage::Denied { .. })),
+        "the flood got only refusals"
+    );
+    assert!(
+        answers.iter().any(|a| matches!(
+            a,
+            ServerMessage::Denied {
+                reason: DenyReason::TooManyTries,
+                ..
+            }
+        )),
+        "the flood was slowed"
+    );
+    assert_eq!(server.participant_count(), 2);
+}
+
 #[tokio::test]
 async fn an_unreachable_address_is_a_clear_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
