@@ -440,3 +440,69 @@ async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
     assert!(host.handle.send(Command::Leave));
     ada.until(10, |seen| seen.ended).await;
 }
+
+/// A participant that sends malformed descriptions and candidates is refused with a
+/// problem the user can read; the meeting goes on and others still connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_offers_and_candidates_from_a_peer_change_nothing() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use videomeet_net::protocol::{ClientMessage, MediaState, PROTOCOL_VERSION, ServerMessage, Signal};
+
+    let (host, target) = host_on_loopback().await;
+    let host_id = host.id();
+    let url = format!("ws://127.0.0.1:{}/", target.port);
+    let (mut mallory, _) = tokio_tungstenite::connect_async(url).await.expect("connects");
+    let hello = ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        name: "Mallory".into(),
+        passcode: None,
+        code: None,
+        host_token: None,
+        media: MediaState::default(),
+    };
+    mallory.send(Message::text(hello.to_json())).await.unwrap();
+    let welcomed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = mallory.next().await {
+            if let Message::Text(text) = message
+                && let Ok(ServerMessage::Welcome { .. }) = serde_json::from_str(text.as_str())
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(welcomed, Ok(true));
+    let garbage = [
+        Signal::Offer {
+            sdp: "v=0\r\nthis is not a session description".into(),
+        },
+        Signal::Offer {
+            sdp: format!("v=0\r\n{}", "a=x\r\n".repeat(5_000)),
+        },
+        Signal::Answer { sdp: "v=0".into() },
+        Signal::Candidate {
+            candidate: "candidate:0 1 udp 1 999.1.1.1 -5 typ nonsense".into(),
+            sdp_mid: Some("\u{0}".into()),
+            sdp_mline_index: Some(u16::MAX),
+        },
+    ];
+    for signal in garbage {
+        let message = ClientMessage::Signal { to: host_id, signal };
+        mallory.send(Message::text(message.to_json())).await.unwrap();
+    }
+    host.until(5, |seen| {
+        seen.problems.iter().any(|p| p.contains("could not connect media"))
+    })
+    .await;
+
+    // The host is fine: a real participant connects and its video arrives.
+    let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
+    let ada_id = ada.id();
+    host.until(10, |seen| seen.videos.contains_key(&ada_id)).await;
+    let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
+    assert!(frames >= 20, "{frames} frames in 1 s");
+    assert!(host.handle.send(Command::Leave));
+    ada.until(10, |seen| seen.ended).await;
+}
