@@ -95,6 +95,8 @@ pub enum Command {
     StopSharing,
     /// Host only: let several participants share their screens at once.
     AllowManySharers(bool),
+    /// Host only: lock the meeting (nobody new gets in), or open it again.
+    LockMeeting(bool),
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
 }
@@ -702,12 +704,7 @@ impl Meeting {
                 }
                 self.media.camera = on;
             }
-            Command::Chat(text) => {
-                if let Some(client) = &self.client {
-                    client.send(ClientMessage::Chat { text });
-                }
-                return;
-            }
+            Command::Chat(text) => return self.tell_host(ClientMessage::Chat { text }),
             Command::UseCamera(camera) => {
                 // Two encoders must never interleave in one stream: the old one stops sending
                 // first, and resumes only if the new camera fails.
@@ -754,16 +751,19 @@ impl Meeting {
                 self.media.screen = false;
                 self.emit(Event::Sharing(None));
             }
-            Command::AllowManySharers(allowed) => {
-                if let Some(client) = &self.client {
-                    client.send(ClientMessage::AllowManySharers { allowed });
-                }
-                return;
-            }
+            Command::AllowManySharers(allowed) => return self.tell_host(ClientMessage::AllowManySharers { allowed }),
+            Command::LockMeeting(locked) => return self.tell_host(ClientMessage::LockMeeting { locked }),
             Command::Leave => return,
         }
         if let Some(client) = &self.client {
             client.send(ClientMessage::MediaState { media: self.media });
+        }
+    }
+
+    /// Sends `message` to the host's program.
+    fn tell_host(&self, message: ClientMessage) {
+        if let Some(client) = &self.client {
+            client.send(message);
         }
     }
 

@@ -159,6 +159,11 @@ pub enum ClientMessage {
         /// The host's nonce.
         nonce: u64,
     },
+    /// Host only: lock the meeting (nobody new gets in) or open it again.
+    LockMeeting {
+        /// True to lock.
+        locked: bool,
+    },
     /// Host only: whether several participants may share their screens at once (one at a
     /// time by default).
     AllowManySharers {
@@ -189,6 +194,8 @@ pub enum DenyReason {
     HandshakeTimeout,
     /// Too many wrong passcodes from this address lately: wait, then try again.
     TooManyTries,
+    /// The host has locked the meeting: nobody new gets in.
+    Locked,
 }
 
 /// Why a participant left.

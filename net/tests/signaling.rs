@@ -211,6 +211,39 @@ async fn passcode_guessing_is_slowed_per_address_and_others_still_get_in() {
 }
 
 #[tokio::test]
+async fn a_locked_meeting_lets_nobody_new_in_until_the_host_opens_it() {
+    let (server, mut host) = host(None).await;
+    let ada = guest(&server, "Ada", None).await.expect("Ada joins before the lock");
+    // Only the host may lock.
+    ada.client.send(ClientMessage::LockMeeting { locked: true });
+    host.client.send(ClientMessage::LockMeeting { locked: true });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let error = guest(&server, "Bob", None).await.err().expect("locked out");
+    assert!(
+        matches!(
+            error,
+            JoinError::Denied {
+                reason: DenyReason::Locked,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("locked"), "{error}");
+    // The room saw nobody: the host heard only Ada join.
+    match next(&mut host.events).await {
+        ServerMessage::PeerJoined { peer } => assert_eq!(peer.name, "Ada"),
+        other => panic!("expected Ada, got {other:?}"),
+    }
+    host.client.send(ClientMessage::LockMeeting { locked: false });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    guest(&server, "Bob", None)
+        .await
+        .expect("Bob joins once the meeting is open");
+    assert_eq!(server.participant_count(), 3);
+}
+
+#[tokio::test]
 async fn version_mismatch_and_wrong_meeting_code_get_clear_reasons() {
     let (server, _host) = host(None).await;
     let mut socket = raw(&server).await;

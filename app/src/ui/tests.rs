@@ -528,6 +528,9 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
         .click();
     harness.run();
     assert_eq!(commands.try_recv().ok(), Some(Command::AllowManySharers(true)));
+    harness.get_by_label("Lock the meeting: nobody new can join").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::LockMeeting(true)));
 }
 
 #[test]

@@ -237,6 +237,7 @@ async fn deny(socket: &mut Socket, reason: DenyReason) {
         DenyReason::BadHello => "The first message must be a valid hello.".to_owned(),
         DenyReason::TooManyConnections => "Too many connections; try again later.".to_owned(),
         DenyReason::HandshakeTimeout => "No hello arrived in time.".to_owned(),
+        DenyReason::Locked => "The host has locked the meeting: nobody new can join.".to_owned(),
         DenyReason::TooManyTries => {
             "Too many wrong passcodes from this address; wait a few seconds and try again.".to_owned()
         }

@@ -63,6 +63,8 @@ pub(crate) struct Room {
     participant_count: Arc<AtomicUsize>,
     /// Several participants may share their screens at once (the host's choice).
     many_sharers: bool,
+    /// Nobody new gets in (the host's choice).
+    locked: bool,
     ended: bool,
 }
 
@@ -76,6 +78,7 @@ impl Room {
             chat_seq: 0,
             participant_count,
             many_sharers: false,
+            locked: false,
             ended: false,
         }
     }
@@ -120,6 +123,9 @@ impl Room {
         is_host: bool,
         outbox: mpsc::Sender<ServerMessage>,
     ) -> Result<PeerId, DenyReason> {
+        if self.locked && !is_host {
+            return Err(DenyReason::Locked);
+        }
         if self.members.len() >= limits::MAX_PARTICIPANTS {
             return Err(DenyReason::MeetingFull);
         }
@@ -198,15 +204,13 @@ impl Room {
                 self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
             }
             ClientMessage::AllowManySharers { allowed } => {
-                if self.members.get(&from).is_some_and(|member| member.is_host) {
+                if self.host_only(from, "share screens") {
                     self.many_sharers = allowed;
-                } else {
-                    self.send(
-                        from,
-                        ServerMessage::Error {
-                            message: "only the host decides who may share".into(),
-                        },
-                    );
+                }
+            }
+            ClientMessage::LockMeeting { locked } => {
+                if self.host_only(from, "lock the meeting") {
+                    self.locked = locked;
                 }
             }
             ClientMessage::Ping { nonce } => self.send(from, ServerMessage::Pong { nonce }),
@@ -219,6 +223,20 @@ impl Room {
                 },
             ),
         }
+    }
+
+    /// True when `from` hosts; otherwise tells them that only the host may `what`.
+    fn host_only(&mut self, from: PeerId, what: &str) -> bool {
+        let host = self.members.get(&from).is_some_and(|member| member.is_host);
+        if !host {
+            self.send(
+                from,
+                ServerMessage::Error {
+                    message: format!("only the host may {what}"),
+                },
+            );
+        }
+        host
     }
 
     /// Why `from` may not share now: another participant is sharing and only one may.

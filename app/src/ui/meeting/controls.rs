@@ -202,12 +202,20 @@ impl MeetingScreen {
                 if self.info.as_ref().is_some_and(|info| info.passcode_required) {
                     ui.label("🔒 Joining needs the passcode.");
                 }
-                if self.hosting
-                    && ui
+                if self.hosting {
+                    ui.separator();
+                    if ui
+                        .checkbox(&mut self.locked, "Lock the meeting: nobody new can join")
+                        .changed()
+                    {
+                        self.send(Command::LockMeeting(self.locked));
+                    }
+                    if ui
                         .checkbox(&mut self.many_sharers, "Several people may share their screens at once")
                         .changed()
-                {
-                    self.send(Command::AllowManySharers(self.many_sharers));
+                    {
+                        self.send(Command::AllowManySharers(self.many_sharers));
+                    }
                 }
                 ui.label(egui::RichText::new("Others on the network also find the meeting in their list.").weak());
             });

@@ -139,6 +139,8 @@ pub struct MeetingScreen {
     share_picker: Option<Box<share::SharePicker>>,
     /// Hosting: several may share at once.
     many_sharers: bool,
+    /// Hosting: nobody new gets in.
+    locked: bool,
     /// Desktop notifications waiting to be shown (the app shows them if allowed).
     pub notices: Vec<Notice>,
     caught_up: bool,
@@ -183,6 +185,7 @@ impl MeetingScreen {
             sharing: None,
             share_picker: None,
             many_sharers: false,
+            locked: false,
             notices: Vec::new(),
             caught_up: false,
             ended: None,
