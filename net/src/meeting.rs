@@ -97,6 +97,8 @@ pub enum Command {
     AllowManySharers(bool),
     /// Host only: lock the meeting (nobody new gets in), or open it again.
     LockMeeting(bool),
+    /// Host only: remove a participant (nobody from their address gets back in).
+    Remove(PeerId),
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
 }
@@ -568,6 +570,10 @@ impl Meeting {
             }
             ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
             ServerMessage::Ended => return false,
+            ServerMessage::Removed => {
+                self.emit(Event::Problem("The host removed you from the meeting.".into()));
+                return false;
+            }
             ServerMessage::Welcome { .. }
             | ServerMessage::Denied { .. }
             | ServerMessage::Ping { .. }
@@ -753,6 +759,7 @@ impl Meeting {
             }
             Command::AllowManySharers(allowed) => return self.tell_host(ClientMessage::AllowManySharers { allowed }),
             Command::LockMeeting(locked) => return self.tell_host(ClientMessage::LockMeeting { locked }),
+            Command::Remove(id) => return self.tell_host(ClientMessage::Remove { id }),
             Command::Leave => return,
         }
         if let Some(client) = &self.client {

@@ -159,6 +159,11 @@ pub enum ClientMessage {
         /// The host's nonce.
         nonce: u64,
     },
+    /// Host only: remove a participant; nobody from their address gets back in.
+    Remove {
+        /// Whom.
+        id: PeerId,
+    },
     /// Host only: lock the meeting (nobody new gets in) or open it again.
     LockMeeting {
         /// True to lock.
@@ -196,6 +201,8 @@ pub enum DenyReason {
     TooManyTries,
     /// The host has locked the meeting: nobody new gets in.
     Locked,
+    /// The host removed someone from this address; it stays out of this meeting.
+    Removed,
 }
 
 /// Why a participant left.
@@ -208,6 +215,8 @@ pub enum LeaveReason {
     ConnectionLost,
     /// They broke the protocol's rules (size, rate, format).
     Misbehaved,
+    /// The host removed them.
+    Removed,
 }
 
 /// Messages the host sends to a client.
@@ -296,6 +305,8 @@ pub enum ServerMessage {
         /// A sentence for the developer or user.
         message: String,
     },
+    /// The host removed you; the connection closes after this.
+    Removed,
     /// The host ended the meeting; the connection closes after this.
     Ended,
 }

@@ -244,6 +244,41 @@ async fn a_locked_meeting_lets_nobody_new_in_until_the_host_opens_it() {
 }
 
 #[tokio::test]
+async fn a_removed_participant_is_told_and_cannot_come_back() {
+    let (server, mut host) = host(None).await;
+    let mut mallory = guest(&server, "Mallory", None).await.expect("joins");
+    let ada = guest(&server, "Ada", None).await.expect("joins");
+    for _ in 0..2 {
+        assert!(matches!(next(&mut host.events).await, ServerMessage::PeerJoined { .. }));
+    }
+    // A guest cannot remove anyone.
+    ada.client.send(ClientMessage::Remove { id: mallory.you });
+    match next(&mut mallory.events).await {
+        ServerMessage::PeerJoined { peer } => assert_eq!(peer.name, "Ada"),
+        other => panic!("expected Ada joining, got {other:?}"),
+    }
+    host.client.send(ClientMessage::Remove { id: mallory.you });
+    assert_eq!(next(&mut mallory.events).await, ServerMessage::Removed);
+    match next(&mut host.events).await {
+        ServerMessage::PeerLeft { id, reason } => assert_eq!((id, reason), (mallory.you, LeaveReason::Removed)),
+        other => panic!("expected Mallory leaving, got {other:?}"),
+    }
+    // Coming back from the same address is refused, with the reason.
+    let error = guest(&server, "Mallory again", None).await.err().expect("kept out");
+    assert!(
+        matches!(
+            error,
+            JoinError::Denied {
+                reason: DenyReason::Removed,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(server.participant_count(), 2);
+}
+
+#[tokio::test]
 async fn version_mismatch_and_wrong_meeting_code_get_clear_reasons() {
     let (server, _host) = host(None).await;
     let mut socket = raw(&server).await;

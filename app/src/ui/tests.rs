@@ -418,6 +418,12 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     snapshot(&mut harness, "meeting");
     harness.get_by_label_contains("Grace Hopper");
     harness.get_by_label("🔒 314 159 265 358");
+    // The host can remove someone from the participants panel.
+    let remove: Vec<_> = harness.get_all_by_label("Remove").collect();
+    assert_eq!(remove.len(), 2, "one button for each other participant");
+    remove[0].click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::Remove(2)));
 
     // Buttons and shortcuts reach the meeting.
     harness.get_by_label("🎤 Mute").click();

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
 
 use super::rate::TokenBucket;
-use super::room::{OUTBOX_CAPACITY, RoomEvent};
+use super::room::{Joining, OUTBOX_CAPACITY, RoomEvent};
 use super::server::{ConnectionSlot, Shared};
 use crate::protocol::{ClientMessage, DenyReason, LeaveReason, PROTOCOL_VERSION, ServerMessage, clean_name, limits};
 
@@ -57,10 +57,13 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
     let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let (reply, joined) = oneshot::channel();
     let join = RoomEvent::Join {
-        name: admitted.name,
-        media: admitted.media,
-        is_host: admitted.is_host,
-        outbox,
+        joining: Joining {
+            name: admitted.name,
+            media: admitted.media,
+            is_host: admitted.is_host,
+            address: peer.ip(),
+            outbox,
+        },
         reply,
     };
     if shared.room.send(join).await.is_err() {
@@ -237,6 +240,7 @@ async fn deny(socket: &mut Socket, reason: DenyReason) {
         DenyReason::BadHello => "The first message must be a valid hello.".to_owned(),
         DenyReason::TooManyConnections => "Too many connections; try again later.".to_owned(),
         DenyReason::HandshakeTimeout => "No hello arrived in time.".to_owned(),
+        DenyReason::Removed => "The host removed you from this meeting.".to_owned(),
         DenyReason::Locked => "The host has locked the meeting: nobody new can join.".to_owned(),
         DenyReason::TooManyTries => {
             "Too many wrong passcodes from this address; wait a few seconds and try again.".to_owned()

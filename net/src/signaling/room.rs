@@ -4,7 +4,8 @@
 //! through each member's bounded outbox. A member whose outbox is full is too slow to keep
 //! up and is dropped rather than allowed to hold everyone up.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -22,10 +23,7 @@ pub(crate) const OUTBOX_CAPACITY: usize = 256;
 pub(crate) enum RoomEvent {
     /// An admitted client wants in; the room answers with its id (and has sent `welcome`).
     Join {
-        name: String,
-        media: MediaState,
-        is_host: bool,
-        outbox: mpsc::Sender<ServerMessage>,
+        joining: Joining,
         reply: oneshot::Sender<Result<PeerId, DenyReason>>,
     },
     /// A message from a member.
@@ -36,10 +34,21 @@ pub(crate) enum RoomEvent {
     End,
 }
 
+/// A client the connection has admitted (passcode and all), asking the room to join.
+pub(crate) struct Joining {
+    pub name: String,
+    pub media: MediaState,
+    pub is_host: bool,
+    /// Where it connects from: the host's removals keep that address out.
+    pub address: IpAddr,
+    pub outbox: mpsc::Sender<ServerMessage>,
+}
+
 struct Member {
     name: String,
     media: MediaState,
     is_host: bool,
+    address: IpAddr,
     outbox: mpsc::Sender<ServerMessage>,
 }
 
@@ -65,6 +74,8 @@ pub(crate) struct Room {
     many_sharers: bool,
     /// Nobody new gets in (the host's choice).
     locked: bool,
+    /// Addresses of participants the host removed: they stay out.
+    removed: HashSet<IpAddr>,
     ended: bool,
 }
 
@@ -79,6 +90,7 @@ impl Room {
             participant_count,
             many_sharers: false,
             locked: false,
+            removed: HashSet::new(),
             ended: false,
         }
     }
@@ -97,14 +109,8 @@ impl Room {
 
     fn handle(&mut self, event: RoomEvent) {
         match event {
-            RoomEvent::Join {
-                name,
-                media,
-                is_host,
-                outbox,
-                reply,
-            } => {
-                let result = self.join(name, media, is_host, outbox);
+            RoomEvent::Join { joining, reply } => {
+                let result = self.join(joining);
                 // The connection may have given up waiting; then it is gone anyway.
                 if let Err(Ok(id)) = reply.send(result) {
                     self.remove(id, LeaveReason::ConnectionLost);
@@ -116,13 +122,17 @@ impl Room {
         }
     }
 
-    fn join(
-        &mut self,
-        name: String,
-        media: MediaState,
-        is_host: bool,
-        outbox: mpsc::Sender<ServerMessage>,
-    ) -> Result<PeerId, DenyReason> {
+    fn join(&mut self, joining: Joining) -> Result<PeerId, DenyReason> {
+        let Joining {
+            name,
+            media,
+            is_host,
+            address,
+            outbox,
+        } = joining;
+        if self.removed.contains(&address) && !is_host {
+            return Err(DenyReason::Removed);
+        }
         if self.locked && !is_host {
             return Err(DenyReason::Locked);
         }
@@ -135,6 +145,7 @@ impl Room {
             name,
             media,
             is_host,
+            address,
             outbox,
         };
         let welcome = ServerMessage::Welcome {
@@ -211,6 +222,17 @@ impl Room {
             ClientMessage::LockMeeting { locked } => {
                 if self.host_only(from, "lock the meeting") {
                     self.locked = locked;
+                }
+            }
+            ClientMessage::Remove { id } => {
+                if self.host_only(from, "remove participants") {
+                    let removable = self.members.get(&id).filter(|member| !member.is_host);
+                    if let Some(member) = removable {
+                        self.removed.insert(member.address);
+                        // The last thing it hears; the connection closes with its outbox.
+                        let _ = member.outbox.try_send(ServerMessage::Removed);
+                        self.remove(id, LeaveReason::Removed);
+                    }
                 }
             }
             ClientMessage::Ping { nonce } => self.send(from, ServerMessage::Pong { nonce }),

@@ -247,6 +247,7 @@ impl MeetingScreen {
                         LeaveReason::Left => "left",
                         LeaveReason::ConnectionLost => "lost their connection",
                         LeaveReason::Misbehaved => "was disconnected by the host",
+                        LeaveReason::Removed => "was removed by the host",
                     };
                     self.problems
                         .push((format!("{} {why}.", person.info.name), Instant::now()));
@@ -319,6 +320,7 @@ impl MeetingScreen {
                     Some(problem) if problem.contains("lost the connection") => {
                         "The connection to the host was lost.".to_owned()
                     }
+                    Some(problem) if problem.contains("removed you") => problem,
                     _ => "The meeting has ended.".to_owned(),
                 };
                 self.ended.get_or_insert(message);

@@ -1,6 +1,7 @@
 //! The side panels: chat and participants.
 
 use eframe::egui;
+use videomeet_net::meeting::Command;
 use videomeet_net::protocol::limits::MAX_CHAT_CHARS;
 
 use super::super::style;
@@ -45,19 +46,15 @@ impl MeetingScreen {
     pub(super) fn people_panel(&mut self, ui: &mut egui::Ui) {
         ui.heading(format!("People ({})", self.participant_count()));
         ui.separator();
-        let me = (self.my_name.clone(), " (you)", self.hosting, self.my_media, None);
+        let me = (None, self.my_name.clone(), " (you)", self.hosting, self.my_media, None);
         let others = self.people.values().map(|person| {
             let info = &person.info;
-            (
-                info.name.clone(),
-                "",
-                info.is_host,
-                info.media,
-                person.safety_code.clone(),
-            )
+            let code = person.safety_code.clone();
+            (Some(info.id), info.name.clone(), "", info.is_host, info.media, code)
         });
+        let mut removed = None;
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            for (name, suffix, host, media, safety_code) in std::iter::once(me).chain(others) {
+            for (id, name, suffix, host, media, safety_code) in std::iter::once(me).chain(others) {
                 ui.horizontal(|ui| {
                     let (circle, _) = ui.allocate_exact_size(egui::vec2(24.0, 24.0), egui::Sense::hover());
                     ui.painter()
@@ -74,6 +71,15 @@ impl MeetingScreen {
                         ui.label(egui::RichText::new("host").small().color(style::INFO));
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        if self.hosting
+                            && let Some(id) = id
+                            && ui
+                                .small_button("Remove")
+                                .on_hover_text(format!("Remove {name}; they cannot join this meeting again"))
+                                .clicked()
+                        {
+                            removed = Some(id);
+                        }
                         let camera = egui::RichText::new("📷");
                         ui.label(if media.camera {
                             camera
@@ -102,5 +108,8 @@ impl MeetingScreen {
                 }
             }
         });
+        if let Some(id) = removed {
+            self.send(Command::Remove(id));
+        }
     }
 }
