@@ -28,7 +28,9 @@ use webrtc::peer_connection::{
     configure_nack, configure_rtcp_reports,
 };
 use webrtc::rtp_transceiver::RtpSender;
+use webrtc::runtime::Runtime;
 
+use crate::impair::ImpairedRuntime;
 use crate::keyframe_requests::{self, KeyframeRequestForwarder};
 use crate::protocol::Signal;
 use crate::safety;
@@ -73,6 +75,9 @@ pub struct PeerConfig {
     pub ice_addrs: Vec<SocketAddr>,
     /// `stun:` / `turn:` URLs for networks beyond the LAN; empty on a LAN (host candidates only).
     pub ice_servers: Vec<String>,
+    /// A simulated bad network for what we send (tests, benchmarks, `--impair`); `None`
+    /// normally.
+    pub impairment: Option<Arc<ImpairedRuntime>>,
 }
 
 impl Default for PeerConfig {
@@ -80,6 +85,7 @@ impl Default for PeerConfig {
         Self {
             ice_addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
             ice_servers: Vec::new(),
+            impairment: None,
         }
     }
 }
@@ -324,16 +330,17 @@ impl PeerLink {
                 ..Default::default()
             })
             .collect();
-        let pc = PeerConnectionBuilder::new()
+        let mut builder = PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build())
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .with_handler(Arc::new(Handler { events: events.clone() }))
-            .with_udp_addrs(config.ice_addrs.clone())
-            .build()
-            .await
-            .map_err(peer_error)?;
+            .with_udp_addrs(config.ice_addrs.clone());
+        if let Some(impaired) = &config.impairment {
+            builder = builder.with_runtime(Arc::clone(impaired) as Arc<dyn Runtime>);
+        }
+        let pc = builder.build().await.map_err(peer_error)?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
         let video = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), VideoFeed::Camera.track_id()).await?;
         let screen = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), VideoFeed::Screen.track_id()).await?;

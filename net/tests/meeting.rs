@@ -57,7 +57,7 @@ impl Participant {
             audio_tap: Some(tap),
             peer: PeerConfig {
                 ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-                ice_servers: Vec::new(),
+                ..PeerConfig::default()
             },
             announce: false,
         };
