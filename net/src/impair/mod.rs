@@ -40,7 +40,9 @@ pub const MAX_QUEUE: Duration = Duration::from_millis(200);
 
 /// An impairment description that could not be read.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[error("cannot read the network impairment \"{part}\": {reason} (example: loss=10%,delay=40ms,jitter=10ms,reorder=2%,rate=500kbps,seed=7)")]
+#[error(
+    "cannot read the network impairment \"{part}\": {reason} (example: loss=10%,delay=40ms,jitter=10ms,reorder=2%,rate=500kbps,seed=7)"
+)]
 pub struct ImpairmentError {
     part: String,
     reason: &'static str,
@@ -108,7 +110,9 @@ fn parse_duration(value: &str) -> Option<Duration> {
         (value, 1e-3)
     };
     let seconds = number.trim().parse::<f64>().ok()? * scale;
-    (0.0..=60.0).contains(&seconds).then(|| Duration::from_secs_f64(seconds))
+    (0.0..=60.0)
+        .contains(&seconds)
+        .then(|| Duration::from_secs_f64(seconds))
 }
 
 /// `500kbps`, `2mbps`, `64000bps` or bare bits per second; at least 8 kbps.
@@ -146,26 +150,25 @@ impl SplitMix64 {
 /// when it arrives.
 #[derive(Clone, Debug)]
 pub struct ImpairedLink {
-    impairment: Impairment,
     random: SplitMix64,
     /// When the bottleneck finishes sending what is queued.
     busy_until: Option<Instant>,
 }
 
 impl ImpairedLink {
-    /// A link behaving as `impairment`; `stream` tells links sharing a seed apart.
-    pub fn new(impairment: Impairment, stream: u64) -> Self {
-        let mut random = SplitMix64(impairment.seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    /// A link drawing from `seed`; `stream` tells links sharing a seed apart.
+    pub fn new(seed: u64, stream: u64) -> Self {
+        let mut random = SplitMix64(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
         random.next_u64();
         Self {
-            impairment,
             random,
             busy_until: None,
         }
     }
 
-    /// When a datagram of `bytes` sent at `now` arrives, or `None` when it is lost.
-    pub fn admit(&mut self, now: Instant, bytes: usize) -> Option<Instant> {
+    /// When a datagram of `bytes` sent at `now` arrives under `impairment`, or `None` when
+    /// it is lost.
+    pub fn admit(&mut self, impairment: &Impairment, now: Instant, bytes: usize) -> Option<Instant> {
         // Every datagram draws the same numbers whatever happens to it, so one setting
         // changing does not shift the others' choices.
         let (lost, jitter, reordered) = (
@@ -174,7 +177,7 @@ impl ImpairedLink {
             self.random.next_unit(),
         );
         let mut leaves = now;
-        if let Some(rate) = self.impairment.rate_bps {
+        if let Some(rate) = impairment.rate_bps {
             let start = self.busy_until.filter(|busy| *busy > now).unwrap_or(now);
             if start - now > MAX_QUEUE {
                 return None;
@@ -183,12 +186,14 @@ impl ImpairedLink {
             self.busy_until = Some(start + sending);
             leaves = start + sending;
         }
-        if lost < self.impairment.loss {
+        if lost < impairment.loss {
             return None;
         }
-        let Impairment { delay, jitter: spread, .. } = self.impairment;
+        let Impairment {
+            delay, jitter: spread, ..
+        } = *impairment;
         let mut arrives = leaves + delay + spread.mul_f64(jitter);
-        if reordered < self.impairment.reorder {
+        if reordered < impairment.reorder {
             arrives += (delay + spread).max(Duration::from_millis(5));
         }
         Some(arrives)
@@ -215,7 +220,10 @@ mod tests {
         assert_eq!(read, expected);
         assert_eq!(read.to_string().parse::<Impairment>().expect("round trip"), expected);
         assert_eq!("".parse::<Impairment>().expect("empty"), Impairment::default());
-        assert_eq!("rate=2Mbps".parse::<Impairment>().expect("rate").rate_bps, Some(2_000_000));
+        assert_eq!(
+            "rate=2Mbps".parse::<Impairment>().expect("rate").rate_bps,
+            Some(2_000_000)
+        );
     }
 
     #[test]
@@ -235,10 +243,13 @@ mod tests {
     }
 
     fn losses(impairment: Impairment, packets: usize) -> Vec<bool> {
-        let mut link = ImpairedLink::new(impairment, 0);
+        let mut link = ImpairedLink::new(impairment.seed, 0);
         let start = Instant::now();
         (0..packets)
-            .map(|i| link.admit(start + Duration::from_millis(i as u64 * 20), 200).is_none())
+            .map(|i| {
+                link.admit(&impairment, start + Duration::from_millis(i as u64 * 20), 200)
+                    .is_none()
+            })
             .collect()
     }
 
@@ -266,14 +277,17 @@ mod tests {
             seed: 3,
             ..Impairment::default()
         };
-        let mut link = ImpairedLink::new(impairment, 1);
+        let mut link = ImpairedLink::new(impairment.seed, 1);
         let start = Instant::now();
         let arrivals: Vec<Instant> = (0..2000)
             .map(|i| {
                 let sent = start + Duration::from_millis(i * 10);
-                let arrives = link.admit(sent, 1000).expect("no loss configured");
+                let arrives = link.admit(&impairment, sent, 1000).expect("no loss configured");
                 let late = arrives - sent;
-                assert!(late >= Duration::from_millis(40) && late <= Duration::from_millis(100), "{late:?}");
+                assert!(
+                    late >= Duration::from_millis(40) && late <= Duration::from_millis(100),
+                    "{late:?}"
+                );
                 arrives
             })
             .collect();
@@ -287,16 +301,16 @@ mod tests {
             rate_bps: Some(800_000),
             ..Impairment::default()
         };
-        let mut link = ImpairedLink::new(capped, 0);
+        let mut link = ImpairedLink::new(capped.seed, 0);
         let now = Instant::now();
         // 1000 bytes at 800 kbps take 10 ms each: a burst leaves one every 10 ms.
-        let first = link.admit(now, 1000).expect("sent");
-        let second = link.admit(now, 1000).expect("queued");
+        let first = link.admit(&capped, now, 1000).expect("sent");
+        let second = link.admit(&capped, now, 1000).expect("queued");
         assert_eq!(second - first, Duration::from_millis(10));
         // A 1 s burst at once: only about MAX_QUEUE of it fits.
-        let kept = (0..100).filter(|_| link.admit(now, 1000).is_some()).count();
+        let kept = (0..100).filter(|_| link.admit(&capped, now, 1000).is_some()).count();
         assert!((19..=22).contains(&kept), "{kept} of 100 kept");
         // Once the queue has drained, datagrams pass again.
-        assert!(link.admit(now + Duration::from_secs(1), 1000).is_some());
+        assert!(link.admit(&capped, now + Duration::from_secs(1), 1000).is_some());
     }
 }

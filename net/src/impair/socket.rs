@@ -1,8 +1,8 @@
 //! The impairment placed under WebRTC: a [`Runtime`] that runs everything on tokio but hands
 //! the connection sockets whose sends go through an [`ImpairedLink`].
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::future::Future;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
@@ -25,29 +25,48 @@ use super::{ImpairedLink, Impairment};
 const MAX_WAITING: usize = 20_000;
 
 /// A tokio runtime for WebRTC whose UDP sockets send through an impaired link. Every socket
-/// gets its own seeded link, numbered in the order the sockets are made.
+/// gets its own seeded link, numbered in the order the sockets are made. The conditions can
+/// change while connections run (a test making the network worse, then better).
 #[derive(Debug)]
 pub struct ImpairedRuntime {
-    impairment: Impairment,
+    control: Arc<Control>,
     sockets_made: AtomicU64,
+}
+
+/// The conditions every socket of one runtime reads at each send.
+#[derive(Debug)]
+struct Control {
+    impairment: Mutex<Impairment>,
     /// While set, every datagram is dropped: the network is down.
-    outage: Arc<AtomicBool>,
+    outage: AtomicBool,
+}
+
+impl Control {
+    fn impairment(&self) -> Impairment {
+        *self.impairment.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl ImpairedRuntime {
     /// A runtime whose sockets behave as `impairment`.
     pub fn new(impairment: Impairment) -> Self {
-        Self::with_outage(impairment, Arc::new(AtomicBool::new(false)))
+        Self {
+            control: Arc::new(Control {
+                impairment: Mutex::new(impairment),
+                outage: AtomicBool::new(false),
+            }),
+            sockets_made: AtomicU64::new(0),
+        }
     }
 
-    /// Like [`ImpairedRuntime::new`], and while `outage` is set nothing gets through (a cable
-    /// pulled, a Wi-Fi drop).
-    pub fn with_outage(impairment: Impairment, outage: Arc<AtomicBool>) -> Self {
-        Self {
-            impairment,
-            sockets_made: AtomicU64::new(0),
-            outage,
-        }
+    /// From now on, sockets behave as `impairment` (their seeds stay as they were).
+    pub fn set(&self, impairment: Impairment) {
+        *self.control.impairment.lock().unwrap_or_else(PoisonError::into_inner) = impairment;
+    }
+
+    /// While `down`, nothing gets through (a cable pulled, a Wi-Fi drop).
+    pub fn set_outage(&self, down: bool) {
+        self.control.outage.store(down, Ordering::Relaxed);
     }
 }
 
@@ -63,11 +82,8 @@ impl Runtime for ImpairedRuntime {
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
         let inner = TokioRuntime.wrap_udp_socket(socket)?;
         let stream = self.sockets_made.fetch_add(1, Ordering::Relaxed);
-        Ok(ImpairedSocket::start(
-            inner,
-            ImpairedLink::new(self.impairment, stream),
-            Arc::clone(&self.outage),
-        ))
+        let link = ImpairedLink::new(self.control.impairment().seed, stream);
+        Ok(ImpairedSocket::start(inner, link, Arc::clone(&self.control)))
     }
 
     fn wrap_tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
@@ -156,7 +172,7 @@ struct Shared {
 struct ImpairedSocket {
     inner: Arc<dyn AsyncUdpSocket>,
     shared: Arc<Shared>,
-    outage: Arc<AtomicBool>,
+    control: Arc<Control>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -167,7 +183,7 @@ impl std::fmt::Debug for Shared {
 
 impl ImpairedSocket {
     /// Wraps `inner` and starts the task that delivers its datagrams when they are due.
-    fn start(inner: Arc<dyn AsyncUdpSocket>, link: ImpairedLink, outage: Arc<AtomicBool>) -> Arc<dyn AsyncUdpSocket> {
+    fn start(inner: Arc<dyn AsyncUdpSocket>, link: ImpairedLink, control: Arc<Control>) -> Arc<dyn AsyncUdpSocket> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 link,
@@ -178,7 +194,7 @@ impl ImpairedSocket {
             closed: AtomicBool::new(false),
         });
         tokio::spawn(deliver(Arc::clone(&inner), Arc::clone(&shared)));
-        Arc::new(Self { inner, shared, outage })
+        Arc::new(Self { inner, shared, control })
     }
 }
 
@@ -197,11 +213,12 @@ impl AsyncUdpSocket for ImpairedSocket {
 
     fn poll_send(&self, _cx: &mut Context<'_>, transmit: &Transmit<'_>) -> Poll<io::Result<usize>> {
         let now = Instant::now();
-        let down = self.outage.load(Ordering::Relaxed);
+        let down = self.control.outage.load(Ordering::Relaxed);
+        let impairment = self.control.impairment();
         let segment = transmit.segment_size.unwrap_or(transmit.contents.len()).max(1);
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
         for datagram in transmit.contents.chunks(segment) {
-            let arrives = queue.link.admit(now, datagram.len());
+            let arrives = queue.link.admit(&impairment, now, datagram.len());
             let Some(arrives) = arrives.filter(|_| !down && queue.waiting.len() < MAX_WAITING) else {
                 continue;
             };
@@ -219,7 +236,12 @@ impl AsyncUdpSocket for ImpairedSocket {
         Poll::Ready(Ok(transmit.contents.len()))
     }
 
-    fn poll_recv(&self, cx: &mut Context<'_>, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> Poll<io::Result<usize>> {
+    fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> Poll<io::Result<usize>> {
         self.inner.poll_recv(cx, bufs, meta)
     }
 
