@@ -643,8 +643,8 @@ impl Meeting {
                 }
             }
             PeerEvent::State(RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed) => {
-                if !self.reconnecting.contains_key(&id) {
-                    self.reconnecting.insert(id, None);
+                if let std::collections::hash_map::Entry::Vacant(entry) = self.reconnecting.entry(id) {
+                    entry.insert(None);
                     self.emit(Event::Reconnecting { id, reconnecting: true });
                 }
                 self.restart_ice(id).await;
