@@ -664,3 +664,16 @@ async fn a_network_blip_shows_reconnecting_and_media_returns_without_rejoining()
     assert!(host.handle.send(Command::Leave));
     ada.until(10, |seen| seen.ended).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_whose_program_dies_ends_the_meeting_for_everyone_within_10_s() {
+    let (host, target) = host_on_loopback().await;
+    let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
+    let host_id = host.id();
+    ada.until(10, |seen| seen.videos.contains_key(&host_id)).await;
+    // No leave, no goodbye: the host's meeting stops where it stands.
+    let died = Instant::now();
+    host.actor.abort();
+    ada.until(10, |seen| seen.ended).await;
+    println!("meeting ended for the guest {:?} after the host died", died.elapsed());
+}
