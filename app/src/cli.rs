@@ -96,6 +96,10 @@ pub struct MediaArgs {
     /// LAN; may be repeated. Without one, only LAN addresses are used.
     #[arg(long = "ice-server", value_name = "URL")]
     pub ice_servers: Vec<String>,
+    /// Simulate a bad network for the media this participant sends, reproducibly:
+    /// `loss=10%,delay=40ms,jitter=10ms,reorder=2%,rate=500kbps,seed=7` (any of them).
+    #[arg(long, value_name = "CONDITIONS")]
+    pub impair: Option<videomeet_net::impair::Impairment>,
     /// Leave after this many seconds.
     #[arg(long)]
     pub duration: Option<f64>,
@@ -150,6 +154,9 @@ impl MediaArgs {
             audio_tap: None,
             peer: videomeet_net::peer::PeerConfig {
                 ice_servers: self.ice_servers.clone(),
+                impairment: self
+                    .impair
+                    .map(|impairment| std::sync::Arc::new(videomeet_net::impair::ImpairedRuntime::new(impairment))),
                 ..videomeet_net::peer::PeerConfig::default()
             },
             announce,
@@ -299,6 +306,28 @@ mod tests {
             let error = parse(flags).unwrap_err().to_string();
             assert!(error.contains(expected), "{flags:?}: {error}");
         }
+    }
+
+    #[test]
+    fn impair_takes_network_conditions_and_explains_bad_ones() {
+        let args = [
+            "videomeet",
+            "join",
+            "h:1",
+            "--headless",
+            "--impair",
+            "loss=10%,delay=40ms,seed=7",
+        ];
+        let Some(Command::Join { media, .. }) = Args::try_parse_from(args).expect("parses").command else {
+            unreachable!("parsed as join")
+        };
+        let impairment = media.impair.expect("taken");
+        assert_eq!((impairment.loss, impairment.seed), (0.1, 7));
+        assert!(media.meeting_config(false).expect("valid").peer.impairment.is_some());
+        let error = Args::try_parse_from(["videomeet", "host", "--impair", "loss=lots"])
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("cannot read the network impairment"), "{error}");
     }
 
     #[test]

@@ -129,6 +129,9 @@ fn print_event(event: &Event) {
         } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms}),
         Event::MediaState { id, media } => json!({"event": "media_state", "id": id, "media": media}),
         Event::Stats(peers) => json!({"event": "stats", "peers": peers}),
+        Event::Reconnecting { id, reconnecting } => {
+            json!({"event": "reconnecting", "id": id, "reconnecting": reconnecting})
+        }
         Event::Problem(message) => json!({"event": "problem", "message": message}),
         Event::Ended => json!({"event": "ended"}),
     };

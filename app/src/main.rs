@@ -2,6 +2,7 @@
 
 mod cli;
 mod headless;
+mod logfile;
 mod ui;
 mod update;
 
@@ -59,7 +60,10 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Logs to stderr and to the rotating log file; a panic leaves a crash report, and one left
+/// by an earlier run is pointed out.
 fn init_logging(verbose: bool) {
+    use tracing_subscriber::prelude::*;
     let default = if verbose {
         "debug"
     } else {
@@ -67,8 +71,25 @@ fn init_logging(verbose: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIDEOMEET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let folder = logfile::data_dir().map(|data| data.join("logs"));
+    let file = folder
+        .as_deref()
+        .and_then(|folder| match logfile::RotatingLog::open(folder) {
+            Ok(log) => Some(log),
+            Err(error) => {
+                eprintln!("could not open the log file in {}: {error}", folder.display());
+                None
+            }
+        });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(file.map(|log| tracing_subscriber::fmt::layer().with_ansi(false).with_writer(log)))
         .init();
+    if let Some(folder) = folder {
+        if let Some(report) = logfile::unreported_crash(&folder) {
+            tracing::warn!("Video Meet crashed last time; the report is in {}", report.display());
+        }
+        logfile::install_crash_reports(folder);
+    }
 }

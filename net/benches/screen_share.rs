@@ -236,7 +236,7 @@ fn config(name: &str) -> MeetingConfig {
         audio_tap: None,
         peer: PeerConfig {
             ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-            ice_servers: Vec::new(),
+            ..PeerConfig::default()
         },
         announce: false,
     }

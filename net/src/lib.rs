@@ -6,6 +6,7 @@
 pub mod address;
 mod assemble;
 pub mod discovery;
+pub mod impair;
 mod keyframe_requests;
 pub mod meeting;
 pub mod peer;

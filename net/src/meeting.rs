@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use videomeet_media::audio::AudioLevels;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
+use videomeet_media::audio::playout_stats::PlayoutCounts;
 use videomeet_media::capture::{self, CaptureThread, ScreenShare};
 use videomeet_media::codec::{H264Config, KeyframeRequest, OpusConfig};
 use videomeet_media::decode_thread::VideoDecoderThread;
@@ -168,6 +169,14 @@ pub enum Event {
     },
     /// Once a second: figures for each other participant.
     Stats(Vec<PeerStats>),
+    /// The media connection to a participant broke and is being restored (`true`), or is
+    /// back (`false`); their tile says so meanwhile.
+    Reconnecting {
+        /// Who.
+        id: PeerId,
+        /// Reconnecting now.
+        reconnecting: bool,
+    },
     /// Something went wrong that the user should know about; the meeting goes on.
     Problem(String),
     /// The meeting is over for us (we left, the host ended it, or the host is gone).
@@ -197,17 +206,19 @@ pub struct PeerStats {
     pub height: u32,
     /// Average time to decode one of their frames.
     pub decode_ms: f64,
+    /// Share of their sound's 20 ms frames that concealment had to invent, in percent.
+    pub audio_concealed_pct: f64,
 }
 
 /// The previous reading, to turn running totals into rates.
 #[derive(Default)]
 struct Meter {
     decode: Option<Arc<videomeet_media::decode_thread::DecodeStats>>,
-    last: Option<(std::time::Instant, LinkCounters, u64, u64)>,
+    last: Option<(std::time::Instant, LinkCounters, u64, u64, PlayoutCounts)>,
 }
 
 impl Meter {
-    fn read(&mut self, id: PeerId, counters: LinkCounters) -> PeerStats {
+    fn read(&mut self, id: PeerId, counters: LinkCounters, playout: PlayoutCounts) -> PeerStats {
         let now = std::time::Instant::now();
         let (frames, decode_us, (width, height)) = self
             .decode
@@ -221,7 +232,8 @@ impl Meter {
             height,
             ..PeerStats::default()
         };
-        if let Some((at, before, frames_before, decode_us_before)) = self.last {
+        if let Some((at, before, frames_before, decode_us_before, playout_before)) = self.last {
+            stats.audio_concealed_pct = playout.since(&playout_before).concealed_pct();
             let seconds = now.duration_since(at).as_secs_f64().max(1e-3);
             let kbps = |after: u64, before: u64| after.saturating_sub(before) as f64 * 8.0 / 1000.0 / seconds;
             stats.send_kbps = kbps(counters.bytes_sent, before.bytes_sent);
@@ -239,7 +251,7 @@ impl Meter {
                 stats.decode_ms = decode_us.saturating_sub(decode_us_before) as f64 / decoded as f64 / 1000.0;
             }
         }
-        self.last = Some((now, counters, frames, decode_us));
+        self.last = Some((now, counters, frames, decode_us, playout));
         stats
     }
 }
@@ -324,6 +336,10 @@ pub struct Meeting {
     frame_interval: Duration,
     media: MediaState,
     peer_config: PeerConfig,
+    /// Our id in the meeting.
+    you: PeerId,
+    /// Participants whose media connection is broken, and when we last restarted ICE to them.
+    reconnecting: HashMap<PeerId, Option<std::time::Instant>>,
 }
 
 impl Meeting {
@@ -451,6 +467,8 @@ impl Meeting {
             frame_interval: Duration::from_secs(1) / fps,
             media,
             peer_config: config.peer,
+            you: joined.you,
+            reconnecting: HashMap::new(),
         };
         // The newcomer offers to everyone already there.
         for peer in joined.peers {
@@ -605,6 +623,12 @@ impl Meeting {
         match event {
             PeerEvent::Candidate(candidate) => self.signal(id, candidate),
             PeerEvent::State(RTCPeerConnectionState::Connected) => {
+                if self.reconnecting.remove(&id).is_some() {
+                    self.emit(Event::Reconnecting {
+                        id,
+                        reconnecting: false,
+                    });
+                }
                 // A new viewer needs keyframes to start from.
                 self.keyframes.request();
                 if let Some(share) = &self.screen {
@@ -618,10 +642,12 @@ impl Meeting {
                     self.emit(Event::SafetyCode { id, code });
                 }
             }
-            PeerEvent::State(RTCPeerConnectionState::Failed) => {
-                self.emit(Event::Problem(format!(
-                    "the media connection to participant {id} failed"
-                )));
+            PeerEvent::State(RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed) => {
+                if let std::collections::hash_map::Entry::Vacant(entry) = self.reconnecting.entry(id) {
+                    entry.insert(None);
+                    self.emit(Event::Reconnecting { id, reconnecting: true });
+                }
+                self.restart_ice(id).await;
             }
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
@@ -839,11 +865,37 @@ impl Meeting {
             .map_err(|error| format!("could not switch to {label}: {error}"))
     }
 
+    /// Restarts ICE to `id` if we are the side that offers (the later joiner, as when the
+    /// connection was first made, so the two never offer at once) and the last restart has
+    /// had time to work.
+    async fn restart_ice(&mut self, id: PeerId) {
+        let now = std::time::Instant::now();
+        let Some(last) = self.reconnecting.get_mut(&id) else {
+            return;
+        };
+        if self.you < id || last.is_some_and(|at| now - at < ICE_RESTART_INTERVAL) {
+            return;
+        }
+        *last = Some(now);
+        let Some(link) = self.peers.get(&id).cloned() else {
+            return;
+        };
+        match link.restart_ice().await {
+            Ok(offer) => self.signal(id, offer),
+            Err(error) => tracing::debug!(peer = id, %error, "ICE restart failed"),
+        }
+    }
+
     async fn housekeeping(&mut self) {
+        let broken: Vec<PeerId> = self.reconnecting.keys().copied().collect();
+        for id in broken {
+            self.restart_ice(id).await;
+        }
         let mut stats = Vec::with_capacity(self.peers.len());
         for (id, link) in &self.peers {
             let counters = link.counters().await;
-            stats.push(self.meters.entry(*id).or_default().read(*id, counters));
+            let playout = self.capture.levels.playout.counts(*id);
+            stats.push(self.meters.entry(*id).or_default().read(*id, counters, playout));
         }
         if !stats.is_empty() {
             stats.sort_by_key(|s| s.id);
@@ -863,6 +915,7 @@ impl Meeting {
 
     fn disconnect(&mut self, id: PeerId) {
         self.meters.remove(&id);
+        self.reconnecting.remove(&id);
         let _ = self.mixer.input().try_send(MixerInput::Remove(id));
         for task in self.tasks.remove(&id).unwrap_or_default() {
             task.abort();
@@ -887,6 +940,9 @@ impl Meeting {
         self.emit(Event::Ended);
     }
 }
+
+/// How long an ICE restart may take before the next is tried.
+const ICE_RESTART_INTERVAL: Duration = Duration::from_secs(4);
 
 /// How long opening a device may take before we give up on it.
 const DEVICE_TIMEOUT: Duration = Duration::from_secs(5);

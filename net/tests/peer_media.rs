@@ -23,7 +23,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 fn loopback() -> PeerConfig {
     PeerConfig {
         ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-        ice_servers: Vec::new(),
+        ..PeerConfig::default()
     }
 }
 

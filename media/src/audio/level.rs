@@ -55,6 +55,8 @@ pub struct AudioLevels {
     /// Our microphone (measured even while muted, so the app can say "you are muted").
     pub local: Arc<AudioLevel>,
     remote: Mutex<HashMap<SourceId, f32>>,
+    /// How each participant's sound was played (decoded, rebuilt, concealed).
+    pub playout: super::playout_stats::PlayoutTally,
 }
 
 impl AudioLevels {
@@ -74,6 +76,7 @@ impl AudioLevels {
     /// Forgets a participant who left.
     pub fn remove(&self, source: SourceId) {
         self.lock().remove(&source);
+        self.playout.remove(source);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SourceId, f32>> {

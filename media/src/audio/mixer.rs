@@ -141,7 +141,8 @@ fn mix_loop(
         }
         mix.samples.fill(0.0);
         for (&source, stream) in &mut streams {
-            stream.pop(&mut stream_frame);
+            let playout = stream.pop(&mut stream_frame);
+            levels.playout.record(source, playout);
             levels.update_remote(source, &stream_frame.samples[..]);
             for (sum, sample) in mix.samples.iter_mut().zip(stream_frame.samples.iter()) {
                 *sum += sample;

@@ -10,6 +10,7 @@ pub mod jitter;
 pub mod level;
 mod microphone;
 pub mod mixer;
+pub mod playout_stats;
 mod resample;
 mod speaker;
 mod synthetic;

@@ -58,6 +58,8 @@ pub struct Person {
     pub stats: Option<PeerStats>,
     /// The safety code of our connection with them, once it is up.
     pub safety_code: Option<String>,
+    /// Their media connection broke and is being restored.
+    pub reconnecting: bool,
 }
 
 /// One chat message.
@@ -238,6 +240,7 @@ impl MeetingScreen {
                     screen: None,
                     safety_code: None,
                     stats: None,
+                    reconnecting: false,
                 });
                 person.info = info;
             }
@@ -308,6 +311,11 @@ impl MeetingScreen {
                     if let Some(person) = self.people.get_mut(&stats.id) {
                         person.stats = Some(stats);
                     }
+                }
+            }
+            Event::Reconnecting { id, reconnecting } => {
+                if let Some(person) = self.people.get_mut(&id) {
+                    person.reconnecting = reconnecting;
                 }
             }
             Event::Problem(problem) => {

@@ -22,6 +22,8 @@ struct TileView {
     camera_on: bool,
     mic_on: bool,
     host: bool,
+    /// Their connection broke and is being restored.
+    reconnecting: bool,
     stats: Option<String>,
 }
 
@@ -35,6 +37,7 @@ impl MeetingScreen {
             camera_on: self.my_media.camera,
             mic_on: self.my_media.mic,
             host: self.hosting,
+            reconnecting: false,
             stats: self.show_stats.then(|| self.own_stats()),
         };
         let others = self.people.values().map(|person| TileView {
@@ -45,6 +48,7 @@ impl MeetingScreen {
             camera_on: person.info.media.camera,
             mic_on: person.info.media.mic,
             host: person.info.is_host,
+            reconnecting: person.reconnecting,
             stats: self.show_stats.then(|| {
                 person.stats.as_ref().map_or_else(
                     || "connecting…".to_owned(),
@@ -70,6 +74,7 @@ impl MeetingScreen {
                 camera_on: true,
                 mic_on: true,
                 host: false,
+                reconnecting: false,
                 stats: None,
             });
         std::iter::once(me).chain(others).chain(screens).collect()
@@ -176,7 +181,8 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
     // Name (and host mark) on a dark label in the bottom-left corner.
     let host = if view.host { " · host" } else { "" };
     let muted = if view.mic_on { "" } else { "🔇 " };
-    let label = format!("{muted}{}{}{host}", view.name, view.suffix);
+    let reconnecting = if view.reconnecting { " · reconnecting…" } else { "" };
+    let label = format!("{muted}{}{}{host}{reconnecting}", view.name, view.suffix);
     let font = FontId::proportional(13.0);
     let galley = painter.layout_no_wrap(label, font, Color32::WHITE);
     let label_rect = Rect::from_min_size(
