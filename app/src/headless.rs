@@ -146,7 +146,16 @@ struct VideoStats {
     frames: u32,
     latencies_us: Vec<u64>,
     since: Instant,
+    /// When the last new picture was taken in, to find freezes.
+    last_frame_at: Option<Instant>,
+    /// Longest wait between two pictures in this period.
+    max_gap: Duration,
+    /// Waits over [`FREEZE`] in this period.
+    freezes: u32,
 }
+
+/// A wait between two pictures longer than this is a freeze a viewer notices.
+const FREEZE: Duration = Duration::from_millis(150);
 
 impl VideoStats {
     fn new(slot: Arc<VideoSlot>) -> Self {
@@ -157,6 +166,9 @@ impl VideoStats {
             frames: 0,
             latencies_us: Vec::new(),
             since: Instant::now(),
+            last_frame_at: None,
+            max_gap: Duration::ZERO,
+            freezes: 0,
         }
     }
 
@@ -168,6 +180,12 @@ impl VideoStats {
         let first = self.seen == 0;
         self.frames += (generation - self.seen) as u32;
         self.seen = generation;
+        let now = Instant::now();
+        if let Some(gap) = self.last_frame_at.map(|last| now - last) {
+            self.max_gap = self.max_gap.max(gap);
+            self.freezes += u32::from(gap > FREEZE);
+        }
+        self.last_frame_at = Some(now);
         if let Some(stamp) = read_stamp(&self.frame) {
             self.latencies_us
                 .push(clock::now_us().saturating_sub(stamp.capture_time_us));
@@ -185,11 +203,13 @@ impl VideoStats {
         let fps = f64::from(std::mem::take(&mut self.frames)) / elapsed.max(0.001);
         let mut latencies = std::mem::take(&mut self.latencies_us);
         latencies.sort_unstable();
+        let to_ms = |us: u64| (us as f64 / 100.0).round() / 10.0;
         let percentile_ms = |p: usize| {
             latencies
                 .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
-                .map(|us| (*us as f64 / 100.0).round() / 10.0)
+                .map(|us| to_ms(*us))
         };
+        let max_gap_ms = std::mem::take(&mut self.max_gap).as_secs_f64() * 1000.0;
         Some(json!({
             "event": "video_stats",
             "id": id,
@@ -199,6 +219,11 @@ impl VideoStats {
             "fps": (fps * 10.0).round() / 10.0,
             "latency_ms_p50": percentile_ms(50),
             "latency_ms_p95": percentile_ms(95),
+            "latency_ms_p99": percentile_ms(99),
+            // Every reading, so that percentiles over a whole run can be computed.
+            "latencies_ms": latencies.iter().map(|us| to_ms(*us)).collect::<Vec<_>>(),
+            "max_gap_ms": (max_gap_ms * 10.0).round() / 10.0,
+            "freezes": std::mem::take(&mut self.freezes),
         }))
     }
 }

@@ -1004,7 +1004,7 @@ impl CaptureSetup {
 }
 
 /// A bitrate that looks good for the picture size on a LAN.
-fn bitrate_for(format: VideoFormat) -> u32 {
+pub fn bitrate_for(format: VideoFormat) -> u32 {
     let pixels = u64::from(format.width) * u64::from(format.height) * u64::from(format.fps.max(1));
     // About 0.1 bit per pixel, between 300 kbps and 4 Mbps.
     (pixels / 10).clamp(300_000, 4_000_000) as u32
