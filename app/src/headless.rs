@@ -128,6 +128,7 @@ fn print_event(event: &Event) {
             sent_at_ms,
         } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms}),
         Event::MediaState { id, media } => json!({"event": "media_state", "id": id, "media": media}),
+        Event::Connection { id, step } => json!({"event": "connection", "id": id, "step": step}),
         Event::Stats(peers) => json!({"event": "stats", "peers": peers}),
         Event::Reconnecting { id, reconnecting } => {
             json!({"event": "reconnecting", "id": id, "reconnecting": reconnecting})

@@ -167,6 +167,14 @@ pub enum Event {
         /// Now.
         media: MediaState,
     },
+    /// A step of setting up the media connection to a participant is done (for join-time
+    /// figures).
+    Connection {
+        /// With whom.
+        id: PeerId,
+        /// Which step.
+        step: ConnectionStep,
+    },
     /// Once a second: figures for each other participant.
     Stats(Vec<PeerStats>),
     /// The media connection to a participant broke and is being restored (`true`), or is
@@ -181,6 +189,16 @@ pub enum Event {
     Problem(String),
     /// The meeting is over for us (we left, the host ended it, or the host is gone).
     Ended,
+}
+
+/// Steps of setting up a media connection, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStep {
+    /// ICE found a working path.
+    Ice,
+    /// DTLS secured it: media can flow.
+    Dtls,
 }
 
 /// Connection and video figures for one other participant over the last second.
@@ -622,6 +640,10 @@ impl Meeting {
     async fn on_peer_event(&mut self, id: PeerId, event: PeerEvent) {
         match event {
             PeerEvent::Candidate(candidate) => self.signal(id, candidate),
+            PeerEvent::IceConnected => self.emit(Event::Connection {
+                id,
+                step: ConnectionStep::Ice,
+            }),
             PeerEvent::State(RTCPeerConnectionState::Connected) => {
                 if self.reconnecting.remove(&id).is_some() {
                     self.emit(Event::Reconnecting {
@@ -629,6 +651,10 @@ impl Meeting {
                         reconnecting: false,
                     });
                 }
+                self.emit(Event::Connection {
+                    id,
+                    step: ConnectionStep::Dtls,
+                });
                 // A new viewer needs keyframes to start from.
                 self.keyframes.request();
                 if let Some(share) = &self.screen {

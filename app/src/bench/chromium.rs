@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::figures::round1;
-use super::process::{Watched, cpu_time_of, process_tree, rss_bytes_of};
+use super::process::{Watched, cpu_time_of, process_tree, pss_bytes_of, rss_bytes_of};
 
 /// The page: two peer connections in one tab sending to each other.
 const PAGE: &str = include_str!("../../bench/call.html");
@@ -25,8 +25,14 @@ pub struct BrowserResult {
     pub version: String,
     /// CPU of all its processes over the measured period, percent of one core.
     pub cpu_pct: f64,
-    /// Largest sum of its processes' resident memory seen, MB.
+    /// Largest sum of its processes' resident memory seen, MB (shared pages counted once
+    /// per process).
     pub peak_rss_mb: f64,
+    /// Largest sum of its processes' proportional memory seen, MB (shared pages split
+    /// among the processes): what the browser really holds.
+    pub peak_pss_mb: f64,
+    /// Width of the pictures it decoded.
+    pub width: u32,
     /// Pictures decoded per second on each side.
     pub fps: f64,
     /// The video codec the page ended up with.
@@ -74,9 +80,11 @@ pub fn run(size: &str, fps: u32, bitrate_bps: u32, duration: Duration) -> anyhow
     browser.take_lines();
     let cpu_before = tree_cpu(browser.pid());
     let measuring = Instant::now();
-    let mut peak_rss = 0;
+    let (mut peak_rss, mut peak_pss) = (0, 0);
     while measuring.elapsed() < duration {
-        peak_rss = peak_rss.max(process_tree(browser.pid()).into_iter().map(rss_bytes_of).sum());
+        let tree = process_tree(browser.pid());
+        peak_rss = peak_rss.max(tree.iter().copied().map(rss_bytes_of).sum());
+        peak_pss = peak_pss.max(tree.iter().copied().map(pss_bytes_of).sum());
         std::thread::sleep(Duration::from_millis(250));
     }
     let cpu = tree_cpu(browser.pid()).saturating_sub(cpu_before);
@@ -96,6 +104,12 @@ pub fn run(size: &str, fps: u32, bitrate_bps: u32, duration: Duration) -> anyhow
         version: String::from_utf8_lossy(&version.stdout).trim().to_owned(),
         cpu_pct: round1(cpu.as_secs_f64() / elapsed * 100.0),
         peak_rss_mb: round1(peak_rss as f64 / 1e6),
+        peak_pss_mb: round1(peak_pss as f64 / 1e6),
+        width: reports
+            .last()
+            .and_then(|r| r["a"]["width"].as_u64())
+            .and_then(|w| u32::try_from(w).ok())
+            .unwrap_or(0),
         fps: round1(fps),
         codec: reports
             .last()

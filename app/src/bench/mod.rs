@@ -70,6 +70,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "--duration must be at least 1 second"
     );
     anyhow::ensure!(!args.participants.is_empty() && !args.size.is_empty(), "nothing to run");
+    anyhow::ensure!(
+        args.participants.iter().all(|&n| n >= 2),
+        "a call needs at least 2 participants"
+    );
+    anyhow::ensure!((1..=60).contains(&args.fps), "the frame rate must be 1 to 60");
     for size in &args.size {
         parse_size(size)?;
     }

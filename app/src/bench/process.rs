@@ -143,6 +143,15 @@ pub fn rss_bytes_of(pid: u32) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Current proportional memory of a process (shared pages split among the processes that
+/// map them), in bytes (0 once it has ended).
+pub fn pss_bytes_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|rollup| status_kb(&rollup, "Pss:"))
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// The process and all its descendants, from the parent ids in `/proc/*/stat`.
 pub fn process_tree(root: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
@@ -211,6 +220,7 @@ mod tests {
         let me = std::process::id();
         assert!(cpu_time_of(me).is_ok());
         assert!(rss_bytes_of(me) > 0);
+        assert!(pss_bytes_of(me) > 0);
         assert_eq!(process_tree(me)[0], me);
     }
 }

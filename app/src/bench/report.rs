@@ -57,7 +57,8 @@ pub struct Comparison {
     pub chromium: BrowserResult,
     /// Our two processes' CPU over Chromium's, same call.
     pub cpu_ratio: Option<f64>,
-    /// Our two processes' peak memory over Chromium's, same call.
+    /// Our two processes' peak resident memory over Chromium's peak proportional memory
+    /// (its resident sum counts shared libraries once per process), same call.
     pub memory_ratio: Option<f64>,
 }
 
@@ -69,7 +70,7 @@ impl Comparison {
         let memory: f64 = ours.participants.iter().map(|p| p.peak_rss_mb).sum();
         Self {
             cpu_ratio: ratio(cpu, chromium.cpu_pct),
-            memory_ratio: ratio(memory, chromium.peak_rss_mb),
+            memory_ratio: ratio(memory, chromium.peak_pss_mb),
             ours,
             chromium,
         }
@@ -127,13 +128,15 @@ pub fn markdown(
             "| join, {} joins, host sends {} | p50 ms | p95 ms | min ms | max ms |\n|---|---|---|---|---|",
             joins.joins, joins.size
         );
-        for (what, spread) in [
+        let totals = [
             ("command to first decoded picture", &joins.command_to_first_frame_ms),
             (
                 "start of joining to first decoded picture",
                 &joins.joining_to_first_frame_ms,
             ),
-        ] {
+        ];
+        let steps = joins.steps.iter().map(|(name, spread)| (*name, spread));
+        for (what, spread) in totals.into_iter().chain(steps) {
             let _ = writeln!(
                 out,
                 "| {what} | {} | {} | {} | {} |",
@@ -147,21 +150,23 @@ pub fn markdown(
     }
     if !browsers.is_empty() {
         out.push_str(
-            "| 1:1 call | ours: CPU % (2 processes) | Chromium: CPU % | CPU ours/Chromium | ours: peak RSS MB (2 processes) | Chromium: peak RSS MB | memory ours/Chromium | fps ours / Chromium |\n\
+            "| 1:1 call | ours: CPU % (2 processes) | Chromium: CPU % | CPU ours/Chromium | ours: peak RSS MB (2 processes) | Chromium: peak PSS (RSS) MB | memory ours/Chromium | fps ours / Chromium |\n\
              |---|---|---|---|---|---|---|---|\n",
         );
         for comparison in browsers {
             let ours = &comparison.ours;
             let _ = writeln!(
                 out,
-                "| {} {} fps ({}) | {} | {} | {} | {} | {} | {} | {} / {} |",
+                "| {} {} fps ({}, Chromium decoded {} wide) | {} | {} | {} | {} | {} ({}) | {} | {} / {} |",
                 ours.setup.size,
                 ours.setup.fps,
                 comparison.chromium.codec,
+                comparison.chromium.width,
                 cell(Some(ours.participants.iter().map(|p| p.cpu_pct).sum())),
                 cell(Some(comparison.chromium.cpu_pct)),
                 cell(comparison.cpu_ratio),
                 cell(Some(ours.participants.iter().map(|p| p.peak_rss_mb).sum())),
+                cell(Some(comparison.chromium.peak_pss_mb)),
                 cell(Some(comparison.chromium.peak_rss_mb)),
                 cell(comparison.memory_ratio),
                 cell(ours.fps),
