@@ -7,6 +7,7 @@ mod figures;
 mod join;
 mod process;
 mod report;
+mod window;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,6 +31,9 @@ pub enum Scenario {
     Join,
     /// A 1:1 call at each --size, ours and Chromium's, with CPU and memory ratios.
     Browser,
+    /// The window under an X server: start-up time, and CPU, memory and
+    /// capture-to-presented latency receiving a call at the first --size.
+    Window,
     /// All of the above.
     All,
 }
@@ -109,19 +113,30 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             browsers.push(report::Comparison::new(ours, browser));
         }
     }
+    let mut window = None;
+    if wants(Scenario::Window) {
+        eprintln!("bench: the window, start-up and receiving {}", args.size[0]);
+        window = Some(window::run(
+            &exe,
+            &args.size[0],
+            args.fps,
+            Duration::from_secs_f64(args.duration),
+        )?);
+    }
     let machine = report::Machine::here();
     let results = json!({
         "machine": machine,
         "calls": calls,
         "joins": joins,
         "browser": browsers,
+        "window": window,
     });
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let json_path = args.out.join("bench.json");
     let markdown_path = args.out.join("bench.md");
     std::fs::write(&json_path, serde_json::to_string_pretty(&results)? + "\n")
         .with_context(|| format!("cannot write {}", json_path.display()))?;
-    let markdown = report::markdown(&machine, &calls, joins.as_ref(), &browsers);
+    let markdown = report::markdown(&machine, &calls, joins.as_ref(), &browsers, window.as_ref());
     std::fs::write(&markdown_path, &markdown).with_context(|| format!("cannot write {}", markdown_path.display()))?;
     print!("{markdown}");
     eprintln!("bench: wrote {} and {}", json_path.display(), markdown_path.display());

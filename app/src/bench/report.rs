@@ -8,6 +8,7 @@ use super::call::CallResult;
 use super::chromium::BrowserResult;
 use super::figures::{cell, round1};
 use super::join::JoinResult;
+use super::window::WindowResult;
 
 /// The machine and build the figures come from.
 #[derive(Debug, Serialize)]
@@ -83,6 +84,7 @@ pub fn markdown(
     calls: &[CallResult],
     joins: Option<&JoinResult>,
     browsers: &[Comparison],
+    window: Option<&WindowResult>,
 ) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
@@ -174,6 +176,26 @@ pub fn markdown(
             );
         }
         out.push('\n');
+    }
+    if let Some(window) = window {
+        let _ = writeln!(
+            out,
+            "| the window | p50 | p95 | p99 | max |\n|---|---|---|---|---|\n\
+             | start to first frame on screen, ms | {} | {} | {} | {} |\n\
+             | receiving {}: guest's capture to on screen (screenshots), ms | {} | {} | {} | {} |\n\n\
+             Window in that call (own camera off): {} % of a core, peak RSS {} MB.\n",
+            cell(window.start_to_first_frame_ms.p50),
+            cell(window.start_to_first_frame_ms.p95),
+            cell(window.start_to_first_frame_ms.p99),
+            cell(window.start_to_first_frame_ms.max),
+            window.size,
+            cell(window.capture_to_presented_ms.p50),
+            cell(window.capture_to_presented_ms.p95),
+            cell(window.capture_to_presented_ms.p99),
+            cell(window.capture_to_presented_ms.max),
+            window.window.cpu_pct,
+            window.window.peak_rss_mb,
+        );
     }
     out
 }
