@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 use videomeet_media::audio::goertzel::amplitude;
+use videomeet_media::audio::marker::MarkerListener;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::read_stamp;
 use videomeet_media::{VideoFrame, clock};
@@ -229,10 +230,13 @@ impl VideoStats {
     }
 }
 
-/// What we heard in the last second: loudness and the test tones in it.
+/// What we heard in the last second: loudness, the test tones in it, and how late the
+/// tones' timing markers came.
 #[derive(Default)]
 struct Hearing {
     samples: Vec<f32>,
+    markers: MarkerListener,
+    marker_latencies_us: Vec<u64>,
 }
 
 impl Hearing {
@@ -241,8 +245,10 @@ impl Hearing {
 
     fn take(&mut self, heard: &std::sync::mpsc::Receiver<videomeet_media::AudioFrame>) {
         self.samples.clear();
+        self.marker_latencies_us.clear();
         for frame in heard.try_iter() {
             self.samples.extend_from_slice(&frame.samples[..]);
+            self.marker_latencies_us.extend(self.markers.listen(&frame));
         }
     }
 
@@ -261,6 +267,17 @@ impl Hearing {
             .filter(|w| w[1].1 > 0.05 && w[1].1 >= w[0].1 && w[1].1 > w[2].1)
             .map(|w| w[1].0)
             .collect();
-        Some(json!({"event": "audio_stats", "rms": (f64::from(rms) * 1000.0).round() / 1000.0, "tones_hz": tones}))
+        // From the sender's capture to the mix handed to the speaker.
+        let marker_latency_ms: Vec<f64> = self
+            .marker_latencies_us
+            .iter()
+            .map(|us| (*us as f64 / 100.0).round() / 10.0)
+            .collect();
+        Some(json!({
+            "event": "audio_stats",
+            "rms": (f64::from(rms) * 1000.0).round() / 1000.0,
+            "tones_hz": tones,
+            "marker_latency_ms": marker_latency_ms,
+        }))
     }
 }

@@ -30,6 +30,7 @@ fn a_short_bench_call_writes_its_figures() {
     assert!(call["latency_ms"]["count"].as_u64() > Some(10), "{call}");
     assert!(call["latency_ms"]["p50"].as_f64() > Some(0.0), "{call}");
     assert!(call["fps"].as_f64() > Some(5.0), "{call}");
+    assert!(call["audio_latency_ms"]["p50"].as_f64() > Some(0.0), "{call}");
     let participants = call["participants"].as_array().expect("participants");
     assert_eq!(participants.len(), 2);
     for participant in participants {

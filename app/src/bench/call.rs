@@ -37,6 +37,8 @@ pub struct CallResult {
     pub setup: CallSetup,
     /// Capture-to-decoded latency of every picture received by anyone, ms.
     pub latency_ms: Spread,
+    /// From a sender's capture of a test-tone marker to the mix handed to the speaker, ms.
+    pub audio_latency_ms: Spread,
     /// Frames decoded per second, mean over every incoming video and second.
     pub fps: Option<f64>,
     /// Waits over 150 ms between two decoded pictures, over all incoming videos.
@@ -114,21 +116,27 @@ pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResul
             peak_rss_mb: round1(participant.peak_rss_bytes()? as f64 / 1e6),
         });
     }
-    let video: Vec<Value> = events
+    let events: Vec<Value> = events
         .iter()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|event| event["event"] == "video_stats")
         .collect();
-    let numbers = |key: &str| video.iter().filter_map(|e| e[key].as_f64()).collect::<Vec<_>>();
-    let latencies = video
-        .iter()
-        .filter_map(|e| e["latencies_ms"].as_array())
-        .flatten()
-        .filter_map(Value::as_f64)
-        .collect();
+    let of_kind = |kind: &'static str| events.iter().filter(move |event| event["event"] == kind);
+    let numbers = |key: &str| {
+        of_kind("video_stats")
+            .filter_map(|e| e[key].as_f64())
+            .collect::<Vec<_>>()
+    };
+    let all_of = |kind: &'static str, key: &'static str| {
+        of_kind(kind)
+            .filter_map(|e| e[key].as_array())
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect()
+    };
     Ok(CallResult {
         setup: setup.clone(),
-        latency_ms: Spread::of(latencies),
+        latency_ms: Spread::of(all_of("video_stats", "latencies_ms")),
+        audio_latency_ms: Spread::of(all_of("audio_stats", "marker_latency_ms")),
         fps: mean(&numbers("fps")),
         freezes: numbers("freezes").iter().sum::<f64>() as u64,
         max_gap_ms: numbers("max_gap_ms").into_iter().reduce(f64::max),

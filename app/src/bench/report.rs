@@ -95,8 +95,8 @@ pub fn markdown(
     );
     if !calls.is_empty() {
         out.push_str(
-            "| call | latency p50 / p95 / p99 ms | fps | freezes | longest gap ms | CPU per participant % of a core (mean, max) | peak RSS MB (max) |\n\
-             |---|---|---|---|---|---|---|\n",
+            "| call | video latency p50 / p95 / p99 ms | audio latency p50 / p95 ms | fps | freezes | longest gap ms | CPU per participant % of a core (mean, max) | peak RSS MB (max) |\n\
+             |---|---|---|---|---|---|---|---|\n",
         );
         for call in calls {
             let setup = &call.setup;
@@ -108,12 +108,14 @@ pub fn markdown(
             let cpu_max = call.participants.iter().map(|p| p.cpu_pct).reduce(f64::max);
             let _ = writeln!(
                 out,
-                "| {} participants, {media}, {} s | {} / {} / {} | {} | {} | {} | {}, {} | {} |",
+                "| {} participants, {media}, {} s | {} / {} / {} | {} / {} | {} | {} | {} | {}, {} | {} |",
                 setup.participants,
                 setup.duration_secs,
                 cell(call.latency_ms.p50),
                 cell(call.latency_ms.p95),
                 cell(call.latency_ms.p99),
+                cell(call.audio_latency_ms.p50),
+                cell(call.audio_latency_ms.p95),
                 cell(call.fps),
                 call.freezes,
                 cell(call.max_gap_ms),
