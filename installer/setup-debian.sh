@@ -2,6 +2,7 @@
 # Installs what Video Meet needs on Debian or Ubuntu, skipping what is already there.
 #   installer/setup-debian.sh          packages to build and run the app
 #   installer/setup-debian.sh --test   also the packages the test suite uses
+#   installer/setup-debian.sh --bench  those too, and Chromium and perf for `videomeet bench`
 # Uses sudo when not run as root. Installs the Rust toolchain with rustup if cargo is missing.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ packages=(
   # windowing and GPU (winit, wgpu)
   libx11-dev libxcursor-dev libxi-dev libxrandr-dev libxcb1-dev libxkbcommon-dev libwayland-dev libgbm-dev libvulkan1
 )
-if [[ "${1:-}" == "--test" ]]; then
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   packages+=(
     # a display without a screen (and screenshots of it), software Vulkan, and a sound
     # server with virtual devices
@@ -21,6 +22,10 @@ if [[ "${1:-}" == "--test" ]]; then
     # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb
     shellcheck python3-venv desktop-file-utils
   )
+fi
+if [[ "${1:-}" == "--bench" ]]; then
+  # the browser the same call is compared with, and a profiler
+  packages+=(chromium linux-perf)
 fi
 
 missing=()

@@ -63,6 +63,9 @@ pub enum Command {
         #[command(flatten)]
         media: MediaArgs,
     },
+    /// Measure calls between headless processes on this machine (latency, join time, CPU,
+    /// memory, beside Chromium); writes bench.json and bench.md.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Who we are and what we send, for `host` and `join`.

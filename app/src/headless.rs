@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::json;
 use videomeet_media::audio::goertzel::amplitude;
+use videomeet_media::audio::marker::MarkerListener;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::read_stamp;
 use videomeet_media::{VideoFrame, clock};
@@ -128,6 +129,7 @@ fn print_event(event: &Event) {
             sent_at_ms,
         } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms}),
         Event::MediaState { id, media } => json!({"event": "media_state", "id": id, "media": media}),
+        Event::Connection { id, step } => json!({"event": "connection", "id": id, "step": step}),
         Event::Stats(peers) => json!({"event": "stats", "peers": peers}),
         Event::Reconnecting { id, reconnecting } => {
             json!({"event": "reconnecting", "id": id, "reconnecting": reconnecting})
@@ -146,7 +148,16 @@ struct VideoStats {
     frames: u32,
     latencies_us: Vec<u64>,
     since: Instant,
+    /// When the last new picture was taken in, to find freezes.
+    last_frame_at: Option<Instant>,
+    /// Longest wait between two pictures in this period.
+    max_gap: Duration,
+    /// Waits over [`FREEZE`] in this period.
+    freezes: u32,
 }
+
+/// A wait between two pictures longer than this is a freeze a viewer notices.
+const FREEZE: Duration = Duration::from_millis(150);
 
 impl VideoStats {
     fn new(slot: Arc<VideoSlot>) -> Self {
@@ -157,6 +168,9 @@ impl VideoStats {
             frames: 0,
             latencies_us: Vec::new(),
             since: Instant::now(),
+            last_frame_at: None,
+            max_gap: Duration::ZERO,
+            freezes: 0,
         }
     }
 
@@ -168,6 +182,12 @@ impl VideoStats {
         let first = self.seen == 0;
         self.frames += (generation - self.seen) as u32;
         self.seen = generation;
+        let now = Instant::now();
+        if let Some(gap) = self.last_frame_at.map(|last| now - last) {
+            self.max_gap = self.max_gap.max(gap);
+            self.freezes += u32::from(gap > FREEZE);
+        }
+        self.last_frame_at = Some(now);
         if let Some(stamp) = read_stamp(&self.frame) {
             self.latencies_us
                 .push(clock::now_us().saturating_sub(stamp.capture_time_us));
@@ -185,11 +205,13 @@ impl VideoStats {
         let fps = f64::from(std::mem::take(&mut self.frames)) / elapsed.max(0.001);
         let mut latencies = std::mem::take(&mut self.latencies_us);
         latencies.sort_unstable();
+        let to_ms = |us: u64| (us as f64 / 100.0).round() / 10.0;
         let percentile_ms = |p: usize| {
             latencies
                 .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
-                .map(|us| (*us as f64 / 100.0).round() / 10.0)
+                .map(|us| to_ms(*us))
         };
+        let max_gap_ms = std::mem::take(&mut self.max_gap).as_secs_f64() * 1000.0;
         Some(json!({
             "event": "video_stats",
             "id": id,
@@ -199,14 +221,22 @@ impl VideoStats {
             "fps": (fps * 10.0).round() / 10.0,
             "latency_ms_p50": percentile_ms(50),
             "latency_ms_p95": percentile_ms(95),
+            "latency_ms_p99": percentile_ms(99),
+            // Every reading, so that percentiles over a whole run can be computed.
+            "latencies_ms": latencies.iter().map(|us| to_ms(*us)).collect::<Vec<_>>(),
+            "max_gap_ms": (max_gap_ms * 10.0).round() / 10.0,
+            "freezes": std::mem::take(&mut self.freezes),
         }))
     }
 }
 
-/// What we heard in the last second: loudness and the test tones in it.
+/// What we heard in the last second: loudness, the test tones in it, and how late the
+/// tones' timing markers came.
 #[derive(Default)]
 struct Hearing {
     samples: Vec<f32>,
+    markers: MarkerListener,
+    marker_latencies_us: Vec<u64>,
 }
 
 impl Hearing {
@@ -215,8 +245,10 @@ impl Hearing {
 
     fn take(&mut self, heard: &std::sync::mpsc::Receiver<videomeet_media::AudioFrame>) {
         self.samples.clear();
+        self.marker_latencies_us.clear();
         for frame in heard.try_iter() {
             self.samples.extend_from_slice(&frame.samples[..]);
+            self.marker_latencies_us.extend(self.markers.listen(&frame));
         }
     }
 
@@ -235,6 +267,17 @@ impl Hearing {
             .filter(|w| w[1].1 > 0.05 && w[1].1 >= w[0].1 && w[1].1 > w[2].1)
             .map(|w| w[1].0)
             .collect();
-        Some(json!({"event": "audio_stats", "rms": (f64::from(rms) * 1000.0).round() / 1000.0, "tones_hz": tones}))
+        // From the sender's capture to the mix handed to the speaker.
+        let marker_latency_ms: Vec<f64> = self
+            .marker_latencies_us
+            .iter()
+            .map(|us| (*us as f64 / 100.0).round() / 10.0)
+            .collect();
+        Some(json!({
+            "event": "audio_stats",
+            "rms": (f64::from(rms) * 1000.0).round() / 1000.0,
+            "tones_hz": tones,
+            "marker_latency_ms": marker_latency_ms,
+        }))
     }
 }

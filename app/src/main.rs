@@ -1,5 +1,6 @@
 //! Video Meet: video meetings on your local network, with no accounts and no servers.
 
+mod bench;
 mod cli;
 mod headless;
 mod logfile;
@@ -22,6 +23,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(cli::Command::List { wait }) => cli::print_meetings(wait),
+        Some(cli::Command::Bench(args)) => bench::run(&args),
         Some(cli::Command::Host {
             headless,
             title,

@@ -167,6 +167,14 @@ pub enum Event {
         /// Now.
         media: MediaState,
     },
+    /// A step of setting up the media connection to a participant is done (for join-time
+    /// figures).
+    Connection {
+        /// With whom.
+        id: PeerId,
+        /// Which step.
+        step: ConnectionStep,
+    },
     /// Once a second: figures for each other participant.
     Stats(Vec<PeerStats>),
     /// The media connection to a participant broke and is being restored (`true`), or is
@@ -181,6 +189,16 @@ pub enum Event {
     Problem(String),
     /// The meeting is over for us (we left, the host ended it, or the host is gone).
     Ended,
+}
+
+/// Steps of setting up a media connection, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStep {
+    /// ICE found a working path.
+    Ice,
+    /// DTLS secured it: media can flow.
+    Dtls,
 }
 
 /// Connection and video figures for one other participant over the last second.
@@ -622,6 +640,10 @@ impl Meeting {
     async fn on_peer_event(&mut self, id: PeerId, event: PeerEvent) {
         match event {
             PeerEvent::Candidate(candidate) => self.signal(id, candidate),
+            PeerEvent::IceConnected => self.emit(Event::Connection {
+                id,
+                step: ConnectionStep::Ice,
+            }),
             PeerEvent::State(RTCPeerConnectionState::Connected) => {
                 if self.reconnecting.remove(&id).is_some() {
                     self.emit(Event::Reconnecting {
@@ -629,6 +651,10 @@ impl Meeting {
                         reconnecting: false,
                     });
                 }
+                self.emit(Event::Connection {
+                    id,
+                    step: ConnectionStep::Dtls,
+                });
                 // A new viewer needs keyframes to start from.
                 self.keyframes.request();
                 if let Some(share) = &self.screen {
@@ -1004,7 +1030,7 @@ impl CaptureSetup {
 }
 
 /// A bitrate that looks good for the picture size on a LAN.
-fn bitrate_for(format: VideoFormat) -> u32 {
+pub fn bitrate_for(format: VideoFormat) -> u32 {
     let pixels = u64::from(format.width) * u64::from(format.height) * u64::from(format.fps.max(1));
     // About 0.1 bit per pixel, between 300 kbps and 4 Mbps.
     (pixels / 10).clamp(300_000, 4_000_000) as u32

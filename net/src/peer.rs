@@ -23,9 +23,9 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     CipherSuiteId, MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    RTCSessionDescription, RTCStatsReportEntry, Registry, SettingEngineBuilder, SrtpProtectionProfile, StatsSelector,
-    configure_rtcp_reports,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceConnectionState, RTCIceServer, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, RTCStatsReportEntry, Registry, SettingEngineBuilder,
+    SrtpProtectionProfile, StatsSelector, configure_rtcp_reports,
 };
 use webrtc::rtp_transceiver::RtpSender;
 use webrtc::runtime::Runtime;
@@ -140,6 +140,8 @@ impl VideoFeed {
 pub enum PeerEvent {
     /// A local ICE candidate for the other side.
     Candidate(Signal),
+    /// ICE found a working path between us (before DTLS secures it).
+    IceConnected,
     /// The connection's state changed.
     State(RTCPeerConnectionState),
     /// The other side's audio or video track arrived.
@@ -305,6 +307,12 @@ impl PeerConnectionEventHandler for Handler {
             };
             // Runs on the connection's own task: never wait here.
             let _ = self.events.try_send(PeerEvent::Candidate(signal));
+        }
+    }
+
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        if state == RTCIceConnectionState::Connected {
+            let _ = self.events.try_send(PeerEvent::IceConnected);
         }
     }
 

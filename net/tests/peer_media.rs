@@ -57,7 +57,7 @@ fn relay_candidates(
                 PeerEvent::KeyframeRequested(_) => {
                     let _ = keyframe_requests.try_send(());
                 }
-                PeerEvent::Candidate(_) => {}
+                PeerEvent::Candidate(_) | PeerEvent::IceConnected => {}
             }
         }
     });

@@ -8,6 +8,7 @@ mod device;
 pub mod goertzel;
 pub mod jitter;
 pub mod level;
+pub mod marker;
 mod microphone;
 pub mod mixer;
 pub mod playout_stats;

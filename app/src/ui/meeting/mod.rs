@@ -306,6 +306,8 @@ impl MeetingScreen {
                     person.info.media = media;
                 }
             }
+            // Join-time figures for the bench; the window shows the people instead.
+            Event::Connection { .. } => {}
             Event::Stats(all) => {
                 for stats in all {
                     if let Some(person) = self.people.get_mut(&stats.id) {

@@ -1,0 +1,173 @@
+//! The same 1:1 call in Chromium (headless, fake camera and microphone, H.264), measured
+//! over its whole process tree, for CPU and memory ratios against ours.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::figures::round1;
+use super::process::{Watched, cpu_time_of, process_tree, pss_bytes_of, rss_bytes_of};
+
+/// The page: two peer connections in one tab sending to each other.
+const PAGE: &str = include_str!("../../bench/call.html");
+/// How long the page may take to show decoded pictures on both sides.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Settling time once pictures flow, as for our own call.
+const WARM_UP: Duration = Duration::from_secs(2);
+
+/// What the browser's call measured.
+#[derive(Debug, Serialize)]
+pub struct BrowserResult {
+    /// `chromium --version`.
+    pub version: String,
+    /// CPU of all its processes over the measured period, percent of one core.
+    pub cpu_pct: f64,
+    /// Largest sum of its processes' resident memory seen, MB (shared pages counted once
+    /// per process).
+    pub peak_rss_mb: f64,
+    /// Largest sum of its processes' proportional memory seen, MB (shared pages split
+    /// among the processes): what the browser really holds.
+    pub peak_pss_mb: f64,
+    /// Width of the pictures it decoded.
+    pub width: u32,
+    /// Pictures decoded per second on each side.
+    pub fps: f64,
+    /// The video codec the page ended up with.
+    pub codec: String,
+}
+
+/// Runs the call in Chromium for `duration` at `size` and `fps`.
+pub fn run(size: &str, fps: u32, bitrate_bps: u32, duration: Duration) -> anyhow::Result<BrowserResult> {
+    let (width, height) = size
+        .split_once('x')
+        .with_context(|| format!("\"{size}\" is not a picture size like 1280x720"))?;
+    let folder = tempfolder()?;
+    let page = folder.join("call.html");
+    std::fs::write(&page, PAGE).context("could not write the browser's page")?;
+    let profile = folder.join("profile");
+    let version = Command::new("chromium")
+        .arg("--version")
+        .output()
+        .context("Chromium is not installed (Debian: apt install chromium)")?;
+    let mut command = Command::new("chromium");
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!(
+            "file://{}?width={width}&height={height}&fps={fps}&bps={bitrate_bps}",
+            page.display()
+        ));
+    let browser = Watched::spawn("chromium", command, true)?;
+    wait_for_pictures(&browser)?;
+    std::thread::sleep(WARM_UP);
+    browser.take_lines();
+    let cpu_before = tree_cpu(browser.pid());
+    let measuring = Instant::now();
+    let (mut peak_rss, mut peak_pss) = (0, 0);
+    while measuring.elapsed() < duration {
+        let tree = process_tree(browser.pid());
+        peak_rss = peak_rss.max(tree.iter().copied().map(rss_bytes_of).sum());
+        peak_pss = peak_pss.max(tree.iter().copied().map(pss_bytes_of).sum());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let cpu = tree_cpu(browser.pid()).saturating_sub(cpu_before);
+    let elapsed = measuring.elapsed().as_secs_f64();
+    let reports: Vec<Value> = browser
+        .take_lines()
+        .iter()
+        .filter_map(|(_, line)| report_in(line))
+        .collect();
+    let frames = |report: &Value| report["a"]["frames"].as_f64().unwrap_or(0.0);
+    let fps = match (reports.first(), reports.last()) {
+        (Some(first), Some(last)) if reports.len() > 1 => (frames(last) - frames(first)) / (reports.len() - 1) as f64,
+        _ => 0.0,
+    };
+    let _ = std::fs::remove_dir_all(&folder);
+    Ok(BrowserResult {
+        version: String::from_utf8_lossy(&version.stdout).trim().to_owned(),
+        cpu_pct: round1(cpu.as_secs_f64() / elapsed * 100.0),
+        peak_rss_mb: round1(peak_rss as f64 / 1e6),
+        peak_pss_mb: round1(peak_pss as f64 / 1e6),
+        width: reports
+            .last()
+            .and_then(|r| r["a"]["width"].as_u64())
+            .and_then(|w| u32::try_from(w).ok())
+            .unwrap_or(0),
+        fps: round1(fps),
+        codec: reports
+            .last()
+            .and_then(|r| r["a"]["codec"].as_str())
+            .unwrap_or_default()
+            .to_owned(),
+    })
+}
+
+/// Waits until both sides of the page decode pictures; fails on the page's own error.
+fn wait_for_pictures(browser: &Watched) -> anyhow::Result<()> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let (_, line) = browser
+            .next_line(deadline)
+            .context("waiting for the browser's call to show pictures")?;
+        let Some(report) = report_in(&line) else { continue };
+        if let Some(error) = report["error"].as_str() {
+            anyhow::bail!("the browser's call failed: {error}");
+        }
+        if report["a"]["frames"].as_f64() > Some(0.0) && report["b"]["frames"].as_f64() > Some(0.0) {
+            return Ok(());
+        }
+    }
+}
+
+/// The page's report in a browser log line, which looks like
+/// `[...:INFO:CONSOLE(12)] "videomeet-bench {...}", source: file:///... (12)`.
+fn report_in(line: &str) -> Option<Value> {
+    let start = line.find("videomeet-bench ")? + "videomeet-bench ".len();
+    let end = line.rfind("\", source:").unwrap_or(line.len());
+    serde_json::from_str(line.get(start..end)?).ok()
+}
+
+/// CPU time of a process and its descendants alive now.
+fn tree_cpu(root: u32) -> Duration {
+    process_tree(root)
+        .into_iter()
+        .filter_map(|pid| cpu_time_of(pid).ok())
+        .sum()
+}
+
+/// A new empty folder for the page and the browser profile.
+fn tempfolder() -> anyhow::Result<std::path::PathBuf> {
+    let folder = std::env::temp_dir().join(format!("videomeet-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).with_context(|| format!("could not create {}", folder.display()))?;
+    Ok(folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_reports_are_found_in_browser_log_lines() {
+        let line = r#"[1:1:1122/1:INFO:CONSOLE(60)] "videomeet-bench {"a":{"frames":3}}", source: file:///x.html (60)"#;
+        assert_eq!(report_in(line).unwrap()["a"]["frames"], 3);
+        assert!(report_in("[INFO] something else").is_none());
+    }
+}

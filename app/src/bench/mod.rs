@@ -1,0 +1,196 @@
+//! `videomeet bench`: starts headless `videomeet` processes on this machine, runs a
+//! scenario and writes its figures as JSON and as a markdown table.
+
+mod call;
+mod chromium;
+mod figures;
+mod join;
+mod process;
+mod report;
+mod window;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::json;
+
+use process::Watched;
+
+/// How long a host may take to open its meeting.
+const HOST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// Calls of every --participants count at every --size: latency, frame rate, freezes,
+    /// CPU and peak memory per process.
+    Call,
+    /// --joins guests join one after another: time to their first picture.
+    Join,
+    /// A 1:1 call at each --size, ours and Chromium's, with CPU and memory ratios.
+    Browser,
+    /// The window under an X server: start-up time, and CPU, memory and
+    /// capture-to-presented latency receiving a call at the first --size.
+    Window,
+    /// All of the above.
+    All,
+}
+
+/// `videomeet bench` flags.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "call")]
+    pub scenario: Scenario,
+    /// Participants per call; a list runs one call each (e.g. 2,3,4,6).
+    #[arg(long, value_delimiter = ',', default_value = "2")]
+    pub participants: Vec<usize>,
+    /// Picture sizes; a list runs one call each (e.g. 640x360,1280x720).
+    #[arg(long, value_delimiter = ',', default_value = "1280x720")]
+    pub size: Vec<String>,
+    /// Frames per second.
+    #[arg(long, default_value_t = 30)]
+    pub fps: u32,
+    /// Also run each call with cameras off.
+    #[arg(long)]
+    pub audio_only: bool,
+    /// Seconds of measurement per call.
+    #[arg(long, default_value_t = 20.0)]
+    pub duration: f64,
+    /// Joins for the join scenario.
+    #[arg(long, default_value_t = 20)]
+    pub joins: usize,
+    /// Folder for bench.json and bench.md.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+/// Runs the chosen scenarios and writes `bench.json` and `bench.md` into `--out`.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.duration.is_finite() && args.duration >= 1.0,
+        "--duration must be at least 1 second"
+    );
+    anyhow::ensure!(!args.participants.is_empty() && !args.size.is_empty(), "nothing to run");
+    anyhow::ensure!(
+        args.participants.iter().all(|&n| n >= 2),
+        "a call needs at least 2 participants"
+    );
+    anyhow::ensure!((1..=60).contains(&args.fps), "the frame rate must be 1 to 60");
+    for size in &args.size {
+        parse_size(size)?;
+    }
+    let exe = std::env::current_exe().context("cannot find the videomeet program itself")?;
+    let wants = |scenario| args.scenario == scenario || args.scenario == Scenario::All;
+    let mut calls = Vec::new();
+    let mut joins = None;
+    let mut browsers = Vec::new();
+    if wants(Scenario::Call) {
+        for audio_only in [false, true].into_iter().filter(|&a| !a || args.audio_only) {
+            for size in &args.size {
+                for &participants in &args.participants {
+                    let setup = call_setup(args, participants, size, audio_only);
+                    eprintln!("bench: call {setup:?}");
+                    calls.push(call::run(&exe, &setup)?);
+                }
+            }
+        }
+    }
+    if wants(Scenario::Join) {
+        eprintln!("bench: {} joins at {}", args.joins, args.size[0]);
+        joins = Some(join::run(&exe, &args.size[0], args.fps, args.joins)?);
+    }
+    if wants(Scenario::Browser) {
+        for size in &args.size {
+            eprintln!("bench: 1:1 call at {size}, ours and Chromium's");
+            let ours = call::run(&exe, &call_setup(args, 2, size, false))?;
+            let (width, height) = parse_size(size)?;
+            let bitrate_bps =
+                videomeet_net::meeting::bitrate_for(videomeet_media::video::VideoFormat::new(width, height, args.fps));
+            let browser = chromium::run(size, args.fps, bitrate_bps, Duration::from_secs_f64(args.duration))?;
+            browsers.push(report::Comparison::new(ours, browser));
+        }
+    }
+    let mut window = None;
+    if wants(Scenario::Window) {
+        eprintln!("bench: the window, start-up and receiving {}", args.size[0]);
+        window = Some(window::run(
+            &exe,
+            &args.size[0],
+            args.fps,
+            Duration::from_secs_f64(args.duration),
+        )?);
+    }
+    let machine = report::Machine::here();
+    let results = json!({
+        "machine": machine,
+        "calls": calls,
+        "joins": joins,
+        "browser": browsers,
+        "window": window,
+    });
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let json_path = args.out.join("bench.json");
+    let markdown_path = args.out.join("bench.md");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    let markdown = report::markdown(&machine, &calls, joins.as_ref(), &browsers, window.as_ref());
+    std::fs::write(&markdown_path, &markdown).with_context(|| format!("cannot write {}", markdown_path.display()))?;
+    print!("{markdown}");
+    eprintln!("bench: wrote {} and {}", json_path.display(), markdown_path.display());
+    Ok(())
+}
+
+fn call_setup(args: &BenchArgs, participants: usize, size: &str, audio_only: bool) -> call::CallSetup {
+    call::CallSetup {
+        participants,
+        size: size.to_owned(),
+        fps: args.fps,
+        audio_only,
+        duration_secs: args.duration,
+    }
+}
+
+/// WIDTHxHEIGHT as numbers, or what is wrong.
+fn parse_size(size: &str) -> anyhow::Result<(u32, u32)> {
+    size.split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .with_context(|| format!("\"{size}\" is not a picture size like 1280x720"))
+}
+
+/// Starts `videomeet host --headless` on a free port, not announced on the network.
+fn start_host(exe: &Path, name: &str, flags: &[String]) -> anyhow::Result<Watched> {
+    let mut command = Command::new(exe);
+    command
+        .args([
+            "host",
+            "--headless",
+            "--no-announce",
+            "--port",
+            "0",
+            "--title",
+            "Bench",
+            "--name",
+            name,
+        ])
+        .args(flags);
+    Watched::spawn(name, command, false)
+}
+
+/// Starts `videomeet join --headless LINK`.
+fn start_guest(exe: &Path, name: &str, link: &str, flags: &[String]) -> anyhow::Result<Watched> {
+    let mut command = Command::new(exe);
+    command.args(["join", "--headless", link, "--name", name]).args(flags);
+    Watched::spawn(name, command, false)
+}
+
+/// The link a host prints once its meeting is open.
+fn link_of(host: &Watched) -> anyhow::Result<String> {
+    let (_, joined) = host.wait_for_event("its meeting", HOST_TIMEOUT, |event| event["event"] == "joined")?;
+    joined["link"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the host's joined event has no link")
+}

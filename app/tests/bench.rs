@@ -1,0 +1,65 @@
+//! `videomeet bench` runs a short call between two processes and writes its figures.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn a_short_bench_call_writes_its_figures() {
+    let out = std::env::temp_dir().join(format!("videomeet-bench-test-{}", std::process::id()));
+    let status = Command::new(env!("CARGO_BIN_EXE_videomeet"))
+        .args([
+            "bench",
+            "--scenario",
+            "call",
+            "--participants",
+            "2",
+            "--size",
+            "320x180",
+        ])
+        .args(["--duration", "2", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("videomeet starts");
+    assert!(status.success(), "bench failed: {status}");
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).expect("bench.json written"))
+            .expect("bench.json is JSON");
+    let call = &results["calls"][0];
+    assert!(call["latency_ms"]["count"].as_u64() > Some(10), "{call}");
+    assert!(call["latency_ms"]["p50"].as_f64() > Some(0.0), "{call}");
+    assert!(call["fps"].as_f64() > Some(5.0), "{call}");
+    assert!(call["audio_latency_ms"]["p50"].as_f64() > Some(0.0), "{call}");
+    let participants = call["participants"].as_array().expect("participants");
+    assert_eq!(participants.len(), 2);
+    for participant in participants {
+        assert!(participant["cpu_pct"].as_f64() > Some(0.0), "{participant}");
+        assert!(participant["peak_rss_mb"].as_f64() > Some(1.0), "{participant}");
+    }
+    assert_eq!(results["machine"]["cores"].as_u64().map(|c| c > 0), Some(true));
+    let table = std::fs::read_to_string(out.join("bench.md")).expect("bench.md written");
+    assert!(table.contains("| 2 participants, 320x180 30 fps, 2 s |"), "{table}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bad_bench_flags_are_explained() {
+    for (flags, expected) in [
+        (&["--size", "big"][..], "not a picture size"),
+        (&["--duration", "0"][..], "at least 1 second"),
+        (&["--participants", "1"][..], "at least 2 participants"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_videomeet"))
+            .arg("bench")
+            .args(flags)
+            .args(["--out", "/nonexistent-videomeet-bench"])
+            .output()
+            .expect("videomeet starts");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(expected),
+            "{flags:?}: {stderr}"
+        );
+    }
+}
