@@ -15,9 +15,9 @@ static STARTED: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::n
 fn main() -> anyhow::Result<()> {
     std::sync::LazyLock::force(&STARTED);
     let args = cli::Args::parse();
-    init_logging(args.verbose);
+    let last_crash = init_logging(args.verbose);
     match args.command {
-        None => ui::run(None, *STARTED),
+        None => ui::run(None, *STARTED, last_crash),
         Some(cli::Command::Devices) => {
             cli::print_devices();
             Ok(())
@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
             if headless {
                 headless::run(role, config, media.duration()?, media.first_commands()?)
             } else {
-                ui::run(Some(ui::Start { role, config, title }), *STARTED)
+                ui::run(Some(ui::Start { role, config, title }), *STARTED, last_crash)
             }
         }
         Some(cli::Command::Join {
@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
             if headless {
                 headless::run(role, config, media.duration()?, media.first_commands()?)
             } else {
-                ui::run(Some(ui::Start { role, config, title }), *STARTED)
+                ui::run(Some(ui::Start { role, config, title }), *STARTED, last_crash)
             }
         }
     }
@@ -64,7 +64,9 @@ fn main() -> anyhow::Result<()> {
 
 /// Logs to stderr and to the rotating log file; a panic leaves a crash report, and one left
 /// by an earlier run is pointed out.
-fn init_logging(verbose: bool) {
+/// Logs to stderr and the log file; returns the crash report of the last run, if there is
+/// one not pointed out before.
+fn init_logging(verbose: bool) -> Option<std::path::PathBuf> {
     use tracing_subscriber::prelude::*;
     let default = if verbose {
         "debug"
@@ -88,10 +90,11 @@ fn init_logging(verbose: bool) {
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(file.map(|log| tracing_subscriber::fmt::layer().with_ansi(false).with_writer(log)))
         .init();
-    if let Some(folder) = folder {
-        if let Some(report) = logfile::unreported_crash(&folder) {
-            tracing::warn!("Video Meet crashed last time; the report is in {}", report.display());
-        }
-        logfile::install_crash_reports(folder);
+    let folder = folder?;
+    let report = logfile::unreported_crash(&folder);
+    if let Some(report) = &report {
+        tracing::warn!("Video Meet crashed last time; the report is in {}", report.display());
     }
+    logfile::install_crash_reports(folder);
+    report
 }

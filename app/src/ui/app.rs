@@ -110,6 +110,13 @@ impl App {
         self.start_meeting(ctx, start.role, start.config);
     }
 
+    /// Says on the home screen that the last run crashed, and where its report is.
+    pub fn point_out_crash(&mut self, report: &std::path::Path) {
+        if let Screen::Home(home) = &mut self.screen {
+            home.notice = Some(crash_notice(report));
+        }
+    }
+
     fn go_home(&mut self, ctx: &egui::Context, notice: Option<String>) {
         let mut home = HomeScreen::with_discovery(ctx);
         home.notice = notice;
@@ -211,6 +218,14 @@ impl App {
             }
         }
     }
+}
+
+/// The home screen's words about a crash in the last run.
+fn crash_notice(report: &std::path::Path) -> String {
+    format!(
+        "Video Meet closed unexpectedly last time. A report with what happened is in {}",
+        report.display()
+    )
 }
 
 /// What to tell the user when a meeting does not start.

@@ -29,7 +29,11 @@ pub struct Start {
 /// Opens the main window and runs until it is closed: on the home screen, or straight in
 /// the meeting `start` describes. `started` is when the program started (for the log's
 /// start-up time).
-pub fn run(start: Option<Start>, started: std::time::Instant) -> anyhow::Result<()> {
+pub fn run(
+    start: Option<Start>,
+    started: std::time::Instant,
+    last_crash: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     // The network side of meetings; the window never waits on it.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -55,6 +59,9 @@ pub fn run(start: Option<Start>, started: std::time::Instant) -> anyhow::Result<
                 video_view::VideoRenderer::install(render_state);
             }
             let mut app = app::App::new(&creation.egui_ctx, handle, settings, started);
+            if let Some(report) = last_crash {
+                app.point_out_crash(&report);
+            }
             if let Some(start) = start {
                 app.start_from_command_line(&creation.egui_ctx, start);
             }
