@@ -3,7 +3,7 @@
 //!
 //! On Linux with X11 the capture speaks to the X server itself over one connection kept open
 //! for the whole share (the pointer comes from XFIXES); macOS and Windows go through xcap.
-//! Wayland sessions without X11 access are refused with a sentence saying so.
+//! Wayland desktops without X11 access are refused with a sentence saying so.
 
 pub mod pace;
 mod picture;

@@ -62,7 +62,7 @@ impl Server {
             return Err(ScreenError::Unsupported(
                 if std::env::var_os("WAYLAND_DISPLAY").is_some() {
                     "this Wayland desktop gives no X11 access, and sharing through the desktop portal is not built \
-                 yet; log in with an X11 session (\"Xorg\" at the login screen) to share"
+                 yet; choose Xorg at the login screen to share"
                         .into()
                 } else {
                     "no graphical display is running".into()
