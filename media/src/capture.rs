@@ -13,7 +13,7 @@ use crate::screen::pace::MOVING_INTERVAL;
 use crate::screen::{ChannelOrder, ScreenCapture, ScreenChoice, ScreenError, ScreenPace, ScreenPicture};
 use crate::slot::VideoSlot;
 use crate::video::scale::{fit_within, shrink};
-use crate::video::{PixelConverter, PixelFormat, VideoFormat};
+use crate::video::{PixelConverter, PixelFormat, VideoError, VideoFormat};
 
 /// Why a capture thread could not start, for the user.
 pub type CaptureError = String;
@@ -91,8 +91,12 @@ fn spawn_capture<S, E: std::fmt::Display>(
 
 /// Starts the camera (or test pattern) thread: every frame goes to `preview` (then
 /// `on_preview` is called, to ask for a repaint); while enabled it is also encoded and
-/// handed to `deliver`. Returns once the source is open, with the
-/// flag that makes the encoder send a keyframe.
+/// handed to `deliver`. When the camera stops (unplugged, taken away), `ended` is called
+/// with the reason and the thread ends. Returns once the source is open, with the flag that
+/// makes the encoder send a keyframe.
+// The camera thread reports to four places (preview, repaint, network, end); bundling them
+// would only move the same arguments into a struct built once at each of two call sites.
+#[allow(clippy::too_many_arguments)]
 pub fn start_video(
     choice: VideoChoice,
     format: VideoFormat,
@@ -101,6 +105,7 @@ pub fn start_video(
     preview: Arc<VideoSlot>,
     on_preview: impl Fn() + Send + 'static,
     mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
+    ended: impl FnOnce(VideoError) + Send + 'static,
 ) -> Result<(CaptureThread, KeyframeRequest), CaptureError> {
     let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
     let keyframes = encoder.keyframe_request();
@@ -113,6 +118,7 @@ pub fn start_video(
             while control.running() {
                 if let Err(error) = source.next_frame(&mut frame) {
                     tracing::warn!(%error, "camera stopped");
+                    ended(error);
                     break;
                 }
                 if control.enabled.load(Ordering::Relaxed) {

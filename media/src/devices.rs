@@ -14,6 +14,12 @@ pub const DEFAULT_TONE_HZ: u32 = 440;
 pub enum VideoChoice {
     /// The moving, stamped test picture.
     TestPattern,
+    /// The test picture, acting unplugged after this many frames (for tests of a camera
+    /// that goes away; not listed among the devices).
+    TestPatternUnplugging {
+        /// Frames delivered before it stops.
+        after_frames: u32,
+    },
     /// A connected camera.
     Camera(CameraInfo),
 }
@@ -87,6 +93,7 @@ impl VideoChoice {
     pub fn id(&self) -> String {
         match self {
             Self::TestPattern => "test-pattern".into(),
+            Self::TestPatternUnplugging { after_frames } => format!("test-pattern-unplugging:{after_frames}"),
             Self::Camera(info) => format!("camera:{}", info.id),
         }
     }
@@ -94,7 +101,7 @@ impl VideoChoice {
     /// Name to show people.
     pub fn label(&self) -> &str {
         match self {
-            Self::TestPattern => TestPattern::NAME,
+            Self::TestPattern | Self::TestPatternUnplugging { .. } => TestPattern::NAME,
             Self::Camera(info) => &info.name,
         }
     }
@@ -103,6 +110,10 @@ impl VideoChoice {
     pub fn from_id(id: &str) -> Option<Self> {
         match id.split_once(':') {
             None if id == "test-pattern" => Some(Self::TestPattern),
+            Some(("test-pattern-unplugging", frames)) => frames
+                .parse()
+                .ok()
+                .map(|after_frames| Self::TestPatternUnplugging { after_frames }),
             Some(("camera", camera)) if !camera.is_empty() => Some(Self::Camera(CameraInfo {
                 id: camera.into(),
                 name: camera.into(),
@@ -115,6 +126,9 @@ impl VideoChoice {
     pub fn open(&self, format: VideoFormat) -> Result<Box<dyn VideoSource>, VideoError> {
         Ok(match self {
             Self::TestPattern => Box::new(TestPattern::new(format)),
+            Self::TestPatternUnplugging { after_frames } => {
+                Box::new(TestPattern::new(format).unplugging_after(*after_frames))
+            }
             Self::Camera(info) => Box::new(Camera::open(&info.id, format)?),
         })
     }

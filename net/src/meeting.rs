@@ -316,6 +316,11 @@ enum Outgoing {
         share: u64,
         reason: String,
     },
+    /// Camera number `camera` stopped on its own (unplugged, taken by another program).
+    CameraEnded {
+        camera: u64,
+        reason: String,
+    },
 }
 
 /// Our running screen share.
@@ -351,6 +356,8 @@ pub struct Meeting {
     keyframes: KeyframeRequest,
     screen: Option<ActiveShare>,
     shares_started: u64,
+    /// Cameras opened so far; the newest is the one in use.
+    cameras_opened: u64,
     frame_interval: Duration,
     media: MediaState,
     peer_config: PeerConfig,
@@ -414,7 +421,7 @@ impl Meeting {
             outgoing: outgoing_tx,
         };
         let (video, keyframes) = capture
-            .open_camera(config.camera.clone(), media.camera)
+            .open_camera(config.camera.clone(), 0, media.camera)
             .await
             .map_err(MeetingError::Device)?;
         let audio = capture
@@ -482,6 +489,7 @@ impl Meeting {
             keyframes,
             screen: None,
             shares_started: 0,
+            cameras_opened: 0,
             frame_interval: Duration::from_secs(1) / fps,
             media,
             peer_config: config.peer,
@@ -735,13 +743,17 @@ impl Meeting {
                 self.on_share_ended(*share, reason.clone());
                 return;
             }
+            Outgoing::CameraEnded { camera, reason } => {
+                self.on_camera_ended(*camera, reason);
+                return;
+            }
             _ => self.frame_interval,
         };
         for (id, link) in &self.peers {
             let sent = match &outgoing {
                 Outgoing::Video(feed, unit) => link.send_video(*feed, unit.clone(), duration).await,
                 Outgoing::Audio(packet) => link.send_audio(packet.clone()).await,
-                Outgoing::ScreenEnded { .. } => Ok(()),
+                Outgoing::ScreenEnded { .. } | Outgoing::CameraEnded { .. } => Ok(()),
             };
             if let Err(error) = sent {
                 tracing::trace!(peer = id, %error, "media not sent");
@@ -767,7 +779,12 @@ impl Meeting {
                 // Two encoders must never interleave in one stream: the old one stops sending
                 // first, and resumes only if the new camera fails.
                 self.video.set_enabled(false);
-                match self.capture.open_camera(camera, self.media.camera).await {
+                self.cameras_opened += 1;
+                match self
+                    .capture
+                    .open_camera(camera, self.cameras_opened, self.media.camera)
+                    .await
+                {
                     Ok((video, keyframes)) => {
                         // The new encoder starts with a keyframe; the old thread stops on drop.
                         self.video = video;
@@ -860,6 +877,21 @@ impl Meeting {
         self.media.screen = true;
         self.emit(Event::Sharing(Some(name)));
         Ok(())
+    }
+
+    /// Camera `number` stopped on its own: if it is the one in use, video is off for everyone
+    /// and the user is told why and what to do.
+    fn on_camera_ended(&mut self, number: u64, reason: &str) {
+        if number != self.cameras_opened {
+            return; // a camera already replaced
+        }
+        self.media.camera = false;
+        self.tell_host(ClientMessage::MediaState { media: self.media });
+        self.emit(Event::MediaState {
+            id: self.you,
+            media: self.media,
+        });
+        self.emit(Event::Problem(format!("{reason}. Choose another camera in Devices.")));
     }
 
     /// Share `number` ended on its own: tell everyone, and the user why.
@@ -986,12 +1018,15 @@ struct CaptureSetup {
 impl CaptureSetup {
     /// Opens `camera` (off the runtime: devices can take a moment) and starts encoding for
     /// the meeting, or says plainly why it could not.
+    /// `number` tells its end from an earlier camera's.
     async fn open_camera(
         &self,
         camera: VideoChoice,
+        number: u64,
         enabled: bool,
     ) -> Result<(CaptureThread, KeyframeRequest), String> {
         let (format, h264, slot, tx) = (self.format, self.h264, Arc::clone(&self.slot), self.outgoing.clone());
+        let ended = self.outgoing.clone();
         let label = camera.label().to_owned();
         tokio::task::spawn_blocking(move || {
             capture::start_video(
@@ -1006,6 +1041,11 @@ impl CaptureSetup {
                 move |frame| {
                     // Newest wins: when the network side is behind, this frame is dropped.
                     let _ = tx.try_send(Outgoing::Video(VideoFeed::Camera, Bytes::copy_from_slice(&frame.data)));
+                },
+                move |error| {
+                    // From the capture thread, never the runtime: waiting here is fine.
+                    let reason = error.to_string();
+                    let _ = ended.blocking_send(Outgoing::CameraEnded { camera: number, reason });
                 },
             )
         })

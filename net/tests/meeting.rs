@@ -684,3 +684,38 @@ async fn a_host_whose_program_dies_ends_the_meeting_for_everyone_within_10_s() {
     ada.until(10, |seen| seen.ended).await;
     println!("meeting ended for the guest {:?} after the host died", died.elapsed());
 }
+
+/// A camera unplugged mid-meeting: the participant is told and offered the others, their
+/// video is off for everyone, and the meeting (sound, a new camera) goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unplugged_camera_is_reported_and_the_meeting_goes_on() {
+    let (host, target) = host_on_loopback().await;
+    let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
+    let ada_id = ada.id();
+    host.until(10, |seen| seen.videos.contains_key(&ada_id)).await;
+    // A camera that stops after 20 frames, as if its cable were pulled.
+    let unplugging = VideoChoice::from_id("test-pattern-unplugging:20").expect("a synthetic camera");
+    assert!(ada.handle.send(Command::UseCamera(unplugging)));
+    ada.until(10, |seen| {
+        seen.problems
+            .iter()
+            .any(|p| p.contains("stopped sending pictures") && p.contains("Choose another camera"))
+    })
+    .await;
+    host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| !m.camera))
+        .await;
+    // Sound goes on, and another camera brings the video back.
+    let _ = host.last_second_heard();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(amplitude(&host.last_second_heard(), 660.0) > 0.1, "Ada is still heard");
+    assert!(ada.handle.send(Command::UseCamera(VideoChoice::TestPattern)));
+    assert!(ada.handle.send(Command::SetCamera(true)));
+    host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| m.camera))
+        .await;
+    // Let the last picture of the old camera give way to the new one's.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
+    assert!(frames >= 20, "{frames} frames in 1 s from the new camera");
+    assert!(host.handle.send(Command::Leave));
+    ada.until(10, |seen| seen.ended).await;
+}

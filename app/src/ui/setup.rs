@@ -161,6 +161,9 @@ impl SetupScreen {
                         slot,
                         move || repaint.request_repaint(),
                         |_| {},
+                        // A preview camera that goes away just stops (the capture thread logs
+                        // why); the meeting is what reports it to the user.
+                        |_| {},
                     )
                     .map(|(thread, _)| thread)
                 })

@@ -25,6 +25,8 @@ pub struct TestPattern {
     frame_interval: Duration,
     next_index: u64,
     counter: u32,
+    /// Frames after which the pattern acts unplugged, if it does.
+    unplug_after: Option<u32>,
 }
 
 impl TestPattern {
@@ -46,7 +48,15 @@ impl TestPattern {
             frame_interval: Duration::from_secs(1) / format.fps,
             next_index: 0,
             counter: 0,
+            unplug_after: None,
         }
+    }
+
+    /// The same pattern that stops after `frames` frames with [`VideoError::Disconnected`],
+    /// as a camera does when its cable is pulled.
+    pub fn unplugging_after(mut self, frames: u32) -> Self {
+        self.unplug_after = Some(frames);
+        self
     }
 
     /// Draws frame number `counter` stamped with `capture_time_us`, without waiting.
@@ -116,6 +126,9 @@ impl VideoSource for TestPattern {
     }
 
     fn next_frame(&mut self, frame: &mut VideoFrame) -> Result<(), VideoError> {
+        if self.unplug_after.is_some_and(|frames| self.counter >= frames) {
+            return Err(VideoError::Disconnected(self.name.clone()));
+        }
         let due = self.started + self.frame_interval * self.next_index as u32;
         let now = Instant::now();
         if due > now {
