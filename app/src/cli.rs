@@ -163,6 +163,8 @@ impl MediaArgs {
                 ..videomeet_net::peer::PeerConfig::default()
             },
             announce,
+            session: None,
+            on_waiting: None,
         })
     }
 

@@ -19,6 +19,7 @@ use videomeet_media::{VideoFrame, clock};
 use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::PeerId;
+use videomeet_net::signaling::WaitingHook;
 
 /// Runs one meeting until it ends or `duration` passes, printing events to stdout.
 pub fn run(
@@ -30,6 +31,9 @@ pub fn run(
     // What we hear, to report which tones are in it.
     let (tap, heard) = std::sync::mpsc::sync_channel(256);
     config.audio_tap = Some(tap);
+    config.on_waiting = Some(WaitingHook(Arc::new(|message| {
+        println!("{}", json!({"event": "waiting", "message": message}));
+    })));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("meeting-net")
@@ -134,6 +138,8 @@ fn print_event(event: &Event) {
         Event::Reconnecting { id, reconnecting } => {
             json!({"event": "reconnecting", "id": id, "reconnecting": reconnecting})
         }
+        Event::Knocking { knock, name } => json!({"event": "knocking", "knock": knock, "name": name}),
+        Event::KnockEnded(knock) => json!({"event": "knock_ended", "knock": knock}),
         Event::Problem(message) => json!({"event": "problem", "message": message}),
         Event::Ended => json!({"event": "ended"}),
     };

@@ -239,6 +239,8 @@ fn config(name: &str) -> MeetingConfig {
             ..PeerConfig::default()
         },
         announce: false,
+        session: None,
+        on_waiting: None,
     }
 }
 

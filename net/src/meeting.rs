@@ -29,9 +29,13 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 use crate::address::JoinTarget;
 use crate::discovery::Announcement;
 use crate::peer::{LinkCounters, PeerConfig, PeerEvent, PeerLink, VideoFeed};
-use crate::protocol::{ClientMessage, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo, ServerMessage, Signal};
+use crate::protocol::{
+    ClientMessage, KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo, ServerMessage, Signal,
+};
 use crate::receive::{receive_audio, receive_video};
-use crate::signaling::{HelloParams, HostConfig, JoinError, SignalingClient, SignalingServer, join};
+use crate::signaling::{
+    HelloParams, HostConfig, JoinError, SignalingClient, SignalingServer, WaitingHook, join, session_token,
+};
 
 /// Called when there is something new to show; the UI passes "request a repaint".
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -73,6 +77,11 @@ pub struct MeetingConfig {
     pub peer: PeerConfig,
     /// Announce a hosted meeting with mDNS.
     pub announce: bool,
+    /// Our session token; keep one for the program's whole run, so a host that turned us
+    /// away keeps us out. `None` takes a new one.
+    pub session: Option<String>,
+    /// Told when the host makes us wait until it lets us in.
+    pub on_waiting: Option<WaitingHook>,
 }
 
 /// What the owner of a meeting can ask of it.
@@ -100,6 +109,12 @@ pub enum Command {
     LockMeeting(bool),
     /// Host only: remove a participant (nobody from their address gets back in).
     Remove(PeerId),
+    /// Host only: make guests wait until we let them in, or let them in at once again.
+    AskToJoin(bool),
+    /// Host only: let a waiting guest in.
+    Admit(KnockId),
+    /// Host only: turn a waiting guest away.
+    Deny(KnockId),
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
 }
@@ -185,6 +200,15 @@ pub enum Event {
         /// Reconnecting now.
         reconnecting: bool,
     },
+    /// Host only: a guest asks to join; answer with [`Command::Admit`] or [`Command::Deny`].
+    Knocking {
+        /// Which knock.
+        knock: KnockId,
+        /// The guest's display name.
+        name: String,
+    },
+    /// Host only: a knock needs no answer any more (answered, withdrawn or timed out).
+    KnockEnded(KnockId),
     /// Something went wrong that the user should know about; the meeting goes on.
     Problem(String),
     /// The meeting is over for us (we left, the host ended it, or the host is gone).
@@ -400,6 +424,8 @@ impl Meeting {
                 passcode,
                 host_token,
                 media,
+                session: Some(config.session.clone().unwrap_or_else(session_token)),
+                on_waiting: config.on_waiting.clone(),
             },
         )
         .await?;
@@ -618,7 +644,10 @@ impl Meeting {
                 self.emit(Event::Problem("The host removed you from the meeting.".into()));
                 return false;
             }
+            ServerMessage::Knocking { knock, name } => self.emit(Event::Knocking { knock, name }),
+            ServerMessage::KnockEnded { knock } => self.emit(Event::KnockEnded(knock)),
             ServerMessage::Welcome { .. }
+            | ServerMessage::Waiting { .. }
             | ServerMessage::Denied { .. }
             | ServerMessage::Ping { .. }
             | ServerMessage::Pong { .. } => {}
@@ -829,6 +858,9 @@ impl Meeting {
             Command::AllowManySharers(allowed) => return self.tell_host(ClientMessage::AllowManySharers { allowed }),
             Command::LockMeeting(locked) => return self.tell_host(ClientMessage::LockMeeting { locked }),
             Command::Remove(id) => return self.tell_host(ClientMessage::Remove { id }),
+            Command::AskToJoin(required) => return self.tell_host(ClientMessage::AskToJoin { required }),
+            Command::Admit(knock) => return self.tell_host(ClientMessage::Admit { knock }),
+            Command::Deny(knock) => return self.tell_host(ClientMessage::Deny { knock }),
             Command::Leave => return,
         }
         if let Some(client) = &self.client {

@@ -32,6 +32,12 @@ pub mod limits {
     pub const MAX_CHAT_CHARS: usize = 4_000;
     /// Longest meeting title, in characters.
     pub const MAX_TITLE_CHARS: usize = 100;
+    /// Longest session token, in characters.
+    pub const MAX_SESSION_CHARS: usize = 64;
+    /// Guests waiting for the host to let them in at once; further ones are turned away.
+    pub const MAX_WAITING: usize = 16;
+    /// How long a guest may wait for the host to let them in.
+    pub const KNOCK_TIMEOUT: Duration = Duration::from_secs(600);
     /// Silence after which a connection counts as gone: three missed pings, so a crashed
     /// participant is noticed within 10 s however it vanished.
     pub const IDLE_TIMEOUT: Duration = Duration::from_secs(6);
@@ -41,6 +47,9 @@ pub mod limits {
 
 /// A participant's id within one meeting, given by the host.
 pub type PeerId = u32;
+
+/// A guest waiting to be let in, numbered by the host.
+pub type KnockId = u64;
 
 /// Which media a participant is sending.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +137,10 @@ pub enum ClientMessage {
         /// The host's own secret, which makes this participant the host.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host_token: Option<String>,
+        /// A random token the client keeps while it runs: once the host has denied or
+        /// removed it, a hello carrying it is turned away.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
         /// Media state at joining.
         #[serde(default)]
         media: MediaState,
@@ -169,6 +182,22 @@ pub enum ClientMessage {
         /// True to lock.
         locked: bool,
     },
+    /// Host only: make guests wait until the host lets them in (`true`), or let them in at
+    /// once again.
+    AskToJoin {
+        /// True to make them wait.
+        required: bool,
+    },
+    /// Host only: let a waiting guest in.
+    Admit {
+        /// Which one.
+        knock: KnockId,
+    },
+    /// Host only: turn a waiting guest away; their session stays out.
+    Deny {
+        /// Which one.
+        knock: KnockId,
+    },
     /// Host only: whether several participants may share their screens at once (one at a
     /// time by default).
     AllowManySharers {
@@ -203,6 +232,8 @@ pub enum DenyReason {
     Locked,
     /// The host removed someone from this address; it stays out of this meeting.
     Removed,
+    /// The host did not let this guest in (or no longer answers its knock).
+    NotAdmitted,
 }
 
 /// Why a participant left.
@@ -233,6 +264,23 @@ pub enum ServerMessage {
         meeting: MeetingInfo,
         /// Everyone already in the meeting (not you).
         peers: Vec<PeerInfo>,
+    },
+    /// The host asks guests to wait until it lets them in; `welcome` or `denied` follows.
+    Waiting {
+        /// A sentence for the user.
+        message: String,
+    },
+    /// Host only: a guest asks to join (passcode already checked).
+    Knocking {
+        /// Answer with `admit` or `deny` naming it.
+        knock: KnockId,
+        /// The guest's display name.
+        name: String,
+    },
+    /// Host only: a knock needs no answer any more (admitted, denied, gone or timed out).
+    KnockEnded {
+        /// Which one.
+        knock: KnockId,
     },
     /// Not admitted; the connection closes after this.
     Denied {
@@ -359,6 +407,7 @@ mod tests {
             passcode: Some("1234".into()),
             code: None,
             host_token: None,
+            session: None,
             media: MediaState {
                 mic: true,
                 camera: false,

@@ -71,6 +71,8 @@ impl Participant {
                 ..PeerConfig::default()
             },
             announce: false,
+            session: None,
+            on_waiting: None,
         };
         let (meeting, handle, mut events) = Meeting::start(role, config, Arc::new(|| {}))
             .await
@@ -481,6 +483,7 @@ async fn malformed_offers_and_candidates_from_a_peer_change_nothing() {
         passcode: None,
         code: None,
         host_token: None,
+        session: None,
         media: MediaState::default(),
     };
     mallory.send(Message::text(hello.to_json())).await.unwrap();

@@ -1,97 +1,18 @@
 //! The signaling server and client together, over real WebSockets on loopback.
 
-use std::net::{IpAddr, Ipv4Addr};
+mod common;
+
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use common::{answer_from, everything_received, guest, host, next, raw, target};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use videomeet_net::JoinTarget;
 use videomeet_net::protocol::{
     ClientMessage, DenyReason, LeaveReason, MediaState, PROTOCOL_VERSION, ServerMessage, Signal, limits,
 };
-use videomeet_net::signaling::{HelloParams, JoinError, Joined, SignalingServer, join};
-
-const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-async fn host(passcode: Option<&str>) -> (SignalingServer, Joined) {
-    let mut config = videomeet_net::signaling::HostConfig::new("Standup", "Grace");
-    config.bind_ip = LOOPBACK;
-    config.port = 0;
-    config.passcode = passcode.map(Into::into);
-    let server = SignalingServer::start(config).await.expect("server starts");
-    let me = join(
-        &target(&server),
-        HelloParams {
-            name: "Grace".into(),
-            host_token: Some(server.host_token().into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("the host joins its own meeting");
-    (server, me)
-}
-
-fn target(server: &SignalingServer) -> JoinTarget {
-    JoinTarget {
-        host: "127.0.0.1".into(),
-        port: server.local_addr().port(),
-        code: Some(server.meeting().code.clone()),
-    }
-}
-
-async fn guest(server: &SignalingServer, name: &str, passcode: Option<&str>) -> Result<Joined, JoinError> {
-    join(
-        &target(server),
-        HelloParams {
-            name: name.into(),
-            passcode: passcode.map(Into::into),
-            media: MediaState {
-                mic: true,
-                camera: true,
-                screen: false,
-            },
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-/// The next message that is not keep-alive traffic, within two seconds.
-async fn next(events: &mut mpsc::Receiver<ServerMessage>) -> ServerMessage {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(2), events.recv())
-            .await
-            .expect("a message within 2 s")
-            .expect("connection open");
-        if !matches!(message, ServerMessage::Pong { .. }) {
-            return message;
-        }
-    }
-}
-
-/// A bare WebSocket, to say things the real client never would.
-async fn raw(
-    server: &SignalingServer,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
-    tokio_tungstenite::connect_async(url).await.expect("connects").0
-}
-
-/// Everything a raw socket receives until the host closes it (or 8 s pass).
-async fn everything_received<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    socket: &mut tokio_tungstenite::WebSocketStream<S>,
-) -> Vec<ServerMessage> {
-    let mut received = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, socket.next()).await {
-        if let Message::Text(text) = message {
-            received.push(serde_json::from_str(text.as_str()).expect("valid server message"));
-        }
-    }
-    received
-}
+use videomeet_net::signaling::{HelloParams, JoinError, join};
 
 #[tokio::test]
 async fn a_guest_joins_sees_the_host_and_the_host_sees_the_guest() {
@@ -141,6 +62,7 @@ async fn a_wrong_passcode_is_denied_and_reveals_nothing() {
         passcode: Some("S3CRET".into()),
         code: None,
         host_token: Some("0".repeat(64)),
+        session: None,
         media: MediaState::default(),
     };
     socket.send(Message::text(hello.to_json())).await.unwrap();
@@ -154,32 +76,6 @@ async fn a_wrong_passcode_is_denied_and_reveals_nothing() {
         }
     ));
     assert_eq!(server.participant_count(), 1);
-}
-
-/// The first message the host answers a `hello` with, sent from `source` (any 127.x.y.z
-/// address reaches the loopback server, so tests can play several machines).
-async fn answer_from(server: &SignalingServer, source: Ipv4Addr, passcode: &str) -> ServerMessage {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind((source, 0).into()).expect("binds to a loopback address");
-    let stream = socket.connect(server.local_addr()).await.expect("connects");
-    let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
-    let (mut socket, _) = tokio_tungstenite::client_async(url, stream).await.expect("upgrades");
-    let hello = ClientMessage::Hello {
-        version: PROTOCOL_VERSION,
-        name: "Someone".into(),
-        passcode: Some(passcode.into()),
-        code: None,
-        host_token: None,
-        media: MediaState::default(),
-    };
-    socket.send(Message::text(hello.to_json())).await.unwrap();
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
-        if let Ok(Some(Ok(Message::Text(text)))) = message {
-            return serde_json::from_str(text.as_str()).expect("a valid server message");
-        }
-        assert!(matches!(message, Ok(Some(Ok(_)))), "no answer: {message:?}");
-    }
 }
 
 #[tokio::test]
@@ -445,6 +341,7 @@ async fn hostile_messages_are_refused_without_harm() {
         passcode: None,
         code: None,
         host_token: None,
+        session: None,
         media: MediaState::default(),
     };
     socket.send(Message::text(hello.to_json())).await.unwrap();
@@ -603,6 +500,7 @@ async fn idle_connections_and_a_join_flood_do_not_keep_a_real_participant_out() 
                 passcode: Some(format!("guess{attempt}")),
                 code: None,
                 host_token: None,
+                session: None,
                 media: MediaState::default(),
             };
             let _ = socket.send(Message::text(hello.to_json())).await;

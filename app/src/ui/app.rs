@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use videomeet_media::{DeviceList, list_devices};
 use videomeet_net::meeting::{Event, Meeting, MeetingConfig, MeetingError, MeetingHandle, Role};
 use videomeet_net::protocol::{DenyReason, MediaState};
-use videomeet_net::signaling::JoinError;
+use videomeet_net::signaling::{JoinError, WaitingHook};
 
 use super::background::Opening;
 use super::home::HomeScreen;
@@ -46,6 +46,10 @@ pub struct App {
     runtime: tokio::runtime::Handle,
     devices: Opening<DeviceList>,
     starting: Option<Receiver<Result<Started, StartFailure>>>,
+    /// What the host said when it made us wait to be let in.
+    waiting: Option<Receiver<String>>,
+    /// Ours for this run of the program: a host that turned us away keeps us out until a restart.
+    session: String,
     meeting: Option<(MeetingHandle, tokio::task::JoinHandle<()>)>,
     notifier: Notifier,
     started: Instant,
@@ -63,6 +67,8 @@ impl App {
             runtime,
             devices: Opening::Idle,
             starting: None,
+            waiting: None,
+            session: videomeet_net::signaling::session_token(),
             meeting: None,
             notifier: Notifier::start(),
             started,
@@ -90,6 +96,7 @@ impl App {
             Role::Host(host) => Plan::Host {
                 title: start.title,
                 passcode: host.passcode.clone(),
+                ask_to_join: host.ask_to_join,
             },
             Role::Join { target, .. } => Plan::Join {
                 target: target.clone(),
@@ -133,8 +140,16 @@ impl App {
         self.settings.save_if_changed();
     }
 
-    fn start_meeting(&mut self, ctx: &egui::Context, role: Role, config: MeetingConfig) {
+    fn start_meeting(&mut self, ctx: &egui::Context, role: Role, mut config: MeetingConfig) {
         self.settings.save_if_changed();
+        let (told, waiting) = sync_channel(1);
+        let repaint = ctx.clone();
+        config.session = Some(self.session.clone());
+        config.on_waiting = Some(WaitingHook(Arc::new(move |message| {
+            let _ = told.try_send(message.to_owned());
+            repaint.request_repaint();
+        })));
+        self.waiting = Some(waiting);
         let (tx, rx) = sync_channel(1);
         let waker = {
             let ctx = ctx.clone();
@@ -172,14 +187,21 @@ impl App {
             };
             setup.set_devices(list, &self.settings.settings);
             // While a meeting starts it owns the devices; the preview waits.
-            if setup.status != Status::Connecting {
+            if !matches!(setup.status, Status::Connecting | Status::Waiting(_)) {
                 setup.open_devices(ctx);
             }
+        }
+        if let (Screen::Setup(setup), Some(message)) = (
+            &mut self.screen,
+            self.waiting.as_ref().and_then(|rx| rx.try_recv().ok()),
+        ) {
+            setup.status = Status::Waiting(message);
         }
         let Some(result) = self.starting.as_ref().and_then(|rx| rx.try_recv().ok()) else {
             return;
         };
         self.starting = None;
+        self.waiting = None;
         let Screen::Setup(setup) = &mut self.screen else {
             // The user went back while it was starting: end it again.
             if let Ok((handle, _, _)) = result {
@@ -202,6 +224,7 @@ impl App {
                         Plan::Host { title, .. } | Plan::Join { title, .. } => title.clone(),
                     },
                     hosting: matches!(setup.plan, Plan::Host { .. }),
+                    ask_to_join: matches!(setup.plan, Plan::Host { ask_to_join: true, .. }),
                     media: MediaState {
                         mic: settings.mic_on,
                         camera: settings.camera_on && setup.camera.is_some(),
@@ -236,6 +259,10 @@ fn failure(error: &MeetingError) -> StartFailure {
             DenyReason::TooManyTries => (message.clone(), true),
             DenyReason::VersionMismatch => (
                 format!("This meeting runs another version of Video Meet: {message}"),
+                false,
+            ),
+            DenyReason::NotAdmitted => (
+                "The host did not let you in. You can ask again after restarting Video Meet.".to_owned(),
                 false,
             ),
             DenyReason::WrongMeeting => (

@@ -25,6 +25,7 @@ pub struct HomeScreen {
     discovery: Option<NetworkMeetings>,
     discovery_problem: Option<String>,
     passcode: String,
+    ask_to_join: bool,
     address_problem: Option<String>,
     /// A newer release, when the (optional) check found one.
     pub update: Option<Release>,
@@ -39,6 +40,7 @@ impl HomeScreen {
             discovery: None,
             discovery_problem: None,
             passcode: String::new(),
+            ask_to_join: false,
             address_problem: None,
             update: None,
         }
@@ -137,6 +139,9 @@ impl HomeScreen {
                         .hint_text("optional"),
                 );
                 ui.end_row();
+                ui.label("");
+                ui.checkbox(&mut self.ask_to_join, "Guests wait until I let them in");
+                ui.end_row();
             });
         let host = ui.add_enabled(named, egui::Button::new("Host"));
         host.clicked().then(|| {
@@ -148,6 +153,7 @@ impl HomeScreen {
                     title.to_owned()
                 },
                 passcode: Some(self.passcode.trim().to_owned()).filter(|p| !p.is_empty()),
+                ask_to_join: self.ask_to_join,
             }
         })
     }

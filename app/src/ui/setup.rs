@@ -34,6 +34,8 @@ pub enum Plan {
         title: String,
         /// Its passcode, if any.
         passcode: Option<String>,
+        /// Guests wait until the host lets them in.
+        ask_to_join: bool,
     },
     /// Join a meeting.
     Join {
@@ -51,8 +53,10 @@ pub enum Plan {
 pub enum Status {
     /// Choosing devices.
     Choosing,
-    /// Waiting for the meeting to start or let us in.
+    /// Waiting for the meeting to start or answer.
     Connecting,
+    /// The host makes us wait until it lets us in; its words.
+    Waiting(String),
     /// Joining failed; the message says why and the button tries again.
     Failed(String),
 }
@@ -328,7 +332,7 @@ impl SetupScreen {
                 ui.label(problem);
             });
         }
-        let connecting = self.status == Status::Connecting;
+        let connecting = matches!(self.status, Status::Connecting | Status::Waiting(_));
         let ready = self.devices.is_some() && !settings.name.trim().is_empty() && !connecting;
         ui.horizontal(|ui| {
             let label = match (&self.status, verb) {
@@ -344,7 +348,10 @@ impl SetupScreen {
                 .clicked();
             if connecting {
                 ui.spinner();
-                ui.label("Connecting…");
+                match &self.status {
+                    Status::Waiting(message) => ui.label(message),
+                    _ => ui.label("Connecting…"),
+                };
             }
         });
         if !submit || !ready {
@@ -360,9 +367,14 @@ impl SetupScreen {
     fn role(&self, name: &str) -> Role {
         let passcode = Some(self.passcode.trim().to_owned()).filter(|p| !p.is_empty());
         match &self.plan {
-            Plan::Host { title, passcode } => {
+            Plan::Host {
+                title,
+                passcode,
+                ask_to_join,
+            } => {
                 let mut host = HostConfig::new(title, name.trim());
                 host.passcode = passcode.clone();
+                host.ask_to_join = *ask_to_join;
                 Role::Host(host)
             }
             Plan::Join { target, .. } => Role::Join {
@@ -384,6 +396,8 @@ impl SetupScreen {
             audio_tap: None,
             peer: PeerConfig::default(),
             announce: true,
+            session: None,
+            on_waiting: None,
         }
     }
 

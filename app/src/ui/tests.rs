@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Key, Modifiers};
 use eframe::egui_wgpu;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::wgpu::WgpuTestRenderer;
 use egui_kittest::{Harness, HarnessBuilder};
 use tokio::sync::mpsc;
@@ -22,7 +22,7 @@ use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VER
 use super::home::HomeScreen;
 use super::meeting::{MeetingScreen, Myself};
 use super::settings::Settings;
-use super::setup::{Plan, SetupAction, SetupScreen};
+use super::setup::{Plan, SetupAction, SetupScreen, Status};
 use super::video_view::{VideoRenderer, video_ui};
 
 const WINDOW: egui::Vec2 = egui::vec2(1024.0, 680.0);
@@ -207,9 +207,17 @@ fn home_hosts_with_a_default_title_and_refuses_bad_addresses() {
         harness.state_mut().plan.take(),
         Some(Plan::Host {
             title: "Ada Lovelace's meeting".into(),
-            passcode: None
+            passcode: None,
+            ask_to_join: false,
         })
     );
+    harness.get_by_label("Guests wait until I let them in").click();
+    harness.get_by_label("Host").click();
+    harness.run();
+    assert!(matches!(
+        harness.state_mut().plan.take(),
+        Some(Plan::Host { ask_to_join: true, .. })
+    ));
     harness.state_mut().settings.last_address = "videomeet://".into();
     harness.run();
     harness.get_by_label("Join").click();
@@ -299,6 +307,14 @@ fn setup_shows_devices_asks_for_the_passcode_and_starts() {
     assert_eq!(config.camera, VideoChoice::TestPattern);
     assert!(!config.mic_on && config.camera_on);
     assert_eq!(config.name, "Ada Lovelace");
+    // A host that makes guests wait: the screen says so while it waits.
+    harness.state_mut().setup.status = Status::Waiting("Waiting for the host to let you in.".into());
+    harness.run_steps(2);
+    harness.get_by_label("Waiting for the host to let you in.");
+    assert!(
+        harness.get_by_label("Join now").accesskit_node().is_disabled(),
+        "one join at a time"
+    );
 }
 
 struct MeetingState {
@@ -320,6 +336,7 @@ fn meeting_harness() -> (
         name: "Ada Lovelace".into(),
         title: "Standup".into(),
         hosting: true,
+        ask_to_join: false,
         media: MediaState {
             mic: true,
             camera: true,
@@ -537,6 +554,63 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
     harness.get_by_label("Lock the meeting: nobody new can join").click();
     harness.run();
     assert_eq!(commands.try_recv().ok(), Some(Command::LockMeeting(true)));
+    harness.get_by_label("Guests wait until I let them in").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::AskToJoin(true)));
+}
+
+#[test]
+fn the_host_sees_who_asks_to_join_and_lets_them_in_or_turns_them_away() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    for (knock, name) in [(7, "Alan Turing"), (8, "Mallory")] {
+        send(
+            &events,
+            Event::Knocking {
+                knock,
+                name: name.into(),
+            },
+        );
+    }
+    harness.run();
+    snapshot(&mut harness, "meeting_knocking");
+    harness.get_by_label("🚪 Alan Turing asks to join");
+    let let_in: Vec<_> = harness.get_all_by_label("Let in").collect();
+    assert_eq!(let_in.len(), 2, "one bar for each waiting guest");
+    let_in[0].click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::Admit(7)));
+    assert!(harness.query_by_label("🚪 Alan Turing asks to join").is_none());
+    harness.get_by_label("Turn away").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::Deny(8)));
+    // A knock that ends elsewhere (the guest gave up) leaves the screen too.
+    send(
+        &events,
+        Event::Knocking {
+            knock: 9,
+            name: "Eve".into(),
+        },
+    );
+    harness.run();
+    harness.get_by_label("🚪 Eve asks to join");
+    send(&events, Event::KnockEnded(9));
+    harness.run();
+    assert!(harness.query_by_label("🚪 Eve asks to join").is_none());
+    // In the background, a knock is a desktop notification.
+    harness.state_mut().focused = false;
+    send(
+        &events,
+        Event::Knocking {
+            knock: 10,
+            name: "Bob".into(),
+        },
+    );
+    harness.run();
+    let notices = std::mem::take(&mut harness.state_mut().screen.notices);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].summary, "Bob asks to join Standup");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Joining a meeting: the participant's side of the signaling connection.
 
-use std::time::Duration;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -18,6 +20,21 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages queued in each direction.
 const QUEUE: usize = 256;
 
+/// Called when the host makes us wait to be let in, with the host's words.
+#[derive(Clone)]
+pub struct WaitingHook(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl fmt::Debug for WaitingHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WaitingHook")
+    }
+}
+
+/// A new random session token, for [`HelloParams::session`].
+pub fn session_token() -> String {
+    crate::secret::token()
+}
+
 /// What the participant says when joining.
 #[derive(Clone, Debug, Default)]
 pub struct HelloParams {
@@ -29,6 +46,10 @@ pub struct HelloParams {
     pub host_token: Option<String>,
     /// Microphone, camera and screen state at joining.
     pub media: MediaState,
+    /// Our session token (see [`session_token`]); a host that turned it away keeps it out.
+    pub session: Option<String>,
+    /// Told when the host makes us wait until it lets us in.
+    pub on_waiting: Option<WaitingHook>,
 }
 
 /// Why joining failed, in terms a person can act on.
@@ -93,15 +114,24 @@ pub async fn join(target: &JoinTarget, params: HelloParams) -> Result<Joined, Jo
         passcode: params.passcode,
         code: target.code.clone(),
         host_token: params.host_token,
+        session: params.session,
         media: params.media,
     };
     socket
         .send(Message::text(hello.to_json()))
         .await
         .map_err(|e| unreachable(e.to_string()))?;
-    let first = tokio::time::timeout(JOIN_TIMEOUT, next_message(&mut socket))
+    let mut first = tokio::time::timeout(JOIN_TIMEOUT, next_message(&mut socket))
         .await
         .map_err(|_| unreachable("the host did not answer".into()))??;
+    if let ServerMessage::Waiting { message } = &first {
+        if let Some(WaitingHook(hook)) = &params.on_waiting {
+            hook(message);
+        }
+        first = wait_to_be_let_in(&mut socket)
+            .await
+            .map_err(|()| unreachable("the host stopped answering".into()))??;
+    }
     let (you, meeting, peers) = match first {
         ServerMessage::Welcome {
             you, meeting, peers, ..
@@ -128,6 +158,30 @@ pub async fn join(target: &JoinTarget, params: HelloParams) -> Result<Joined, Jo
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// After `waiting`: pings the host while it decides, and returns its next word (`welcome`,
+/// `denied` or `ended`). `Err(())` when the host goes silent.
+async fn wait_to_be_let_in(socket: &mut Socket) -> Result<Result<ServerMessage, JoinError>, ()> {
+    let mut keepalive = tokio::time::interval(limits::PING_INTERVAL);
+    let mut last_heard = Instant::now();
+    let mut nonce = 0u64;
+    loop {
+        let silent = tokio::time::Instant::from_std(last_heard + limits::IDLE_TIMEOUT);
+        tokio::select! {
+            received = next_message(socket) => match received {
+                Ok(ServerMessage::Pong { .. } | ServerMessage::Ping { .. }) => last_heard = Instant::now(),
+                other => return Ok(other),
+            },
+            _ = keepalive.tick() => {
+                nonce += 1;
+                if socket.send(Message::text(ClientMessage::Ping { nonce }.to_json())).await.is_err() {
+                    return Ok(Err(JoinError::Protocol("the host closed the connection".into())));
+                }
+            }
+            () = tokio::time::sleep_until(silent) => return Err(()),
+        }
+    }
+}
 
 async fn next_message(socket: &mut Socket) -> Result<ServerMessage, JoinError> {
     loop {

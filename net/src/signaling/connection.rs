@@ -28,6 +28,15 @@ struct Admitted {
     name: String,
     media: crate::protocol::MediaState,
     is_host: bool,
+    session: Option<String>,
+}
+
+/// How waiting for the room's answer ended without a place in the meeting.
+enum NotJoined {
+    /// Turned away: tell the guest why.
+    Denied(DenyReason),
+    /// The guest left, went silent or misbehaved, or the meeting ended.
+    Gone,
 }
 
 /// Serves one connection until it closes. Nothing about the meeting reaches the guest
@@ -54,14 +63,17 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
         Ok(Err(reason)) => return deny(&mut socket, reason).await,
         Err(_) => return deny(&mut socket, DenyReason::HandshakeTimeout).await,
     };
-    let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let (reply, joined) = oneshot::channel();
+    let ticket = shared.ticket();
     let join = RoomEvent::Join {
         joining: Joining {
             name: admitted.name,
             media: admitted.media,
             is_host: admitted.is_host,
             address: peer.ip(),
+            session: admitted.session,
+            ticket,
             outbox,
         },
         reply,
@@ -69,10 +81,10 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
     if shared.room.send(join).await.is_err() {
         return close(&mut socket).await;
     }
-    let id = match joined.await {
-        Ok(Ok(id)) => id,
-        Ok(Err(reason)) => return deny(&mut socket, reason).await,
-        Err(_) => return close(&mut socket).await,
+    let id = match wait_for_room(&mut socket, &mut inbox, joined, ticket, &shared).await {
+        Ok(id) => id,
+        Err(NotJoined::Denied(reason)) => return deny(&mut socket, reason).await,
+        Err(NotJoined::Gone) => return close(&mut socket).await,
     };
     let span = tracing::debug_span!("guest", id, %peer);
     let reason = relay(socket, inbox, id, &shared).await;
@@ -97,6 +109,7 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
         passcode,
         code,
         host_token,
+        session,
         media,
     }) = serde_json::from_str(text.as_str())
     else {
@@ -104,6 +117,9 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
     };
     if version != PROTOCOL_VERSION {
         return Err(DenyReason::VersionMismatch);
+    }
+    if session.as_ref().is_some_and(|session| !is_session_token(session)) {
+        return Err(DenyReason::BadHello);
     }
     if code.is_some_and(|code| !code.eq_ignore_ascii_case(&shared.meeting.code)) {
         return Err(DenyReason::WrongMeeting);
@@ -126,7 +142,85 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
         name: clean_name(&name),
         media,
         is_host,
+        session,
     })
+}
+
+/// True for a session token of at most [`limits::MAX_SESSION_CHARS`] visible ASCII characters.
+fn is_session_token(session: &str) -> bool {
+    !session.is_empty()
+        && session.len() <= limits::MAX_SESSION_CHARS
+        && session.bytes().all(|byte| byte.is_ascii_graphic())
+}
+
+/// Waits for the room to let the guest in, passing on what the room sends meanwhile
+/// (`waiting`, then `welcome`) and answering keep-alives. A guest that leaves, goes silent
+/// or waits longer than [`limits::KNOCK_TIMEOUT`] withdraws its knock.
+async fn wait_for_room(
+    socket: &mut Socket,
+    inbox: &mut mpsc::Receiver<ServerMessage>,
+    mut joined: oneshot::Receiver<Result<u32, DenyReason>>,
+    ticket: crate::protocol::KnockId,
+    shared: &Shared,
+) -> Result<u32, NotJoined> {
+    let give_up = tokio::time::Instant::now() + limits::KNOCK_TIMEOUT;
+    let mut last_heard = Instant::now();
+    let mut refusals = 0;
+    let ending = loop {
+        let idle_deadline = tokio::time::Instant::from_std(last_heard + limits::IDLE_TIMEOUT);
+        tokio::select! {
+            answer = &mut joined => return match answer {
+                Ok(Ok(id)) => Ok(id),
+                Ok(Err(reason)) => Err(NotJoined::Denied(reason)),
+                Err(_) => {
+                    // The room let go: pass on its last word (`ended`), if any.
+                    while let Ok(message) = inbox.try_recv() {
+                        send(socket, &message).await;
+                    }
+                    Err(NotJoined::Gone)
+                }
+            },
+            Some(message) = inbox.recv() => {
+                if !send(socket, &message).await {
+                    break NotJoined::Gone;
+                }
+            }
+            incoming = socket.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    match serde_json::from_str::<ClientMessage>(text.as_str()) {
+                        Ok(ClientMessage::Ping { nonce }) => {
+                            send(socket, &ServerMessage::Pong { nonce }).await;
+                        }
+                        Ok(ClientMessage::Leave) => break NotJoined::Gone,
+                        _ => {
+                            refusals += 1;
+                            if refusals > MAX_REFUSALS || !send(socket, &refused("waiting for the host to let you in")).await {
+                                break NotJoined::Gone;
+                            }
+                        }
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => last_heard = Instant::now(),
+                _ => break NotJoined::Gone,
+            },
+            () = tokio::time::sleep_until(idle_deadline) => break NotJoined::Gone,
+            () = tokio::time::sleep_until(give_up) => break NotJoined::Denied(DenyReason::NotAdmitted),
+        }
+    };
+    // No answer may arrive from now on; one that came just before is taken back.
+    joined.close();
+    if let Ok(Ok(id)) = joined.try_recv() {
+        let _ = shared
+            .room
+            .send(RoomEvent::Gone {
+                id,
+                reason: LeaveReason::Left,
+            })
+            .await;
+    }
+    let _ = shared.room.send(RoomEvent::Withdraw { ticket }).await;
+    Err(ending)
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -242,6 +336,7 @@ async fn deny(socket: &mut Socket, reason: DenyReason) {
         DenyReason::HandshakeTimeout => "No hello arrived in time.".to_owned(),
         DenyReason::Removed => "The host removed you from this meeting.".to_owned(),
         DenyReason::Locked => "The host has locked the meeting: nobody new can join.".to_owned(),
+        DenyReason::NotAdmitted => "The host did not let you in.".to_owned(),
         DenyReason::TooManyTries => {
             "Too many wrong passcodes from this address; wait a few seconds and try again.".to_owned()
         }

@@ -10,5 +10,5 @@ mod room;
 mod server;
 mod tries;
 
-pub use client::{HelloParams, JoinError, Joined, SignalingClient, join};
+pub use client::{HelloParams, JoinError, Joined, SignalingClient, WaitingHook, join, session_token};
 pub use server::{HostConfig, SignalingServer};

@@ -4,7 +4,7 @@
 //! through each member's bounded outbox. A member whose outbox is full is too slow to keep
 //! up and is dropped rather than allowed to hold everyone up.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,20 +12,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::protocol::{
-    ClientMessage, DenyReason, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo, ServerMessage,
-    limits,
+    ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
+    ServerMessage, limits,
 };
 
 /// Messages queued for one member before it counts as too slow.
 pub(crate) const OUTBOX_CAPACITY: usize = 256;
+/// Denied and removed sessions remembered; the oldest are forgotten beyond this.
+const MAX_BARRED_SESSIONS: usize = 4096;
+
+/// The room's answer to a `Join`: the new member's id, or why not.
+pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
 
 /// What connections tell the room.
 pub(crate) enum RoomEvent {
-    /// An admitted client wants in; the room answers with its id (and has sent `welcome`).
-    Join {
-        joining: Joining,
-        reply: oneshot::Sender<Result<PeerId, DenyReason>>,
-    },
+    /// A client whose hello passed the checks wants in. The room answers with its id (and
+    /// has sent `welcome`), or with why not; when the host asks guests to wait, the answer
+    /// comes once the host has decided, and `waiting` goes out meanwhile.
+    Join { joining: Joining, reply: JoinReply },
+    /// A waiting guest gave up (its connection ended).
+    Withdraw { ticket: KnockId },
     /// A message from a member.
     Message { from: PeerId, message: ClientMessage },
     /// A member's connection ended.
@@ -41,6 +47,10 @@ pub(crate) struct Joining {
     pub is_host: bool,
     /// Where it connects from: the host's removals keep that address out.
     pub address: IpAddr,
+    /// The client's session token, if it sent one: denials and removals keep it out.
+    pub session: Option<String>,
+    /// Names this request while it waits for the host (unique per server).
+    pub ticket: KnockId,
     pub outbox: mpsc::Sender<ServerMessage>,
 }
 
@@ -49,7 +59,40 @@ struct Member {
     media: MediaState,
     is_host: bool,
     address: IpAddr,
+    session: Option<String>,
     outbox: mpsc::Sender<ServerMessage>,
+}
+
+/// A guest waiting for the host to let them in.
+struct Knock {
+    joining: Joining,
+    reply: JoinReply,
+}
+
+/// Session tokens the host turned away, with why; the oldest are forgotten first, so a
+/// stream of new tokens cannot grow memory.
+#[derive(Default)]
+struct BarredSessions {
+    reasons: HashMap<String, DenyReason>,
+    order: VecDeque<String>,
+}
+
+impl BarredSessions {
+    fn bar(&mut self, session: Option<&String>, reason: DenyReason) {
+        let Some(session) = session else { return };
+        if self.reasons.insert(session.clone(), reason).is_none() {
+            self.order.push_back(session.clone());
+        }
+        while self.order.len() > MAX_BARRED_SESSIONS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.reasons.remove(&oldest);
+            }
+        }
+    }
+
+    fn reason(&self, session: Option<&String>) -> Option<DenyReason> {
+        session.and_then(|session| self.reasons.get(session)).copied()
+    }
 }
 
 impl Member {
@@ -76,12 +119,19 @@ pub(crate) struct Room {
     locked: bool,
     /// Addresses of participants the host removed: they stay out.
     removed: HashSet<IpAddr>,
+    /// Sessions the host denied or removed: they stay out.
+    barred: BarredSessions,
+    /// Guests wait until the host lets them in (the host's choice).
+    ask_to_join: bool,
+    /// Guests waiting for the host, by ticket.
+    knocks: BTreeMap<KnockId, Knock>,
     ended: bool,
 }
 
 impl Room {
     /// An empty room for `meeting`; `participant_count` follows the number of members.
-    pub fn new(meeting: MeetingInfo, participant_count: Arc<AtomicUsize>) -> Self {
+    /// With `ask_to_join`, guests wait until the host lets them in.
+    pub fn new(meeting: MeetingInfo, participant_count: Arc<AtomicUsize>, ask_to_join: bool) -> Self {
         Self {
             meeting,
             members: BTreeMap::new(),
@@ -91,6 +141,9 @@ impl Room {
             many_sharers: false,
             locked: false,
             removed: HashSet::new(),
+            barred: BarredSessions::default(),
+            ask_to_join,
+            knocks: BTreeMap::new(),
             ended: false,
         }
     }
@@ -109,16 +162,108 @@ impl Room {
 
     fn handle(&mut self, event: RoomEvent) {
         match event {
-            RoomEvent::Join { joining, reply } => {
-                let result = self.join(joining);
-                // The connection may have given up waiting; then it is gone anyway.
-                if let Err(Ok(id)) = reply.send(result) {
-                    self.remove(id, LeaveReason::ConnectionLost);
+            RoomEvent::Join { joining, reply } => match self.refusal(&joining) {
+                Some(reason) => {
+                    let _ = reply.send(Err(reason));
+                }
+                None if self.ask_to_join && !joining.is_host => self.knock(joining, reply),
+                None => self.admit(joining, reply),
+            },
+            RoomEvent::Withdraw { ticket } => {
+                if self.knocks.remove(&ticket).is_some() {
+                    self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
                 }
             }
             RoomEvent::Message { from, message } => self.on_message(from, message),
             RoomEvent::Gone { id, reason } => self.remove(id, reason),
             RoomEvent::End => self.end(),
+        }
+    }
+
+    /// Why `joining` may not come in now, if it may not.
+    fn refusal(&self, joining: &Joining) -> Option<DenyReason> {
+        if joining.is_host {
+            return None;
+        }
+        if let Some(reason) = self.barred.reason(joining.session.as_ref()) {
+            return Some(reason);
+        }
+        if self.removed.contains(&joining.address) {
+            return Some(DenyReason::Removed);
+        }
+        if self.locked {
+            return Some(DenyReason::Locked);
+        }
+        if self.members.len() >= limits::MAX_PARTICIPANTS {
+            return Some(DenyReason::MeetingFull);
+        }
+        None
+    }
+
+    /// Lets `joining` in and answers its connection.
+    fn admit(&mut self, joining: Joining, reply: JoinReply) {
+        let host = joining.is_host;
+        let result = self.join(joining);
+        // The connection may have given up waiting; then it is gone anyway.
+        if let Err(Ok(id)) = reply.send(result) {
+            self.remove(id, LeaveReason::ConnectionLost);
+        } else if host && result.is_ok() {
+            // A host joining late (or again) hears of the guests already waiting.
+            let waiting: Vec<ServerMessage> = self
+                .knocks
+                .iter()
+                .map(|(ticket, knock)| knocking(*ticket, knock))
+                .collect();
+            for message in waiting {
+                self.tell_hosts(&message);
+            }
+        }
+    }
+
+    /// Puts `joining` in the waiting room and tells the host.
+    fn knock(&mut self, joining: Joining, reply: JoinReply) {
+        if self.knocks.len() >= limits::MAX_WAITING {
+            let _ = reply.send(Err(DenyReason::TooManyConnections));
+            return;
+        }
+        let waiting = ServerMessage::Waiting {
+            message: "Waiting for the host to let you in.".into(),
+        };
+        if joining.outbox.try_send(waiting).is_err() {
+            let _ = reply.send(Err(DenyReason::TooManyConnections));
+            return;
+        }
+        let ticket = joining.ticket;
+        let knock = Knock { joining, reply };
+        let message = knocking(ticket, &knock);
+        self.knocks.insert(ticket, knock);
+        self.tell_hosts(&message);
+    }
+
+    /// The host's answer to a knock: in, or out with its session barred.
+    fn answer_knock(&mut self, ticket: KnockId, admitted: bool) {
+        let Some(Knock { joining, reply }) = self.knocks.remove(&ticket) else {
+            return;
+        };
+        self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
+        if admitted {
+            match self.refusal(&joining) {
+                Some(reason) => {
+                    let _ = reply.send(Err(reason));
+                }
+                None => self.admit(joining, reply),
+            }
+        } else {
+            self.barred.bar(joining.session.as_ref(), DenyReason::NotAdmitted);
+            let _ = reply.send(Err(DenyReason::NotAdmitted));
+        }
+    }
+
+    /// Turns every waiting guest away with `reason` (their sessions may knock again later).
+    fn turn_away_waiting(&mut self, reason: DenyReason) {
+        for (ticket, knock) in std::mem::take(&mut self.knocks) {
+            let _ = knock.reply.send(Err(reason));
+            self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
         }
     }
 
@@ -128,17 +273,10 @@ impl Room {
             media,
             is_host,
             address,
+            session,
             outbox,
+            ..
         } = joining;
-        if self.removed.contains(&address) && !is_host {
-            return Err(DenyReason::Removed);
-        }
-        if self.locked && !is_host {
-            return Err(DenyReason::Locked);
-        }
-        if self.members.len() >= limits::MAX_PARTICIPANTS {
-            return Err(DenyReason::MeetingFull);
-        }
         let id = self.next_id;
         self.next_id += 1;
         let member = Member {
@@ -146,6 +284,7 @@ impl Room {
             media,
             is_host,
             address,
+            session,
             outbox,
         };
         let welcome = ServerMessage::Welcome {
@@ -222,6 +361,24 @@ impl Room {
             ClientMessage::LockMeeting { locked } => {
                 if self.host_only(from, "lock the meeting") {
                     self.locked = locked;
+                    if locked {
+                        self.turn_away_waiting(DenyReason::Locked);
+                    }
+                }
+            }
+            ClientMessage::AskToJoin { required } => {
+                if self.host_only(from, "decide who waits") {
+                    self.ask_to_join = required;
+                }
+            }
+            ClientMessage::Admit { knock } => {
+                if self.host_only(from, "let guests in") {
+                    self.answer_knock(knock, true);
+                }
+            }
+            ClientMessage::Deny { knock } => {
+                if self.host_only(from, "turn guests away") {
+                    self.answer_knock(knock, false);
                 }
             }
             ClientMessage::Remove { id } => {
@@ -229,6 +386,7 @@ impl Room {
                     let removable = self.members.get(&id).filter(|member| !member.is_host);
                     if let Some(member) = removable {
                         self.removed.insert(member.address);
+                        self.barred.bar(member.session.as_ref(), DenyReason::Removed);
                         // The last thing it hears; the connection closes with its outbox.
                         let _ = member.outbox.try_send(ServerMessage::Removed);
                         self.remove(id, LeaveReason::Removed);
@@ -288,9 +446,26 @@ impl Room {
     }
 
     fn end(&mut self) {
+        for knock in std::mem::take(&mut self.knocks).into_values() {
+            // Their connections pass it on and close.
+            let _ = knock.joining.outbox.try_send(ServerMessage::Ended);
+        }
         self.broadcast(&ServerMessage::Ended, None);
         self.members.clear();
         self.ended = true;
+    }
+
+    /// Sends `message` to the host (and anyone else holding the host's token).
+    fn tell_hosts(&mut self, message: &ServerMessage) {
+        let hosts: Vec<PeerId> = self
+            .members
+            .iter()
+            .filter(|(_, member)| member.is_host)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in hosts {
+            self.send(id, message.clone());
+        }
     }
 
     fn send(&mut self, to: PeerId, message: ServerMessage) {
@@ -314,6 +489,14 @@ impl Room {
         for id in too_slow {
             self.remove(id, LeaveReason::ConnectionLost);
         }
+    }
+}
+
+/// What the host is told about a waiting guest.
+fn knocking(ticket: KnockId, knock: &Knock) -> ServerMessage {
+    ServerMessage::Knocking {
+        knock: ticket,
+        name: knock.joining.name.clone(),
     }
 }
 

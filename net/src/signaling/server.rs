@@ -4,7 +4,7 @@ use super::tries::PasscodeTries;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -30,6 +30,8 @@ pub struct HostConfig {
     pub bind_ip: IpAddr,
     /// Port to listen on; when taken, any free port. 0 picks a free port at once.
     pub port: u16,
+    /// Guests wait until the host lets them in ("ask to join").
+    pub ask_to_join: bool,
 }
 
 impl HostConfig {
@@ -41,6 +43,7 @@ impl HostConfig {
             passcode: None,
             bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port: DEFAULT_PORT,
+            ask_to_join: false,
         }
     }
 }
@@ -53,6 +56,7 @@ pub(crate) struct Shared {
     pub room: mpsc::Sender<RoomEvent>,
     connections: Mutex<ConnectionCounts>,
     tries: Mutex<PasscodeTries>,
+    tickets: AtomicU64,
 }
 
 #[derive(Default)]
@@ -72,6 +76,11 @@ impl Shared {
     pub(crate) fn tries(&self) -> std::sync::MutexGuard<'_, PasscodeTries> {
         // Every update is one step, so the record stays usable after a panicked holder.
         self.tries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A number no other join request of this meeting has.
+    pub(crate) fn ticket(&self) -> crate::protocol::KnockId {
+        self.tickets.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     fn counts(&self) -> std::sync::MutexGuard<'_, ConnectionCounts> {
@@ -136,7 +145,8 @@ impl SignalingServer {
         };
         let participant_count = Arc::new(AtomicUsize::new(0));
         let (room_tx, room_rx) = mpsc::channel(1024);
-        let room_task = tokio::spawn(Room::new(meeting.clone(), Arc::clone(&participant_count)).run(room_rx));
+        let room_task =
+            tokio::spawn(Room::new(meeting.clone(), Arc::clone(&participant_count), config.ask_to_join).run(room_rx));
         let shared = Arc::new(Shared {
             meeting,
             passcode: config.passcode.filter(|p| !p.is_empty()),
@@ -144,6 +154,7 @@ impl SignalingServer {
             room: room_tx,
             connections: Mutex::new(ConnectionCounts::default()),
             tries: Mutex::new(PasscodeTries::default()),
+            tickets: AtomicU64::new(0),
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         tracing::info!(%local_addr, code = %shared.meeting.code, "hosting");

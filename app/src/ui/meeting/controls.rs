@@ -211,6 +211,12 @@ impl MeetingScreen {
                         self.send(Command::LockMeeting(self.locked));
                     }
                     if ui
+                        .checkbox(&mut self.ask_to_join, "Guests wait until I let them in")
+                        .changed()
+                    {
+                        self.send(Command::AskToJoin(self.ask_to_join));
+                    }
+                    if ui
                         .checkbox(&mut self.many_sharers, "Several people may share their screens at once")
                         .changed()
                     {

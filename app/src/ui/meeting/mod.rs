@@ -8,6 +8,7 @@ mod controls;
 mod panels;
 mod share;
 mod tiles;
+mod waiting;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use videomeet_media::slot::VideoSlot;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::meeting::{Command, Event, MeetingHandle, PeerStats};
 use videomeet_net::peer::VideoFeed;
-use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
+use videomeet_net::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
 
 use super::notify::Notice;
 use super::settings::Settings;
@@ -104,6 +105,8 @@ pub struct Myself {
     pub title: String,
     /// We host it.
     pub hosting: bool,
+    /// Hosting: guests wait until we let them in.
+    pub ask_to_join: bool,
     /// Microphone and camera at the start.
     pub media: MediaState,
 }
@@ -143,6 +146,10 @@ pub struct MeetingScreen {
     many_sharers: bool,
     /// Hosting: nobody new gets in.
     locked: bool,
+    /// Hosting: guests wait until we let them in.
+    ask_to_join: bool,
+    /// Hosting: guests waiting to be let in, by knock.
+    knocks: BTreeMap<KnockId, String>,
     /// Desktop notifications waiting to be shown (the app shows them if allowed).
     pub notices: Vec<Notice>,
     caught_up: bool,
@@ -188,6 +195,8 @@ impl MeetingScreen {
             share_picker: None,
             many_sharers: false,
             locked: false,
+            ask_to_join: me.ask_to_join,
+            knocks: BTreeMap::new(),
             notices: Vec::new(),
             caught_up: false,
             ended: None,
@@ -320,6 +329,18 @@ impl MeetingScreen {
                     person.reconnecting = reconnecting;
                 }
             }
+            Event::Knocking { knock, name } => {
+                if !focused {
+                    self.notices.push(Notice {
+                        summary: format!("{name} asks to join {}", self.title),
+                        body: "Let them in or turn them away in the meeting window.".into(),
+                    });
+                }
+                self.knocks.insert(knock, name);
+            }
+            Event::KnockEnded(knock) => {
+                self.knocks.remove(&knock);
+            }
             Event::Problem(problem) => {
                 self.last_problem = Some(problem.clone());
                 self.problems.push((problem, Instant::now()));
@@ -413,6 +434,7 @@ impl MeetingScreen {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
+            self.knocks_bar(ui);
             self.sharing_bar(ui);
             self.tiles(ui);
             self.problems_ui(ui);

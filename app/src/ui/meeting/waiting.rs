@@ -1,0 +1,36 @@
+//! The host's view of guests asking to join: one bar per guest, with Let in and Turn away.
+
+use eframe::egui;
+use videomeet_net::meeting::Command;
+
+use super::super::style;
+use super::MeetingScreen;
+
+impl MeetingScreen {
+    /// "Ada asks to join" with Let in and Turn away, above the tiles while guests wait.
+    pub(super) fn knocks_bar(&mut self, ui: &mut egui::Ui) {
+        let mut answer = None;
+        for (knock, name) in &self.knocks {
+            style::banner(ui, style::INFO, |ui| {
+                ui.label(egui::RichText::new(format!("🚪 {name} asks to join")).strong());
+                if ui.button("Let in").clicked() {
+                    answer = Some(Command::Admit(*knock));
+                }
+                if ui
+                    .button("Turn away")
+                    .on_hover_text(format!("{name} cannot ask again until they restart Video Meet"))
+                    .clicked()
+                {
+                    answer = Some(Command::Deny(*knock));
+                }
+            });
+        }
+        if let Some(command) = answer {
+            // The bar goes once the meeting confirms; until then a second click does nothing.
+            if let Command::Admit(knock) | Command::Deny(knock) = command {
+                self.knocks.remove(&knock);
+            }
+            self.send(command);
+        }
+    }
+}
