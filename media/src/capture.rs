@@ -6,13 +6,14 @@ use std::sync::mpsc::sync_channel;
 use std::thread::JoinHandle;
 
 use crate::audio::AudioLevel;
-use crate::codec::{H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
+use crate::codec::{BitrateTarget, H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
 use crate::devices::{MicrophoneChoice, VideoChoice};
 use crate::frame::{AudioFrame, EncodedVideoFrame, VideoFrame};
 use crate::screen::pace::MOVING_INTERVAL;
 use crate::screen::{ChannelOrder, ScreenCapture, ScreenChoice, ScreenError, ScreenPace, ScreenPicture};
 use crate::slot::VideoSlot;
 use crate::video::scale::{fit_within, shrink};
+use crate::video::size_ladder::SizeLadder;
 use crate::video::{PixelConverter, PixelFormat, VideoError, VideoFormat};
 
 /// Why a capture thread could not start, for the user.
@@ -89,11 +90,30 @@ fn spawn_capture<S, E: std::fmt::Display>(
     })
 }
 
+/// What the network side may ask of a running encoder.
+#[derive(Clone, Debug)]
+pub struct EncoderControl {
+    /// Raise it to make the next picture a keyframe.
+    pub keyframes: KeyframeRequest,
+    /// The bitrate to aim at; the camera's pictures are also sent smaller when it is thin.
+    pub bitrate: BitrateTarget,
+}
+
+impl EncoderControl {
+    fn of(encoder: &H264Encoder) -> Self {
+        Self {
+            keyframes: encoder.keyframe_request(),
+            bitrate: encoder.bitrate_target(),
+        }
+    }
+}
+
 /// Starts the camera (or test pattern) thread: every frame goes to `preview` (then
-/// `on_preview` is called, to ask for a repaint); while enabled it is also encoded and
-/// handed to `deliver`. When the camera stops (unplugged, taken away), `ended` is called
-/// with the reason and the thread ends. Returns once the source is open, with the flag that
-/// makes the encoder send a keyframe.
+/// `on_preview` is called, to ask for a repaint); while enabled it is also encoded (at a
+/// smaller size when the bitrate target is too thin for the full one, see [`SizeLadder`])
+/// and handed to `deliver`. When the camera stops (unplugged, taken away), `ended` is called
+/// with the reason and the thread ends. Returns once the source is open, with the encoder's
+/// controls.
 // The camera thread reports to four places (preview, repaint, network, end); bundling them
 // would only move the same arguments into a struct built once at each of two call sites.
 #[allow(clippy::too_many_arguments)]
@@ -106,15 +126,17 @@ pub fn start_video(
     on_preview: impl Fn() + Send + 'static,
     mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
     ended: impl FnOnce(VideoError) + Send + 'static,
-) -> Result<(CaptureThread, KeyframeRequest), CaptureError> {
+) -> Result<(CaptureThread, EncoderControl), CaptureError> {
     let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
-    let keyframes = encoder.keyframe_request();
+    let encoder_control = EncoderControl::of(&encoder);
+    let bitrate = encoder_control.bitrate.clone();
     let capture = spawn_capture(
         "video-capture",
         enabled,
         move || choice.open(format),
         move |mut source, control| {
             let (mut frame, mut encoded) = (VideoFrame::default(), EncodedVideoFrame::default());
+            let (mut ladder, mut smaller) = (SizeLadder::default(), VideoFrame::default());
             while control.running() {
                 if let Err(error) = source.next_frame(&mut frame) {
                     tracing::warn!(%error, "camera stopped");
@@ -122,7 +144,15 @@ pub fn start_video(
                     break;
                 }
                 if control.enabled.load(Ordering::Relaxed) {
-                    match encoder.encode(&frame, &mut encoded) {
+                    let full = (frame.width(), frame.height());
+                    let (width, height) = ladder.size(std::time::Instant::now(), full, config.max_fps, bitrate.get());
+                    let picture = if (width, height) == full {
+                        &frame
+                    } else {
+                        shrink(&frame, width, height, &mut smaller);
+                        &smaller
+                    };
+                    match encoder.encode(picture, &mut encoded) {
                         Ok(true) => deliver(&encoded),
                         Ok(false) => {}
                         Err(error) => tracing::warn!(%error, "encoding failed"),
@@ -133,7 +163,7 @@ pub fn start_video(
             }
         },
     )?;
-    Ok((capture, keyframes))
+    Ok((capture, encoder_control))
 }
 
 /// Starts the microphone (or test tone) thread: every 20 ms frame moves `level` (muted or
@@ -210,8 +240,8 @@ impl ScreenCaptureStats {
 pub struct ScreenShare {
     /// Stops the share when dropped.
     pub thread: CaptureThread,
-    /// Raise it to make the next picture a keyframe.
-    pub keyframes: KeyframeRequest,
+    /// Keyframes and bitrate.
+    pub control: EncoderControl,
     /// Figures of the share so far.
     pub stats: Arc<ScreenCaptureStats>,
 }
@@ -227,8 +257,8 @@ pub fn start_screen(
     ended: impl FnOnce(ScreenError) + Send + 'static,
 ) -> Result<ScreenShare, CaptureError> {
     let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
-    let keyframes = encoder.keyframe_request();
-    let wanted = keyframes.clone();
+    let control = EncoderControl::of(&encoder);
+    let wanted = control.keyframes.clone();
     let stats = Arc::new(ScreenCaptureStats::default());
     let totals = Arc::clone(&stats);
     let thread = spawn_capture(
@@ -290,11 +320,7 @@ pub fn start_screen(
             }
         },
     )?;
-    Ok(ScreenShare {
-        thread,
-        keyframes,
-        stats,
-    })
+    Ok(ScreenShare { thread, control, stats })
 }
 
 fn add_us(total: &AtomicU64, elapsed: std::time::Duration) {

@@ -88,12 +88,13 @@ fn a_keyframe_request_makes_the_next_frame_a_keyframe() {
 fn lowering_the_bitrate_while_running_shrinks_the_stream() {
     let pattern = TestPattern::new(VideoFormat::new(640, 360, 30));
     let mut encoder = H264Encoder::new(config(2_000_000)).unwrap();
+    // As the network side does it: through the shared target, from another thread.
+    let target = encoder.bitrate_target();
     let (mut frame, mut packet) = (VideoFrame::default(), EncodedVideoFrame::default());
     let mut bytes_per_phase = [0usize; 2];
     for counter in 0..120 {
         if counter == 60 {
-            encoder.set_bitrate(100_000).unwrap();
-            encoder.set_max_fps(30).unwrap();
+            std::thread::scope(|scope| scope.spawn(|| target.set(100_000)).join().unwrap());
         }
         pattern.draw(counter, 0, &mut frame);
         encoder.encode(&frame, &mut packet).unwrap();

@@ -5,6 +5,7 @@
 
 pub mod address;
 mod assemble;
+pub mod bandwidth;
 pub mod discovery;
 pub mod impair;
 mod keyframe_requests;

@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 use videomeet_media::audio::AudioLevels;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
 use videomeet_media::audio::playout_stats::PlayoutCounts;
-use videomeet_media::capture::{self, CaptureThread, ScreenShare};
-use videomeet_media::codec::{H264Config, KeyframeRequest, OpusConfig};
+use videomeet_media::capture::{self, CaptureThread, EncoderControl, ScreenShare};
+use videomeet_media::codec::{H264Config, OpusConfig};
 use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::screen::ScreenChoice;
 use videomeet_media::slot::VideoSlot;
@@ -27,6 +27,7 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::address::JoinTarget;
+use crate::bandwidth::{Allocation, SendRange};
 use crate::discovery::Announcement;
 use crate::peer::{LinkCounters, PeerConfig, PeerEvent, PeerLink, VideoFeed};
 use crate::protocol::{
@@ -234,6 +235,8 @@ pub struct PeerStats {
     pub rtt_ms: Option<f64>,
     /// What we send them.
     pub send_kbps: f64,
+    /// What congestion control estimates the path to them carries.
+    pub estimate_kbps: f64,
     /// What we receive from them.
     pub receive_kbps: f64,
     /// Share of their packets lost, in percent.
@@ -377,7 +380,8 @@ pub struct Meeting {
     video: CaptureThread,
     audio: CaptureThread,
     mixer: Mixer,
-    keyframes: KeyframeRequest,
+    /// The camera encoder's keyframe flag and bitrate.
+    camera_encoder: EncoderControl,
     screen: Option<ActiveShare>,
     shares_started: u64,
     /// Cameras opened so far; the newest is the one in use.
@@ -446,7 +450,7 @@ impl Meeting {
             levels: Arc::new(AudioLevels::default()),
             outgoing: outgoing_tx,
         };
-        let (video, keyframes) = capture
+        let (video, camera_encoder) = capture
             .open_camera(config.camera.clone(), 0, media.camera)
             .await
             .map_err(MeetingError::Device)?;
@@ -493,6 +497,10 @@ impl Meeting {
             local_video: Arc::clone(&capture.slot),
             audio_levels: Arc::clone(&capture.levels),
         });
+        let peer_config = PeerConfig {
+            send: SendRange::for_camera(capture.h264.bitrate_bps),
+            ..config.peer
+        };
         let mut meeting = Self {
             server,
             announcement,
@@ -512,13 +520,13 @@ impl Meeting {
             video,
             audio,
             mixer,
-            keyframes,
+            camera_encoder,
             screen: None,
             shares_started: 0,
             cameras_opened: 0,
             frame_interval: Duration::from_secs(1) / fps,
             media,
-            peer_config: config.peer,
+            peer_config,
             you: joined.you,
             reconnecting: HashMap::new(),
         };
@@ -538,6 +546,7 @@ impl Meeting {
     /// Runs until the meeting ends for us.
     pub async fn run(mut self) {
         let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
+        let mut bandwidth = tokio::time::interval(BANDWIDTH_INTERVAL);
         loop {
             tokio::select! {
                 message = self.signaling.recv() => match message {
@@ -558,6 +567,7 @@ impl Meeting {
                     Some(command) => self.on_command(command).await,
                 },
                 _ = housekeeping.tick() => self.housekeeping().await,
+                _ = bandwidth.tick() => self.follow_bandwidth(),
             }
         }
         self.shut_down().await;
@@ -693,9 +703,9 @@ impl Meeting {
                     step: ConnectionStep::Dtls,
                 });
                 // A new viewer needs keyframes to start from.
-                self.keyframes.request();
+                self.camera_encoder.keyframes.request();
                 if let Some(share) = &self.screen {
-                    share.capture.keyframes.request();
+                    share.capture.control.keyframes.request();
                 }
                 let code = match self.peers.get(&id) {
                     Some(link) => link.safety_code().await,
@@ -715,10 +725,10 @@ impl Meeting {
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
             // several viewers costs one keyframe.
-            PeerEvent::KeyframeRequested(VideoFeed::Camera) => self.keyframes.request(),
+            PeerEvent::KeyframeRequested(VideoFeed::Camera) => self.camera_encoder.keyframes.request(),
             PeerEvent::KeyframeRequested(VideoFeed::Screen) => {
                 if let Some(share) = &self.screen {
-                    share.capture.keyframes.request();
+                    share.capture.control.keyframes.request();
                 }
             }
             PeerEvent::Track(track) => self.on_track(id, track).await,
@@ -799,7 +809,7 @@ impl Meeting {
             Command::SetCamera(on) => {
                 self.video.set_enabled(on);
                 if on {
-                    self.keyframes.request();
+                    self.camera_encoder.keyframes.request();
                 }
                 self.media.camera = on;
             }
@@ -814,14 +824,15 @@ impl Meeting {
                     .open_camera(camera, self.cameras_opened, self.media.camera)
                     .await
                 {
-                    Ok((video, keyframes)) => {
+                    Ok((video, encoder)) => {
                         // The new encoder starts with a keyframe; the old thread stops on drop.
                         self.video = video;
-                        self.keyframes = keyframes;
+                        self.camera_encoder = encoder;
+                        self.follow_bandwidth();
                     }
                     Err(problem) => {
                         self.video.set_enabled(self.media.camera);
-                        self.keyframes.request();
+                        self.camera_encoder.keyframes.request();
                         self.emit(Event::Problem(problem));
                     }
                 }
@@ -907,6 +918,7 @@ impl Meeting {
             last_frame: None,
         });
         self.media.screen = true;
+        self.follow_bandwidth();
         self.emit(Event::Sharing(Some(name)));
         Ok(())
     }
@@ -976,6 +988,24 @@ impl Meeting {
         }
     }
 
+    /// Sets our encoders' bitrates from the slowest path's estimate (see [`crate::bandwidth`]).
+    fn follow_bandwidth(&self) {
+        let Some(slowest) = self.peers.values().map(|link| link.send_estimate_bps()).min() else {
+            return;
+        };
+        let sharing = self.screen.is_some();
+        let allocation = Allocation::for_estimate(
+            slowest,
+            sharing,
+            self.capture.h264.bitrate_bps,
+            H264Config::SCREEN.bitrate_bps,
+        );
+        self.camera_encoder.bitrate.set(allocation.camera_bps);
+        if let Some(share) = &self.screen {
+            share.capture.control.bitrate.set(allocation.screen_bps);
+        }
+    }
+
     async fn housekeeping(&mut self) {
         let broken: Vec<PeerId> = self.reconnecting.keys().copied().collect();
         for id in broken {
@@ -985,7 +1015,9 @@ impl Meeting {
         for (id, link) in &self.peers {
             let counters = link.counters().await;
             let playout = self.capture.levels.playout.counts(*id);
-            stats.push(self.meters.entry(*id).or_default().read(*id, counters, playout));
+            let mut read = self.meters.entry(*id).or_default().read(*id, counters, playout);
+            read.estimate_kbps = link.send_estimate_bps() as f64 / 1000.0;
+            stats.push(read);
         }
         if !stats.is_empty() {
             stats.sort_by_key(|s| s.id);
@@ -1031,6 +1063,9 @@ impl Meeting {
     }
 }
 
+/// How often the encoders' bitrates follow congestion control's estimates.
+const BANDWIDTH_INTERVAL: Duration = Duration::from_millis(200);
+
 /// How long an ICE restart may take before the next is tried.
 const ICE_RESTART_INTERVAL: Duration = Duration::from_secs(4);
 
@@ -1056,7 +1091,7 @@ impl CaptureSetup {
         camera: VideoChoice,
         number: u64,
         enabled: bool,
-    ) -> Result<(CaptureThread, KeyframeRequest), String> {
+    ) -> Result<(CaptureThread, EncoderControl), String> {
         let (format, h264, slot, tx) = (self.format, self.h264, Arc::clone(&self.slot), self.outgoing.clone());
         let ended = self.outgoing.clone();
         let label = camera.label().to_owned();

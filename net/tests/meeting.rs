@@ -55,11 +55,22 @@ impl Participant {
 
     /// Like [`Participant::start`], sending through `network` when given.
     async fn start_on(role: Role, name: &str, tone_hz: u32, network: Option<Arc<ImpairedRuntime>>) -> Self {
+        Self::start_sized(role, name, tone_hz, network, VideoFormat::new(320, 240, 30)).await
+    }
+
+    /// Like [`Participant::start_on`], with a camera of `format`.
+    async fn start_sized(
+        role: Role,
+        name: &str,
+        tone_hz: u32,
+        network: Option<Arc<ImpairedRuntime>>,
+        format: VideoFormat,
+    ) -> Self {
         let (tap, heard) = sync_channel(4096);
         let config = MeetingConfig {
             name: name.into(),
             camera: VideoChoice::TestPattern,
-            video_format: VideoFormat::new(320, 240, 30),
+            video_format: format,
             camera_on: true,
             microphone: MicrophoneChoice::TestTone { freq_hz: tone_hz },
             mic_on: true,
@@ -147,6 +158,23 @@ impl Participant {
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
         frames
+    }
+
+    /// Pictures of `from`'s video decoded over `duration`, and the longest wait between two.
+    async fn pictures_from(&self, from: PeerId, duration: Duration) -> (usize, Duration) {
+        let slot = Arc::clone(&self.seen.lock().unwrap().videos[&from]);
+        let (mut frame, mut seen, mut pictures) = (VideoFrame::default(), 0, 0);
+        let (start, mut last, mut longest) = (Instant::now(), Instant::now(), Duration::ZERO);
+        while start.elapsed() < duration {
+            if let Some(generation) = slot.read_if_newer(seen, &mut frame) {
+                seen = generation;
+                pictures += 1;
+                longest = longest.max(last.elapsed());
+                last = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        (pictures, longest.max(last.elapsed()))
     }
 
     /// The last second of what this participant heard.
@@ -630,6 +658,52 @@ async fn thirty_percent_loss_keeps_sound_intelligible_and_video_recovers_when_it
     let recovered = stopped.elapsed().saturating_sub(Duration::from_millis(500));
     println!("video whole again {recovered:?} after the loss stopped");
     assert!(recovered <= Duration::from_secs(2), "{recovered:?}");
+    assert!(host.handle.send(Command::Leave));
+    ada.until(10, |seen| seen.ended).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_kbps_bottleneck_keeps_sound_first_and_video_moving() {
+    // Ada's uplink is a 500 kbps bottleneck; her 640x360 camera alone is set for 690 kbps.
+    let (host, target) = host_on_loopback().await;
+    let bottleneck = Arc::new(ImpairedRuntime::new(Impairment {
+        rate_bps: Some(500_000),
+        seed: 9,
+        ..Impairment::default()
+    }));
+    let role = Role::Join { target, passcode: None };
+    let format = VideoFormat::new(640, 360, 30);
+    let ada = Participant::start_sized(role, "Ada", 660, Some(bottleneck), format).await;
+    let (ada_id, host_id) = (ada.id(), host.id());
+    // Congestion control finds the bottleneck, and the camera follows it down.
+    let started = Instant::now();
+    ada.until(15, |seen| {
+        seen.stats
+            .iter()
+            .any(|s| s.id == host_id && s.estimate_kbps > 0.0 && s.estimate_kbps < 500.0)
+    })
+    .await;
+    println!("bottleneck found {:?} after joining", started.elapsed());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let (concealed_pct, frames) = concealed_over(&host, ada_id, Duration::from_secs(4)).await;
+    let (pictures, longest) = host.pictures_from(ada_id, Duration::from_secs(3)).await;
+    let estimate = ada
+        .seen
+        .lock()
+        .unwrap()
+        .stats
+        .iter()
+        .find(|s| s.id == host_id)
+        .map(|s| s.estimate_kbps);
+    println!(
+        "500 kbps: {concealed_pct:.1} % of {frames} audio frames concealed, {pictures} pictures in 3 s, \
+         longest gap {longest:?}, estimate {estimate:?} kbps"
+    );
+    assert!(frames >= 160, "only {frames} audio frames played in 4 s");
+    assert!(concealed_pct < 5.0, "sound comes first: {concealed_pct:.1} % concealed");
+    assert!(pictures >= 30, "video moves: {pictures} pictures in 3 s");
+    assert!(longest < Duration::from_millis(700), "video froze for {longest:?}");
     assert!(host.handle.send(Command::Leave));
     ada.until(10, |seen| seen.ended).await;
 }

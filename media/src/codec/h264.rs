@@ -1,7 +1,7 @@
 //! H.264 through openh264: constrained baseline, real-time rate control, one thread.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use openh264::OpenH264API;
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig};
@@ -76,12 +76,35 @@ impl KeyframeRequest {
     }
 }
 
+/// The bitrate an encoder aims at, settable from any thread: the network side lowers it
+/// when the path to a viewer is congested and raises it again when the path clears. The
+/// encoder takes a new value at its next frame. Cloning shares it.
+#[derive(Clone, Debug)]
+pub struct BitrateTarget(Arc<AtomicU32>);
+
+impl BitrateTarget {
+    fn new(bitrate_bps: u32) -> Self {
+        Self(Arc::new(AtomicU32::new(bitrate_bps)))
+    }
+
+    /// Aims at `bitrate_bps` from the next frame on.
+    pub fn set(&self, bitrate_bps: u32) {
+        self.0.store(bitrate_bps, Ordering::Relaxed);
+    }
+
+    /// The bitrate aimed at, in bits per second.
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Encodes I420 frames to H.264 constrained baseline (what every WebRTC peer decodes).
 pub struct H264Encoder {
     /// Built for the current picture size on the first frame of that size.
     encoder: Option<(Encoder, (u32, u32))>,
     config: H264Config,
     keyframe_request: KeyframeRequest,
+    bitrate_target: BitrateTarget,
 }
 
 impl H264Encoder {
@@ -93,7 +116,13 @@ impl H264Encoder {
             encoder: None,
             config,
             keyframe_request: KeyframeRequest::default(),
+            bitrate_target: BitrateTarget::new(config.bitrate_bps),
         })
+    }
+
+    /// The shared target the encoder follows from its next frame on.
+    pub fn bitrate_target(&self) -> BitrateTarget {
+        self.bitrate_target.clone()
     }
 
     /// The shared flag that makes the next frame a keyframe.
@@ -106,9 +135,10 @@ impl H264Encoder {
         self.config
     }
 
-    /// Changes the target bitrate from the next frame on.
+    /// Changes the target bitrate from the next frame on (the shared [`BitrateTarget`] too).
     pub fn set_bitrate(&mut self, bitrate_bps: u32) -> Result<(), CodecError> {
         self.config.bitrate_bps = bitrate_bps;
+        self.bitrate_target.set(bitrate_bps);
         match &mut self.encoder {
             Some((encoder, _)) => native::set_bitrate(encoder, bitrate_bps),
             None => Ok(()),
@@ -127,6 +157,10 @@ impl H264Encoder {
     /// Encodes `frame` into `out` (its buffer reused). Returns false when the encoder
     /// produced nothing for this frame.
     pub fn encode(&mut self, frame: &VideoFrame, out: &mut EncodedVideoFrame) -> Result<bool, CodecError> {
+        let wanted = self.bitrate_target.get();
+        if wanted != self.config.bitrate_bps {
+            self.set_bitrate(wanted)?;
+        }
         let size = (frame.width(), frame.height());
         let encoder = match &mut self.encoder {
             Some((encoder, built_for)) if *built_for == size => encoder,

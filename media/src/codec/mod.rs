@@ -3,7 +3,7 @@
 mod h264;
 mod opus;
 
-pub use h264::{H264Config, H264Decoder, H264Encoder, KeyframeRequest, VideoContent};
+pub use h264::{BitrateTarget, H264Config, H264Decoder, H264Encoder, KeyframeRequest, VideoContent};
 pub use opus::{MAX_OPUS_PACKET_BYTES, OpusConfig, OpusDecoder, OpusEncoder};
 
 /// A codec failed or was given data it cannot use.

@@ -3,6 +3,7 @@
 mod camera;
 pub mod convert;
 pub mod scale;
+pub mod size_ladder;
 pub mod stamp;
 mod test_pattern;
 

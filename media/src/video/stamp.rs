@@ -65,7 +65,20 @@ pub fn draw_stamp(frame: &mut VideoFrame, stamp: Stamp) {
 }
 
 /// Reads the stamp back from a (decoded) picture; `None` when it is missing or damaged.
+/// A picture the sender halved once or twice to fit a thin network carries its stamp
+/// shrunk alike, and is read too.
 pub fn read_stamp(frame: &VideoFrame) -> Option<Stamp> {
+    read_cells(frame).or_else(|| {
+        let (width, height) = (frame.width() as usize, frame.height() as usize);
+        [2, 4].into_iter().find_map(|shrunk| {
+            let cell = cell_px(frame.height() * shrunk) as f32 / shrunk as f32;
+            read_scaled((frame.planes().0, frame.y_stride()), width, height, (0, 0), cell)
+        })
+    })
+}
+
+/// Reads a stamp drawn at this picture's own size.
+fn read_cells(frame: &VideoFrame) -> Option<Stamp> {
     let cell = cell_px(frame.height()) as usize;
     let (area_w, area_h) = area_px(frame.height());
     if area_w > frame.width() || area_h > frame.height() {
@@ -136,7 +149,7 @@ pub fn find_stamps(luma: &[u8], width: usize, height: usize) -> Vec<FoundStamp> 
             {
                 continue;
             }
-            if let Some(stamp) = read_scaled(luma, width, height, (start, y), cell) {
+            if let Some(stamp) = read_scaled((luma, width), width, height, (start, y), cell) {
                 found.push(FoundStamp {
                     stamp,
                     x: start,
@@ -150,7 +163,13 @@ pub fn find_stamps(luma: &[u8], width: usize, height: usize) -> Vec<FoundStamp> 
 }
 
 /// Reads a stamp with its corner at `origin` and cells `cell` pixels wide.
-fn read_scaled(luma: &[u8], width: usize, height: usize, origin: (usize, usize), cell: f32) -> Option<Stamp> {
+fn read_scaled(
+    (luma, stride): (&[u8], usize),
+    width: usize,
+    height: usize,
+    origin: (usize, usize),
+    cell: f32,
+) -> Option<Stamp> {
     let mut bits = [false; BITS];
     for (index, bit) in bits.iter_mut().enumerate() {
         let (column, row) = (index % COLUMNS as usize, index / COLUMNS as usize);
@@ -161,7 +180,7 @@ fn read_scaled(luma: &[u8], width: usize, height: usize, origin: (usize, usize),
         }
         let sum: u32 = [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)]
             .iter()
-            .map(|&(x, y)| u32::from(luma[y * width + x]))
+            .map(|&(x, y)| u32::from(luma[y * stride + x]))
             .sum();
         *bit = sum / 4 > 128;
     }
@@ -238,6 +257,17 @@ mod tests {
             let mut frame = VideoFrame::new(width, height);
             draw_stamp(&mut frame, STAMP);
             assert_eq!(read_stamp(&frame), Some(STAMP), "{width}x{height}");
+        }
+    }
+
+    #[test]
+    fn a_stamp_is_read_from_a_picture_halved_once_or_twice() {
+        let mut frame = VideoFrame::new(1280, 720);
+        draw_stamp(&mut frame, STAMP);
+        let mut shrunk = VideoFrame::default();
+        for (width, height) in [(640, 360), (320, 180)] {
+            crate::video::scale::shrink(&frame, width, height, &mut shrunk);
+            assert_eq!(read_stamp(&shrunk), Some(STAMP), "{width}x{height}");
         }
     }
 
