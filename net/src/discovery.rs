@@ -149,11 +149,21 @@ fn fit_txt(value: &str) -> &str {
     &value[..end]
 }
 
+/// How often listed meetings are asked whether they are still there. A host whose program
+/// crashed or lost the network sends no goodbye, and its records would stay listed until
+/// they expire (two minutes for its address, 75 for its name).
+const VERIFY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a listed meeting has to answer before it leaves the list.
+const VERIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Keeps a live list of the meetings announced on the network.
 pub struct Browser {
     daemon: ServiceDaemon,
     events: mdns_sd::Receiver<ServiceEvent>,
     meetings: BTreeMap<String, DiscoveredMeeting>,
+    /// When the listed meetings were last asked whether they are still there.
+    verified: std::time::Instant,
 }
 
 impl Browser {
@@ -165,11 +175,13 @@ impl Browser {
             daemon,
             events,
             meetings: BTreeMap::new(),
+            verified: std::time::Instant::now(),
         })
     }
 
     /// Takes in what arrived since the last call; true when the list changed. Never blocks.
     pub fn refresh(&mut self) -> bool {
+        self.verify_when_due();
         let mut changed = false;
         while let Ok(event) = self.events.try_recv() {
             changed |= self.apply(event);
@@ -179,6 +191,7 @@ impl Browser {
 
     /// Waits up to `timeout` for a change; true when the list changed.
     pub fn wait_for_change(&mut self, timeout: std::time::Duration) -> bool {
+        self.verify_when_due();
         let deadline = std::time::Instant::now() + timeout;
         while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
             match self.events.recv_timeout(left) {
@@ -192,6 +205,20 @@ impl Browser {
             }
         }
         false
+    }
+
+    /// Every [`VERIFY_INTERVAL`], asks each listed meeting's host to answer; one that does not
+    /// within [`VERIFY_TIMEOUT`] is removed (a `ServiceRemoved` event follows).
+    fn verify_when_due(&mut self) {
+        if self.verified.elapsed() < VERIFY_INTERVAL {
+            return;
+        }
+        self.verified = std::time::Instant::now();
+        for id in self.meetings.keys() {
+            if let Err(error) = self.daemon.verify(id.clone(), VERIFY_TIMEOUT) {
+                tracing::debug!(%error, meeting = %id, "could not ask whether a meeting is still there");
+            }
+        }
     }
 
     /// The meetings seen, ordered by announcement name.

@@ -393,6 +393,9 @@ pub struct Meeting {
     you: PeerId,
     /// Participants whose media connection is broken, and when we last restarted ICE to them.
     reconnecting: HashMap<PeerId, Option<std::time::Instant>>,
+    /// What was last heard from each participant's path ([`LinkCounters::heard`]) and when
+    /// it last changed.
+    heard: HashMap<PeerId, (u64, std::time::Instant)>,
 }
 
 impl Meeting {
@@ -529,6 +532,7 @@ impl Meeting {
             peer_config,
             you: joined.you,
             reconnecting: HashMap::new(),
+            heard: HashMap::new(),
         };
         // The newcomer offers to everyone already there.
         for peer in joined.peers {
@@ -692,12 +696,7 @@ impl Meeting {
                 step: ConnectionStep::Ice,
             }),
             PeerEvent::State(RTCPeerConnectionState::Connected) => {
-                if self.reconnecting.remove(&id).is_some() {
-                    self.emit(Event::Reconnecting {
-                        id,
-                        reconnecting: false,
-                    });
-                }
+                self.on_path_working(id);
                 self.emit(Event::Connection {
                     id,
                     step: ConnectionStep::Dtls,
@@ -716,11 +715,7 @@ impl Meeting {
                 }
             }
             PeerEvent::State(RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed) => {
-                if let std::collections::hash_map::Entry::Vacant(entry) = self.reconnecting.entry(id) {
-                    entry.insert(None);
-                    self.emit(Event::Reconnecting { id, reconnecting: true });
-                }
-                self.restart_ice(id).await;
+                self.on_path_broken(id).await;
             }
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
@@ -967,6 +962,26 @@ impl Meeting {
             .map_err(|error| format!("could not switch to {label}: {error}"))
     }
 
+    /// The path to `id` broke (webrtc says so, or nothing was heard for [`SILENCE`]): show
+    /// "reconnecting" and restart ICE.
+    async fn on_path_broken(&mut self, id: PeerId) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.reconnecting.entry(id) {
+            entry.insert(None);
+            self.emit(Event::Reconnecting { id, reconnecting: true });
+        }
+        self.restart_ice(id).await;
+    }
+
+    /// The path to `id` works (again).
+    fn on_path_working(&mut self, id: PeerId) {
+        if self.reconnecting.remove(&id).is_some() {
+            self.emit(Event::Reconnecting {
+                id,
+                reconnecting: false,
+            });
+        }
+    }
+
     /// Restarts ICE to `id` if we are the side that offers (the later joiner, as when the
     /// connection was first made, so the two never offer at once) and the last restart has
     /// had time to work.
@@ -1012,8 +1027,19 @@ impl Meeting {
             self.restart_ice(id).await;
         }
         let mut stats = Vec::with_capacity(self.peers.len());
+        let mut silent = Vec::new();
+        let mut heard_again = Vec::new();
         for (id, link) in &self.peers {
             let counters = link.counters().await;
+            match self.heard.get_mut(id) {
+                Some((heard, changed)) if *heard != counters.heard => {
+                    (*heard, *changed) = (counters.heard, std::time::Instant::now());
+                    heard_again.push(*id);
+                }
+                Some((heard, changed)) if *heard > 0 && changed.elapsed() >= SILENCE => silent.push(*id),
+                Some(_) => {}
+                None => drop(self.heard.insert(*id, (counters.heard, std::time::Instant::now()))),
+            }
             let playout = self.capture.levels.playout.counts(*id);
             let mut read = self.meters.entry(*id).or_default().read(*id, counters, playout);
             read.estimate_kbps = link.send_estimate_bps() as f64 / 1000.0;
@@ -1022,6 +1048,13 @@ impl Meeting {
         if !stats.is_empty() {
             stats.sort_by_key(|s| s.id);
             self.emit(Event::Stats(stats));
+        }
+        // Our own ears first: webrtc may take 10 s to say a path failed.
+        for id in silent {
+            self.on_path_broken(id).await;
+        }
+        for id in heard_again {
+            self.on_path_working(id);
         }
         let (Some(server), Some(announcement)) = (&self.server, &mut self.announcement) else {
             return;
@@ -1037,6 +1070,7 @@ impl Meeting {
 
     fn disconnect(&mut self, id: PeerId) {
         self.meters.remove(&id);
+        self.heard.remove(&id);
         self.reconnecting.remove(&id);
         let _ = self.mixer.input().try_send(MixerInput::Remove(id));
         for task in self.tasks.remove(&id).unwrap_or_default() {
@@ -1062,6 +1096,10 @@ impl Meeting {
         self.emit(Event::Ended);
     }
 }
+
+/// Nothing heard on a working path for this long means it broke: ICE checks it every
+/// half second.
+const SILENCE: Duration = Duration::from_millis(2500);
 
 /// How often the encoders' bitrates follow congestion control's estimates.
 const BANDWIDTH_INTERVAL: Duration = Duration::from_millis(200);

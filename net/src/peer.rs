@@ -109,6 +109,9 @@ pub struct LinkCounters {
     pub packets_lost: u64,
     /// Largest interarrival jitter of the incoming streams.
     pub jitter_ms: f64,
+    /// Everything heard on the path in use (media, and answers to and requests for ICE's
+    /// checks every half second): while the path works this changes at least that often.
+    pub heard: u64,
 }
 
 /// Which of a participant's two videos.
@@ -539,16 +542,20 @@ impl PeerLink {
     /// Transport counters and network figures right now.
     pub async fn counters(&self) -> LinkCounters {
         let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
-        let rtt_ms = report
+        let pair = report
             .transport()
             .and_then(|transport| report.get(&transport.selected_candidate_pair_id))
             .and_then(|entry| match entry {
-                RTCStatsReportEntry::IceCandidatePair(pair) => Some(pair.current_round_trip_time * 1000.0),
+                RTCStatsReportEntry::IceCandidatePair(pair) => Some(pair),
                 _ => None,
-            })
-            .filter(|rtt| *rtt > 0.0);
+            });
         let mut counters = LinkCounters {
-            rtt_ms,
+            rtt_ms: pair
+                .map(|pair| pair.current_round_trip_time * 1000.0)
+                .filter(|rtt| *rtt > 0.0),
+            heard: pair.map_or(0, |pair| {
+                pair.packets_received + pair.responses_received + pair.requests_received
+            }),
             ..LinkCounters::default()
         };
         for stream in report.inbound_rtp_streams() {

@@ -125,3 +125,40 @@ fn garbage_announcements_are_cleaned_or_ignored() {
     );
     let _ = rogue.shutdown();
 }
+
+/// Set for the copy of this test program that plays the host to be killed.
+const ANNOUNCER: &str = "VIDEOMEET_TEST_ANNOUNCE_UNTIL_KILLED";
+
+/// Run by the test below as a separate process: announces a meeting and waits to be killed.
+#[test]
+#[ignore = "run by a_meeting_whose_host_was_killed_leaves_the_list"]
+fn announce_until_killed() {
+    if std::env::var_os(ANNOUNCER).is_none() {
+        return;
+    }
+    let _announcement = Announcement::start(&meeting("DDDD5555", "Doomed"), 47_898, 1).expect("announces");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// A host whose program is killed sends no goodbye: its meeting leaves the list anyway.
+#[test]
+fn a_meeting_whose_host_was_killed_leaves_the_list_within_ten_seconds() {
+    let mut browser = Browser::start().expect("browsing starts");
+    let mut host = std::process::Command::new(std::env::current_exe().expect("this test program"))
+        .args(["announce_until_killed", "--exact", "--ignored", "--nocapture"])
+        .env(ANNOUNCER, "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the host's program starts");
+    let listed = |b: &Browser| b.meetings().any(|m| m.code == "DDDD5555");
+    let appeared = wait_until(&mut browser, Duration::from_secs(10), listed);
+    if appeared.is_none() {
+        let _ = host.kill();
+    }
+    assert!(appeared.is_some(), "the doomed meeting is listed");
+    host.kill().expect("killed");
+    host.wait().expect("gone");
+    let gone = wait_until(&mut browser, Duration::from_secs(10), |b| !listed(b));
+    println!("a killed host's meeting left the list after {gone:?}");
+    assert!(gone.is_some(), "still listed 10 s after its host was killed");
+}
