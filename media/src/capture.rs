@@ -168,13 +168,15 @@ pub fn start_video(
 
 /// Starts the microphone (or test tone) thread: every 20 ms frame moves `level` (muted or
 /// not, so a meter can show it); while enabled, the frame is encoded and the Opus packet
-/// handed to `deliver` with its capture time. Returns once the source is open.
+/// handed to `deliver` with its capture time. When the microphone stops (unplugged), `ended`
+/// is called with the reason and the thread ends. Returns once the source is open.
 pub fn start_audio(
     choice: MicrophoneChoice,
     config: OpusConfig,
     enabled: bool,
     level: Arc<AudioLevel>,
     mut deliver: impl FnMut(&[u8], u64) + Send + 'static,
+    ended: impl FnOnce(crate::audio::AudioError) + Send + 'static,
 ) -> Result<CaptureThread, CaptureError> {
     let mut encoder = OpusEncoder::new(config).map_err(|e| e.to_string())?;
     spawn_capture(
@@ -187,6 +189,7 @@ pub fn start_audio(
                 if let Err(error) = source.next_frame(&mut frame) {
                     tracing::warn!(%error, "microphone stopped");
                     level.reset();
+                    ended(error);
                     break;
                 }
                 level.update(&frame.samples[..]);

@@ -32,6 +32,12 @@ pub enum MicrophoneChoice {
         /// Tone frequency in Hz.
         freq_hz: u32,
     },
+    /// The test tone at [`DEFAULT_TONE_HZ`], acting unplugged after this many 20 ms frames
+    /// (for tests of a microphone that goes away; not listed among the devices).
+    TestToneUnplugging {
+        /// Frames delivered before it stops.
+        after_frames: u32,
+    },
     /// Nothing at all.
     Silence,
     /// A connected microphone.
@@ -139,6 +145,7 @@ impl MicrophoneChoice {
     pub fn id(&self) -> String {
         match self {
             Self::TestTone { freq_hz } => format!("test-tone:{freq_hz}"),
+            Self::TestToneUnplugging { after_frames } => format!("test-tone-unplugging:{after_frames}"),
             Self::Silence => "silence".into(),
             Self::Device(info) => format!("audio:{}", info.id),
         }
@@ -148,6 +155,7 @@ impl MicrophoneChoice {
     pub fn label(&self) -> String {
         match self {
             Self::TestTone { freq_hz } => format!("Test tone ({freq_hz} Hz)"),
+            Self::TestToneUnplugging { .. } => format!("Test tone ({DEFAULT_TONE_HZ} Hz)"),
             Self::Silence => Silence::NAME.into(),
             Self::Device(info) => info.name.clone(),
         }
@@ -161,6 +169,10 @@ impl MicrophoneChoice {
                 freq_hz: DEFAULT_TONE_HZ,
             }),
             Some(("test-tone", hz)) => hz.parse().ok().map(|freq_hz| Self::TestTone { freq_hz }),
+            Some(("test-tone-unplugging", frames)) => frames
+                .parse()
+                .ok()
+                .map(|after_frames| Self::TestToneUnplugging { after_frames }),
             Some(("audio", device)) if !device.is_empty() => Some(Self::Device(AudioDeviceInfo {
                 id: device.into(),
                 name: device.into(),
@@ -174,6 +186,9 @@ impl MicrophoneChoice {
     pub fn open(&self) -> Result<Box<dyn AudioSource>, AudioError> {
         Ok(match self {
             Self::TestTone { freq_hz } => Box::new(TestTone::new(*freq_hz as f32)),
+            Self::TestToneUnplugging { after_frames } => {
+                Box::new(TestTone::new(DEFAULT_TONE_HZ as f32).unplugging_after(*after_frames))
+            }
             Self::Silence => Box::new(Silence::new()),
             Self::Device(info) => Box::new(Microphone::open(&info.id)?),
         })
@@ -243,13 +258,21 @@ mod tests {
         }
         for choice in [
             MicrophoneChoice::TestTone { freq_hz: 523 },
+            MicrophoneChoice::TestToneUnplugging { after_frames: 25 },
             MicrophoneChoice::Silence,
             MicrophoneChoice::from_id("audio:alsa:pulse").unwrap(),
         ] {
             assert_eq!(MicrophoneChoice::from_id(&choice.id()), Some(choice));
         }
         assert_eq!(SpeakerChoice::from_id("mute"), Some(SpeakerChoice::Mute));
-        for bad in ["", "camera:", "webcam", "test-tone:loud", "audio:"] {
+        for bad in [
+            "",
+            "camera:",
+            "webcam",
+            "test-tone:loud",
+            "test-tone-unplugging:-1",
+            "audio:",
+        ] {
             assert_eq!(VideoChoice::from_id(bad), None, "{bad}");
             assert_eq!(MicrophoneChoice::from_id(bad), None, "{bad}");
             assert_eq!(SpeakerChoice::from_id(bad), None, "{bad}");

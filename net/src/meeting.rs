@@ -348,6 +348,11 @@ enum Outgoing {
         camera: u64,
         reason: String,
     },
+    /// Microphone number `microphone` stopped on its own (unplugged).
+    MicrophoneEnded {
+        microphone: u64,
+        reason: String,
+    },
 }
 
 /// Our running screen share.
@@ -386,6 +391,8 @@ pub struct Meeting {
     shares_started: u64,
     /// Cameras opened so far; the newest is the one in use.
     cameras_opened: u64,
+    /// Microphones opened so far; the newest is the one in use.
+    microphones_opened: u64,
     frame_interval: Duration,
     media: MediaState,
     peer_config: PeerConfig,
@@ -458,7 +465,7 @@ impl Meeting {
             .await
             .map_err(MeetingError::Device)?;
         let audio = capture
-            .open_microphone(config.microphone.clone(), media.mic)
+            .open_microphone(config.microphone.clone(), 0, media.mic)
             .await
             .map_err(MeetingError::Device)?;
         let mixer = {
@@ -527,6 +534,7 @@ impl Meeting {
             screen: None,
             shares_started: 0,
             cameras_opened: 0,
+            microphones_opened: 0,
             frame_interval: Duration::from_secs(1) / fps,
             media,
             peer_config,
@@ -781,13 +789,19 @@ impl Meeting {
                 self.on_camera_ended(*camera, reason);
                 return;
             }
+            Outgoing::MicrophoneEnded { microphone, reason } => {
+                self.on_microphone_ended(*microphone, reason);
+                return;
+            }
             _ => self.frame_interval,
         };
         for (id, link) in &self.peers {
             let sent = match &outgoing {
                 Outgoing::Video(feed, unit) => link.send_video(*feed, unit.clone(), duration).await,
                 Outgoing::Audio(packet) => link.send_audio(packet.clone()).await,
-                Outgoing::ScreenEnded { .. } | Outgoing::CameraEnded { .. } => Ok(()),
+                Outgoing::ScreenEnded { .. } | Outgoing::CameraEnded { .. } | Outgoing::MicrophoneEnded { .. } => {
+                    Ok(())
+                }
             };
             if let Err(error) = sent {
                 tracing::trace!(peer = id, %error, "media not sent");
@@ -813,14 +827,11 @@ impl Meeting {
                 // Two encoders must never interleave in one stream: the old one stops sending
                 // first, and resumes only if the new camera fails.
                 self.video.set_enabled(false);
-                self.cameras_opened += 1;
-                match self
-                    .capture
-                    .open_camera(camera, self.cameras_opened, self.media.camera)
-                    .await
-                {
+                let number = self.cameras_opened + 1;
+                match self.capture.open_camera(camera, number, self.media.camera).await {
                     Ok((video, encoder)) => {
                         // The new encoder starts with a keyframe; the old thread stops on drop.
+                        self.cameras_opened = number;
                         self.video = video;
                         self.camera_encoder = encoder;
                         self.follow_bandwidth();
@@ -834,8 +845,9 @@ impl Meeting {
                 return;
             }
             Command::UseMicrophone(microphone) => {
-                match self.capture.open_microphone(microphone, self.media.mic).await {
-                    Ok(audio) => self.audio = audio,
+                let number = self.microphones_opened + 1;
+                match self.capture.open_microphone(microphone, number, self.media.mic).await {
+                    Ok(audio) => (self.audio, self.microphones_opened) = (audio, number),
                     Err(problem) => self.emit(Event::Problem(problem)),
                 }
                 return;
@@ -921,16 +933,29 @@ impl Meeting {
     /// Camera `number` stopped on its own: if it is the one in use, video is off for everyone
     /// and the user is told why and what to do.
     fn on_camera_ended(&mut self, number: u64, reason: &str) {
-        if number != self.cameras_opened {
-            return; // a camera already replaced
+        if number == self.cameras_opened {
+            self.media.camera = false;
+            self.device_ended(reason, "camera");
         }
-        self.media.camera = false;
+    }
+
+    /// Microphone `number` stopped on its own: if it is the one in use, we are muted for
+    /// everyone and the user is told why and what to do.
+    fn on_microphone_ended(&mut self, number: u64, reason: &str) {
+        if number == self.microphones_opened {
+            self.media.mic = false;
+            self.device_ended(reason, "microphone");
+        }
+    }
+
+    /// Tells everyone our media changed after a `device` stopped, and the user what to do.
+    fn device_ended(&mut self, reason: &str, device: &str) {
         self.tell_host(ClientMessage::MediaState { media: self.media });
         self.emit(Event::MediaState {
             id: self.you,
             media: self.media,
         });
-        self.emit(Event::Problem(format!("{reason}. Choose another camera in Devices.")));
+        self.emit(Event::Problem(format!("{reason}. Choose another {device} in Devices.")));
     }
 
     /// Share `number` ended on its own: tell everyone, and the user why.
@@ -1159,14 +1184,38 @@ impl CaptureSetup {
         .map_err(|error| format!("could not use the camera {label}: {error}"))
     }
 
-    /// Opens `microphone` and starts encoding for the meeting.
-    async fn open_microphone(&self, microphone: MicrophoneChoice, enabled: bool) -> Result<CaptureThread, String> {
-        let (level, tx) = (Arc::clone(&self.levels.local), self.outgoing.clone());
+    /// Opens `microphone` and starts encoding for the meeting. `number` tells its end from an
+    /// earlier microphone's.
+    async fn open_microphone(
+        &self,
+        microphone: MicrophoneChoice,
+        number: u64,
+        enabled: bool,
+    ) -> Result<CaptureThread, String> {
+        let (level, tx, ended) = (
+            Arc::clone(&self.levels.local),
+            self.outgoing.clone(),
+            self.outgoing.clone(),
+        );
         let label = microphone.label();
         tokio::task::spawn_blocking(move || {
-            capture::start_audio(microphone, OpusConfig::default(), enabled, level, move |packet, _| {
-                let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
-            })
+            capture::start_audio(
+                microphone,
+                OpusConfig::default(),
+                enabled,
+                level,
+                move |packet, _| {
+                    let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
+                },
+                move |error| {
+                    // From the capture thread, never the runtime: waiting here is fine.
+                    let reason = error.to_string();
+                    let _ = ended.blocking_send(Outgoing::MicrophoneEnded {
+                        microphone: number,
+                        reason,
+                    });
+                },
+            )
         })
         .await
         .map_err(|e| e.to_string())?

@@ -764,7 +764,7 @@ async fn a_host_whose_program_dies_ends_the_meeting_for_everyone_within_10_s() {
 /// A camera unplugged mid-meeting: the participant is told and offered the others, their
 /// video is off for everyone, and the meeting (sound, a new camera) goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unplugged_camera_is_reported_and_the_meeting_goes_on() {
+async fn an_unplugged_camera_or_microphone_is_reported_and_the_meeting_goes_on() {
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
@@ -792,6 +792,33 @@ async fn an_unplugged_camera_is_reported_and_the_meeting_goes_on() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
     assert!(frames >= 20, "{frames} frames in 1 s from the new camera");
+
+    // A microphone that stops after half a second: Ada is muted for everyone and told why.
+    let unplugging = MicrophoneChoice::from_id("test-tone-unplugging:25").expect("a synthetic microphone");
+    assert!(ada.handle.send(Command::UseMicrophone(unplugging)));
+    ada.until(10, |seen| {
+        seen.problems
+            .iter()
+            .any(|p| p.contains("stopped working") && p.contains("Choose another microphone"))
+    })
+    .await;
+    host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| !m.mic))
+        .await;
+    let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
+    assert!(frames >= 20, "video goes on: {frames} frames in 1 s");
+    // Another microphone brings the sound back.
+    assert!(
+        ada.handle
+            .send(Command::UseMicrophone(MicrophoneChoice::TestTone { freq_hz: 660 }))
+    );
+    assert!(ada.handle.send(Command::SetMic(true)));
+    host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| m.mic))
+        .await;
+    // The new microphone opens and the host's jitter buffer fills again first.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let _ = host.last_second_heard();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(amplitude(&host.last_second_heard(), 660.0) > 0.1, "Ada is heard again");
     assert!(host.handle.send(Command::Leave));
     ada.until(10, |seen| seen.ended).await;
 }

@@ -182,7 +182,8 @@ impl SetupScreen {
             Some(microphone) if self.live => {
                 let level = Arc::clone(&self.mic_level);
                 Opening::start(ctx, "microphone-preview", move || {
-                    capture::start_audio(microphone, OpusConfig::default(), false, level, |_, _| {})
+                    // As with the camera, the meeting is what reports a microphone going away.
+                    capture::start_audio(microphone, OpusConfig::default(), false, level, |_, _| {}, |_| {})
                 })
             }
             _ => Opening::Idle,

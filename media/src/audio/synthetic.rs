@@ -51,6 +51,8 @@ pub struct TestTone {
     freq_hz: f32,
     name: String,
     clock: FrameClock,
+    /// Frames left before it acts unplugged, when it is to.
+    unplug_after: Option<u32>,
 }
 
 impl TestTone {
@@ -61,7 +63,15 @@ impl TestTone {
             freq_hz,
             name: format!("Test tone ({freq_hz:.0} Hz)"),
             clock: FrameClock::new(),
+            unplug_after: None,
         }
+    }
+
+    /// The same tone that stops after `frames` 20 ms frames with
+    /// [`AudioError::Disconnected`], as a microphone pulled out mid-meeting.
+    pub fn unplugging_after(mut self, frames: u32) -> Self {
+        self.unplug_after = Some(frames);
+        self
     }
 
     /// Writes the frame whose first sample is at `start_us` on the wall clock.
@@ -88,6 +98,12 @@ impl AudioSource for TestTone {
     }
 
     fn next_frame(&mut self, frame: &mut AudioFrame) -> Result<(), AudioError> {
+        if let Some(left) = self.unplug_after.as_mut() {
+            if *left == 0 {
+                return Err(AudioError::Disconnected(self.name.clone()));
+            }
+            *left -= 1;
+        }
         let start_us = self.clock.wait_next();
         self.render(start_us, frame);
         Ok(())
