@@ -7,8 +7,9 @@ use crate::codec::OpusDecoder;
 use crate::frame::AudioFrame;
 use crate::sequence::SequenceUnwrapper;
 
-/// Frames buffered before playout starts, at the least.
-const MIN_DEPTH: usize = 2;
+/// Frames buffered before playout starts, at the least: one on a clean LAN path. The
+/// buffer deepens by itself when packets come late or go missing (see [`JitterBuffer::pop`]).
+const MIN_DEPTH: usize = 1;
 /// Frames buffered at the most before old ones are skipped to catch up (200 ms).
 const MAX_DEPTH: usize = 10;
 /// Consecutive missing frames after which the stream counts as stopped (500 ms).
@@ -106,6 +107,15 @@ impl JitterBuffer {
             self.decoder.decode(&packet, out).map(|()| Playout::Decoded)
         } else if let Some(following) = self.packets.get(&(next + 1)) {
             self.decoder.recover(following, out).map(|()| Playout::Recovered)
+        } else if self.packets.is_empty() {
+            // Nothing here yet: the packet is late, or lost with no later one to rebuild it
+            // from. Conceal this frame but keep waiting for it: the buffer is one frame
+            // deeper from now on, which lets a late packet play and a lost one be rebuilt
+            // from the next packet's FEC data.
+            self.next = Some(next);
+            self.target_depth = (self.target_depth + 1).min(MAX_DEPTH);
+            self.since_late = 0;
+            self.decoder.conceal(out).map(|()| Playout::Concealed)
         } else {
             self.decoder.conceal(out).map(|()| Playout::Concealed)
         };
@@ -183,7 +193,7 @@ mod tests {
     }
 
     #[test]
-    fn a_late_packet_deepens_the_buffer_and_silence_follows_a_stop() {
+    fn a_late_packet_deepens_the_buffer_and_still_plays_and_silence_follows_a_stop() {
         let packets = packets(60);
         let mut buffer = JitterBuffer::new().unwrap();
         let mut out = AudioFrame::default();
@@ -194,8 +204,15 @@ mod tests {
         assert_eq!(buffer.pop(&mut out), Playout::Decoded);
         assert_eq!(buffer.pop(&mut out), Playout::Decoded);
         assert_eq!(buffer.pop(&mut out), Playout::Concealed, "packet 3 has not come");
-        buffer.push(3, packets[3].clone()); // too late now
-        assert_eq!(buffer.target_depth(), MIN_DEPTH + 1);
+        assert_eq!(buffer.target_depth(), MIN_DEPTH + 1, "one frame deeper");
+        // It comes a frame late and still plays; packet 4, on time, follows.
+        buffer.push(3, packets[3].clone());
+        buffer.push(4, packets[4].clone());
+        assert_eq!(buffer.pop(&mut out), Playout::Decoded);
+        assert_eq!(buffer.pop(&mut out), Playout::Decoded);
+        // A packet for a frame already played is too late: dropped, and the buffer deepens.
+        buffer.push(2, packets[2].clone());
+        assert_eq!(buffer.target_depth(), MIN_DEPTH + 2);
         // Nothing more arrives: concealment, then silence.
         let kinds: Vec<Playout> = (0..40).map(|_| buffer.pop(&mut out)).collect();
         assert_eq!(kinds.last(), Some(&Playout::Silent));
