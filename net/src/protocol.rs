@@ -38,9 +38,16 @@ pub mod limits {
     pub const MAX_WAITING: usize = 16;
     /// How long a guest may wait for the host to let them in.
     pub const KNOCK_TIMEOUT: Duration = Duration::from_secs(600);
-    /// Silence after which a connection counts as gone: three missed pings, so a crashed
-    /// participant is noticed within 10 s however it vanished.
-    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(6);
+    /// Silence from a guest after which the host counts its connection as gone. A guest
+    /// whose program dies closes (or resets) its connection at once; silence is a network
+    /// that dropped out, which TCP rides out, delivering what was held up, when it comes
+    /// back in time. Meanwhile the others see that guest's tile as reconnecting (its media
+    /// stops too).
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Silence from the host after which a guest gives up on the meeting: a host's network
+    /// dropping out for 10 s is ridden out, a host machine that died is noticed within 15 s
+    /// (a host program that dies closes its connections at once).
+    pub const HOST_SILENCE_LIMIT: Duration = Duration::from_secs(15);
     /// How often a client pings.
     pub const PING_INTERVAL: Duration = Duration::from_secs(2);
 }

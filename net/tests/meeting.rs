@@ -2,9 +2,14 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 
 use videomeet_media::audio::AudioLevels;
 use videomeet_media::audio::goertzel::amplitude;
@@ -744,6 +749,113 @@ async fn a_network_blip_shows_reconnecting_and_media_returns_without_rejoining()
     );
     assert!(frames >= 15, "{frames} frames after reconnecting");
     assert!(host.seen.lock().unwrap().left.is_empty(), "nobody left");
+    assert!(host.handle.send(Command::Leave));
+    ada.until(10, |seen| seen.ended).await;
+}
+
+/// A TCP relay that can hold everything up, as a network that drops out does (and as TCP's
+/// retransmissions deliver it when the network comes back).
+struct PausingRelay {
+    port: u16,
+    paused: Arc<AtomicBool>,
+}
+
+impl PausingRelay {
+    /// Relays connections made to its port to `to_port` on loopback.
+    async fn start(to_port: u16) -> Self {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("a port");
+        let port = listener.local_addr().expect("bound").port();
+        let paused = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&paused);
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = TcpStream::connect((Ipv4Addr::LOCALHOST, to_port)).await else {
+                    continue;
+                };
+                let ((in_read, in_write), (out_read, out_write)) = (inbound.into_split(), outbound.into_split());
+                tokio::spawn(Self::forward(in_read, out_write, Arc::clone(&flag)));
+                tokio::spawn(Self::forward(out_read, in_write, Arc::clone(&flag)));
+            }
+        });
+        Self { port, paused }
+    }
+
+    async fn forward(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, paused: Arc<AtomicBool>) {
+        let mut buffer = vec![0; 16 * 1024];
+        while let Ok(read @ 1..) = from.read(&mut buffer).await {
+            while paused.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if to.write_all(&buffer[..read]).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    fn pause(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_second_network_dropout_loses_nobody_and_no_message() {
+    let media = [lossy(0.0, 11), lossy(0.0, 12)];
+    let (host, target) = host_on(Some(Arc::clone(&media[0]))).await;
+    let relay = PausingRelay::start(target.port).await;
+    let target = JoinTarget {
+        port: relay.port,
+        ..target
+    };
+    let ada = Participant::start_on(
+        Role::Join { target, passcode: None },
+        "Ada",
+        660,
+        Some(Arc::clone(&media[1])),
+    )
+    .await;
+    let (host_id, ada_id) = (host.id(), ada.id());
+    for (viewer, sender) in [(&host, ada_id), (&ada, host_id)] {
+        viewer
+            .until(10, |seen| seen.stats.iter().any(|s| s.id == sender && s.fps > 0.0))
+            .await;
+    }
+
+    // Ada's network drops out for 10 s: her signaling connection and her media.
+    relay.pause(true);
+    for network in &media {
+        network.set_outage(true);
+    }
+    let cut = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(ada.handle.send(Command::Chat("typed while cut off".into())));
+    assert!(host.handle.send(Command::Chat("said while Ada was away".into())));
+    host.until(6, |seen| seen.reconnecting.get(&ada_id) == Some(&true))
+        .await;
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(cut.elapsed())).await;
+    relay.pause(false);
+    for network in &media {
+        network.set_outage(false);
+    }
+
+    // Nothing was lost: both messages arrive, nobody left, and the media comes back.
+    host.until(10, |seen| {
+        seen.chats.iter().any(|(_, text)| text == "typed while cut off")
+    })
+    .await;
+    ada.until(10, |seen| {
+        seen.chats.iter().any(|(_, text)| text == "said while Ada was away")
+    })
+    .await;
+    host.until(10, |seen| seen.reconnecting.get(&ada_id) == Some(&false))
+        .await;
+    println!(
+        "media and messages back {:?} after the network",
+        cut.elapsed() - Duration::from_secs(10)
+    );
+    let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
+    assert!(frames >= 15, "{frames} frames after the dropout");
+    assert!(host.seen.lock().unwrap().left.is_empty(), "nobody left");
+    assert!(!ada.seen.lock().unwrap().ended, "Ada is still in the meeting");
     assert!(host.handle.send(Command::Leave));
     ada.until(10, |seen| seen.ended).await;
 }

@@ -166,7 +166,7 @@ async fn wait_to_be_let_in(socket: &mut Socket) -> Result<Result<ServerMessage, 
     let mut last_heard = Instant::now();
     let mut nonce = 0u64;
     loop {
-        let silent = tokio::time::Instant::from_std(last_heard + limits::IDLE_TIMEOUT);
+        let silent = tokio::time::Instant::from_std(last_heard + limits::HOST_SILENCE_LIMIT);
         tokio::select! {
             received = next_message(socket) => match received {
                 Ok(ServerMessage::Pong { .. } | ServerMessage::Ping { .. }) => last_heard = Instant::now(),
@@ -198,10 +198,14 @@ async fn next_message(socket: &mut Socket) -> Result<ServerMessage, JoinError> {
 }
 
 /// Moves messages between the socket and the channels, and keeps the connection alive.
+/// Ends when the host has been silent for [`limits::HOST_SILENCE_LIMIT`] (it answers our
+/// pings every 2 s while it is there).
 async fn pump(mut socket: Socket, mut outgoing: mpsc::Receiver<ClientMessage>, incoming: mpsc::Sender<ServerMessage>) {
     let mut keepalive = tokio::time::interval(limits::PING_INTERVAL);
     let mut nonce = 0u64;
+    let mut last_heard = Instant::now();
     loop {
+        let silent = tokio::time::Instant::from_std(last_heard + limits::HOST_SILENCE_LIMIT);
         tokio::select! {
             message = outgoing.recv() => {
                 let Some(message) = message else { break };
@@ -218,13 +222,16 @@ async fn pump(mut socket: Socket, mut outgoing: mpsc::Receiver<ClientMessage>, i
                 }
             }
             received = next_message(&mut socket) => match received {
+                Ok(ServerMessage::Pong { .. }) => last_heard = Instant::now(),
                 Ok(ServerMessage::Ping { nonce }) => {
+                    last_heard = Instant::now();
                     let pong = ClientMessage::Pong { nonce };
                     if socket.send(Message::text(pong.to_json())).await.is_err() {
                         break;
                     }
                 }
                 Ok(message) => {
+                    last_heard = Instant::now();
                     let ended = message == ServerMessage::Ended;
                     if incoming.send(message).await.is_err() || ended {
                         break;
@@ -240,6 +247,10 @@ async fn pump(mut socket: Socket, mut outgoing: mpsc::Receiver<ClientMessage>, i
                 if socket.send(Message::text(ClientMessage::Ping { nonce }.to_json())).await.is_err() {
                     break;
                 }
+            }
+            () = tokio::time::sleep_until(silent) => {
+                tracing::info!("the host has been silent for {:?}", limits::HOST_SILENCE_LIMIT);
+                break;
             }
         }
     }
