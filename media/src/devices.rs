@@ -3,7 +3,9 @@
 //! Every choice has a stable id string (for settings files and command-line flags) and a
 //! label for people. Listing is cheap and safe to repeat when devices come and go.
 
-use crate::audio::{self, AudioDeviceInfo, AudioError, AudioSource, Microphone, Silence, Speaker, TestTone};
+use crate::audio::{
+    self, AudioDeviceInfo, AudioError, AudioSource, Microphone, Silence, SoundOutput, Speaker, TestTone,
+};
 use crate::video::{self, Camera, CameraInfo, TestPattern, VideoError, VideoFormat, VideoSource};
 
 /// Default test tone frequency.
@@ -49,6 +51,12 @@ pub enum MicrophoneChoice {
 pub enum SpeakerChoice {
     /// Sound is decoded and mixed but not played (for machines without speakers).
     Mute,
+    /// A synthetic speaker that acts unplugged after this many 20 ms frames (for tests of a
+    /// speaker that goes away; not listed among the devices).
+    TestUnplugging {
+        /// Frames it plays before it stops.
+        after_frames: u32,
+    },
     /// A connected speaker or headset.
     Device(AudioDeviceInfo),
 }
@@ -200,6 +208,7 @@ impl SpeakerChoice {
     pub fn id(&self) -> String {
         match self {
             Self::Mute => "mute".into(),
+            Self::TestUnplugging { after_frames } => format!("test-speaker-unplugging:{after_frames}"),
             Self::Device(info) => format!("audio:{}", info.id),
         }
     }
@@ -208,6 +217,7 @@ impl SpeakerChoice {
     pub fn label(&self) -> &str {
         match self {
             Self::Mute => "No sound",
+            Self::TestUnplugging { .. } => audio::TEST_SPEAKER_NAME,
             Self::Device(info) => &info.name,
         }
     }
@@ -216,6 +226,10 @@ impl SpeakerChoice {
     pub fn from_id(id: &str) -> Option<Self> {
         match id.split_once(':') {
             None if id == "mute" => Some(Self::Mute),
+            Some(("test-speaker-unplugging", frames)) => frames
+                .parse()
+                .ok()
+                .map(|after_frames| Self::TestUnplugging { after_frames }),
             Some(("audio", device)) if !device.is_empty() => Some(Self::Device(AudioDeviceInfo {
                 id: device.into(),
                 name: device.into(),
@@ -226,10 +240,13 @@ impl SpeakerChoice {
     }
 
     /// Opens the speaker; `None` for [`SpeakerChoice::Mute`].
-    pub fn open(&self) -> Result<Option<Speaker>, AudioError> {
+    pub fn open(&self) -> Result<Option<SoundOutput>, AudioError> {
         match self {
             Self::Mute => Ok(None),
-            Self::Device(info) => Speaker::open(&info.id).map(Some),
+            Self::TestUnplugging { after_frames } => Ok(Some(SoundOutput::Unplugging {
+                frames_left: *after_frames,
+            })),
+            Self::Device(info) => Speaker::open(&info.id).map(|speaker| Some(SoundOutput::Speaker(Box::new(speaker)))),
         }
     }
 }
@@ -265,6 +282,8 @@ mod tests {
             assert_eq!(MicrophoneChoice::from_id(&choice.id()), Some(choice));
         }
         assert_eq!(SpeakerChoice::from_id("mute"), Some(SpeakerChoice::Mute));
+        let unplugging = SpeakerChoice::TestUnplugging { after_frames: 25 };
+        assert_eq!(SpeakerChoice::from_id(&unplugging.id()), Some(unplugging));
         for bad in [
             "",
             "camera:",

@@ -353,6 +353,10 @@ enum Outgoing {
         microphone: u64,
         reason: String,
     },
+    /// The speaker stopped on its own (unplugged); the others are still heard in the mix.
+    SpeakerEnded {
+        reason: String,
+    },
 }
 
 /// Our running screen share.
@@ -469,12 +473,19 @@ impl Meeting {
             .await
             .map_err(MeetingError::Device)?;
         let mixer = {
-            let (speaker, tap, levels) = (
+            let (speaker, tap, levels, failed) = (
                 config.speaker.clone(),
                 config.audio_tap.clone(),
                 Arc::clone(&capture.levels),
+                capture.outgoing.clone(),
             );
-            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, levels))
+            let speaker_failed = move |error: videomeet_media::audio::AudioError| {
+                // From the playout thread: never wait there.
+                let _ = failed.try_send(Outgoing::SpeakerEnded {
+                    reason: error.to_string(),
+                });
+            };
+            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, levels, speaker_failed))
                 .await
                 .map_err(|e| MeetingError::Device(e.to_string()))?
                 .map_err(|e| MeetingError::Device(e.to_string()))?
@@ -793,15 +804,20 @@ impl Meeting {
                 self.on_microphone_ended(*microphone, reason);
                 return;
             }
+            Outgoing::SpeakerEnded { reason } => {
+                self.emit(Event::Problem(format!("{reason}. Choose another speaker in Devices.")));
+                return;
+            }
             _ => self.frame_interval,
         };
         for (id, link) in &self.peers {
             let sent = match &outgoing {
                 Outgoing::Video(feed, unit) => link.send_video(*feed, unit.clone(), duration).await,
                 Outgoing::Audio(packet) => link.send_audio(packet.clone()).await,
-                Outgoing::ScreenEnded { .. } | Outgoing::CameraEnded { .. } | Outgoing::MicrophoneEnded { .. } => {
-                    Ok(())
-                }
+                Outgoing::ScreenEnded { .. }
+                | Outgoing::CameraEnded { .. }
+                | Outgoing::MicrophoneEnded { .. }
+                | Outgoing::SpeakerEnded { .. } => Ok(()),
             };
             if let Err(error) = sent {
                 tracing::trace!(peer = id, %error, "media not sent");

@@ -165,6 +165,14 @@ impl Participant {
         frames
     }
 
+    /// Waits until a problem shown to this participant contains every one of `words`.
+    async fn until_told(&self, seconds: u64, words: &[&str]) {
+        self.until(seconds, |seen| {
+            seen.problems.iter().any(|p| words.iter().all(|word| p.contains(word)))
+        })
+        .await;
+    }
+
     /// Pictures of `from`'s video decoded over `duration`, and the longest wait between two.
     async fn pictures_from(&self, from: PeerId, duration: Duration) -> (usize, Duration) {
         let slot = Arc::clone(&self.seen.lock().unwrap().videos[&from]);
@@ -876,7 +884,7 @@ async fn a_host_whose_program_dies_ends_the_meeting_for_everyone_within_10_s() {
 /// A camera unplugged mid-meeting: the participant is told and offered the others, their
 /// video is off for everyone, and the meeting (sound, a new camera) goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unplugged_camera_or_microphone_is_reported_and_the_meeting_goes_on() {
+async fn an_unplugged_camera_microphone_or_speaker_is_reported_and_the_meeting_goes_on() {
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
@@ -884,12 +892,8 @@ async fn an_unplugged_camera_or_microphone_is_reported_and_the_meeting_goes_on()
     // A camera that stops after 20 frames, as if its cable were pulled.
     let unplugging = VideoChoice::from_id("test-pattern-unplugging:20").expect("a synthetic camera");
     assert!(ada.handle.send(Command::UseCamera(unplugging)));
-    ada.until(10, |seen| {
-        seen.problems
-            .iter()
-            .any(|p| p.contains("stopped sending pictures") && p.contains("Choose another camera"))
-    })
-    .await;
+    ada.until_told(10, &["stopped sending pictures", "Choose another camera"])
+        .await;
     host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| !m.camera))
         .await;
     // Sound goes on, and another camera brings the video back.
@@ -908,12 +912,8 @@ async fn an_unplugged_camera_or_microphone_is_reported_and_the_meeting_goes_on()
     // A microphone that stops after half a second: Ada is muted for everyone and told why.
     let unplugging = MicrophoneChoice::from_id("test-tone-unplugging:25").expect("a synthetic microphone");
     assert!(ada.handle.send(Command::UseMicrophone(unplugging)));
-    ada.until(10, |seen| {
-        seen.problems
-            .iter()
-            .any(|p| p.contains("stopped working") && p.contains("Choose another microphone"))
-    })
-    .await;
+    ada.until_told(10, &["stopped working", "Choose another microphone"])
+        .await;
     host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| !m.mic))
         .await;
     let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
@@ -931,6 +931,16 @@ async fn an_unplugged_camera_or_microphone_is_reported_and_the_meeting_goes_on()
     let _ = host.last_second_heard();
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(amplitude(&host.last_second_heard(), 660.0) > 0.1, "Ada is heard again");
+
+    // The host's speaker goes after half a second: the host is told, and still hears Ada in
+    // the mix (what a new speaker would play).
+    let unplugging = SpeakerChoice::from_id("test-speaker-unplugging:25").expect("a synthetic speaker");
+    assert!(host.handle.send(Command::UseSpeaker(unplugging)));
+    host.until_told(5, &["Test speaker", "Choose another speaker"]).await;
+    assert!(host.handle.send(Command::UseSpeaker(SpeakerChoice::Mute)));
+    let _ = host.last_second_heard();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(amplitude(&host.last_second_heard(), 660.0) > 0.1, "Ada is still heard");
     assert!(host.handle.send(Command::Leave));
     ada.until(10, |seen| seen.ended).await;
 }

@@ -56,10 +56,13 @@ pub struct Mixer {
 impl Mixer {
     /// Opens `speaker` and starts mixing. Every mixed frame also goes to `tap` when given
     /// (tests and measurements listen there); each participant's loudness goes to `levels`.
+    /// When the speaker stops (unplugged), `speaker_failed` is called with the reason and
+    /// mixing goes on without sound until another speaker is chosen.
     pub fn start(
         speaker: SpeakerChoice,
         tap: Option<SyncSender<AudioFrame>>,
         levels: Arc<AudioLevels>,
+        speaker_failed: impl Fn(AudioError) + Send + 'static,
     ) -> Result<Self, AudioError> {
         let (input, packets) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
@@ -70,7 +73,7 @@ impl Mixer {
             .spawn(move || match speaker.open() {
                 Ok(output) => {
                     let _ = opened_tx.send(Ok(()));
-                    mix_loop(output, &packets, tap, &levels, &thread_stop);
+                    mix_loop(output, &packets, (tap, &speaker_failed), &levels, &thread_stop);
                 }
                 Err(error) => {
                     let _ = opened_tx.send(Err(error));
@@ -100,9 +103,9 @@ impl Drop for Mixer {
 }
 
 fn mix_loop(
-    mut speaker: Option<super::Speaker>,
+    mut speaker: Option<super::SoundOutput>,
     packets: &Receiver<MixerInput>,
-    tap: Option<SyncSender<AudioFrame>>,
+    (tap, speaker_failed): (Option<SyncSender<AudioFrame>>, &dyn Fn(AudioError)),
     levels: &AudioLevels,
     stop: &AtomicBool,
 ) {
@@ -110,7 +113,7 @@ fn mix_loop(
     let (mut mix, mut stream_frame) = (AudioFrame::default(), AudioFrame::default());
     let started = Instant::now();
     let mut tick = 0u64;
-    let mut speaker_failed = false;
+    let mut speaker_gone = false;
     while !stop.load(Ordering::Relaxed) {
         tick += 1;
         clock::sleep_until(started + Duration::from_micros(tick * AUDIO_FRAME_DURATION_US));
@@ -133,7 +136,7 @@ fn mix_loop(
                     // Opening takes a few milliseconds; the gap is heard once, at the switch.
                     let opened = choice.open().map(|output| {
                         speaker = output;
-                        speaker_failed = false;
+                        speaker_gone = false;
                     });
                     let _ = done.try_send(opened);
                 }
@@ -155,10 +158,11 @@ fn mix_loop(
         if let Some(output) = &mut speaker
             && output.queued_ms() < MAX_SPEAKER_QUEUE_MS
             && let Err(error) = output.play(&mix)
-            && !speaker_failed
+            && !speaker_gone
         {
-            speaker_failed = true;
+            speaker_gone = true;
             tracing::warn!(%error, "the speaker stopped");
+            speaker_failed(error);
         }
         if let Some(tap) = &tap {
             let _ = tap.try_send(mix.clone());

@@ -57,6 +57,43 @@ impl Speaker {
     }
 }
 
+/// Where sound is played: a real speaker, or a synthetic one for tests.
+pub enum SoundOutput {
+    /// A real speaker.
+    Speaker(Box<Speaker>),
+    /// Takes sound in at the rate it would play and discards it; after a number of frames it
+    /// acts unplugged (tests of a speaker that goes away).
+    Unplugging {
+        /// Frames it takes before it fails.
+        frames_left: u32,
+    },
+}
+
+impl SoundOutput {
+    /// Queues one frame for playback; an error once the device is gone.
+    pub fn play(&mut self, frame: &AudioFrame) -> Result<(), AudioError> {
+        match self {
+            Self::Speaker(speaker) => speaker.play(frame),
+            Self::Unplugging { frames_left: 0 } => Err(AudioError::Disconnected(TEST_SPEAKER_NAME.into())),
+            Self::Unplugging { frames_left } => {
+                *frames_left -= 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Milliseconds of sound queued and not yet handed to the device.
+    pub fn queued_ms(&self) -> u32 {
+        match self {
+            Self::Speaker(speaker) => speaker.queued_ms(),
+            Self::Unplugging { .. } => 0,
+        }
+    }
+}
+
+/// What the synthetic speaker that goes away is called.
+pub const TEST_SPEAKER_NAME: &str = "Test speaker";
+
 /// The playback callback: copies each queued mono sample to every channel, and plays
 /// silence when the queue runs dry.
 struct Upmix(Consumer<f32>);
