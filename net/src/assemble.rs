@@ -15,7 +15,7 @@ use rtc::rtp::packetizer::Depacketizer;
 use videomeet_media::sequence::SequenceUnwrapper;
 
 /// Packets held at most; a stream that never completes a frame cannot grow memory.
-const MAX_BUFFERED_PACKETS: usize = 1024;
+pub(crate) const MAX_BUFFERED_PACKETS: usize = 1024;
 
 /// What the assembler hands out.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,6 +45,11 @@ impl FrameAssembler {
             sequences: SequenceUnwrapper::default(),
             max_wait,
         }
+    }
+
+    /// Packets held now.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
     }
 
     /// Takes in one packet that arrived at `now`.

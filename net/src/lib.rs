@@ -7,6 +7,8 @@ pub mod address;
 mod assemble;
 pub mod bandwidth;
 pub mod discovery;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod impair;
 mod keyframe_requests;
 pub mod meeting;

@@ -1,0 +1,4 @@
+//! Fuzzes `videomeet_net::fuzzing::impairment` (see there for what it checks).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| videomeet_net::fuzzing::impairment(data));
