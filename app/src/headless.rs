@@ -5,7 +5,7 @@
 //! video's frame rate and, when the sender uses the test pattern, the capture-to-decoded
 //! latency read from the frames' stamps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,11 @@ pub fn run(
         let mut videos: HashMap<(PeerId, VideoFeed), VideoStats> = HashMap::new();
         let mut report = tokio::time::interval(Duration::from_secs(1));
         let mut leaving = false;
+        // Participants not yet heard, and what tells: the first played sound of each is
+        // reported (`first_audio`), looked for every 5 ms.
+        let mut unheard: HashSet<PeerId> = HashSet::new();
+        let mut playout = None;
+        let mut listen = tokio::time::interval(Duration::from_millis(5));
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -70,7 +75,12 @@ pub fn run(
                             Event::Video { id, feed, slot } => {
                                 videos.insert((*id, *feed), VideoStats::new(Arc::clone(slot)));
                             }
-                            Event::PeerLeft { id, .. } => videos.retain(|(peer, _), _| peer != id),
+                            Event::PeerLeft { id, .. } => {
+                                videos.retain(|(peer, _), _| peer != id);
+                                unheard.remove(id);
+                            }
+                            Event::Joined { audio_levels, .. } => playout = Some(Arc::clone(audio_levels)),
+                            Event::PeerJoined(peer) => drop(unheard.insert(peer.id)),
                             _ => {}
                         }
                         print_event(&event);
@@ -88,6 +98,19 @@ pub fn run(
                     }
                 },
                 () = new_frame.notified() => {}
+                _ = listen.tick(), if !unheard.is_empty() => {
+                    if let Some(levels) = &playout {
+                        unheard.retain(|id| {
+                            let counts = levels.playout.counts(*id);
+                            let heard = counts.decoded + counts.recovered > 0;
+                            if heard {
+                                let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+                                println!("{}", json!({"event": "first_audio", "id": id, "ms_since_start": ms}));
+                            }
+                            !heard
+                        });
+                    }
+                }
                 () = sleep_until(stop_at), if !leaving => {
                     leaving = true;
                     handle.send(Command::Leave);

@@ -138,6 +138,10 @@ pub fn markdown(
                 "start of joining to first decoded picture",
                 &joins.joining_to_first_frame_ms,
             ),
+            (
+                "start of joining to first played sound",
+                &joins.joining_to_first_audio_ms,
+            ),
         ];
         let steps = joins.steps.iter().map(|(name, spread)| (*name, spread));
         for (what, spread) in totals.into_iter().chain(steps) {
