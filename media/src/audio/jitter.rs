@@ -14,8 +14,9 @@ const MIN_DEPTH: usize = 1;
 const MAX_DEPTH: usize = 10;
 /// Consecutive missing frames after which the stream counts as stopped (500 ms).
 const STOPPED_AFTER: u32 = 25;
-/// Frames played without a late packet before the target depth shrinks by one (10 s).
-const SHRINK_AFTER: u32 = 500;
+/// Frames played without a late or missing packet before the buffer gets a frame shallower
+/// again (5 s): what a busy moment added does not stay for the rest of the call.
+const SHRINK_AFTER: u32 = 250;
 
 /// How a frame handed out by [`JitterBuffer::pop`] was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +103,17 @@ impl JitterBuffer {
         if self.since_late >= SHRINK_AFTER {
             self.since_late = 0;
             self.target_depth = (self.target_depth - 1).max(MIN_DEPTH);
+            // Holding more than that: skip the oldest frame, 20 ms less delay from now on.
+            if self.packets.len() > self.target_depth && self.packets.remove(&next).is_some() {
+                self.next = Some(next + 2);
+                return self.play(next + 1, out);
+            }
         }
+        self.play(next, out)
+    }
+
+    /// Plays frame `next`: decoded, rebuilt from the following packet, or concealed.
+    fn play(&mut self, next: u64, out: &mut AudioFrame) -> Playout {
         let played = if let Some(packet) = self.packets.remove(&next) {
             self.decoder.decode(&packet, out).map(|()| Playout::Decoded)
         } else if let Some(following) = self.packets.get(&(next + 1)) {
@@ -217,6 +228,27 @@ mod tests {
         let kinds: Vec<Playout> = (0..40).map(|_| buffer.pop(&mut out)).collect();
         assert_eq!(kinds.last(), Some(&Playout::Silent));
         assert!(out.samples.iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn delay_a_burst_added_goes_again_after_a_calm_while() {
+        let packets = packets(800);
+        let mut buffer = JitterBuffer::new().unwrap();
+        let mut out = AudioFrame::default();
+        // Three packets at once (a busy moment), then one per frame.
+        for (index, packet) in packets.iter().enumerate().take(3) {
+            buffer.push(index as u16, packet.clone());
+        }
+        let mut kinds = Vec::new();
+        let mut depths = Vec::new();
+        for (index, packet) in packets.iter().enumerate().skip(3) {
+            kinds.push(buffer.pop(&mut out));
+            depths.push(buffer.packets.len());
+            buffer.push(index as u16, packet.clone());
+        }
+        assert_eq!(depths[0], 2, "two frames wait behind the one played");
+        assert_eq!(depths.last(), Some(&0), "back to one frame: nothing waits behind it");
+        assert!(kinds.iter().all(|kind| *kind == Playout::Decoded), "no frame invented");
     }
 
     #[test]
