@@ -51,7 +51,7 @@ impl JoinTarget {
         if host.is_empty() {
             return Err(fail("the host is missing"));
         }
-        if host.len() > 253 || host.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@') {
+        if host.len() > 253 || !is_host(host) {
             return Err(fail("the host name has unexpected characters"));
         }
         Ok(Self {
@@ -100,6 +100,23 @@ fn split_host_port(authority: &str) -> Option<(&str, u16)> {
     }
 }
 
+/// An IPv6 address (with an optional `%zone` for link-local ones), or a name or IPv4
+/// address made of letters, digits, `-`, `_` and `.`.
+fn is_host(host: &str) -> bool {
+    let name_like = |text: &str| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    if host.contains(':') {
+        let (address, zone) = host.split_once('%').unwrap_or((host, "x"));
+        address.parse::<std::net::Ipv6Addr>().is_ok() && name_like(zone)
+    } else {
+        name_like(host)
+    }
+}
+
 fn parse_port(text: &str) -> Option<u16> {
     text.parse().ok().filter(|&port| port != 0)
 }
@@ -132,6 +149,11 @@ mod tests {
         );
         assert_eq!(JoinTarget::parse("[fe80::1]:9000"), Ok(target("fe80::1", 9000, None)));
         assert_eq!(JoinTarget::parse("fe80::1"), Ok(target("fe80::1", DEFAULT_PORT, None)));
+        assert_eq!(
+            JoinTarget::parse("[fe80::1%eth0]:9000"),
+            Ok(target("fe80::1%eth0", 9000, None))
+        );
+        assert_eq!(JoinTarget::parse("büro-pc"), Ok(target("büro-pc", DEFAULT_PORT, None)));
         let link = target("10.0.0.2", 47_800, Some("K7QX3MZP"));
         assert_eq!(JoinTarget::parse(&link.to_string()), Ok(link));
     }
@@ -148,6 +170,12 @@ mod tests {
             "videomeet://h:1/../../etc",
             "a b:5",
             "user@host:5",
+            // Found by fuzzing: it read as a host whose link did not read back.
+            "meeting-romm::1]:47800.local",
+            "[::1]]:5",
+            "[not:v6]:5",
+            "fe80::1%",
+            "host?x:5",
         ] {
             let error = JoinTarget::parse(bad).expect_err(bad);
             assert!(error.to_string().contains("not a meeting address"), "{error}");

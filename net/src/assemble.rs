@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use rtc::rtp::Packet;
-use rtc::rtp::codec::h264::H264Packet;
-use rtc::rtp::packetizer::Depacketizer;
 use videomeet_media::sequence::SequenceUnwrapper;
+
+use crate::depacketize::Depacketizer;
 
 /// Packets held at most; a stream that never completes a frame cannot grow memory.
 pub(crate) const MAX_BUFFERED_PACKETS: usize = 1024;
@@ -92,17 +92,15 @@ impl FrameAssembler {
     }
 
     fn release(&mut self, start: u64, end: u64) -> Assembled {
-        let mut depacketizer = H264Packet::default();
+        let mut depacketizer = Depacketizer::default();
         let mut unit = BytesMut::new();
         let mut damaged = false;
         for sequence in start..=end {
             if let Some((_, packet)) = self.buffer.remove(&sequence) {
-                match depacketizer.depacketize(&packet.payload) {
-                    Ok(nals) => unit.extend_from_slice(&nals),
-                    Err(_) => damaged = true,
-                }
+                damaged |= depacketizer.push(&packet.payload, &mut unit).is_err();
             }
         }
+        damaged |= depacketizer.finish().is_err();
         self.next = Some(end + 1);
         if damaged || unit.is_empty() {
             Assembled::Lost

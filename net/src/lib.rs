@@ -6,6 +6,7 @@
 pub mod address;
 mod assemble;
 pub mod bandwidth;
+mod depacketize;
 pub mod discovery;
 #[doc(hidden)]
 pub mod fuzzing;
