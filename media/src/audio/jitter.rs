@@ -14,9 +14,11 @@ const MIN_DEPTH: usize = 1;
 const MAX_DEPTH: usize = 10;
 /// Consecutive missing frames after which the stream counts as stopped (500 ms).
 const STOPPED_AFTER: u32 = 25;
-/// Frames played without a late or missing packet before the buffer gets a frame shallower
-/// again (5 s): what a busy moment added does not stay for the rest of the call.
-const SHRINK_AFTER: u32 = 250;
+/// Calm frames (no late or missing packet) before the buffer gets a frame shallower again,
+/// at the least (1 s): a single late packet costs a second of 20 ms more delay, not the call.
+const MIN_HOLD: u32 = 50;
+/// The same at the most (10 s), for a path whose packets keep coming late.
+const MAX_HOLD: u32 = 500;
 
 /// How a frame handed out by [`JitterBuffer::pop`] was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +42,11 @@ pub struct JitterBuffer {
     target_depth: usize,
     playing: bool,
     missing_in_a_row: u32,
-    since_late: u32,
+    /// Frames played since a packet last came late or went missing.
+    calm: u32,
+    /// Calm frames after which the buffer gets a frame shallower: doubles when late packets
+    /// come back soon after it shrank, halves when they stay away.
+    hold: u32,
 }
 
 impl JitterBuffer {
@@ -54,7 +60,9 @@ impl JitterBuffer {
             target_depth: MIN_DEPTH,
             playing: false,
             missing_in_a_row: 0,
-            since_late: 0,
+            // As after a long calm: the first late packet is held for the shortest while.
+            calm: 4 * MAX_HOLD,
+            hold: MIN_HOLD,
         })
     }
 
@@ -68,8 +76,7 @@ impl JitterBuffer {
         let sequence = self.sequences.extend(sequence);
         if self.next.is_some_and(|next| sequence < next) {
             // Too late to play: wait longer from now on.
-            self.target_depth = (self.target_depth + 1).min(MAX_DEPTH);
-            self.since_late = 0;
+            self.deepen();
             return;
         }
         self.packets.insert(sequence, payload);
@@ -99,9 +106,8 @@ impl JitterBuffer {
             return Playout::Silent;
         };
         self.next = Some(next + 1);
-        self.since_late += 1;
-        if self.since_late >= SHRINK_AFTER {
-            self.since_late = 0;
+        self.calm = self.calm.saturating_add(1);
+        if self.calm.is_multiple_of(self.hold) {
             self.target_depth = (self.target_depth - 1).max(MIN_DEPTH);
             // Holding more than that: skip the oldest frame, 20 ms less delay from now on.
             if self.packets.len() > self.target_depth && self.packets.remove(&next).is_some() {
@@ -110,6 +116,18 @@ impl JitterBuffer {
             }
         }
         self.play(next, out)
+    }
+
+    /// A packet came late or went missing: one frame deeper from now on, held longer when
+    /// this happens again soon after the last time.
+    fn deepen(&mut self) {
+        self.target_depth = (self.target_depth + 1).min(MAX_DEPTH);
+        self.hold = if self.calm < 4 * self.hold {
+            (self.hold * 2).min(MAX_HOLD)
+        } else {
+            (self.hold / 2).max(MIN_HOLD)
+        };
+        self.calm = 0;
     }
 
     /// Plays frame `next`: decoded, rebuilt from the following packet, or concealed.
@@ -124,8 +142,7 @@ impl JitterBuffer {
             // deeper from now on, which lets a late packet play and a lost one be rebuilt
             // from the next packet's FEC data.
             self.next = Some(next);
-            self.target_depth = (self.target_depth + 1).min(MAX_DEPTH);
-            self.since_late = 0;
+            self.deepen();
             self.decoder.conceal(out).map(|()| Playout::Concealed)
         } else {
             self.decoder.conceal(out).map(|()| Playout::Concealed)
@@ -249,6 +266,52 @@ mod tests {
         assert_eq!(depths[0], 2, "two frames wait behind the one played");
         assert_eq!(depths.last(), Some(&0), "back to one frame: nothing waits behind it");
         assert!(kinds.iter().all(|kind| *kind == Playout::Decoded), "no frame invented");
+    }
+
+    /// Plays `frames` frames, one packet arriving per frame, with the packets whose index
+    /// `late` picks coming one frame late; the buffer's target depth after each frame.
+    fn depths_with_late_packets(frames: usize, late: impl Fn(usize) -> bool) -> Vec<usize> {
+        let packets = packets(frames + 2);
+        let mut buffer = JitterBuffer::new().unwrap();
+        let mut out = AudioFrame::default();
+        let mut held_back = None;
+        let mut depths = Vec::new();
+        for (index, packet) in packets.iter().enumerate().take(frames) {
+            if let Some((sequence, packet)) = held_back.take() {
+                buffer.push(sequence, packet);
+            }
+            if late(index) && index > 0 {
+                held_back = Some((index as u16, packet.clone()));
+            } else {
+                buffer.push(index as u16, packet.clone());
+            }
+            buffer.pop(&mut out);
+            depths.push(buffer.target_depth());
+        }
+        depths
+    }
+
+    #[test]
+    fn a_lone_late_packet_adds_delay_for_about_a_second() {
+        let depths = depths_with_late_packets(600, |index| index == 100);
+        assert_eq!(depths[99], MIN_DEPTH);
+        assert!(depths[101] > MIN_DEPTH, "the late packet deepens the buffer");
+        let deep_frames = depths.iter().filter(|&&depth| depth > MIN_DEPTH).count();
+        assert!(
+            deep_frames <= MIN_HOLD as usize + 2,
+            "deeper for {deep_frames} frames after one late packet"
+        );
+    }
+
+    #[test]
+    fn packets_late_again_and_again_keep_the_buffer_deep_longer() {
+        // A packet late every 1.2 s: soon after each shrink, so the hold grows, up to 10 s.
+        let depths = depths_with_late_packets(1_500, |index| index % 60 == 30);
+        let deep_late = depths[1_000..].iter().filter(|&&depth| depth > MIN_DEPTH).count();
+        assert!(
+            deep_late >= 450,
+            "deeper {deep_late} of the last 500 frames: {depths:?}"
+        );
     }
 
     #[test]
