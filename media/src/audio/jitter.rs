@@ -16,6 +16,7 @@ const MAX_DEPTH: usize = 10;
 const STOPPED_AFTER: u32 = 25;
 /// Calm frames (no late or missing packet) before the buffer gets a frame shallower again,
 /// at the least (1 s): a single late packet costs a second of 20 ms more delay, not the call.
+/// Once calm that long, it gets a frame shallower every such while.
 const MIN_HOLD: u32 = 50;
 /// The same at the most (10 s), for a path whose packets keep coming late.
 const MAX_HOLD: u32 = 500;
@@ -107,7 +108,8 @@ impl JitterBuffer {
         };
         self.next = Some(next + 1);
         self.calm = self.calm.saturating_add(1);
-        if self.calm.is_multiple_of(self.hold) {
+        // Calm for the hold: trusted again, a frame shallower every second from then on.
+        if self.calm >= self.hold && (self.calm - self.hold).is_multiple_of(MIN_HOLD) {
             self.target_depth = (self.target_depth - 1).max(MIN_DEPTH);
             // Holding more than that: skip the oldest frame, 20 ms less delay from now on.
             if self.packets.len() > self.target_depth && self.packets.remove(&next).is_some() {
@@ -268,22 +270,18 @@ mod tests {
         assert!(kinds.iter().all(|kind| *kind == Playout::Decoded), "no frame invented");
     }
 
-    /// Plays `frames` frames, one packet arriving per frame, with the packets whose index
-    /// `late` picks coming one frame late; the buffer's target depth after each frame.
-    fn depths_with_late_packets(frames: usize, late: impl Fn(usize) -> bool) -> Vec<usize> {
-        let packets = packets(frames + 2);
+    /// Plays `frames` frames, one packet sent per frame, each arriving `lateness(index)`
+    /// frames late; the buffer's target depth after each frame.
+    fn depths_with_late_packets(frames: usize, lateness: impl Fn(usize) -> usize) -> Vec<usize> {
+        let packets = packets(frames);
         let mut buffer = JitterBuffer::new().unwrap();
         let mut out = AudioFrame::default();
-        let mut held_back = None;
+        let mut in_flight: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut depths = Vec::new();
-        for (index, packet) in packets.iter().enumerate().take(frames) {
-            if let Some((sequence, packet)) = held_back.take() {
-                buffer.push(sequence, packet);
-            }
-            if late(index) && index > 0 {
-                held_back = Some((index as u16, packet.clone()));
-            } else {
-                buffer.push(index as u16, packet.clone());
+        for frame in 0..frames {
+            in_flight.entry(frame + lateness(frame)).or_default().push(frame);
+            for index in in_flight.remove(&frame).unwrap_or_default() {
+                buffer.push(index as u16, packets[index].clone());
             }
             buffer.pop(&mut out);
             depths.push(buffer.target_depth());
@@ -293,7 +291,7 @@ mod tests {
 
     #[test]
     fn a_lone_late_packet_adds_delay_for_about_a_second() {
-        let depths = depths_with_late_packets(600, |index| index == 100);
+        let depths = depths_with_late_packets(600, |index| usize::from(index == 100));
         assert_eq!(depths[99], MIN_DEPTH);
         assert!(depths[101] > MIN_DEPTH, "the late packet deepens the buffer");
         let deep_frames = depths.iter().filter(|&&depth| depth > MIN_DEPTH).count();
@@ -306,12 +304,22 @@ mod tests {
     #[test]
     fn packets_late_again_and_again_keep_the_buffer_deep_longer() {
         // A packet late every 1.2 s: soon after each shrink, so the hold grows, up to 10 s.
-        let depths = depths_with_late_packets(1_500, |index| index % 60 == 30);
+        let depths = depths_with_late_packets(1_500, |index| usize::from(index % 60 == 30));
         let deep_late = depths[1_000..].iter().filter(|&&depth| depth > MIN_DEPTH).count();
         assert!(
             deep_late >= 450,
             "deeper {deep_late} of the last 500 frames: {depths:?}"
         );
+    }
+
+    #[test]
+    fn a_rough_start_does_not_keep_its_delay() {
+        // The first 4 s: packets up to 5 frames late (joins, a busy machine); then calm.
+        let depths = depths_with_late_packets(1_500, |index| if index < 200 { index % 6 } else { 0 });
+        assert!(depths[199] >= 4, "deep after the rough start: {}", depths[199]);
+        // Held at most 10 s, then a frame shallower each second.
+        let back = depths.iter().rposition(|&depth| depth > MIN_DEPTH).unwrap_or(0);
+        assert!(back < 200 + 500 + 10 * 50, "shallow again only after frame {back}");
     }
 
     #[test]
