@@ -38,24 +38,42 @@ impl CaptureControl {
     fn running(&self) -> bool {
         !self.stop.load(Ordering::Relaxed)
     }
+
+    fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps until enabled or stopped (the owner wakes the thread on either).
+    fn wait_until_enabled(&self) {
+        while self.running() && !self.enabled() {
+            std::thread::park_timeout(std::time::Duration::from_millis(250));
+        }
+    }
 }
 
 /// A running capture thread; dropping it stops the thread after the frame in hand.
 pub struct CaptureThread {
     control: CaptureControl,
-    _thread: JoinHandle<()>,
+    thread: JoinHandle<()>,
 }
 
 impl CaptureThread {
-    /// Switches delivery on or off without closing the device.
+    /// Switches delivery on or off (a camera is also closed while off, see [`start_video`]).
     pub fn set_enabled(&self, enabled: bool) {
         self.control.enabled.store(enabled, Ordering::Relaxed);
+        self.thread.thread().unpark();
+    }
+
+    /// False once the thread has ended (its device stopped or could not open again).
+    pub fn is_running(&self) -> bool {
+        !self.thread.is_finished()
     }
 }
 
 impl Drop for CaptureThread {
     fn drop(&mut self) {
         self.control.stop.store(true, Ordering::Relaxed);
+        self.thread.thread().unpark();
     }
 }
 
@@ -84,10 +102,7 @@ fn spawn_capture<S, E: std::fmt::Display>(
         })
         .map_err(|e| e.to_string())?;
     opened.recv().map_err(|_| format!("the {name} thread ended"))??;
-    Ok(CaptureThread {
-        control,
-        _thread: thread,
-    })
+    Ok(CaptureThread { control, thread })
 }
 
 /// What the network side may ask of a running encoder.
@@ -108,12 +123,13 @@ impl EncoderControl {
     }
 }
 
-/// Starts the camera (or test pattern) thread: every frame goes to `preview` (then
-/// `on_preview` is called, to ask for a repaint); while enabled it is also encoded (at a
-/// smaller size when the bitrate target is too thin for the full one, see [`SizeLadder`])
-/// and handed to `deliver`. When the camera stops (unplugged, taken away), `ended` is called
-/// with the reason and the thread ends. Returns once the source is open, with the encoder's
-/// controls.
+/// Starts the camera (or test pattern) thread: while enabled, every frame goes to `preview`
+/// (then `on_preview` is called, to ask for a repaint), is encoded (at a smaller size when
+/// the bitrate target is too thin for the full one, see [`SizeLadder`]) and handed to
+/// `deliver`. While disabled the camera is closed, so its light goes out, and opened again
+/// when enabled. When the camera stops (unplugged, taken away) or cannot be opened again,
+/// `ended` is called with the reason and the thread ends. Returns once the source is open
+/// (at once when starting disabled), with the encoder's controls.
 // The camera thread reports to four places (preview, repaint, network, end); bundling them
 // would only move the same arguments into a struct built once at each of two call sites.
 #[allow(clippy::too_many_arguments)]
@@ -130,40 +146,87 @@ pub fn start_video(
     let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
     let encoder_control = EncoderControl::of(&encoder);
     let bitrate = encoder_control.bitrate.clone();
-    let capture = spawn_capture(
-        "video-capture",
-        enabled,
-        move || choice.open(format),
-        move |mut source, control| {
-            let (mut frame, mut encoded) = (VideoFrame::default(), EncodedVideoFrame::default());
-            let (mut ladder, mut smaller) = (SizeLadder::default(), VideoFrame::default());
-            while control.running() {
-                if let Err(error) = source.next_frame(&mut frame) {
-                    tracing::warn!(%error, "camera stopped");
-                    ended(error);
-                    break;
-                }
-                if control.enabled.load(Ordering::Relaxed) {
-                    let full = (frame.width(), frame.height());
-                    let (width, height) = ladder.size(std::time::Instant::now(), full, config.max_fps, bitrate.get());
-                    let picture = if (width, height) == full {
-                        &frame
-                    } else {
-                        shrink(&frame, width, height, &mut smaller);
-                        &smaller
-                    };
-                    match encoder.encode(picture, &mut encoded) {
-                        Ok(true) => deliver(&encoded),
-                        Ok(false) => {}
-                        Err(error) => tracing::warn!(%error, "encoding failed"),
+    let first_open = {
+        let choice = choice.clone();
+        move || {
+            if enabled {
+                choice.open(format).map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    };
+    let capture = spawn_capture("video-capture", enabled, first_open, move |mut source, control| {
+        let (mut frame, mut encoded) = (VideoFrame::default(), EncodedVideoFrame::default());
+        let (mut ladder, mut smaller) = (SizeLadder::default(), VideoFrame::default());
+        while control.running() {
+            if !control.enabled() {
+                // Camera off: the device goes (and its light with it) until wanted again.
+                source = None;
+                control.wait_until_enabled();
+                continue;
+            }
+            let camera = match &mut source {
+                Some(camera) => camera,
+                None => match choice.open(format) {
+                    Ok(camera) => source.insert(camera),
+                    Err(error) => {
+                        tracing::warn!(%error, "camera did not open again");
+                        ended(error);
+                        break;
                     }
+                },
+            };
+            if let Err(error) = camera.next_frame(&mut frame) {
+                tracing::warn!(%error, "camera stopped");
+                ended(error);
+                break;
+            }
+            let full = (frame.width(), frame.height());
+            let (width, height) = ladder.size(std::time::Instant::now(), full, config.max_fps, bitrate.get());
+            let picture = if (width, height) == full {
+                &frame
+            } else {
+                shrink(&frame, width, height, &mut smaller);
+                &smaller
+            };
+            match encoder.encode(picture, &mut encoded) {
+                Ok(true) => deliver(&encoded),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "encoding failed"),
+            }
+            preview.publish(&mut frame);
+            on_preview();
+        }
+    })?;
+    Ok((capture, encoder_control))
+}
+
+/// Starts a camera (or test pattern) thread that only shows what it sees: every frame goes
+/// to `preview`, then `on_preview` is called (to ask for a repaint). Nothing is encoded. When
+/// the camera stops, the thread logs why and ends. Returns once the camera is open.
+pub fn start_preview(
+    choice: VideoChoice,
+    format: VideoFormat,
+    preview: Arc<VideoSlot>,
+    on_preview: impl Fn() + Send + 'static,
+) -> Result<CaptureThread, CaptureError> {
+    spawn_capture(
+        "camera-preview",
+        true,
+        move || choice.open(format),
+        move |mut camera, control| {
+            let mut frame = VideoFrame::default();
+            while control.running() {
+                if let Err(error) = camera.next_frame(&mut frame) {
+                    tracing::warn!(%error, "camera stopped");
+                    break;
                 }
                 preview.publish(&mut frame);
                 on_preview();
             }
         },
-    )?;
-    Ok((capture, encoder_control))
+    )
 }
 
 /// Starts the microphone (or test tone) thread: every 20 ms frame moves `level` (muted or
@@ -193,7 +256,7 @@ pub fn start_audio(
                     break;
                 }
                 level.update(&frame.samples[..]);
-                if !control.enabled.load(Ordering::Relaxed) {
+                if !control.enabled() {
                     continue;
                 }
                 match encoder.encode(&frame, &mut packet) {
@@ -328,4 +391,73 @@ pub fn start_screen(
 
 fn add_us(total: &AtomicU64, elapsed: std::time::Duration) {
     total.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, Instant};
+
+    /// Whether `done` becomes true within 2 s.
+    fn eventually(done: impl Fn() -> bool) -> bool {
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        done()
+    }
+
+    #[test]
+    fn a_camera_turned_off_is_closed_and_opened_again_when_turned_on() {
+        let preview = Arc::new(VideoSlot::default());
+        let (sent, ended) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let config = H264Config {
+            bitrate_bps: 300_000,
+            max_fps: 30,
+            ..H264Config::CAMERA_720P
+        };
+        // A camera that stops after 30 frames from opening: only a camera closed while off
+        // and opened afresh gets through two sessions of 12 frames with 20 frames' wait between.
+        let (camera, _controls) = start_video(
+            VideoChoice::TestPatternUnplugging { after_frames: 30 },
+            VideoFormat::new(320, 180, 30),
+            config,
+            false,
+            Arc::clone(&preview),
+            || {},
+            {
+                let sent = Arc::clone(&sent);
+                move |_| {
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            {
+                let ended = Arc::clone(&ended);
+                move |_| ended.store(true, Ordering::Relaxed)
+            },
+        )
+        .expect("the test pattern starts");
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(preview.generation(), 0, "nothing is captured while the camera is off");
+        camera.set_enabled(true);
+        assert!(
+            eventually(|| sent.load(Ordering::Relaxed) >= 12),
+            "on: pictures are sent"
+        );
+        camera.set_enabled(false);
+        std::thread::sleep(Duration::from_millis(100));
+        let (captured, sent_before) = (preview.generation(), sent.load(Ordering::Relaxed));
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(preview.generation(), captured, "off: the camera is not read");
+        camera.set_enabled(true);
+        assert!(
+            eventually(|| sent.load(Ordering::Relaxed) >= sent_before + 12),
+            "on again: pictures are sent"
+        );
+        assert!(!ended.load(Ordering::Relaxed), "the camera was opened afresh");
+    }
 }

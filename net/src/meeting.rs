@@ -387,6 +387,8 @@ pub struct Meeting {
     outgoing: mpsc::Receiver<Outgoing>,
     capture: CaptureSetup,
     video: CaptureThread,
+    /// The camera chosen, opened again when turned on after it stopped.
+    camera: VideoChoice,
     audio: CaptureThread,
     mixer: Mixer,
     /// The camera encoder's keyframe flag and bitrate.
@@ -539,6 +541,7 @@ impl Meeting {
             outgoing,
             capture,
             video,
+            camera: config.camera.clone(),
             audio,
             mixer,
             camera_encoder,
@@ -831,6 +834,19 @@ impl Meeting {
                 self.audio.set_enabled(on);
                 self.media.mic = on;
             }
+            Command::SetCamera(true) if !self.video.is_running() => {
+                // The camera stopped earlier (unplugged, or it did not open again): afresh.
+                self.media.camera = true;
+                self.switch_camera(self.camera.clone()).await;
+                if !self.video.is_running() {
+                    self.media.camera = false;
+                    self.emit(Event::MediaState {
+                        id: self.you,
+                        media: self.media,
+                    });
+                    return;
+                }
+            }
             Command::SetCamera(on) => {
                 self.video.set_enabled(on);
                 if on {
@@ -839,27 +855,7 @@ impl Meeting {
                 self.media.camera = on;
             }
             Command::Chat(text) => return self.tell_host(ClientMessage::Chat { text }),
-            Command::UseCamera(camera) => {
-                // Two encoders must never interleave in one stream: the old one stops sending
-                // first, and resumes only if the new camera fails.
-                self.video.set_enabled(false);
-                let number = self.cameras_opened + 1;
-                match self.capture.open_camera(camera, number, self.media.camera).await {
-                    Ok((video, encoder)) => {
-                        // The new encoder starts with a keyframe; the old thread stops on drop.
-                        self.cameras_opened = number;
-                        self.video = video;
-                        self.camera_encoder = encoder;
-                        self.follow_bandwidth();
-                    }
-                    Err(problem) => {
-                        self.video.set_enabled(self.media.camera);
-                        self.camera_encoder.keyframes.request();
-                        self.emit(Event::Problem(problem));
-                    }
-                }
-                return;
-            }
+            Command::UseCamera(camera) => return self.switch_camera(camera).await,
             Command::UseMicrophone(microphone) => {
                 let number = self.microphones_opened + 1;
                 match self.capture.open_microphone(microphone, number, self.media.mic).await {
@@ -899,6 +895,34 @@ impl Meeting {
         }
         if let Some(client) = &self.client {
             client.send(ClientMessage::MediaState { media: self.media });
+        }
+    }
+
+    /// Captures from `camera` from now on (opened only while the camera is on); on failure
+    /// the user is told why and the camera in use goes on.
+    async fn switch_camera(&mut self, camera: VideoChoice) {
+        // Two encoders must never interleave in one stream: the old one stops sending (and
+        // lets its device go) first, and resumes only if the new camera fails.
+        self.video.set_enabled(false);
+        let number = self.cameras_opened + 1;
+        match self
+            .capture
+            .open_camera(camera.clone(), number, self.media.camera)
+            .await
+        {
+            Ok((video, encoder)) => {
+                // The new encoder starts with a keyframe; the old thread stops on drop.
+                self.cameras_opened = number;
+                self.video = video;
+                self.camera = camera;
+                self.camera_encoder = encoder;
+                self.follow_bandwidth();
+            }
+            Err(problem) => {
+                self.video.set_enabled(self.media.camera);
+                self.camera_encoder.keyframes.request();
+                self.emit(Event::Problem(problem));
+            }
         }
     }
 

@@ -881,6 +881,31 @@ async fn a_host_whose_program_dies_ends_the_meeting_for_everyone_within_10_s() {
     println!("meeting ended for the guest {:?} after the host died", died.elapsed());
 }
 
+/// Turning the camera off stops the pictures (the device is closed, so its light goes out);
+/// turning it on opens it again and the pictures come back at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_turned_off_and_on_again_sends_nothing_then_pictures_again() {
+    let (host, target) = host_on_loopback().await;
+    let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
+    let ada_id = ada.id();
+    host.until(10, |seen| seen.videos.contains_key(&ada_id)).await;
+    assert!(ada.handle.send(Command::SetCamera(false)));
+    host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| !m.camera))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
+    // The last picture from before counts as one: nothing newer.
+    assert!(frames <= 1, "{frames} pictures in 1 s with the camera off");
+    assert!(ada.handle.send(Command::SetCamera(true)));
+    host.until(3, |seen| seen.media.get(&ada_id).is_some_and(|(m, _)| m.camera))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let frames = host.frames_from(ada_id, Duration::from_secs(1)).await;
+    assert!(frames >= 20, "{frames} frames in 1 s after turning the camera on again");
+    assert!(host.handle.send(Command::Leave));
+    ada.until(10, |seen| seen.ended).await;
+}
+
 /// A camera unplugged mid-meeting: the participant is told and offered the others, their
 /// video is off for everyone, and the meeting (sound, a new camera) goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

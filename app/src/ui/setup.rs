@@ -6,7 +6,7 @@ use std::sync::Arc;
 use eframe::egui;
 use videomeet_media::audio::{AudioLevel, play_test_sound};
 use videomeet_media::capture::{self, CaptureThread};
-use videomeet_media::codec::{H264Config, OpusConfig};
+use videomeet_media::codec::OpusConfig;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::VideoFormat;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
@@ -157,19 +157,9 @@ impl SetupScreen {
             Some(camera) if self.live => {
                 let (slot, repaint) = (Arc::clone(&self.preview), ctx.clone());
                 Opening::start(ctx, "camera-preview", move || {
-                    capture::start_video(
-                        camera,
-                        PREVIEW_FORMAT,
-                        H264Config::CAMERA_720P,
-                        false,
-                        slot,
-                        move || repaint.request_repaint(),
-                        |_| {},
-                        // A preview camera that goes away just stops (the capture thread logs
-                        // why); the meeting is what reports it to the user.
-                        |_| {},
-                    )
-                    .map(|(thread, _)| thread)
+                    // A preview camera that goes away just stops (the capture thread logs
+                    // why); the meeting is what reports it to the user.
+                    capture::start_preview(camera, PREVIEW_FORMAT, slot, move || repaint.request_repaint())
                 })
             }
             _ => Opening::Idle,
