@@ -57,6 +57,8 @@ pub struct AudioLevels {
     remote: Mutex<HashMap<SourceId, f32>>,
     /// How each participant's sound was played (decoded, rebuilt, concealed).
     pub playout: super::playout_stats::PlayoutTally,
+    /// Sound waiting in the speaker's queue when the last 20 ms were mixed, in ms.
+    pub speaker_queue_ms: std::sync::atomic::AtomicU32,
 }
 
 impl AudioLevels {

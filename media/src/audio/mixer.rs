@@ -16,7 +16,7 @@ use crate::frame::{AUDIO_FRAME_DURATION_US, AudioFrame};
 
 /// Packets queued for the mixer before new ones are dropped (about a second for 16 people).
 const QUEUE: usize = 1024;
-/// Sound queued at the speaker above which a frame is skipped (the device's clock is slower).
+/// Sound queued at a synthetic speaker above which a frame is skipped.
 const MAX_SPEAKER_QUEUE_MS: u32 = 100;
 
 /// Identifies one remote stream (a participant id).
@@ -55,7 +55,8 @@ pub struct Mixer {
 
 impl Mixer {
     /// Opens `speaker` and starts mixing. Every mixed frame also goes to `tap` when given
-    /// (tests and measurements listen there); each participant's loudness goes to `levels`.
+    /// (tests and measurements listen there), its `capture_time_us` set to when its first
+    /// sample reaches the speaker's callback; each participant's loudness goes to `levels`.
     /// When the speaker stops (unplugged), `speaker_failed` is called with the reason and
     /// mixing goes on without sound until another speaker is chosen.
     pub fn start(
@@ -111,12 +112,10 @@ fn mix_loop(
 ) {
     let mut streams: HashMap<SourceId, JitterBuffer> = HashMap::new();
     let (mut mix, mut stream_frame) = (AudioFrame::default(), AudioFrame::default());
-    let started = Instant::now();
-    let mut tick = 0u64;
+    let mut next_tick = Instant::now() + FRAME;
     let mut speaker_gone = false;
     while !stop.load(Ordering::Relaxed) {
-        tick += 1;
-        clock::sleep_until(started + Duration::from_micros(tick * AUDIO_FRAME_DURATION_US));
+        wait_for_turn(speaker.as_ref().filter(|_| !speaker_gone), &mut next_tick);
         while let Ok(input) = packets.try_recv() {
             match input {
                 MixerInput::Packet {
@@ -154,9 +153,12 @@ fn mix_loop(
         for sample in mix.samples.iter_mut() {
             *sample = sample.clamp(-1.0, 1.0);
         }
-        mix.capture_time_us = clock::now_us();
+        // When the mix's first sample reaches the device: after what is queued before it.
+        let queued_ms = speaker.as_ref().map_or(0, super::SoundOutput::queued_ms);
+        levels.speaker_queue_ms.store(queued_ms, Ordering::Relaxed);
+        mix.capture_time_us = clock::now_us() + u64::from(queued_ms) * 1_000;
         if let Some(output) = &mut speaker
-            && output.queued_ms() < MAX_SPEAKER_QUEUE_MS
+            && queued_ms <= speaker_room_ms(output)
             && let Err(error) = output.play(&mix)
             && !speaker_gone
         {
@@ -168,6 +170,52 @@ fn mix_loop(
             let _ = tap.try_send(mix.clone());
         }
     }
+}
+
+const FRAME: Duration = Duration::from_micros(AUDIO_FRAME_DURATION_US);
+const FRAME_MS: u32 = (AUDIO_FRAME_DURATION_US / 1_000) as u32;
+
+/// Waits until the next 20 ms are due: when a real speaker's queue runs low, or, without
+/// one, on a steady 20 ms clock. Following the device's own clock and demand, sound never
+/// piles up in its queue (with a clock of our own it settled at 80-90 ms behind a device
+/// that took its time to start) and clock drift cannot grow it. A device that takes nothing
+/// for a whole frame (starting, or stuck) is kept time for on the clock, its frames skipped
+/// (see [`speaker_room_ms`]), so the jitter buffers do not pile up sound either.
+fn wait_for_turn(speaker: Option<&super::SoundOutput>, next_tick: &mut Instant) {
+    match speaker.map(|output| (output, output.refill_at_ms())) {
+        Some((output, Some(refill_at_ms))) => {
+            let queued_before = output.queued_ms();
+            loop {
+                let (queued_ms, now) = (output.queued_ms(), Instant::now());
+                let stalled = now >= *next_tick && queued_ms >= queued_before;
+                if queued_ms <= refill_at_ms || stalled || now >= *next_tick + FRAME {
+                    break;
+                }
+                let until_low = Duration::from_millis(u64::from(queued_ms - refill_at_ms));
+                // Until the device should be down to the refill level, or the frame is due.
+                let until_due = next_tick.saturating_duration_since(now);
+                let nap = if until_due.is_zero() {
+                    until_low
+                } else {
+                    until_low.min(until_due)
+                };
+                std::thread::sleep(nap.max(Duration::from_millis(1)));
+            }
+            *next_tick = Instant::now() + FRAME;
+        }
+        _ => {
+            clock::sleep_until(*next_tick);
+            *next_tick += FRAME;
+        }
+    }
+}
+
+/// Sound a speaker may hold before a new frame is skipped: a frame beyond its refill level
+/// for a real device (more only piles up while it takes nothing), else [`MAX_SPEAKER_QUEUE_MS`].
+fn speaker_room_ms(speaker: &super::SoundOutput) -> u32 {
+    speaker
+        .refill_at_ms()
+        .map_or(MAX_SPEAKER_QUEUE_MS, |refill_at_ms| refill_at_ms + FRAME_MS)
 }
 
 fn stream_for(streams: &mut HashMap<SourceId, JitterBuffer>, source: SourceId) -> Option<&mut JitterBuffer> {

@@ -1,5 +1,8 @@
 //! Playback to a real speaker: a real-time callback that only reads from a ring.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use cpal::traits::DeviceTrait;
 use cpal::{FromSample, SizedSample, StreamConfig};
 use rtrb::{Consumer, Producer, RingBuffer};
@@ -17,14 +20,25 @@ pub struct Speaker {
     stream: DeviceStream,
     samples: Producer<f32>,
     converter: Option<RateConverter>,
+    /// The most frames the device has asked for in one callback.
+    period_frames: Arc<AtomicUsize>,
 }
 
 impl Speaker {
     /// Opens the speaker `id` (from [`super::list_speakers`]) and starts playing silence.
     pub fn open(id: &str) -> Result<Self, AudioError> {
         let (samples, consumer) = RingBuffer::new(RING_SAMPLES);
-        let stream = start_stream(id, Direction::Output, Upmix(consumer))?;
+        let period_frames = Arc::new(AtomicUsize::new(0));
+        let stream = start_stream(
+            id,
+            Direction::Output,
+            Upmix {
+                samples: consumer,
+                period_frames: Arc::clone(&period_frames),
+            },
+        )?;
         Ok(Self {
+            period_frames,
             converter: RateConverter::from_frames(stream.rate_hz),
             stream,
             samples,
@@ -48,6 +62,13 @@ impl Speaker {
         // Whatever does not fit is dropped: late sound is worse than a short gap.
         let (_pushed, _dropped) = self.samples.push_partial_slice(samples);
         Ok(())
+    }
+
+    /// How low the queue may run before it is topped up: the largest callback the device
+    /// has made (its period) and 5 ms for the mixer to wake, at least 10 ms.
+    pub fn refill_at_ms(&self) -> u32 {
+        let period_ms = self.period_frames.load(Ordering::Relaxed) as u64 * 1000 / u64::from(self.stream.rate_hz);
+        (period_ms as u32 + 5).max(10)
     }
 
     /// Milliseconds of sound queued and not yet handed to the device.
@@ -82,6 +103,15 @@ impl SoundOutput {
         }
     }
 
+    /// For a real device, which takes sound at its own pace: how low its queue may run before
+    /// it is topped up. None for a synthetic one, which never queues any.
+    pub fn refill_at_ms(&self) -> Option<u32> {
+        match self {
+            Self::Speaker(speaker) => Some(speaker.refill_at_ms()),
+            Self::Unplugging { .. } => None,
+        }
+    }
+
     /// Milliseconds of sound queued and not yet handed to the device.
     pub fn queued_ms(&self) -> u32 {
         match self {
@@ -95,8 +125,11 @@ impl SoundOutput {
 pub const TEST_SPEAKER_NAME: &str = "Test speaker";
 
 /// The playback callback: copies each queued mono sample to every channel, and plays
-/// silence when the queue runs dry.
-struct Upmix(Consumer<f32>);
+/// silence when the queue runs dry; notes the largest request, the device's period.
+struct Upmix {
+    samples: Consumer<f32>,
+    period_frames: Arc<AtomicUsize>,
+}
 
 impl StreamCallback for Upmix {
     fn build<T>(
@@ -109,12 +142,16 @@ impl StreamCallback for Upmix {
         T: SizedSample + FromSample<f32>,
         f32: FromSample<T>,
     {
-        let Self(mut consumer) = self;
+        let Self {
+            samples: mut consumer,
+            period_frames,
+        } = self;
         let channels = usize::from(config.channels.max(1));
         device.build_output_stream::<T, _, _>(
             config,
             // Real time: no allocation, no lock, no logging.
             move |data: &mut [T], _| {
+                period_frames.fetch_max(data.len() / channels, Ordering::Relaxed);
                 for frame in data.chunks_exact_mut(channels) {
                     frame.fill(T::from_sample(consumer.pop().unwrap_or(0.0)));
                 }
