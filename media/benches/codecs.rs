@@ -2,7 +2,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jpeg_encoder::{ColorType, Encoder as JpegEncoder};
-use videomeet_media::audio::TestTone;
+use videomeet_media::audio::{EchoReference, TestTone, VoiceProcessor, talking};
 use videomeet_media::codec::{H264Config, H264Decoder, H264Encoder, OpusConfig, OpusDecoder, OpusEncoder};
 use videomeet_media::video::{PixelConverter, PixelFormat, TestPattern, VideoFormat};
 use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame};
@@ -113,5 +113,35 @@ fn opus(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, h264, camera_formats, opus);
+/// The microphone's processing chain (echo canceller, noise suppressor, gain): 20 ms of
+/// far-end talk played and 20 ms of its echo with near-end talk heard, per iteration,
+/// looping over 5 s of a call.
+fn voice(c: &mut Criterion) {
+    const FRAMES: usize = 250;
+    let samples = AudioFrame::default().samples.len();
+    let mut played = vec![0.0f32; FRAMES * samples];
+    let mut heard = vec![0.0f32; FRAMES * samples];
+    talking(0, 140.0, &mut played);
+    talking(7_000, 230.0, &mut heard);
+    for (h, p) in heard.iter_mut().zip(&played) {
+        *h += 0.4 * p;
+    }
+    let mut group = c.benchmark_group("voice_20ms");
+    let reference = EchoReference::default();
+    let mut processor = VoiceProcessor::new(reference.clone()).unwrap();
+    let mut frame = AudioFrame::default();
+    let mut index = 0;
+    group.bench_function("process", |b| {
+        b.iter(|| {
+            let at = (index % FRAMES) * samples;
+            index += 1;
+            reference.played(&played[at..at + samples]);
+            frame.samples.copy_from_slice(&heard[at..at + samples]);
+            processor.process(&mut frame);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, h264, camera_formats, opus, voice);
 criterion_main!(benches);

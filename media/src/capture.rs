@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::thread::JoinHandle;
 
-use crate::audio::AudioLevel;
+use crate::audio::{AudioLevel, EchoReference, VoiceProcessor};
 use crate::codec::{BitrateTarget, H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
 use crate::devices::{MicrophoneChoice, VideoChoice};
 use crate::frame::{AudioFrame, EncodedVideoFrame, VideoFrame};
@@ -231,29 +231,42 @@ pub fn start_preview(
 
 /// Starts the microphone (or test tone) thread: every 20 ms frame moves `level` (muted or
 /// not, so a meter can show it); while enabled, the frame is encoded and the Opus packet
-/// handed to `deliver` with its capture time. When the microphone stops (unplugged), `ended`
-/// is called with the reason and the thread ends. Returns once the source is open.
+/// handed to `deliver` with its capture time. A real microphone's sound first goes through
+/// [`VoiceProcessor`], which takes out the echo of what `echo` says the speaker played
+/// (synthetic sources are clean and go as they are). When the microphone stops
+/// (unplugged), `ended` is called with the reason and the thread ends. Returns once the
+/// source is open.
 pub fn start_audio(
     choice: MicrophoneChoice,
     config: OpusConfig,
     enabled: bool,
     level: Arc<AudioLevel>,
+    echo: Option<EchoReference>,
     mut deliver: impl FnMut(&[u8], u64) + Send + 'static,
     ended: impl FnOnce(crate::audio::AudioError) + Send + 'static,
 ) -> Result<CaptureThread, CaptureError> {
     let mut encoder = OpusEncoder::new(config).map_err(|e| e.to_string())?;
+    let echo = echo.filter(|_| matches!(choice, MicrophoneChoice::Device(_)));
     spawn_capture(
         "audio-capture",
         enabled,
         move || choice.open(),
         move |mut source, control| {
             let (mut frame, mut packet) = (AudioFrame::default(), Vec::new());
+            let mut voice = echo.and_then(|echo| {
+                VoiceProcessor::new(echo)
+                    .inspect_err(|error| tracing::warn!(%error, "sending the microphone as heard"))
+                    .ok()
+            });
             while control.running() {
                 if let Err(error) = source.next_frame(&mut frame) {
                     tracing::warn!(%error, "microphone stopped");
                     level.reset();
                     ended(error);
                     break;
+                }
+                if let Some(voice) = &mut voice {
+                    voice.process(&mut frame);
                 }
                 level.update(&frame.samples[..]);
                 if !control.enabled() {

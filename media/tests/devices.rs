@@ -3,29 +3,45 @@
 //! The test command runs this with a PulseAudio server and a null sink, and sets
 //! `VIDEOMEET_EXPECT_AUDIO_DEVICES=1` so that a missing sound system fails the test.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::audio::marker::MarkerListener;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
-use videomeet_media::audio::{AudioLevels, AudioSource, TestTone};
-use videomeet_media::codec::{OpusConfig, OpusEncoder};
+use videomeet_media::audio::{AudioLevel, AudioLevels, AudioSource, EchoReference, TestTone, talking};
+use videomeet_media::capture;
+use videomeet_media::codec::{OpusConfig, OpusDecoder, OpusEncoder};
 use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, list_devices};
 
-/// The system's default speaker, when the test command provides a sound system.
-fn default_speaker() -> Option<SpeakerChoice> {
+/// Tests that play to the speaker take turns: the default microphone hears all of them.
+static SPEAKER_TURN: Mutex<()> = Mutex::new(());
+
+/// The system's default speaker, when the test command provides a sound system, and the
+/// turn to use it (held until the guard is dropped).
+fn default_speaker() -> Option<(SpeakerChoice, MutexGuard<'static, ()>)> {
     if std::env::var_os("VIDEOMEET_EXPECT_AUDIO_DEVICES").is_none() {
         eprintln!("skipped: no VIDEOMEET_EXPECT_AUDIO_DEVICES (the test command sets it)");
         return None;
     }
+    let turn = SPEAKER_TURN.lock().unwrap_or_else(PoisonError::into_inner);
     let speaker = list_devices()
         .speakers
         .into_iter()
         .find(|s| matches!(s, SpeakerChoice::Device(info) if info.is_default))
         .expect("a default speaker");
-    Some(speaker)
+    Some((speaker, turn))
+}
+
+/// The system's default microphone (the speaker's monitor in the test environment).
+fn default_microphone() -> MicrophoneChoice {
+    list_devices()
+        .microphones
+        .into_iter()
+        .find(|m| matches!(m, MicrophoneChoice::Device(info) if info.is_default))
+        .expect("a default microphone")
 }
 
 #[test]
@@ -69,14 +85,10 @@ fn lists_synthetic_devices_beside_real_ones() {
 /// which the test environment points at the speaker's monitor.
 #[test]
 fn a_tone_played_to_the_speaker_is_heard_by_the_microphone() {
-    let Some(default_speaker) = default_speaker() else {
+    let Some((default_speaker, _turn)) = default_speaker() else {
         return;
     };
-    let default_microphone = list_devices()
-        .microphones
-        .into_iter()
-        .find(|m| matches!(m, MicrophoneChoice::Device(info) if info.is_default))
-        .expect("a default microphone");
+    let default_microphone = default_microphone();
     let mut speaker = default_speaker.open().expect("speaker opens").expect("a real speaker");
     let mut microphone = default_microphone.open().expect("microphone opens");
     let tone = TestTone::new(660.0);
@@ -99,10 +111,19 @@ fn a_tone_played_to_the_speaker_is_heard_by_the_microphone() {
 /// and sound reached the device 115-130 ms after capture.)
 #[test]
 fn sound_reaches_a_real_speaker_without_piling_up_in_its_queue() {
-    let Some(speaker) = default_speaker() else { return };
+    let Some((speaker, _turn)) = default_speaker() else {
+        return;
+    };
     let (tap, mixed) = sync_channel(512);
     let levels = Arc::new(AudioLevels::default());
-    let mixer = Mixer::start(speaker, Some(tap), Arc::clone(&levels), |_| {}).expect("playout starts");
+    let mixer = Mixer::start(
+        speaker,
+        Some(tap),
+        EchoReference::default(),
+        Arc::clone(&levels),
+        |_| {},
+    )
+    .expect("playout starts");
     let input = mixer.input();
     let mut tone = TestTone::new(440.0);
     let mut encoder = OpusEncoder::new(OpusConfig::default()).expect("encoder");
@@ -137,4 +158,80 @@ fn sound_reaches_a_real_speaker_without_piling_up_in_its_queue() {
         most <= 60,
         "up to {most} ms queued at the speaker; capture to it: {latencies_ms:?} ms"
     );
+}
+
+/// The default microphone hears the default speaker (the test environment points it at the
+/// speaker's monitor): an echo path with nothing else on it. While the far end talks through
+/// the playout thread, what the microphone's thread sends has the echo taken out; the same
+/// microphone opened beside it without voice processing sends the echo as it is.
+#[test]
+fn the_speakers_echo_is_taken_out_of_what_the_microphone_sends() {
+    let Some((speaker, _turn)) = default_speaker() else {
+        return;
+    };
+    let microphone = default_microphone();
+    let echo = EchoReference::default();
+    let mixer =
+        Mixer::start(speaker, None, echo.clone(), Arc::new(AudioLevels::default()), |_| {}).expect("playout starts");
+    let start_sending = |echo: Option<EchoReference>| {
+        let (sent, packets) = sync_channel(1024);
+        let thread = capture::start_audio(
+            microphone.clone(),
+            OpusConfig::default(),
+            true,
+            Arc::new(AudioLevel::default()),
+            echo,
+            move |packet, captured_us| {
+                let _ = sent.try_send((captured_us, packet.to_vec()));
+            },
+            |_| {},
+        )
+        .expect("the microphone opens");
+        (thread, packets)
+    };
+    let (_processed, processed) = start_sending(Some(echo));
+    let (_as_heard, as_heard) = start_sending(None);
+
+    // The far end talks for 10 s, in real time.
+    let input = mixer.input();
+    let mut encoder = OpusEncoder::new(OpusConfig::default()).expect("encoder");
+    let (mut frame, mut packet) = (AudioFrame::default(), Vec::new());
+    let (started, started_us) = (Instant::now(), videomeet_media::clock::now_us());
+    for index in 0..500u64 {
+        talking(index * frame.samples.len() as u64, 140.0, &mut frame.samples[..]);
+        encoder.encode(&frame, &mut packet).expect("encodes");
+        input
+            .send(MixerInput::Packet {
+                source: 1,
+                sequence: index as u16,
+                payload: packet.clone(),
+            })
+            .expect("the playout thread runs");
+        let due = started + Duration::from_millis(20 * (index + 1));
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
+
+    // Sound energy sent over the last 4 s, once the canceller has learnt the echo path.
+    let energy_sent = |packets: &std::sync::mpsc::Receiver<(u64, Vec<u8>)>| {
+        let mut decoder = OpusDecoder::new().expect("decoder");
+        let mut decoded = AudioFrame::default();
+        let (mut energy, mut count) = (0.0f64, 0);
+        for (captured_us, packet) in packets.try_iter() {
+            decoder.decode(&packet, &mut decoded).expect("decodes");
+            if captured_us >= started_us + 6_000_000 {
+                energy += decoded.samples.iter().map(|&s| f64::from(s * s)).sum::<f64>();
+                count += 1;
+            }
+        }
+        (energy, count)
+    };
+    let (echo_heard, heard_frames) = energy_sent(&as_heard);
+    let (echo_sent, sent_frames) = energy_sent(&processed);
+    assert!(
+        heard_frames >= 150 && echo_heard > 1.0,
+        "the microphone heard the speaker: {heard_frames} frames, energy {echo_heard:.3}"
+    );
+    let removed_db = 10.0 * (echo_heard / echo_sent.max(1e-9)).log10();
+    println!("echo {echo_heard:.2} heard, {echo_sent:.5} sent ({sent_frames} frames): {removed_db:.1} dB removed");
+    assert!(removed_db >= 20.0, "the echo was reduced by only {removed_db:.1} dB");
 }

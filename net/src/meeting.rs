@@ -13,9 +13,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use videomeet_media::audio::AudioLevels;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
 use videomeet_media::audio::playout_stats::PlayoutCounts;
+use videomeet_media::audio::{AudioLevels, EchoReference};
 use videomeet_media::capture::{self, CaptureThread, EncoderControl, ScreenShare};
 use videomeet_media::codec::{H264Config, OpusConfig};
 use videomeet_media::decode_thread::VideoDecoderThread;
@@ -464,6 +464,7 @@ impl Meeting {
             },
             slot: Arc::new(VideoSlot::default()),
             levels: Arc::new(AudioLevels::default()),
+            echo: EchoReference::default(),
             outgoing: outgoing_tx,
         };
         let (video, camera_encoder) = capture
@@ -475,9 +476,10 @@ impl Meeting {
             .await
             .map_err(MeetingError::Device)?;
         let mixer = {
-            let (speaker, tap, levels, failed) = (
+            let (speaker, tap, echo, levels, failed) = (
                 config.speaker.clone(),
                 config.audio_tap.clone(),
+                capture.echo.clone(),
                 Arc::clone(&capture.levels),
                 capture.outgoing.clone(),
             );
@@ -487,7 +489,7 @@ impl Meeting {
                     reason: error.to_string(),
                 });
             };
-            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, levels, speaker_failed))
+            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, echo, levels, speaker_failed))
                 .await
                 .map_err(|e| MeetingError::Device(e.to_string()))?
                 .map_err(|e| MeetingError::Device(e.to_string()))?
@@ -1182,6 +1184,8 @@ struct CaptureSetup {
     /// Our own picture, for the self view.
     slot: Arc<VideoSlot>,
     levels: Arc<AudioLevels>,
+    /// What the speaker played, for the microphone's echo canceller.
+    echo: EchoReference,
     outgoing: mpsc::Sender<Outgoing>,
 }
 
@@ -1232,8 +1236,9 @@ impl CaptureSetup {
         number: u64,
         enabled: bool,
     ) -> Result<CaptureThread, String> {
-        let (level, tx, ended) = (
+        let (level, echo, tx, ended) = (
             Arc::clone(&self.levels.local),
+            self.echo.clone(),
             self.outgoing.clone(),
             self.outgoing.clone(),
         );
@@ -1244,6 +1249,7 @@ impl CaptureSetup {
                 OpusConfig::default(),
                 enabled,
                 level,
+                Some(echo),
                 move |packet, _| {
                     let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
                 },

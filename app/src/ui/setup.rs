@@ -173,7 +173,7 @@ impl SetupScreen {
                 let level = Arc::clone(&self.mic_level);
                 Opening::start(ctx, "microphone-preview", move || {
                     // As with the camera, the meeting is what reports a microphone going away.
-                    capture::start_audio(microphone, OpusConfig::default(), false, level, |_, _| {}, |_| {})
+                    capture::start_audio(microphone, OpusConfig::default(), false, level, None, |_, _| {}, |_| {})
                 })
             }
             _ => Opening::Idle,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::AudioError;
 use super::jitter::JitterBuffer;
 use super::level::AudioLevels;
+use super::voice::EchoReference;
 use crate::clock;
 use crate::devices::SpeakerChoice;
 use crate::frame::{AUDIO_FRAME_DURATION_US, AudioFrame};
@@ -56,12 +57,14 @@ pub struct Mixer {
 impl Mixer {
     /// Opens `speaker` and starts mixing. Every mixed frame also goes to `tap` when given
     /// (tests and measurements listen there), its `capture_time_us` set to when its first
-    /// sample reaches the speaker's callback; each participant's loudness goes to `levels`.
-    /// When the speaker stops (unplugged), `speaker_failed` is called with the reason and
-    /// mixing goes on without sound until another speaker is chosen.
+    /// sample reaches the speaker's callback; what the speaker is given is recorded in
+    /// `echo`, for the microphone's echo canceller; each participant's loudness goes to
+    /// `levels`. When the speaker stops (unplugged), `speaker_failed` is called with the
+    /// reason and mixing goes on without sound until another speaker is chosen.
     pub fn start(
         speaker: SpeakerChoice,
         tap: Option<SyncSender<AudioFrame>>,
+        echo: EchoReference,
         levels: Arc<AudioLevels>,
         speaker_failed: impl Fn(AudioError) + Send + 'static,
     ) -> Result<Self, AudioError> {
@@ -74,7 +77,7 @@ impl Mixer {
             .spawn(move || match speaker.open() {
                 Ok(output) => {
                     let _ = opened_tx.send(Ok(()));
-                    mix_loop(output, &packets, (tap, &speaker_failed), &levels, &thread_stop);
+                    mix_loop(output, &packets, (tap, &echo, &speaker_failed), &levels, &thread_stop);
                 }
                 Err(error) => {
                     let _ = opened_tx.send(Err(error));
@@ -106,7 +109,7 @@ impl Drop for Mixer {
 fn mix_loop(
     mut speaker: Option<super::SoundOutput>,
     packets: &Receiver<MixerInput>,
-    (tap, speaker_failed): (Option<SyncSender<AudioFrame>>, &dyn Fn(AudioError)),
+    (tap, echo, speaker_failed): (Option<SyncSender<AudioFrame>>, &EchoReference, &dyn Fn(AudioError)),
     levels: &AudioLevels,
     stop: &AtomicBool,
 ) {
@@ -159,12 +162,16 @@ fn mix_loop(
         mix.capture_time_us = clock::now_us() + u64::from(queued_ms) * 1_000;
         if let Some(output) = &mut speaker
             && queued_ms <= speaker_room_ms(output)
-            && let Err(error) = output.play(&mix)
-            && !speaker_gone
         {
-            speaker_gone = true;
-            tracing::warn!(%error, "the speaker stopped");
-            speaker_failed(error);
+            match output.play(&mix) {
+                Ok(()) => echo.played(&mix.samples[..]),
+                Err(error) if !speaker_gone => {
+                    speaker_gone = true;
+                    tracing::warn!(%error, "the speaker stopped");
+                    speaker_failed(error);
+                }
+                Err(_) => {}
+            }
         }
         if let Some(tap) = &tap {
             let _ = tap.try_send(mix.clone());

@@ -16,14 +16,16 @@ mod resample;
 mod speaker;
 mod synthetic;
 mod test_sound;
+mod voice;
 
 pub use device::{AudioDeviceInfo, list_microphones, list_speakers};
 pub use level::{AudioLevel, AudioLevels};
 pub use microphone::Microphone;
 pub use speaker::{SoundOutput, Speaker, TEST_SPEAKER_NAME};
-pub use synthetic::{MARKER_DURATION_US, MARKER_FREQ_HZ, MARKER_PERIOD_US, Silence, TestTone};
+pub use synthetic::{MARKER_DURATION_US, MARKER_FREQ_HZ, MARKER_PERIOD_US, Silence, TestTone, talking};
 
 pub use test_sound::{TEST_SOUND_FRAMES, play_test_sound, test_sound_frame};
+pub use voice::{EchoReference, VoiceProcessor};
 
 use crate::frame::AudioFrame;
 

@@ -110,6 +110,41 @@ impl AudioSource for TestTone {
     }
 }
 
+/// A voice-like test signal for echo and noise tests: a buzz at about `pitch_hz` with ten
+/// harmonics and a little noise, its pitch wandering by a fifth up and down, talking for
+/// 300 ms and pausing for 200 ms. `first_sample` counts 48 kHz samples from the start of the talk.
+pub fn talking(first_sample: u64, pitch_hz: f32, out: &mut [f32]) {
+    const TALK: u64 = 300 * 48;
+    const PAUSE: u64 = 200 * 48;
+    const WANDER_HZ: f64 = 0.7;
+    let rate = f64::from(AUDIO_SAMPLE_RATE_HZ);
+    let (pitch, wander) = (f64::from(pitch_hz), 0.2 * f64::from(pitch_hz));
+    for (index, sample) in out.iter_mut().enumerate() {
+        let n = first_sample + index as u64;
+        if n % (TALK + PAUSE) >= TALK {
+            *sample = 0.0;
+            continue;
+        }
+        let t = n as f64 / rate;
+        // The integral of pitch + wander * sin(2 pi WANDER_HZ t): a smoothly gliding pitch.
+        let w = std::f64::consts::TAU * WANDER_HZ;
+        let phase = std::f64::consts::TAU * (pitch * t - wander / w * (w * t).cos());
+        let buzz: f64 = (1..=10).map(|h| (f64::from(h) * phase).sin() / f64::from(h)).sum();
+        // And a breath of noise, as in speech: a buzz alone repeats every pitch period,
+        // which makes its echo's delay ambiguous.
+        let noise = f64::from(hashed(n)) / f64::from(u32::MAX) * 2.0 - 1.0;
+        *sample = (0.15 * buzz + 0.08 * noise) as f32;
+    }
+}
+
+/// A well-mixed 32-bit hash of `n` (SplitMix64's finaliser), for noise that needs no state.
+fn hashed(n: u64) -> u32 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
+}
+
 /// A microphone that hears nothing, paced like a real one.
 pub struct Silence {
     clock: FrameClock,
