@@ -1,12 +1,13 @@
 //! Three `videomeet` processes meet without windows, seen through their JSON events.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use serde_json::Value;
+use videomeet_media::{MicrophoneChoice, SpeakerChoice, list_devices};
 
 /// Kills the process when the test ends, however it ends.
 struct Running(Child);
@@ -31,8 +32,13 @@ fn events(output: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn a_host_and_two_guest_processes_see_each_other() {
+/// The tests that run meetings take turns: the echo test needs the machine's sound to
+/// itself, and a quiet machine.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Starts a headless host of "Test" (Grace) on any port, with `args` added; returns it, its
+/// output lines and its `joined` event.
+fn start_host(args: &[&str]) -> (Running, mpsc::Receiver<String>, Value) {
     let mut host = Running(
         videomeet(&[
             "host",
@@ -45,7 +51,7 @@ fn a_host_and_two_guest_processes_see_each_other() {
             "0",
             "--no-announce",
         ])
-        .args(["--size", "320x240", "--duration", "30"])
+        .args(args)
         .spawn()
         .expect("host starts"),
     );
@@ -70,6 +76,13 @@ fn a_host_and_two_guest_processes_see_each_other() {
             break event;
         }
     };
+    (host, lines, joined)
+}
+
+#[test]
+fn a_host_and_two_guest_processes_see_each_other() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let (_host, lines, joined) = start_host(&["--size", "320x240", "--duration", "30"]);
     assert_eq!(joined["meeting"]["title"], "Test");
     let link = joined["link"].as_str().expect("a link").to_owned();
     let guest = |name: &str| {
@@ -140,4 +153,82 @@ fn list_and_bad_arguments_behave() {
         assert!(!refused.status.success(), "{args:?}");
         assert!(String::from_utf8_lossy(&refused.stderr).contains(said), "{args:?}");
     }
+}
+
+/// Grace's microphone hears her speaker, as a laptop's does (the test environment points
+/// the default microphone at the default speaker's monitor). Ada talks; Grace's program
+/// plays her and takes her echo out of what it sends, so Ada does not hear herself back.
+#[test]
+fn nobody_hears_themselves_back_from_anothers_speaker() {
+    if std::env::var_os("VIDEOMEET_EXPECT_AUDIO_DEVICES").is_none() {
+        eprintln!("skipped: no VIDEOMEET_EXPECT_AUDIO_DEVICES (the test command sets it)");
+        return;
+    }
+    let devices = list_devices();
+    let microphone = devices
+        .microphones
+        .iter()
+        .find(|m| matches!(m, MicrophoneChoice::Device(info) if info.is_default))
+        .expect("a default microphone");
+    let speaker = devices
+        .speakers
+        .iter()
+        .find(|s| matches!(s, SpeakerChoice::Device(info) if info.is_default))
+        .expect("a default speaker");
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let (mut grace, _lines, joined) =
+        start_host(&["--mic", &microphone.id(), "--speaker", &speaker.id(), "--camera-off"]);
+    let link = joined["link"].as_str().expect("a link");
+    let ada = videomeet(&["join", link, "--headless", "--name", "Ada", "--camera-off"])
+        .args(["--mic", "test-talk:140", "--duration", "12"])
+        .spawn()
+        .expect("Ada starts");
+    // Something else in Grace's room for the first 3 s, a 1 kHz whistle: Grace's
+    // microphone works, and what is not her speaker's sound goes through.
+    let mut whistle = Command::new("pacat")
+        .args([
+            "--playback",
+            "--raw",
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=1",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("pacat (PulseAudio's player) starts");
+    let samples: Vec<u8> = (0..3 * 48_000)
+        .map(|i| 0.2 * (std::f32::consts::TAU * 1_000.0 * i as f32 / 48_000.0).sin())
+        .flat_map(f32::to_le_bytes)
+        .collect();
+    whistle
+        .stdin
+        .take()
+        .expect("pacat's input")
+        .write_all(&samples)
+        .expect("the whistle plays");
+    let ada = ada.wait_with_output().expect("Ada runs");
+    let _ = (grace.0.kill(), whistle.wait());
+    assert!(ada.status.success(), "Ada failed");
+    let reports: Vec<(f64, Vec<u64>)> = events(&ada.stdout)
+        .iter()
+        .filter(|e| e["event"] == "audio_stats")
+        .map(|e| {
+            let tones = e["tones_hz"].as_array().into_iter().flatten().filter_map(Value::as_u64);
+            (e["rms"].as_f64().unwrap_or(1.0), tones.collect())
+        })
+        .collect();
+    println!("what Ada heard from Grace, RMS and tones each second: {reports:?}");
+    assert!(reports.len() >= 10, "Ada's sound reports: {reports:?}");
+    assert!(
+        reports[..6]
+            .iter()
+            .any(|(_, tones)| tones.iter().any(|hz| hz.abs_diff(1_000) <= 10)),
+        "Ada never heard the whistle in Grace's room: {reports:?}"
+    );
+    // Later, only Ada's own voice, played by Grace's speaker and heard by Grace's
+    // microphone, comes back unless it was taken out (her voice is about 0.1 RMS).
+    let mut settled: Vec<f64> = reports[7..].iter().map(|(rms, _)| *rms).collect();
+    settled.sort_by(f64::total_cmp);
+    let median = settled[settled.len() / 2];
+    assert!(median <= 0.01, "Ada hears herself back at RMS {median}: {reports:?}");
 }

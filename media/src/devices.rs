@@ -4,7 +4,7 @@
 //! label for people. Listing is cheap and safe to repeat when devices come and go.
 
 use crate::audio::{
-    self, AudioDeviceInfo, AudioError, AudioSource, Microphone, Silence, SoundOutput, Speaker, TestTone,
+    self, AudioDeviceInfo, AudioError, AudioSource, Microphone, Silence, SoundOutput, Speaker, TestTalk, TestTone,
 };
 use crate::video::{self, Camera, CameraInfo, TestPattern, VideoError, VideoFormat, VideoSource};
 
@@ -39,6 +39,12 @@ pub enum MicrophoneChoice {
     TestToneUnplugging {
         /// Frames delivered before it stops.
         after_frames: u32,
+    },
+    /// A voice-like sound at about this pitch (see [`crate::audio::talking`]), for tests
+    /// of echo; not listed among the devices.
+    TestTalk {
+        /// Pitch in Hz.
+        pitch_hz: u32,
     },
     /// Nothing at all.
     Silence,
@@ -154,6 +160,7 @@ impl MicrophoneChoice {
         match self {
             Self::TestTone { freq_hz } => format!("test-tone:{freq_hz}"),
             Self::TestToneUnplugging { after_frames } => format!("test-tone-unplugging:{after_frames}"),
+            Self::TestTalk { pitch_hz } => format!("test-talk:{pitch_hz}"),
             Self::Silence => "silence".into(),
             Self::Device(info) => format!("audio:{}", info.id),
         }
@@ -164,6 +171,7 @@ impl MicrophoneChoice {
         match self {
             Self::TestTone { freq_hz } => format!("Test tone ({freq_hz} Hz)"),
             Self::TestToneUnplugging { .. } => format!("Test tone ({DEFAULT_TONE_HZ} Hz)"),
+            Self::TestTalk { pitch_hz } => format!("Test voice ({pitch_hz} Hz)"),
             Self::Silence => Silence::NAME.into(),
             Self::Device(info) => info.name.clone(),
         }
@@ -177,6 +185,7 @@ impl MicrophoneChoice {
                 freq_hz: DEFAULT_TONE_HZ,
             }),
             Some(("test-tone", hz)) => hz.parse().ok().map(|freq_hz| Self::TestTone { freq_hz }),
+            Some(("test-talk", hz)) => hz.parse().ok().map(|pitch_hz| Self::TestTalk { pitch_hz }),
             Some(("test-tone-unplugging", frames)) => frames
                 .parse()
                 .ok()
@@ -197,6 +206,7 @@ impl MicrophoneChoice {
             Self::TestToneUnplugging { after_frames } => {
                 Box::new(TestTone::new(DEFAULT_TONE_HZ as f32).unplugging_after(*after_frames))
             }
+            Self::TestTalk { pitch_hz } => Box::new(TestTalk::new(*pitch_hz as f32)),
             Self::Silence => Box::new(Silence::new()),
             Self::Device(info) => Box::new(Microphone::open(&info.id)?),
         })
@@ -276,6 +286,7 @@ mod tests {
         for choice in [
             MicrophoneChoice::TestTone { freq_hz: 523 },
             MicrophoneChoice::TestToneUnplugging { after_frames: 25 },
+            MicrophoneChoice::TestTalk { pitch_hz: 140 },
             MicrophoneChoice::Silence,
             MicrophoneChoice::from_id("audio:alsa:pulse").unwrap(),
         ] {

@@ -164,7 +164,12 @@ fn mix_loop(
             && queued_ms <= speaker_room_ms(output)
         {
             match output.play(&mix) {
-                Ok(()) => echo.played(&mix.samples[..]),
+                Ok(()) => {
+                    // Silence played when the device ran dry came before this frame: the
+                    // echo canceller's reference must have it too, or it loses its place.
+                    echo.played_silence(output.take_silence_played());
+                    echo.played(&mix.samples[..]);
+                }
                 Err(error) if !speaker_gone => {
                     speaker_gone = true;
                     tracing::warn!(%error, "the speaker stopped");

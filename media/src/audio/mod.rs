@@ -22,7 +22,7 @@ pub use device::{AudioDeviceInfo, list_microphones, list_speakers};
 pub use level::{AudioLevel, AudioLevels};
 pub use microphone::Microphone;
 pub use speaker::{SoundOutput, Speaker, TEST_SPEAKER_NAME};
-pub use synthetic::{MARKER_DURATION_US, MARKER_FREQ_HZ, MARKER_PERIOD_US, Silence, TestTone, talking};
+pub use synthetic::{MARKER_DURATION_US, MARKER_FREQ_HZ, MARKER_PERIOD_US, Silence, TestTalk, TestTone, talking};
 
 pub use test_sound::{TEST_SOUND_FRAMES, play_test_sound, test_sound_frame};
 pub use voice::{EchoReference, VoiceProcessor};

@@ -10,7 +10,7 @@ use rtrb::{Consumer, Producer, RingBuffer};
 use super::AudioError;
 use super::device::{DeviceStream, Direction, StreamCallback, start_stream};
 use super::resample::RateConverter;
-use crate::frame::AudioFrame;
+use crate::frame::{AUDIO_SAMPLE_RATE_HZ, AudioFrame};
 
 /// Ring capacity: a second at 48 kHz. The caller keeps far less queued.
 const RING_SAMPLES: usize = 48_000;
@@ -22,6 +22,8 @@ pub struct Speaker {
     converter: Option<RateConverter>,
     /// The most frames the device has asked for in one callback.
     period_frames: Arc<AtomicUsize>,
+    /// Frames of silence the device played because nothing was queued.
+    silent_frames: Arc<AtomicUsize>,
 }
 
 impl Speaker {
@@ -29,16 +31,19 @@ impl Speaker {
     pub fn open(id: &str) -> Result<Self, AudioError> {
         let (samples, consumer) = RingBuffer::new(RING_SAMPLES);
         let period_frames = Arc::new(AtomicUsize::new(0));
+        let silent_frames = Arc::new(AtomicUsize::new(0));
         let stream = start_stream(
             id,
             Direction::Output,
             Upmix {
                 samples: consumer,
                 period_frames: Arc::clone(&period_frames),
+                silent_frames: Arc::clone(&silent_frames),
             },
         )?;
         Ok(Self {
             period_frames,
+            silent_frames,
             converter: RateConverter::from_frames(stream.rate_hz),
             stream,
             samples,
@@ -75,6 +80,14 @@ impl Speaker {
     pub fn queued_ms(&self) -> u32 {
         let queued = self.samples.buffer().capacity() - self.samples.slots();
         (queued as u64 * 1000 / u64::from(self.stream.rate_hz)) as u32
+    }
+
+    /// Silence the device played since the last call because nothing was queued (before
+    /// the first frame, or when it ran dry), in 48 kHz samples. Asked right after
+    /// [`Speaker::play`], it all came before that frame.
+    pub fn take_silence_played(&self) -> usize {
+        let frames = self.silent_frames.swap(0, Ordering::Relaxed) as u64;
+        (frames * u64::from(AUDIO_SAMPLE_RATE_HZ) / u64::from(self.stream.rate_hz)) as usize
     }
 }
 
@@ -119,6 +132,14 @@ impl SoundOutput {
             Self::Unplugging { .. } => 0,
         }
     }
+
+    /// See [`Speaker::take_silence_played`]; none for a synthetic speaker.
+    pub fn take_silence_played(&self) -> usize {
+        match self {
+            Self::Speaker(speaker) => speaker.take_silence_played(),
+            Self::Unplugging { .. } => 0,
+        }
+    }
 }
 
 /// What the synthetic speaker that goes away is called.
@@ -129,6 +150,7 @@ pub const TEST_SPEAKER_NAME: &str = "Test speaker";
 struct Upmix {
     samples: Consumer<f32>,
     period_frames: Arc<AtomicUsize>,
+    silent_frames: Arc<AtomicUsize>,
 }
 
 impl StreamCallback for Upmix {
@@ -145,6 +167,7 @@ impl StreamCallback for Upmix {
         let Self {
             samples: mut consumer,
             period_frames,
+            silent_frames,
         } = self;
         let channels = usize::from(config.channels.max(1));
         device.build_output_stream::<T, _, _>(
@@ -152,8 +175,16 @@ impl StreamCallback for Upmix {
             // Real time: no allocation, no lock, no logging.
             move |data: &mut [T], _| {
                 period_frames.fetch_max(data.len() / channels, Ordering::Relaxed);
+                let mut silent = 0;
                 for frame in data.chunks_exact_mut(channels) {
-                    frame.fill(T::from_sample(consumer.pop().unwrap_or(0.0)));
+                    let sample = consumer.pop().unwrap_or_else(|_| {
+                        silent += 1;
+                        0.0
+                    });
+                    frame.fill(T::from_sample(sample));
+                }
+                if silent > 0 {
+                    silent_frames.fetch_add(silent, Ordering::Relaxed);
                 }
             },
             on_error,

@@ -1,4 +1,4 @@
-//! Synthetic microphones: a test tone with timing markers, and silence.
+//! Synthetic microphones: a test tone with timing markers, a test voice, and silence.
 
 use std::time::{Duration, Instant};
 
@@ -143,6 +143,40 @@ fn hashed(n: u64) -> u32 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     (z ^ (z >> 31)) as u32
+}
+
+/// A microphone that talks ([`talking`]), paced like a real one.
+pub struct TestTalk {
+    pitch_hz: f32,
+    name: String,
+    clock: FrameClock,
+    samples: u64,
+}
+
+impl TestTalk {
+    /// Talk at about `pitch_hz` (clamped to 60..=400 Hz, a voice's range).
+    pub fn new(pitch_hz: f32) -> Self {
+        let pitch_hz = pitch_hz.clamp(60.0, 400.0);
+        Self {
+            pitch_hz,
+            name: format!("Test voice ({pitch_hz:.0} Hz)"),
+            clock: FrameClock::new(),
+            samples: 0,
+        }
+    }
+}
+
+impl AudioSource for TestTalk {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn next_frame(&mut self, frame: &mut AudioFrame) -> Result<(), AudioError> {
+        frame.capture_time_us = self.clock.wait_next();
+        talking(self.samples, self.pitch_hz, &mut frame.samples[..]);
+        self.samples += AUDIO_FRAME_SAMPLES as u64;
+        Ok(())
+    }
 }
 
 /// A microphone that hears nothing, paced like a real one.

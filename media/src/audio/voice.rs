@@ -30,6 +30,15 @@ pub struct EchoReference(Arc<Mutex<VecDeque<f32>>>);
 impl EchoReference {
     /// Records sound handed to the speaker (from the playout thread, not real time).
     pub fn played(&self, samples: &[f32]) {
+        self.append(samples.iter().copied());
+    }
+
+    /// Records `samples` of silence the speaker played on its own (it ran dry).
+    pub fn played_silence(&self, samples: usize) {
+        self.append(std::iter::repeat_n(0.0, samples.min(REFERENCE_SAMPLES)));
+    }
+
+    fn append(&self, samples: impl ExactSizeIterator<Item = f32>) {
         let mut queue = self.lock();
         let held = queue.len();
         let overflow = (held + samples.len()).saturating_sub(REFERENCE_SAMPLES);
@@ -220,8 +229,11 @@ mod tests {
         // The newest 25 frames, oldest first, two blocks each.
         assert_eq!(blocks.len(), REFERENCE_SAMPLES / BLOCK);
         assert_eq!((blocks[0], blocks[blocks.len() - 1]), (15.0, 39.0));
-        // Less than a block waits for the next call.
+        // Silence the speaker played on its own takes its place in order; less than a
+        // block waits for the next call.
+        reference.played_silence(BLOCK);
         reference.played(&[0.25; 100]);
+        reference.take_blocks(|block| assert_eq!(block, [0.0; BLOCK]));
         reference.take_blocks(|_| panic!("not a whole block"));
         assert_eq!(reference.lock().len(), 100);
     }
