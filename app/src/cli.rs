@@ -95,6 +95,10 @@ pub struct MediaArgs {
     /// Start with the microphone off.
     #[arg(long)]
     pub mic_off: bool,
+    /// Send a real microphone as it is heard, without echo cancellation and noise
+    /// suppression (for music, or a microphone that does this itself).
+    #[arg(long)]
+    pub no_voice_processing: bool,
     /// A STUN or TURN server (`stun:host:port`, `turn:host:port`) for networks beyond the
     /// LAN; may be repeated. Without one, only LAN addresses are used.
     #[arg(long = "ice-server", value_name = "URL")]
@@ -154,6 +158,7 @@ impl MediaArgs {
             microphone,
             mic_on: !self.mic_off,
             speaker,
+            voice_processing: !self.no_voice_processing,
             audio_tap: None,
             peer: videomeet_net::peer::PeerConfig {
                 ice_servers: self.ice_servers.clone(),

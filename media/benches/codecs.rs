@@ -113,7 +113,7 @@ fn opus(c: &mut Criterion) {
     group.finish();
 }
 
-/// The microphone's processing chain (echo canceller, noise suppressor, gain): 20 ms of
+/// The microphone's processing chain (echo canceller, noise suppressor): 20 ms of
 /// far-end talk played and 20 ms of its echo with near-end talk heard, per iteration,
 /// looping over 5 s of a call.
 fn voice(c: &mut Criterion) {

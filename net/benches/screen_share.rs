@@ -233,6 +233,7 @@ fn config(name: &str) -> MeetingConfig {
         microphone: MicrophoneChoice::TestTone { freq_hz: 440 },
         mic_on: false,
         speaker: SpeakerChoice::Mute,
+        voice_processing: true,
         audio_tap: None,
         peer: PeerConfig {
             ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],

@@ -72,6 +72,9 @@ pub struct MeetingConfig {
     pub mic_on: bool,
     /// Where the others are heard.
     pub speaker: SpeakerChoice,
+    /// Take the speaker's echo and noise out of a real microphone's sound (off for music, or
+    /// for a microphone that does this itself).
+    pub voice_processing: bool,
     /// Receives every mixed 20 ms of what we hear (for measurements; `None` normally).
     pub audio_tap: Option<std::sync::mpsc::SyncSender<AudioFrame>>,
     /// Network settings for media.
@@ -98,6 +101,8 @@ pub enum Command {
     UseCamera(VideoChoice),
     /// Capture from another microphone.
     UseMicrophone(MicrophoneChoice),
+    /// Echo cancellation and noise suppression on or off (see [`MeetingConfig::voice_processing`]).
+    UseVoiceProcessing(bool),
     /// Play to another speaker.
     UseSpeaker(SpeakerChoice),
     /// Share a display or window (instead of what is shared now, if anything).
@@ -390,6 +395,8 @@ pub struct Meeting {
     /// The camera chosen, opened again when turned on after it stopped.
     camera: VideoChoice,
     audio: CaptureThread,
+    /// The microphone chosen, opened again when voice processing is switched.
+    microphone: MicrophoneChoice,
     mixer: Mixer,
     /// The camera encoder's keyframe flag and bitrate.
     camera_encoder: EncoderControl,
@@ -465,6 +472,7 @@ impl Meeting {
             slot: Arc::new(VideoSlot::default()),
             levels: Arc::new(AudioLevels::default()),
             echo: EchoReference::default(),
+            voice_processing: config.voice_processing,
             outgoing: outgoing_tx,
         };
         let (video, camera_encoder) = capture
@@ -545,6 +553,7 @@ impl Meeting {
             video,
             camera: config.camera.clone(),
             audio,
+            microphone: config.microphone.clone(),
             mixer,
             camera_encoder,
             screen: None,
@@ -859,10 +868,13 @@ impl Meeting {
             Command::Chat(text) => return self.tell_host(ClientMessage::Chat { text }),
             Command::UseCamera(camera) => return self.switch_camera(camera).await,
             Command::UseMicrophone(microphone) => {
-                let number = self.microphones_opened + 1;
-                match self.capture.open_microphone(microphone, number, self.media.mic).await {
-                    Ok(audio) => (self.audio, self.microphones_opened) = (audio, number),
-                    Err(problem) => self.emit(Event::Problem(problem)),
+                self.use_microphone(microphone).await;
+                return;
+            }
+            Command::UseVoiceProcessing(on) => {
+                if self.capture.voice_processing != on {
+                    self.capture.voice_processing = on;
+                    self.use_microphone(self.microphone.clone()).await;
                 }
                 return;
             }
@@ -978,6 +990,22 @@ impl Meeting {
         if number == self.cameras_opened {
             self.media.camera = false;
             self.device_ended(reason, "camera");
+        }
+    }
+
+    /// Opens `microphone` in place of the one in use, which goes on if it cannot be opened.
+    async fn use_microphone(&mut self, microphone: MicrophoneChoice) {
+        let number = self.microphones_opened + 1;
+        match self
+            .capture
+            .open_microphone(microphone.clone(), number, self.media.mic)
+            .await
+        {
+            Ok(audio) => {
+                (self.audio, self.microphones_opened) = (audio, number);
+                self.microphone = microphone;
+            }
+            Err(problem) => self.emit(Event::Problem(problem)),
         }
     }
 
@@ -1186,6 +1214,8 @@ struct CaptureSetup {
     levels: Arc<AudioLevels>,
     /// What the speaker played, for the microphone's echo canceller.
     echo: EchoReference,
+    /// Whether a real microphone's sound goes through the echo canceller.
+    voice_processing: bool,
     outgoing: mpsc::Sender<Outgoing>,
 }
 
@@ -1238,7 +1268,7 @@ impl CaptureSetup {
     ) -> Result<CaptureThread, String> {
         let (level, echo, tx, ended) = (
             Arc::clone(&self.levels.local),
-            self.echo.clone(),
+            self.voice_processing.then(|| self.echo.clone()),
             self.outgoing.clone(),
             self.outgoing.clone(),
         );
@@ -1249,7 +1279,7 @@ impl CaptureSetup {
                 OpusConfig::default(),
                 enabled,
                 level,
-                Some(echo),
+                echo,
                 move |packet, _| {
                     let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
                 },

@@ -80,6 +80,7 @@ impl Participant {
             microphone: MicrophoneChoice::TestTone { freq_hz: tone_hz },
             mic_on: true,
             speaker: SpeakerChoice::Mute,
+            voice_processing: true,
             audio_tap: Some(tap),
             peer: PeerConfig {
                 ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],

@@ -22,6 +22,8 @@ pub struct Settings {
     pub camera_on: bool,
     /// Join with the microphone on.
     pub mic_on: bool,
+    /// Echo cancellation and noise suppression on a real microphone.
+    pub voice_processing: bool,
     /// Desktop notifications when someone joins or writes while the window is in the background.
     pub notifications: bool,
     /// Title last used for hosting.
@@ -41,6 +43,7 @@ impl Default for Settings {
             speaker: None,
             camera_on: true,
             mic_on: true,
+            voice_processing: true,
             notifications: true,
             meeting_title: String::new(),
             last_address: String::new(),

@@ -384,6 +384,7 @@ impl SetupScreen {
             microphone: self.microphone.clone().unwrap_or(MicrophoneChoice::Silence),
             mic_on: settings.mic_on,
             speaker: self.speaker.clone().unwrap_or(SpeakerChoice::Mute),
+            voice_processing: settings.voice_processing,
             audio_tap: None,
             peer: PeerConfig::default(),
             announce: true,

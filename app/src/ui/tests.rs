@@ -560,6 +560,23 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
 }
 
 #[test]
+fn echo_cancellation_is_switched_in_the_devices_window_and_remembered() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    harness.run();
+    harness.get_by_label("⚙ Devices").click();
+    harness.run();
+    assert!(harness.state().settings.voice_processing, "on unless turned off");
+    harness.get_by_label("Echo cancellation and noise suppression").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::UseVoiceProcessing(false)));
+    assert!(!harness.state().settings.voice_processing, "kept for the next meeting");
+    harness.get_by_label("Echo cancellation and noise suppression").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::UseVoiceProcessing(true)));
+}
+
+#[test]
 fn the_host_sees_who_asks_to_join_and_lets_them_in_or_turns_them_away() {
     let (mut harness, events, mut commands) = meeting_harness();
     send(&events, joined());

@@ -1,7 +1,7 @@
 //! Voice processing between a microphone and the encoder: the echo of what the speaker
-//! played is taken out of what the microphone hears, then noise is suppressed and the
-//! level evened out (WebRTC's AEC3 chain as ported to Rust by the `aec3` crate: high-pass
-//! filter, echo canceller, noise suppressor, automatic gain).
+//! played is taken out of what the microphone hears, then noise is suppressed (WebRTC's
+//! AEC3 chain as ported to Rust by the `aec3` crate: high-pass filter, echo canceller,
+//! noise suppressor and its full-band post filter).
 //!
 //! The playout thread records every 20 ms it hands to the speaker in an [`EchoReference`];
 //! the microphone's thread feeds what was played to the canceller before each frame it

@@ -133,7 +133,7 @@ impl MeetingScreen {
             ui.toggle_value(&mut self.show_stats, "📊 Statistics")
                 .on_hover_text("Resolution, frame rate, bitrate, round-trip time and loss on every tile");
             ui.toggle_value(&mut self.show_devices, "⚙ Devices")
-                .on_hover_text("Switch camera, microphone or speaker; notifications");
+                .on_hover_text("Switch camera, microphone or speaker; echo cancellation; notifications");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let leave = egui::Button::new(egui::RichText::new("Leave").color(egui::Color32::WHITE).strong())
                     .fill(style::ERROR);
@@ -265,6 +265,16 @@ impl MeetingScreen {
                     None => {
                         ui.label("The device list is not available.");
                     }
+                }
+                if ui
+                    .checkbox(
+                        &mut settings.voice_processing,
+                        "Echo cancellation and noise suppression",
+                    )
+                    .on_hover_text("Off for music, or for a headset that does this itself")
+                    .changed()
+                {
+                    commands.push(Command::UseVoiceProcessing(settings.voice_processing));
                 }
                 ui.separator();
                 ui.checkbox(&mut settings.notifications, "Desktop notifications")
