@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use serde_json::Value;
-use videomeet_media::{MicrophoneChoice, SpeakerChoice, list_devices};
+use videomeet_media::list_devices;
 
 /// Kills the process when the test ends, however it ends.
 struct Running(Child);
@@ -161,16 +161,8 @@ fn list_and_bad_arguments_behave() {
 /// something else sounds in Grace's room, a 1 kHz whistle.
 fn what_ada_hears_back(grace_args: &[&str], seconds: u32) -> Vec<(f64, Vec<u64>)> {
     let devices = list_devices();
-    let microphone = devices
-        .microphones
-        .iter()
-        .find(|m| matches!(m, MicrophoneChoice::Device(info) if info.is_default))
-        .expect("a default microphone");
-    let speaker = devices
-        .speakers
-        .iter()
-        .find(|s| matches!(s, SpeakerChoice::Device(info) if info.is_default))
-        .expect("a default speaker");
+    let microphone = devices.default_microphone().expect("a default microphone");
+    let speaker = devices.default_speaker().expect("a default speaker");
     let (mic, speaker) = (microphone.id(), speaker.id());
     let mut args = vec!["--mic", &mic, "--speaker", &speaker, "--camera-off"];
     args.extend_from_slice(grace_args);

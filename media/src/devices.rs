@@ -80,6 +80,22 @@ pub struct DeviceList {
     pub notes: Vec<String>,
 }
 
+impl DeviceList {
+    /// The system's default microphone, when there is one.
+    pub fn default_microphone(&self) -> Option<&MicrophoneChoice> {
+        self.microphones
+            .iter()
+            .find(|m| matches!(m, MicrophoneChoice::Device(info) if info.is_default))
+    }
+
+    /// The system's default speaker, when there is one.
+    pub fn default_speaker(&self) -> Option<&SpeakerChoice> {
+        self.speakers
+            .iter()
+            .find(|s| matches!(s, SpeakerChoice::Device(info) if info.is_default))
+    }
+}
+
 /// Lists every device and synthetic source. Never fails: a subsystem that cannot be
 /// reached leaves a note and the synthetic choices.
 pub fn list_devices() -> DeviceList {

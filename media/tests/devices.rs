@@ -27,20 +27,15 @@ fn default_speaker() -> Option<(SpeakerChoice, MutexGuard<'static, ()>)> {
         return None;
     }
     let turn = SPEAKER_TURN.lock().unwrap_or_else(PoisonError::into_inner);
-    let speaker = list_devices()
-        .speakers
-        .into_iter()
-        .find(|s| matches!(s, SpeakerChoice::Device(info) if info.is_default))
-        .expect("a default speaker");
+    let speaker = list_devices().default_speaker().cloned().expect("a default speaker");
     Some((speaker, turn))
 }
 
 /// The system's default microphone (the speaker's monitor in the test environment).
 fn default_microphone() -> MicrophoneChoice {
     list_devices()
-        .microphones
-        .into_iter()
-        .find(|m| matches!(m, MicrophoneChoice::Device(info) if info.is_default))
+        .default_microphone()
+        .cloned()
         .expect("a default microphone")
 }
 

@@ -150,7 +150,6 @@ pub struct TestTalk {
     pitch_hz: f32,
     name: String,
     clock: FrameClock,
-    samples: u64,
 }
 
 impl TestTalk {
@@ -161,7 +160,6 @@ impl TestTalk {
             pitch_hz,
             name: format!("Test voice ({pitch_hz:.0} Hz)"),
             clock: FrameClock::new(),
-            samples: 0,
         }
     }
 }
@@ -172,9 +170,9 @@ impl AudioSource for TestTalk {
     }
 
     fn next_frame(&mut self, frame: &mut AudioFrame) -> Result<(), AudioError> {
+        let first_sample = self.clock.next_frame * AUDIO_FRAME_SAMPLES as u64;
         frame.capture_time_us = self.clock.wait_next();
-        talking(self.samples, self.pitch_hz, &mut frame.samples[..]);
-        self.samples += AUDIO_FRAME_SAMPLES as u64;
+        talking(first_sample, self.pitch_hz, &mut frame.samples[..]);
         Ok(())
     }
 }
