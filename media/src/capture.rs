@@ -395,7 +395,9 @@ pub fn start_screen(
                 // system cannot tell, for the next look at the pace's rate).
                 crate::clock::sleep_until(looked_at + MOVING_INTERVAL);
                 let now = std::time::Instant::now();
-                source.wait_for_change(looked_at + pace.next_look(now), pace.heartbeat_at(now));
+                source.wait_for_change(looked_at + pace.next_look(now), pace.heartbeat_at(now), &|| {
+                    wanted.is_requested()
+                });
             }
         },
     )?;

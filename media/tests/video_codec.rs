@@ -213,3 +213,54 @@ fn a_new_encoder_mid_stream_is_decoded_by_the_same_decoder() {
         }
     }
 }
+
+/// Congestion control moves the target both ways, above the rate the encoder was built
+/// with too: no change is refused and no picture lost. A refused raise used to leave the
+/// encoder refusing every later change, so a share started on a thin estimate sent nothing.
+#[test]
+fn a_bitrate_sweep_loses_no_frame() {
+    let pattern = TestPattern::new(VideoFormat::new(640, 360, 30));
+    for content in [VideoContent::Camera, VideoContent::Screen] {
+        let mut encoder = H264Encoder::new(H264Config {
+            content,
+            ..config(300_000)
+        })
+        .unwrap();
+        let target = encoder.bitrate_target();
+        let mut decoder = H264Decoder::new().unwrap();
+        let (mut frame, mut decoded, mut packet) = (
+            VideoFrame::default(),
+            VideoFrame::default(),
+            EncodedVideoFrame::default(),
+        );
+        let sweep = [
+            2_500_000, 150_000, 3_000_000, 900_000, 900_000, 4_000_000, 64_000, 1_200_000,
+        ];
+        let (mut sent, mut last_decoded) = (0, None);
+        for counter in 0..160u32 {
+            if counter % 20 == 0 {
+                target.set(sweep[(counter / 20) as usize]);
+            }
+            let capture_time_us = 1_000_000 + u64::from(counter) * 33_333;
+            pattern.draw(counter, capture_time_us, &mut frame);
+            let encoded = encoder
+                .encode(&frame, &mut packet)
+                .unwrap_or_else(|error| panic!("{content:?} frame {counter} at {} bps: {error}", target.get()));
+            if encoded {
+                sent += 1;
+                assert!(
+                    decoder.decode(&packet.data, &mut decoded).unwrap(),
+                    "{content:?} frame {counter}"
+                );
+                last_decoded = read_stamp(&decoded).map(|stamp| stamp.counter);
+            }
+        }
+        assert_eq!(encoder.config().bitrate_bps, 1_200_000);
+        // Rate control may skip pictures on the thin steps, never for long.
+        assert!(sent >= 100, "{content:?}: {sent} of 160 pictures sent");
+        assert!(
+            last_decoded >= Some(150),
+            "{content:?}: last picture decoded {last_decoded:?}"
+        );
+    }
+}

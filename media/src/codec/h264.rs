@@ -158,8 +158,13 @@ impl H264Encoder {
     /// produced nothing for this frame.
     pub fn encode(&mut self, frame: &VideoFrame, out: &mut EncodedVideoFrame) -> Result<bool, CodecError> {
         let wanted = self.bitrate_target.get();
-        if wanted != self.config.bitrate_bps {
-            self.set_bitrate(wanted)?;
+        if wanted != self.config.bitrate_bps
+            && let Err(error) = self.set_bitrate(wanted)
+        {
+            // Never seen since the settings are applied in a valid order, but a refused
+            // rate must not cost pictures: a fresh encoder is built at it (with a keyframe).
+            tracing::warn!(%error, bitrate_bps = wanted, "encoder rebuilt for a new bitrate");
+            self.encoder = None;
         }
         let size = (frame.width(), frame.height());
         let encoder = match &mut self.encoder {
@@ -169,7 +174,8 @@ impl H264Encoder {
                 &mut slot.insert((build_encoder(self.config)?, size)).0
             }
         };
-        if self.keyframe_request.take() {
+        let keyframe_wanted = self.keyframe_request.take();
+        if keyframe_wanted {
             encoder.force_intra_frame();
         }
         let timestamp = openh264::Timestamp::from_millis(frame.capture_time_us / 1000);
@@ -182,6 +188,11 @@ impl H264Encoder {
         out.data.clear();
         let frame_type = bitstream.frame_type();
         if matches!(frame_type, FrameType::Skip | FrameType::Invalid) {
+            // Rate control (or a still screen) skipped the picture: the keyframe asked for
+            // comes with the next one instead of being forgotten.
+            if keyframe_wanted {
+                self.keyframe_request.request();
+            }
             return Ok(false);
         }
         bitstream.write_vec(&mut out.data);
@@ -307,22 +318,60 @@ mod native {
     use openh264::encoder::Encoder;
     use openh264_sys2::{
         ENCODER_OPTION, ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_MAX_BITRATE, SBitrateInfo,
-        SPATIAL_LAYER_ALL,
+        SPATIAL_LAYER_0, SPATIAL_LAYER_ALL,
     };
 
     use super::{CODEC, CodecError};
 
+    /// Sets the target and the ceiling of our one spatial layer to `bitrate_bps`.
+    ///
+    /// openh264 refuses any setting that leaves the layer's ceiling below its target, and
+    /// the ceiling of `SPATIAL_LAYER_ALL` is not the layer's: a target raised above the
+    /// bitrate the encoder was built with was refused, and from then on every later change
+    /// too, so a share whose encoder started while the estimate was low never sent again.
+    /// So the layer's own ceiling is set, above the target while raising and after it while
+    /// lowering.
     pub fn set_bitrate(encoder: &mut Encoder, bitrate_bps: u32) -> Result<(), CodecError> {
         let bitrate = i32::try_from(bitrate_bps).unwrap_or(i32::MAX);
-        // The maximum first: openh264 clamps the target to it.
-        for option in [ENCODER_OPTION_MAX_BITRATE, ENCODER_OPTION_BITRATE] {
+        let mut current = SBitrateInfo {
+            iLayer: SPATIAL_LAYER_0,
+            iBitrate: 0,
+        };
+        get_option(encoder, ENCODER_OPTION_BITRATE, (&raw mut current).cast())?;
+        let (target, ceiling) = (
+            (ENCODER_OPTION_BITRATE, SPATIAL_LAYER_ALL),
+            (ENCODER_OPTION_MAX_BITRATE, SPATIAL_LAYER_0),
+        );
+        let order = if bitrate > current.iBitrate {
+            [ceiling, target]
+        } else {
+            [target, ceiling]
+        };
+        for (option, layer) in order {
             let mut info = SBitrateInfo {
-                iLayer: SPATIAL_LAYER_ALL,
+                iLayer: layer,
                 iBitrate: bitrate,
             };
             set_option(encoder, option, (&raw mut info).cast())?;
         }
         Ok(())
+    }
+
+    fn get_option(
+        encoder: &mut Encoder,
+        option: ENCODER_OPTION,
+        value: *mut std::ffi::c_void,
+    ) -> Result<(), CodecError> {
+        // SAFETY: as in `set_option`; openh264 writes the current value into `value`.
+        let status = unsafe { encoder.raw_api().get_option(option, value) };
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(CodecError::Encode {
+                codec: CODEC,
+                reason: format!("reading option {option} failed with status {status}"),
+            })
+        }
     }
 
     pub fn set_frame_rate(encoder: &mut Encoder, fps: f32) -> Result<(), CodecError> {

@@ -30,6 +30,9 @@ pub use pace::ScreenPace;
 pub use picture::{ChannelOrder, Pointer, ScreenPicture};
 pub use thumbnail::Thumbnail;
 
+/// How often a wait looks whether it is to end early.
+const INTERRUPT_CHECK: std::time::Duration = std::time::Duration::from_millis(4);
+
 /// A display or a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScreenKind {
@@ -97,9 +100,18 @@ impl ScreenCapture {
 
     /// Waits until the picture may have changed: on X11 until the server reports damage or
     /// the pointer moves (or `heartbeat_at`); where the system cannot tell, until `look_at`.
-    pub fn wait_for_change(&mut self, look_at: std::time::Instant, heartbeat_at: std::time::Instant) {
-        if !self.inner.wait_for_damage(heartbeat_at) {
-            crate::clock::sleep_until(look_at);
+    /// Ends early, within a few milliseconds, once `interrupt` returns true (a viewer asked
+    /// for a keyframe: it is answered at once, even while the screen is still).
+    pub fn wait_for_change(
+        &mut self,
+        look_at: std::time::Instant,
+        heartbeat_at: std::time::Instant,
+        interrupt: &dyn Fn() -> bool,
+    ) {
+        if !self.inner.wait_for_damage(heartbeat_at, interrupt) {
+            while !interrupt() && std::time::Instant::now() < look_at {
+                crate::clock::sleep_until(look_at.min(std::time::Instant::now() + INTERRUPT_CHECK));
+            }
         }
     }
 

@@ -22,7 +22,7 @@ impl Capture {
         Err(unsupported())
     }
 
-    pub(super) fn wait_for_damage(&mut self, _until: std::time::Instant) -> bool {
+    pub(super) fn wait_for_damage(&mut self, _until: std::time::Instant, _interrupt: &dyn Fn() -> bool) -> bool {
         false
     }
 }

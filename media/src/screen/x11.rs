@@ -298,7 +298,7 @@ impl Capture {
 
     /// Waits until the server reports damage since the last grab, the pointer moves, or
     /// `until`; false at once when the server cannot report damage.
-    pub(super) fn wait_for_damage(&mut self, until: Instant) -> bool {
+    pub(super) fn wait_for_damage(&mut self, until: Instant, interrupt: &dyn Fn() -> bool) -> bool {
         if self.damage.is_none() {
             return false;
         }
@@ -315,7 +315,7 @@ impl Capture {
                 };
             }
             let now = Instant::now();
-            if damaged || now >= until {
+            if damaged || now >= until || interrupt() {
                 return true;
             }
             if now >= check_pointer_at {

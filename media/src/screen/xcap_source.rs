@@ -87,7 +87,7 @@ impl Capture {
     }
 
     /// xcap cannot tell when the screen changes: the caller looks at its own pace.
-    pub(super) fn wait_for_damage(&mut self, _until: std::time::Instant) -> bool {
+    pub(super) fn wait_for_damage(&mut self, _until: std::time::Instant, _interrupt: &dyn Fn() -> bool) -> bool {
         false
     }
 }
