@@ -4,13 +4,14 @@
 //! through each member's bounded outbox. A member whose outbox is full is too slow to keep
 //! up and is dropped rather than allowed to hold everyone up.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::barred::BarredSessions;
 use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
     ServerMessage, limits,
@@ -18,8 +19,6 @@ use crate::protocol::{
 
 /// Messages queued for one member before it counts as too slow.
 pub(crate) const OUTBOX_CAPACITY: usize = 256;
-/// Denied and removed sessions remembered; the oldest are forgotten beyond this.
-const MAX_BARRED_SESSIONS: usize = 4096;
 
 /// The room's answer to a `Join`: the new member's id, or why not.
 pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
@@ -67,32 +66,6 @@ struct Member {
 struct Knock {
     joining: Joining,
     reply: JoinReply,
-}
-
-/// Session tokens the host turned away, with why; the oldest are forgotten first, so a
-/// stream of new tokens cannot grow memory.
-#[derive(Default)]
-struct BarredSessions {
-    reasons: HashMap<String, DenyReason>,
-    order: VecDeque<String>,
-}
-
-impl BarredSessions {
-    fn bar(&mut self, session: Option<&String>, reason: DenyReason) {
-        let Some(session) = session else { return };
-        if self.reasons.insert(session.clone(), reason).is_none() {
-            self.order.push_back(session.clone());
-        }
-        while self.order.len() > MAX_BARRED_SESSIONS {
-            if let Some(oldest) = self.order.pop_front() {
-                self.reasons.remove(&oldest);
-            }
-        }
-    }
-
-    fn reason(&self, session: Option<&String>) -> Option<DenyReason> {
-        session.and_then(|session| self.reasons.get(session)).copied()
-    }
 }
 
 impl Member {
