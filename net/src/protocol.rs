@@ -30,6 +30,12 @@ pub mod limits {
     pub const MAX_NAME_CHARS: usize = 64;
     /// Longest chat message, in characters.
     pub const MAX_CHAT_CHARS: usize = 4_000;
+    /// Chat messages one participant may send at once; further ones are refused with `error`
+    /// until the allowance refills. Sized so that everyone's allowances together fit every
+    /// participant's queue on the host.
+    pub const CHAT_BURST: u32 = 10;
+    /// Chat messages per second one participant may send, sustained.
+    pub const CHATS_PER_SECOND: u32 = 2;
     /// Longest meeting title, in characters.
     pub const MAX_TITLE_CHARS: usize = 100;
     /// Longest session token, in characters.

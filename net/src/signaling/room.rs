@@ -1,24 +1,27 @@
 //! The meeting's state on the host: who is in, and what goes to whom.
 //!
 //! One task owns it; connections talk to it through [`RoomEvent`]s, and it talks back
-//! through each member's bounded outbox. A member whose outbox is full is too slow to keep
-//! up and is dropped rather than allowed to hold everyone up.
+//! through each member's bounded outbox. What each member may make the room queue for the
+//! others is limited ([`Allowance`]) so that it fits every outbox; a guest whose outbox is
+//! full anyway is not reading what it is sent, and is dropped rather than allowed to hold
+//! everyone up. The host's own connection is never dropped: its program is the meeting, so
+//! the room waits for it instead.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::allowance::{Allowance, MEDIA_STATE_DELAY};
+use super::backlog::HostBacklog;
 use super::barred::BarredSessions;
 use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
     ServerMessage, limits,
 };
-
-/// Messages queued for one member before it counts as too slow.
-pub(crate) const OUTBOX_CAPACITY: usize = 256;
 
 /// The room's answer to a `Join`: the new member's id, or why not.
 pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
@@ -60,6 +63,9 @@ struct Member {
     address: IpAddr,
     session: Option<String>,
     outbox: mpsc::Sender<ServerMessage>,
+    allowance: Allowance,
+    /// Its media state changed faster than its allowance: the latest goes out later.
+    media_unsent: bool,
 }
 
 /// A guest waiting for the host to let them in.
@@ -98,6 +104,10 @@ pub(crate) struct Room {
     ask_to_join: bool,
     /// Guests waiting for the host, by ticket.
     knocks: BTreeMap<KnockId, Knock>,
+    /// Messages for hosts, waiting for room in their outboxes.
+    host_backlog: HostBacklog,
+    /// When merged media states go out.
+    media_due: Option<tokio::time::Instant>,
     ended: bool,
 }
 
@@ -117,14 +127,31 @@ impl Room {
             barred: BarredSessions::default(),
             ask_to_join,
             knocks: BTreeMap::new(),
+            host_backlog: HostBacklog::default(),
+            media_due: None,
             ended: false,
         }
     }
 
     /// Runs until the meeting ends or every sender is gone.
     pub async fn run(mut self, mut events: mpsc::Receiver<RoomEvent>) {
-        while let Some(event) = events.recv().await {
+        loop {
+            let event = match self.media_due {
+                Some(due) => tokio::select! {
+                    event = events.recv() => event,
+                    () = tokio::time::sleep_until(due) => {
+                        self.send_merged_media_states();
+                        self.host_backlog.drain().await;
+                        continue;
+                    }
+                },
+                None => events.recv().await,
+            };
+            let Some(event) = event else { break };
             self.handle(event);
+            // Back-pressure from the host's program: nothing more is taken in until what is
+            // held for it has gone out.
+            self.host_backlog.drain().await;
             self.participant_count.store(self.members.len(), Ordering::Relaxed);
             if self.ended {
                 break;
@@ -259,6 +286,8 @@ impl Room {
             address,
             session,
             outbox,
+            allowance: Allowance::new(),
+            media_unsent: false,
         };
         let welcome = ServerMessage::Welcome {
             version: PROTOCOL_VERSION,
@@ -281,39 +310,31 @@ impl Room {
         }
         match message {
             ClientMessage::Signal { to, signal } => {
-                if to != from && self.members.contains_key(&to) {
-                    self.send(to, ServerMessage::Signal { from, signal });
-                } else {
+                if to == from || !self.members.contains_key(&to) {
                     self.send(
                         from,
                         ServerMessage::Error {
                             message: format!("there is no other participant {to}"),
                         },
                     );
+                    return;
                 }
-            }
-            ClientMessage::Chat { text } => {
-                let text = text.trim();
-                if text.chars().count() > limits::MAX_CHAT_CHARS {
-                    self.send(
+                let allowed = self
+                    .members
+                    .get_mut(&from)
+                    .map(|member| member.allowance.signal(to, &signal, Instant::now()));
+                match allowed {
+                    Some(Ok(())) => self.send(to, ServerMessage::Signal { from, signal }),
+                    Some(Err(refusal)) => self.send(
                         from,
                         ServerMessage::Error {
-                            message: format!("chat messages are limited to {} characters", limits::MAX_CHAT_CHARS),
+                            message: refusal.to_string(),
                         },
-                    );
-                } else if !text.is_empty() {
-                    self.chat_seq += 1;
-                    let name = self.members.get(&from).map(|m| m.name.clone()).unwrap_or_default();
-                    let chat = ServerMessage::Chat {
-                        from,
-                        name,
-                        text: text.to_owned(),
-                        sent_at_ms: crate::clock_ms(),
-                        seq: self.chat_seq,
-                    };
-                    self.broadcast(&chat, None);
+                    ),
+                    None => {}
                 }
             }
+            ClientMessage::Chat { text } => self.chat(from, &text),
             ClientMessage::MediaState { mut media } => {
                 if media.screen
                     && let Some(refusal) = self.share_refusal(from)
@@ -321,10 +342,17 @@ impl Room {
                     media.screen = false;
                     self.send(from, refusal);
                 }
-                if let Some(member) = self.members.get_mut(&from) {
-                    member.media = media;
+                let Some(member) = self.members.get_mut(&from) else {
+                    return;
+                };
+                member.media = media;
+                member.media_unsent = !member.allowance.media_state(Instant::now());
+                if member.media_unsent {
+                    self.media_due
+                        .get_or_insert_with(|| tokio::time::Instant::now() + MEDIA_STATE_DELAY);
+                } else {
+                    self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
                 }
-                self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
             }
             ClientMessage::AllowManySharers { allowed } => {
                 if self.host_only(from, "share screens") {
@@ -378,6 +406,35 @@ impl Room {
         }
     }
 
+    /// Passes `from`'s chat message to everyone, numbered, or tells `from` why not.
+    fn chat(&mut self, from: PeerId, text: &str) {
+        let text = text.trim();
+        let Some(member) = self.members.get_mut(&from).filter(|_| !text.is_empty()) else {
+            return;
+        };
+        let refusal = if text.chars().count() > limits::MAX_CHAT_CHARS {
+            format!("chat messages are limited to {} characters", limits::MAX_CHAT_CHARS)
+        } else if !member.allowance.chat(Instant::now()) {
+            format!(
+                "you are sending chat messages too fast (at most {} at once, {} a second); this one was not delivered",
+                limits::CHAT_BURST,
+                limits::CHATS_PER_SECOND
+            )
+        } else {
+            self.chat_seq += 1;
+            let chat = ServerMessage::Chat {
+                from,
+                name: member.name.clone(),
+                text: text.to_owned(),
+                sent_at_ms: crate::clock_ms(),
+                seq: self.chat_seq,
+            };
+            self.broadcast(&chat, None);
+            return;
+        };
+        self.send(from, ServerMessage::Error { message: refusal });
+    }
+
     /// True when `from` hosts; otherwise tells them that only the host may `what`.
     fn host_only(&mut self, from: PeerId, what: &str) -> bool {
         let host = self.members.get(&from).is_some_and(|member| member.is_host);
@@ -406,10 +463,35 @@ impl Room {
             })
     }
 
+    /// Sends the media states merged while their senders' allowances were used up.
+    fn send_merged_media_states(&mut self) {
+        let now = Instant::now();
+        let due: Vec<(PeerId, MediaState)> = self
+            .members
+            .iter_mut()
+            .filter(|(_, member)| member.media_unsent)
+            .filter_map(|(id, member)| {
+                member.media_unsent = !member.allowance.media_state(now);
+                (!member.media_unsent).then_some((*id, member.media))
+            })
+            .collect();
+        for (id, media) in due {
+            self.broadcast(&ServerMessage::MediaState { id, media }, Some(id));
+        }
+        self.media_due = self
+            .members
+            .values()
+            .any(|member| member.media_unsent)
+            .then(|| tokio::time::Instant::now() + MEDIA_STATE_DELAY);
+    }
+
     fn remove(&mut self, id: PeerId, reason: LeaveReason) {
         let Some(member) = self.members.remove(&id) else {
             return;
         };
+        for other in self.members.values_mut() {
+            other.allowance.forget(id);
+        }
         if member.is_host {
             // The meeting lives in the host's program: without the host there is no meeting.
             self.end();
@@ -445,7 +527,7 @@ impl Room {
         let too_slow = self
             .members
             .get(&to)
-            .is_some_and(|member| is_full(member.outbox.try_send(message)));
+            .is_some_and(|member| !self.host_backlog.deliver(to, &member.outbox, member.is_host, message));
         if too_slow {
             self.remove(to, LeaveReason::ConnectionLost);
         }
@@ -456,7 +538,11 @@ impl Room {
             .members
             .iter()
             .filter(|(id, _)| Some(**id) != except)
-            .filter(|(_, member)| is_full(member.outbox.try_send(message.clone())))
+            .filter(|(id, member)| {
+                !self
+                    .host_backlog
+                    .deliver(**id, &member.outbox, member.is_host, message.clone())
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in too_slow {
@@ -473,8 +559,6 @@ fn knocking(ticket: KnockId, knock: &Knock) -> ServerMessage {
     }
 }
 
-/// True when a member's outbox is full: it cannot keep up. A closed outbox is not counted:
-/// that connection has ended and its `Gone` event, with the real reason, is on its way.
-fn is_full(sent: Result<(), mpsc::error::TrySendError<ServerMessage>>) -> bool {
-    matches!(sent, Err(mpsc::error::TrySendError::Full(_)))
-}
+#[cfg(test)]
+#[path = "room_tests.rs"]
+mod tests;
