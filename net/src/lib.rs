@@ -16,6 +16,7 @@ pub mod meeting;
 pub mod peer;
 pub mod protocol;
 pub mod receive;
+pub mod remote_candidates;
 pub mod safety;
 mod secret;
 pub mod signaling;
