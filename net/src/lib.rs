@@ -20,6 +20,7 @@ pub mod remote_candidates;
 pub mod safety;
 mod secret;
 pub mod signaling;
+pub mod text;
 
 pub use address::{DEFAULT_PORT, JoinTarget};
 pub use protocol::PROTOCOL_VERSION;

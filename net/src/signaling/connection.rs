@@ -17,7 +17,8 @@ use super::allowance::OUTBOX_CAPACITY;
 use super::rate::TokenBucket;
 use super::room::{Joining, RoomEvent};
 use super::server::{ConnectionSlot, Shared};
-use crate::protocol::{ClientMessage, DenyReason, LeaveReason, PROTOCOL_VERSION, ServerMessage, clean_name, limits};
+use crate::protocol::{ClientMessage, DenyReason, LeaveReason, PROTOCOL_VERSION, ServerMessage, limits};
+use crate::text::clean_name;
 
 /// Refused messages a connection may send before it is closed.
 const MAX_REFUSALS: u32 = 20;

@@ -22,6 +22,7 @@ use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
     ServerMessage, limits,
 };
+use crate::text::clean_chat;
 
 /// The room's answer to a `Join`: the new member's id, or why not.
 pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
@@ -408,7 +409,7 @@ impl Room {
 
     /// Passes `from`'s chat message to everyone, numbered, or tells `from` why not.
     fn chat(&mut self, from: PeerId, text: &str) {
-        let text = text.trim();
+        let text = clean_chat(text);
         let Some(member) = self.members.get_mut(&from).filter(|_| !text.is_empty()) else {
             return;
         };
@@ -425,7 +426,7 @@ impl Room {
             let chat = ServerMessage::Chat {
                 from,
                 name: member.name.clone(),
-                text: text.to_owned(),
+                text,
                 sent_at_ms: crate::clock_ms(),
                 seq: self.chat_seq,
             };
