@@ -256,6 +256,45 @@ async fn chat_reaches_everyone_in_one_order_with_sender_and_time() {
 }
 
 #[tokio::test]
+async fn names_are_told_apart_and_chat_shows_only_printable_text() {
+    let (server, mut host) = host(None).await;
+    let mut guests = Vec::new();
+    let mut seen = Vec::new();
+    for wanted in [
+        "Ada",
+        "ada",
+        "Grace",
+        "Grace (host)",
+        "\u{202E}Ada\u{200B}",
+        "Eve\u{1B}[31m\u{0}",
+    ] {
+        guests.push(guest(&server, wanted, None).await.expect("joins"));
+        match next(&mut host.events).await {
+            ServerMessage::PeerJoined { peer } => seen.push(peer.name),
+            other => panic!("expected peer_joined, got {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["Ada", "ada (2)", "Grace (2)", "Grace (3)", "Ada (3)", "Eve[31m"]);
+    // Everyone sees the same names: a newcomer's roster has them too.
+    let late = guest(&server, "Zoë", None).await.expect("joins");
+    let mut roster: Vec<String> = late.peers.iter().map(|peer| peer.name.clone()).collect();
+    roster.sort();
+    let mut expected: Vec<String> = seen.iter().cloned().chain(["Grace".to_owned()]).collect();
+    expected.sort();
+    assert_eq!(roster, expected);
+
+    guests[0].client.send(ClientMessage::Chat {
+        text: "\u{202E}gnp.exe\u{202C} line\r\nnext\u{7}\u{1B}[2J\u{0}".into(),
+    });
+    loop {
+        if let ServerMessage::Chat { name, text, .. } = next(&mut host.events).await {
+            assert_eq!((name.as_str(), text.as_str()), ("Ada", "gnp.exe line\nnext[2J"));
+            break;
+        }
+    }
+}
+
+#[tokio::test]
 async fn signals_and_media_states_go_to_the_right_participant() {
     let (server, mut host) = host(None).await;
     let mut ada = guest(&server, "Ada", None).await.unwrap();

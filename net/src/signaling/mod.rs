@@ -8,6 +8,7 @@ mod backlog;
 mod barred;
 mod client;
 mod connection;
+mod names;
 mod rate;
 mod room;
 mod server;

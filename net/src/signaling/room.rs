@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::allowance::{Allowance, MEDIA_STATE_DELAY};
 use super::backlog::HostBacklog;
 use super::barred::BarredSessions;
+use super::names;
 use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
     ServerMessage, limits,
@@ -222,7 +223,7 @@ impl Room {
     }
 
     /// Puts `joining` in the waiting room and tells the host.
-    fn knock(&mut self, joining: Joining, reply: JoinReply) {
+    fn knock(&mut self, mut joining: Joining, reply: JoinReply) {
         if self.knocks.len() >= limits::MAX_WAITING {
             let _ = reply.send(Err(DenyReason::TooManyConnections));
             return;
@@ -234,6 +235,7 @@ impl Room {
             let _ = reply.send(Err(DenyReason::TooManyConnections));
             return;
         }
+        joining.name = self.guest_name(&joining.name);
         let ticket = joining.ticket;
         let knock = Knock { joining, reply };
         let message = knocking(ticket, &knock);
@@ -278,6 +280,7 @@ impl Room {
             outbox,
             ..
         } = joining;
+        let name = if is_host { name } else { self.guest_name(&name) };
         let id = self.next_id;
         self.next_id += 1;
         let member = Member {
@@ -303,6 +306,15 @@ impl Room {
         self.members.insert(id, member);
         self.broadcast(&joined, Some(id));
         Ok(id)
+    }
+
+    /// What a guest who asked for `wanted` is called: unlike the host's name and everyone
+    /// else's, here or waiting.
+    fn guest_name(&self, wanted: &str) -> String {
+        let taken = std::iter::once(self.meeting.host_name.as_str())
+            .chain(self.members.values().map(|member| member.name.as_str()))
+            .chain(self.knocks.values().map(|knock| knock.joining.name.as_str()));
+        names::guest_name(wanted, taken)
     }
 
     fn on_message(&mut self, from: PeerId, message: ClientMessage) {
