@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
 
 use crate::address::JoinTarget;
-use crate::protocol::{MeetingInfo, PROTOCOL_VERSION, clean_text, limits};
+use crate::protocol::{MeetingInfo, PROTOCOL_VERSION, limits};
+use crate::text::clean_text;
 
 /// The DNS-SD service type Video Meet hosts announce.
 pub const SERVICE_TYPE: &str = "_videomeet._tcp.local.";

@@ -16,7 +16,8 @@ use videomeet_media::{AudioFrame, VideoFrame};
 use crate::address::JoinTarget;
 use crate::assemble::{Assembled, FrameAssembler};
 use crate::impair::Impairment;
-use crate::protocol::{ClientMessage, ServerMessage, clean_text};
+use crate::protocol::{ClientMessage, ServerMessage};
+use crate::text::{clean_text, is_hidden_format};
 
 /// A check of arbitrary input: panics only when a property that must hold does not.
 pub type Check = fn(&[u8]);
@@ -71,15 +72,18 @@ pub fn impairment(data: &[u8]) {
     }
 }
 
-/// Titles and names from mDNS announcements: cleaned text has no control characters and
-/// keeps to its length.
+/// Titles and names from mDNS announcements: cleaned text has no control or hidden format
+/// characters and keeps to its length.
 pub fn announcement_text(data: &[u8]) {
     let Some((&limit, text)) = data.split_first() else {
         return;
     };
     let text = String::from_utf8_lossy(text);
     let cleaned = clean_text(&text, usize::from(limit));
-    assert!(!cleaned.chars().any(char::is_control), "{cleaned:?}");
+    assert!(
+        !cleaned.chars().any(|c| c.is_control() || is_hidden_format(c)),
+        "{cleaned:?}"
+    );
     assert!(cleaned.chars().count() <= usize::from(limit), "{cleaned:?}");
 }
 

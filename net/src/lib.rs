@@ -16,9 +16,11 @@ pub mod meeting;
 pub mod peer;
 pub mod protocol;
 pub mod receive;
+pub mod remote_candidates;
 pub mod safety;
 mod secret;
 pub mod signaling;
+pub mod text;
 
 pub use address::{DEFAULT_PORT, JoinTarget};
 pub use protocol::PROTOCOL_VERSION;

@@ -34,6 +34,7 @@ use crate::bandwidth::{self, SendEstimate, SendRange};
 use crate::impair::ImpairedRuntime;
 use crate::keyframe_requests::{self, KeyframeRequestForwarder};
 use crate::protocol::Signal;
+use crate::remote_candidates::{RemoteCandidates, Taken};
 use crate::safety;
 
 /// H.264 constrained baseline, packetization mode 1: what every browser decodes.
@@ -305,8 +306,8 @@ pub struct PeerLink {
     video: SendTrack,
     screen: SendTrack,
     audio: SendTrack,
-    /// Candidates that arrived before the remote description; applied with it.
-    early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
+    /// Candidates that arrived before the remote description; applied with it. Bounded.
+    early_candidates: Mutex<RemoteCandidates>,
     /// What the path to the other side carries, as congestion control estimates it.
     estimate: SendEstimate,
 }
@@ -430,7 +431,7 @@ impl PeerLink {
             video,
             screen,
             audio,
-            early_candidates: Mutex::new(Some(Vec::new())),
+            early_candidates: Mutex::default(),
             estimate,
         })
     }
@@ -470,7 +471,8 @@ impl PeerLink {
         Ok(())
     }
 
-    /// Adds one of the other side's ICE candidates (kept until the description arrives).
+    /// Adds one of the other side's ICE candidates (kept until the description arrives);
+    /// refused beyond [`crate::remote_candidates`]' bounds.
     pub async fn add_remote_candidate(
         &self,
         candidate: String,
@@ -483,14 +485,15 @@ impl PeerLink {
             sdp_mline_index,
             ..Default::default()
         };
-        {
-            let mut early = self.early_candidates.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(queue) = early.as_mut() {
-                queue.push(init);
-                return Ok(());
-            }
+        let taken = self
+            .early_candidates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(init);
+        match taken.map_err(peer_error)? {
+            Taken::Waiting => Ok(()),
+            Taken::Apply(init) => self.pc.add_ice_candidate(init).await.map_err(peer_error),
         }
-        self.pc.add_ice_candidate(init).await.map_err(peer_error)
     }
 
     async fn apply_early_candidates(&self) {
@@ -498,8 +501,7 @@ impl PeerLink {
             .early_candidates
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .unwrap_or_default();
+            .described();
         for candidate in queued {
             if let Err(error) = self.pc.add_ice_candidate(candidate).await {
                 tracing::debug!(%error, "ignoring a remote candidate");

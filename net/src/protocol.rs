@@ -30,6 +30,12 @@ pub mod limits {
     pub const MAX_NAME_CHARS: usize = 64;
     /// Longest chat message, in characters.
     pub const MAX_CHAT_CHARS: usize = 4_000;
+    /// Chat messages one participant may send at once; further ones are refused with `error`
+    /// until the allowance refills. Sized so that everyone's allowances together fit every
+    /// participant's queue on the host.
+    pub const CHAT_BURST: u32 = 10;
+    /// Chat messages per second one participant may send, sustained.
+    pub const CHATS_PER_SECOND: u32 = 2;
     /// Longest meeting title, in characters.
     pub const MAX_TITLE_CHARS: usize = 100;
     /// Longest session token, in characters.
@@ -383,25 +389,6 @@ impl ClientMessage {
     }
 }
 
-/// Trims a display name and cuts it to [`limits::MAX_NAME_CHARS`]; control characters go.
-pub fn clean_name(name: &str) -> String {
-    let cleaned = clean_text(name, limits::MAX_NAME_CHARS);
-    if cleaned.is_empty() { "Guest".into() } else { cleaned }
-}
-
-/// Text from elsewhere made fit to show: control characters (line breaks, escapes) go,
-/// spaces around it are trimmed, and it is cut to `max_chars` characters.
-pub fn clean_text(text: &str, max_chars: usize) -> String {
-    let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
-    cleaned
-        .trim()
-        .chars()
-        .take(max_chars)
-        .collect::<String>()
-        .trim_end()
-        .to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,12 +471,5 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn names_are_cleaned() {
-        assert_eq!(clean_name("  Ada\u{7}\n "), "Ada");
-        assert_eq!(clean_name(""), "Guest");
-        assert_eq!(clean_name(&"x".repeat(500)).chars().count(), limits::MAX_NAME_CHARS);
     }
 }

@@ -221,3 +221,47 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
     alice.close().await;
     bob.close().await;
 }
+
+/// How many of 1000 different candidates `link` takes.
+async fn taken_of_1000(link: &PeerLink) -> usize {
+    let mut taken = 0;
+    for n in 0..1000 {
+        let candidate = format!("candidate:{n} 1 udp 2130706431 192.168.1.5 {} typ host", 10_000 + n);
+        if link
+            .add_remote_candidate(candidate, Some("0".into()), Some(0))
+            .await
+            .is_ok()
+        {
+            taken += 1;
+        }
+    }
+    taken
+}
+
+#[tokio::test]
+async fn a_peer_cannot_make_us_hold_endless_candidates() {
+    use videomeet_net::remote_candidates::{MAX_CANDIDATES_PER_DESCRIPTION, MAX_EARLY_CANDIDATES};
+    let link = || async {
+        // Nothing reads the events: a full queue drops them.
+        let (events, _) = mpsc::channel(1);
+        PeerLink::new(&loopback(), events).await.unwrap()
+    };
+    let offering = link().await;
+    let Signal::Offer { sdp } = offering.create_offer().await.unwrap() else {
+        panic!("not an offer");
+    };
+
+    // A peer that never offers: a bounded number of candidates wait for its description.
+    let waiting = link().await;
+    assert_eq!(taken_of_1000(&waiting).await, MAX_EARLY_CANDIDATES);
+    // They all go to the ICE agent with the offer.
+    waiting.accept_offer(sdp.clone()).await.unwrap();
+
+    // After the offer, each description takes a bounded number.
+    let described = link().await;
+    described.accept_offer(sdp).await.unwrap();
+    assert_eq!(taken_of_1000(&described).await, MAX_CANDIDATES_PER_DESCRIPTION);
+    for link in [offering, waiting, described] {
+        link.close().await;
+    }
+}

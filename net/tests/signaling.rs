@@ -5,7 +5,7 @@ mod common;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use common::{answer_from, everything_received, guest, host, next, raw, target};
+use common::{answer_from, everything_received, first_answer, guest, hello, hello_from, host, next, raw, target};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use videomeet_net::JoinTarget;
@@ -256,6 +256,45 @@ async fn chat_reaches_everyone_in_one_order_with_sender_and_time() {
 }
 
 #[tokio::test]
+async fn names_are_told_apart_and_chat_shows_only_printable_text() {
+    let (server, mut host) = host(None).await;
+    let mut guests = Vec::new();
+    let mut seen = Vec::new();
+    for wanted in [
+        "Ada",
+        "ada",
+        "Grace",
+        "Grace (host)",
+        "\u{202E}Ada\u{200B}",
+        "Eve\u{1B}[31m\u{0}",
+    ] {
+        guests.push(guest(&server, wanted, None).await.expect("joins"));
+        match next(&mut host.events).await {
+            ServerMessage::PeerJoined { peer } => seen.push(peer.name),
+            other => panic!("expected peer_joined, got {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["Ada", "ada (2)", "Grace (2)", "Grace (3)", "Ada (3)", "Eve[31m"]);
+    // Everyone sees the same names: a newcomer's roster has them too.
+    let late = guest(&server, "Zoë", None).await.expect("joins");
+    let mut roster: Vec<String> = late.peers.iter().map(|peer| peer.name.clone()).collect();
+    roster.sort();
+    let mut expected: Vec<String> = seen.iter().cloned().chain(["Grace".to_owned()]).collect();
+    expected.sort();
+    assert_eq!(roster, expected);
+
+    guests[0].client.send(ClientMessage::Chat {
+        text: "\u{202E}gnp.exe\u{202C} line\r\nnext\u{7}\u{1B}[2J\u{0}".into(),
+    });
+    loop {
+        if let ServerMessage::Chat { name, text, .. } = next(&mut host.events).await {
+            assert_eq!((name.as_str(), text.as_str()), ("Ada", "gnp.exe line\nnext[2J"));
+            break;
+        }
+    }
+}
+
+#[tokio::test]
 async fn signals_and_media_states_go_to_the_right_participant() {
     let (server, mut host) = host(None).await;
     let mut ada = guest(&server, "Ada", None).await.unwrap();
@@ -411,6 +450,96 @@ async fn a_message_flood_is_cut_off() {
         chats <= limits::MESSAGE_BURST as usize + limits::MESSAGES_PER_SECOND as usize,
         "{chats} chats got through"
     );
+}
+
+/// Everything `events` receives up to and including the chat `marker`, which must come.
+async fn until_chat(events: &mut tokio::sync::mpsc::Receiver<ServerMessage>, marker: &str) -> Vec<ServerMessage> {
+    let mut received = Vec::new();
+    loop {
+        let message = next(events).await;
+        let done = matches!(&message, ServerMessage::Chat { text, .. } if text == marker);
+        received.push(message);
+        if done {
+            return received;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_burst_from_one_address_throws_nobody_out() {
+    let (server, mut host) = host(None).await;
+    let mut ada = guest(&server, "Ada", None).await.expect("joins");
+    // Eight connections from one address (as many as are allowed), each within every
+    // per-connection limit: 200 short chats is its burst allowance.
+    let attacker = Ipv4Addr::new(127, 0, 0, 11);
+    let mut bursts = Vec::new();
+    let mut first_burst_id = None;
+    for n in 0..limits::CONNECTIONS_PER_ADDRESS {
+        let mut socket = hello_from(&server, attacker, &hello(&format!("Burst {n}"), None, None)).await;
+        let ServerMessage::Welcome { you, .. } = first_answer(&mut socket).await else {
+            panic!("not let in");
+        };
+        first_burst_id.get_or_insert(you);
+        bursts.push(socket);
+    }
+    let chat = Message::text(
+        ClientMessage::Chat {
+            text: "0123456789".into(),
+        }
+        .to_json(),
+    );
+    let started = Instant::now();
+    let sending = bursts.iter_mut().map(|socket| async {
+        for _ in 0..limits::MESSAGE_BURST {
+            socket.feed(chat.clone()).await.expect("the host reads the burst");
+        }
+        socket.flush().await.expect("the host reads the burst");
+    });
+    futures_util::future::join_all(sending).await;
+    ada.client.send(ClientMessage::Chat {
+        text: "still here".into(),
+    });
+    let seen_by_host = until_chat(&mut host.events, "still here").await;
+    let seen_by_ada = until_chat(&mut ada.events, "still here").await;
+    let burst_secs = started.elapsed().as_secs() + 1;
+    for seen in [&seen_by_host, &seen_by_ada] {
+        assert!(
+            !seen.iter().any(|message| matches!(
+                message,
+                ServerMessage::PeerLeft { .. } | ServerMessage::Removed | ServerMessage::Ended
+            )),
+            "someone was thrown out: {:?}",
+            seen.iter()
+                .filter(|m| !matches!(m, ServerMessage::Chat { .. }))
+                .collect::<Vec<_>>()
+        );
+        let burst_chats = seen
+            .iter()
+            .filter(|m| matches!(m, ServerMessage::Chat { text, .. } if text == "0123456789"))
+            .count();
+        let allowed = bursts.len() * (limits::CHAT_BURST + limits::CHATS_PER_SECOND * burst_secs as u32) as usize;
+        assert!(
+            burst_chats <= allowed,
+            "{burst_chats} chats of the burst got through, {allowed} allowed"
+        );
+    }
+    // Each chat of a burst was either delivered or refused to its sender, none lost silently.
+    let (mut delivered, mut refused) = (0, 0);
+    while delivered + refused < limits::MESSAGE_BURST {
+        match first_answer(&mut bursts[0]).await {
+            ServerMessage::Chat { from, .. } if Some(from) == first_burst_id => delivered += 1,
+            ServerMessage::Error { .. } => refused += 1,
+            _ => {}
+        }
+    }
+    assert!(delivered <= limits::CHAT_BURST + limits::CHATS_PER_SECOND * burst_secs as u32);
+    assert!(refused > 0, "the sender was not told its chats were refused");
+    // The meeting goes on: the host's chat reaches Ada.
+    host.client.send(ClientMessage::Chat {
+        text: "welcome back".into(),
+    });
+    until_chat(&mut ada.events, "welcome back").await;
+    assert_eq!(server.participant_count(), 2 + limits::CONNECTIONS_PER_ADDRESS);
 }
 
 #[tokio::test]

@@ -244,3 +244,27 @@ async fn admitted(server: &SignalingServer, host: &mut Joined, name: &str) -> Jo
         }
     }
 }
+
+#[tokio::test]
+async fn waiting_guests_with_look_alike_names_are_told_apart() {
+    let (server, mut host) = waiting_room().await;
+    let mut knocks = Vec::new();
+    for (n, wanted) in ["Ana", "Ana", "ANA\u{200B}", "Grace (host)"].into_iter().enumerate() {
+        let session = format!("look-alike-{n}");
+        let socket = hello_from(
+            &server,
+            Ipv4Addr::new(127, 0, 0, 51),
+            &hello(wanted, None, Some(&session)),
+        )
+        .await;
+        knocks.push(socket);
+    }
+    let mut names = Vec::new();
+    for _ in 0..knocks.len() {
+        names.push(knock_heard(&mut host).await.1);
+    }
+    // They knock at once, so the order in which they are numbered may vary.
+    let mut lowered: Vec<String> = names.iter().map(|name| name.to_lowercase()).collect();
+    lowered.sort();
+    assert_eq!(lowered, ["ana", "ana (2)", "ana (3)", "grace (2)"], "{names:?}");
+}

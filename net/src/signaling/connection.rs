@@ -13,10 +13,12 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
 
+use super::allowance::OUTBOX_CAPACITY;
 use super::rate::TokenBucket;
-use super::room::{Joining, OUTBOX_CAPACITY, RoomEvent};
+use super::room::{Joining, RoomEvent};
 use super::server::{ConnectionSlot, Shared};
-use crate::protocol::{ClientMessage, DenyReason, LeaveReason, PROTOCOL_VERSION, ServerMessage, clean_name, limits};
+use crate::protocol::{ClientMessage, DenyReason, LeaveReason, PROTOCOL_VERSION, ServerMessage, limits};
+use crate::text::clean_name;
 
 /// Refused messages a connection may send before it is closed.
 const MAX_REFUSALS: u32 = 20;
@@ -228,15 +230,30 @@ fn secrets_match(given: &str, expected: &str) -> bool {
     given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
-/// Passes messages between the guest and the room until either side ends.
+/// Passes messages between the guest and the room until either side ends. While the room
+/// is busy (it waits for the host's program when that falls behind), the guest's next
+/// message waits and nothing more is read, but what the room sends keeps going out: the
+/// room may be waiting for exactly that.
 async fn relay(mut socket: Socket, mut inbox: mpsc::Receiver<ServerMessage>, id: u32, shared: &Shared) -> LeaveReason {
     let mut bucket = TokenBucket::new(limits::MESSAGES_PER_SECOND, limits::MESSAGE_BURST);
     let mut refusals = 0;
     let mut last_heard = Instant::now();
+    let mut for_room: Option<ClientMessage> = None;
     loop {
         let idle_deadline = tokio::time::Instant::from_std(last_heard + limits::IDLE_TIMEOUT);
         tokio::select! {
-            incoming = socket.next() => {
+            permit = shared.room.reserve(), if for_room.is_some() => {
+                let (Ok(permit), Some(message)) = (permit, for_room.take()) else {
+                    return LeaveReason::ConnectionLost;
+                };
+                let leaving = message == ClientMessage::Leave;
+                permit.send(RoomEvent::Message { from: id, message });
+                if leaving {
+                    close(&mut socket).await;
+                    return LeaveReason::Left;
+                }
+            }
+            incoming = socket.next(), if for_room.is_none() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
@@ -271,16 +288,7 @@ async fn relay(mut socket: Socket, mut inbox: mpsc::Receiver<ServerMessage>, id:
                     continue;
                 }
                 match serde_json::from_str::<ClientMessage>(text.as_str()) {
-                    Ok(ClientMessage::Leave) => {
-                        let _ = shared.room.send(RoomEvent::Message { from: id, message: ClientMessage::Leave }).await;
-                        close(&mut socket).await;
-                        return LeaveReason::Left;
-                    }
-                    Ok(message) => {
-                        if shared.room.send(RoomEvent::Message { from: id, message }).await.is_err() {
-                            return LeaveReason::ConnectionLost;
-                        }
-                    }
+                    Ok(message) => for_room = Some(message),
                     Err(error) => {
                         refusals += 1;
                         let reply = refused(&format!("could not read the message: {error}"));

@@ -3,8 +3,12 @@
 //! The host's own participant joins through the same client over loopback, so there is one
 //! way to be in a meeting.
 
+mod allowance;
+mod backlog;
+mod barred;
 mod client;
 mod connection;
+mod names;
 mod rate;
 mod room;
 mod server;

@@ -23,11 +23,17 @@ impl TokenBucket {
 
     /// Takes one token at `now`; false when the bucket is empty.
     pub fn take(&mut self, now: Instant) -> bool {
+        self.take_many(1, now)
+    }
+
+    /// Takes `count` tokens at `now` (one per byte, say); false, taking none, when fewer are left.
+    pub fn take_many(&mut self, count: u32, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
         self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let count = f64::from(count);
+        if self.tokens >= count {
+            self.tokens -= count;
             true
         } else {
             false
@@ -50,5 +56,18 @@ mod tests {
         assert_eq!((0..20).filter(|_| bucket.take(later)).count(), 5, "capped at the burst");
         let much_later = later + Duration::from_millis(300);
         assert_eq!((0..20).filter(|_| bucket.take(much_later)).count(), 3);
+    }
+
+    #[test]
+    fn takes_many_at_once_or_none() {
+        let start = Instant::now();
+        let mut bytes = TokenBucket::new(1000, 4000);
+        assert!(bytes.take_many(3000, start));
+        assert!(!bytes.take_many(1500, start), "only 1000 left");
+        assert!(
+            bytes.take_many(1000, start),
+            "a refused take leaves the bucket as it was"
+        );
+        assert!(bytes.take_many(1500, start + Duration::from_millis(1500)));
     }
 }

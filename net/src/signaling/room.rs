@@ -1,25 +1,29 @@
 //! The meeting's state on the host: who is in, and what goes to whom.
 //!
 //! One task owns it; connections talk to it through [`RoomEvent`]s, and it talks back
-//! through each member's bounded outbox. A member whose outbox is full is too slow to keep
-//! up and is dropped rather than allowed to hold everyone up.
+//! through each member's bounded outbox. What each member may make the room queue for the
+//! others is limited ([`Allowance`]) so that it fits every outbox; a guest whose outbox is
+//! full anyway is not reading what it is sent, and is dropped rather than allowed to hold
+//! everyone up. The host's own connection is never dropped: its program is the meeting, so
+//! the room waits for it instead.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::allowance::{Allowance, MEDIA_STATE_DELAY};
+use super::backlog::HostBacklog;
+use super::barred::BarredSessions;
+use super::names;
 use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
     ServerMessage, limits,
 };
-
-/// Messages queued for one member before it counts as too slow.
-pub(crate) const OUTBOX_CAPACITY: usize = 256;
-/// Denied and removed sessions remembered; the oldest are forgotten beyond this.
-const MAX_BARRED_SESSIONS: usize = 4096;
+use crate::text::clean_chat;
 
 /// The room's answer to a `Join`: the new member's id, or why not.
 pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
@@ -61,38 +65,15 @@ struct Member {
     address: IpAddr,
     session: Option<String>,
     outbox: mpsc::Sender<ServerMessage>,
+    allowance: Allowance,
+    /// Its media state changed faster than its allowance: the latest goes out later.
+    media_unsent: bool,
 }
 
 /// A guest waiting for the host to let them in.
 struct Knock {
     joining: Joining,
     reply: JoinReply,
-}
-
-/// Session tokens the host turned away, with why; the oldest are forgotten first, so a
-/// stream of new tokens cannot grow memory.
-#[derive(Default)]
-struct BarredSessions {
-    reasons: HashMap<String, DenyReason>,
-    order: VecDeque<String>,
-}
-
-impl BarredSessions {
-    fn bar(&mut self, session: Option<&String>, reason: DenyReason) {
-        let Some(session) = session else { return };
-        if self.reasons.insert(session.clone(), reason).is_none() {
-            self.order.push_back(session.clone());
-        }
-        while self.order.len() > MAX_BARRED_SESSIONS {
-            if let Some(oldest) = self.order.pop_front() {
-                self.reasons.remove(&oldest);
-            }
-        }
-    }
-
-    fn reason(&self, session: Option<&String>) -> Option<DenyReason> {
-        session.and_then(|session| self.reasons.get(session)).copied()
-    }
 }
 
 impl Member {
@@ -125,6 +106,10 @@ pub(crate) struct Room {
     ask_to_join: bool,
     /// Guests waiting for the host, by ticket.
     knocks: BTreeMap<KnockId, Knock>,
+    /// Messages for hosts, waiting for room in their outboxes.
+    host_backlog: HostBacklog,
+    /// When merged media states go out.
+    media_due: Option<tokio::time::Instant>,
     ended: bool,
 }
 
@@ -144,14 +129,31 @@ impl Room {
             barred: BarredSessions::default(),
             ask_to_join,
             knocks: BTreeMap::new(),
+            host_backlog: HostBacklog::default(),
+            media_due: None,
             ended: false,
         }
     }
 
     /// Runs until the meeting ends or every sender is gone.
     pub async fn run(mut self, mut events: mpsc::Receiver<RoomEvent>) {
-        while let Some(event) = events.recv().await {
+        loop {
+            let event = match self.media_due {
+                Some(due) => tokio::select! {
+                    event = events.recv() => event,
+                    () = tokio::time::sleep_until(due) => {
+                        self.send_merged_media_states();
+                        self.host_backlog.drain().await;
+                        continue;
+                    }
+                },
+                None => events.recv().await,
+            };
+            let Some(event) = event else { break };
             self.handle(event);
+            // Back-pressure from the host's program: nothing more is taken in until what is
+            // held for it has gone out.
+            self.host_backlog.drain().await;
             self.participant_count.store(self.members.len(), Ordering::Relaxed);
             if self.ended {
                 break;
@@ -221,7 +223,7 @@ impl Room {
     }
 
     /// Puts `joining` in the waiting room and tells the host.
-    fn knock(&mut self, joining: Joining, reply: JoinReply) {
+    fn knock(&mut self, mut joining: Joining, reply: JoinReply) {
         if self.knocks.len() >= limits::MAX_WAITING {
             let _ = reply.send(Err(DenyReason::TooManyConnections));
             return;
@@ -233,6 +235,7 @@ impl Room {
             let _ = reply.send(Err(DenyReason::TooManyConnections));
             return;
         }
+        joining.name = self.guest_name(&joining.name);
         let ticket = joining.ticket;
         let knock = Knock { joining, reply };
         let message = knocking(ticket, &knock);
@@ -277,6 +280,7 @@ impl Room {
             outbox,
             ..
         } = joining;
+        let name = if is_host { name } else { self.guest_name(&name) };
         let id = self.next_id;
         self.next_id += 1;
         let member = Member {
@@ -286,6 +290,8 @@ impl Room {
             address,
             session,
             outbox,
+            allowance: Allowance::new(),
+            media_unsent: false,
         };
         let welcome = ServerMessage::Welcome {
             version: PROTOCOL_VERSION,
@@ -302,45 +308,46 @@ impl Room {
         Ok(id)
     }
 
+    /// What a guest who asked for `wanted` is called: unlike the host's name and everyone
+    /// else's, here or waiting.
+    fn guest_name(&self, wanted: &str) -> String {
+        let taken = std::iter::once(self.meeting.host_name.as_str())
+            .chain(self.members.values().map(|member| member.name.as_str()))
+            .chain(self.knocks.values().map(|knock| knock.joining.name.as_str()));
+        names::guest_name(wanted, taken)
+    }
+
     fn on_message(&mut self, from: PeerId, message: ClientMessage) {
         if !self.members.contains_key(&from) {
             return;
         }
         match message {
             ClientMessage::Signal { to, signal } => {
-                if to != from && self.members.contains_key(&to) {
-                    self.send(to, ServerMessage::Signal { from, signal });
-                } else {
+                if to == from || !self.members.contains_key(&to) {
                     self.send(
                         from,
                         ServerMessage::Error {
                             message: format!("there is no other participant {to}"),
                         },
                     );
+                    return;
                 }
-            }
-            ClientMessage::Chat { text } => {
-                let text = text.trim();
-                if text.chars().count() > limits::MAX_CHAT_CHARS {
-                    self.send(
+                let allowed = self
+                    .members
+                    .get_mut(&from)
+                    .map(|member| member.allowance.signal(to, &signal, Instant::now()));
+                match allowed {
+                    Some(Ok(())) => self.send(to, ServerMessage::Signal { from, signal }),
+                    Some(Err(refusal)) => self.send(
                         from,
                         ServerMessage::Error {
-                            message: format!("chat messages are limited to {} characters", limits::MAX_CHAT_CHARS),
+                            message: refusal.to_string(),
                         },
-                    );
-                } else if !text.is_empty() {
-                    self.chat_seq += 1;
-                    let name = self.members.get(&from).map(|m| m.name.clone()).unwrap_or_default();
-                    let chat = ServerMessage::Chat {
-                        from,
-                        name,
-                        text: text.to_owned(),
-                        sent_at_ms: crate::clock_ms(),
-                        seq: self.chat_seq,
-                    };
-                    self.broadcast(&chat, None);
+                    ),
+                    None => {}
                 }
             }
+            ClientMessage::Chat { text } => self.chat(from, &text),
             ClientMessage::MediaState { mut media } => {
                 if media.screen
                     && let Some(refusal) = self.share_refusal(from)
@@ -348,10 +355,17 @@ impl Room {
                     media.screen = false;
                     self.send(from, refusal);
                 }
-                if let Some(member) = self.members.get_mut(&from) {
-                    member.media = media;
+                let Some(member) = self.members.get_mut(&from) else {
+                    return;
+                };
+                member.media = media;
+                member.media_unsent = !member.allowance.media_state(Instant::now());
+                if member.media_unsent {
+                    self.media_due
+                        .get_or_insert_with(|| tokio::time::Instant::now() + MEDIA_STATE_DELAY);
+                } else {
+                    self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
                 }
-                self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
             }
             ClientMessage::AllowManySharers { allowed } => {
                 if self.host_only(from, "share screens") {
@@ -405,6 +419,35 @@ impl Room {
         }
     }
 
+    /// Passes `from`'s chat message to everyone, numbered, or tells `from` why not.
+    fn chat(&mut self, from: PeerId, text: &str) {
+        let text = clean_chat(text);
+        let Some(member) = self.members.get_mut(&from).filter(|_| !text.is_empty()) else {
+            return;
+        };
+        let refusal = if text.chars().count() > limits::MAX_CHAT_CHARS {
+            format!("chat messages are limited to {} characters", limits::MAX_CHAT_CHARS)
+        } else if !member.allowance.chat(Instant::now()) {
+            format!(
+                "you are sending chat messages too fast (at most {} at once, {} a second); this one was not delivered",
+                limits::CHAT_BURST,
+                limits::CHATS_PER_SECOND
+            )
+        } else {
+            self.chat_seq += 1;
+            let chat = ServerMessage::Chat {
+                from,
+                name: member.name.clone(),
+                text,
+                sent_at_ms: crate::clock_ms(),
+                seq: self.chat_seq,
+            };
+            self.broadcast(&chat, None);
+            return;
+        };
+        self.send(from, ServerMessage::Error { message: refusal });
+    }
+
     /// True when `from` hosts; otherwise tells them that only the host may `what`.
     fn host_only(&mut self, from: PeerId, what: &str) -> bool {
         let host = self.members.get(&from).is_some_and(|member| member.is_host);
@@ -433,10 +476,35 @@ impl Room {
             })
     }
 
+    /// Sends the media states merged while their senders' allowances were used up.
+    fn send_merged_media_states(&mut self) {
+        let now = Instant::now();
+        let due: Vec<(PeerId, MediaState)> = self
+            .members
+            .iter_mut()
+            .filter(|(_, member)| member.media_unsent)
+            .filter_map(|(id, member)| {
+                member.media_unsent = !member.allowance.media_state(now);
+                (!member.media_unsent).then_some((*id, member.media))
+            })
+            .collect();
+        for (id, media) in due {
+            self.broadcast(&ServerMessage::MediaState { id, media }, Some(id));
+        }
+        self.media_due = self
+            .members
+            .values()
+            .any(|member| member.media_unsent)
+            .then(|| tokio::time::Instant::now() + MEDIA_STATE_DELAY);
+    }
+
     fn remove(&mut self, id: PeerId, reason: LeaveReason) {
         let Some(member) = self.members.remove(&id) else {
             return;
         };
+        for other in self.members.values_mut() {
+            other.allowance.forget(id);
+        }
         if member.is_host {
             // The meeting lives in the host's program: without the host there is no meeting.
             self.end();
@@ -472,7 +540,7 @@ impl Room {
         let too_slow = self
             .members
             .get(&to)
-            .is_some_and(|member| is_full(member.outbox.try_send(message)));
+            .is_some_and(|member| !self.host_backlog.deliver(to, &member.outbox, member.is_host, message));
         if too_slow {
             self.remove(to, LeaveReason::ConnectionLost);
         }
@@ -483,7 +551,11 @@ impl Room {
             .members
             .iter()
             .filter(|(id, _)| Some(**id) != except)
-            .filter(|(_, member)| is_full(member.outbox.try_send(message.clone())))
+            .filter(|(id, member)| {
+                !self
+                    .host_backlog
+                    .deliver(**id, &member.outbox, member.is_host, message.clone())
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in too_slow {
@@ -500,8 +572,6 @@ fn knocking(ticket: KnockId, knock: &Knock) -> ServerMessage {
     }
 }
 
-/// True when a member's outbox is full: it cannot keep up. A closed outbox is not counted:
-/// that connection has ended and its `Gone` event, with the real reason, is on its way.
-fn is_full(sent: Result<(), mpsc::error::TrySendError<ServerMessage>>) -> bool {
-    matches!(sent, Err(mpsc::error::TrySendError::Full(_)))
-}
+#[cfg(test)]
+#[path = "room_tests.rs"]
+mod tests;

@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 use super::connection;
 use super::room::{Room, RoomEvent};
 use crate::address::DEFAULT_PORT;
-use crate::protocol::{MeetingInfo, clean_name, clean_text, limits};
+use crate::protocol::{MeetingInfo, limits};
+use crate::text::{clean_name, clean_text};
 
 /// What the host decides before the meeting starts.
 #[derive(Clone, Debug)]
