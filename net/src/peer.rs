@@ -4,7 +4,8 @@
 //! new negotiation.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -223,8 +224,13 @@ struct SendTrack {
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
-    payload_type: OnceLock<u8>,
+    /// The payload type negotiated for this connection ([`NOT_NEGOTIATED`] before): the
+    /// other side's numbering when it offered, which need not be ours.
+    payload_type: AtomicU16,
 }
+
+/// No payload type negotiated yet: nothing is sent.
+const NOT_NEGOTIATED: u16 = u16::MAX;
 
 impl SendTrack {
     /// A track whose id starts with `prefix`.
@@ -262,21 +268,28 @@ impl SendTrack {
             track,
             sender,
             ssrc,
-            payload_type: OnceLock::new(),
+            payload_type: AtomicU16::new(NOT_NEGOTIATED),
         })
+    }
+
+    /// Takes the payload type from the codecs both sides agreed on; call after each remote
+    /// description. Before one, the sender's codecs are our own numbering, which a peer that
+    /// numbers its codecs otherwise refuses, so nothing is sent until then.
+    async fn follow_negotiation(&self) -> Result<(), PeerError> {
+        let parameters = self.sender.get_parameters().await.map_err(peer_error)?;
+        let payload_type = parameters
+            .rtp_parameters
+            .codecs
+            .first()
+            .map_or(NOT_NEGOTIATED, |codec| u16::from(codec.payload_type));
+        self.payload_type.store(payload_type, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Writes one encoded frame; dropped silently until the connection has negotiated.
     async fn write(&self, data: Bytes, duration: Duration) -> Result<(), PeerError> {
-        let payload_type = match self.payload_type.get() {
-            Some(pt) => *pt,
-            None => {
-                let parameters = self.sender.get_parameters().await.map_err(peer_error)?;
-                let Some(codec) = parameters.rtp_parameters.codecs.first() else {
-                    return Ok(());
-                };
-                *self.payload_type.get_or_init(|| codec.payload_type)
-            }
+        let Ok(payload_type) = u8::try_from(self.payload_type.load(Ordering::Relaxed)) else {
+            return Ok(());
         };
         let sample = Sample {
             data,
@@ -460,6 +473,7 @@ impl PeerLink {
             .set_local_description(answer.clone())
             .await
             .map_err(peer_error)?;
+        self.follow_negotiation().await?;
         Ok(Signal::Answer { sdp: answer.sdp })
     }
 
@@ -468,7 +482,7 @@ impl PeerLink {
         let answer = RTCSessionDescription::answer(sdp).map_err(peer_error)?;
         self.pc.set_remote_description(answer).await.map_err(peer_error)?;
         self.apply_early_candidates().await;
-        Ok(())
+        self.follow_negotiation().await
     }
 
     /// Adds one of the other side's ICE candidates (kept until the description arrives);
@@ -507,6 +521,14 @@ impl PeerLink {
                 tracing::debug!(%error, "ignoring a remote candidate");
             }
         }
+    }
+
+    /// Every track sends with the payload types just negotiated.
+    async fn follow_negotiation(&self) -> Result<(), PeerError> {
+        for track in [&self.video, &self.screen, &self.audio] {
+            track.follow_negotiation().await?;
+        }
+        Ok(())
     }
 
     /// Sends one H.264 access unit (Annex B) of `feed`; `duration` is the time until the next

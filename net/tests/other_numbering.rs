@@ -1,0 +1,242 @@
+//! A peer that is not Video Meet: plain webrtc-rs that numbers its codecs otherwise (H.264 96,
+//! Opus 97), puts its audio m-line first and offers. Payload type numbers are the offerer's
+//! to choose, so everything we send it must carry its numbers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use tokio::sync::mpsc;
+use videomeet_media::audio::TestTone;
+use videomeet_media::codec::{H264Config, H264Encoder, OpusConfig, OpusEncoder};
+use videomeet_media::decode_thread::VideoDecoderThread;
+use videomeet_media::slot::VideoSlot;
+use videomeet_media::video::{TestPattern, VideoFormat, VideoSource, read_stamp};
+use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame};
+use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink, VideoFeed};
+use videomeet_net::protocol::Signal;
+use videomeet_net::receive::{receive_audio, receive_video};
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCSessionDescription, Registry, configure_rtcp_reports,
+};
+
+const THEIR_H264: u8 = 96;
+const THEIR_OPUS: u8 = 97;
+
+/// The other stack's events: its candidates and the tracks it receives.
+struct Theirs {
+    candidates: mpsc::Sender<RTCIceCandidateInit>,
+    tracks: mpsc::Sender<Arc<dyn TrackRemote>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Theirs {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let _ = self.candidates.try_send(init);
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.tracks.try_send(track);
+    }
+}
+
+/// A webrtc-rs connection with H.264 at 96 and Opus at 97 that receives audio, camera and
+/// screen, in that order.
+async fn other_stack(handler: Theirs) -> Arc<dyn PeerConnection> {
+    let mut media = MediaEngine::default();
+    let h264 = RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.into(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".into(),
+        rtcp_feedback: Vec::new(),
+    };
+    let opus = RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.into(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+        rtcp_feedback: Vec::new(),
+    };
+    for (rtp_codec, payload_type, kind) in [
+        (h264, THEIR_H264, RtpCodecKind::Video),
+        (opus, THEIR_OPUS, RtpCodecKind::Audio),
+    ] {
+        media
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec,
+                    payload_type,
+                },
+                kind,
+            )
+            .unwrap();
+    }
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media)
+        .with_interceptor_registry(configure_rtcp_reports(Registry::new()))
+        .with_handler(Arc::new(handler))
+        .with_udp_addrs(vec![SocketAddr::from(([127, 0, 0, 1], 0))])
+        .build()
+        .await
+        .unwrap();
+    let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video, RtpCodecKind::Video] {
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Recvonly,
+            streams: Vec::new(),
+            send_encodings: Vec::new(),
+        };
+        pc.add_transceiver_from_kind(kind, Some(init)).await.unwrap();
+    }
+    pc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_with_other_payload_numbers_gets_our_picture_and_sound() {
+    let (their_candidates_tx, mut their_candidates) = mpsc::channel(64);
+    let (their_tracks_tx, mut their_tracks) = mpsc::channel(8);
+    let theirs = other_stack(Theirs {
+        candidates: their_candidates_tx,
+        tracks: their_tracks_tx,
+    })
+    .await;
+    let (our_events_tx, mut our_events) = mpsc::channel(64);
+    let ours = Arc::new(
+        PeerLink::new(
+            &PeerConfig {
+                ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+                ..PeerConfig::default()
+            },
+            our_events_tx,
+        )
+        .await
+        .unwrap(),
+    );
+
+    // They offer with their numbers; we answer.
+    let offer = theirs.create_offer(None).await.unwrap();
+    theirs.set_local_description(offer.clone()).await.unwrap();
+    assert!(offer.sdp.contains("a=rtpmap:96 H264/90000"), "{}", offer.sdp);
+    let Signal::Answer { sdp: answer } = ours.accept_offer(offer.sdp).await.unwrap() else {
+        panic!("not an answer")
+    };
+    assert!(answer.contains("a=rtpmap:96 H264/90000"), "{answer}");
+    theirs
+        .set_remote_description(RTCSessionDescription::answer(answer).unwrap())
+        .await
+        .unwrap();
+    tokio::spawn({
+        let ours = Arc::clone(&ours);
+        async move {
+            while let Some(init) = their_candidates.recv().await {
+                let _ = ours
+                    .add_remote_candidate(init.candidate, init.sdp_mid, init.sdp_mline_index)
+                    .await;
+            }
+        }
+    });
+    tokio::spawn({
+        let theirs = Arc::clone(&theirs);
+        async move {
+            while let Some(event) = our_events.recv().await {
+                if let PeerEvent::Candidate(Signal::Candidate {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                }) = event
+                {
+                    let init = RTCIceCandidateInit {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                        ..Default::default()
+                    };
+                    let _ = theirs.add_ice_candidate(init).await;
+                }
+            }
+        }
+    });
+
+    // We send three seconds of camera and sound, as a meeting does.
+    let sender = tokio::spawn({
+        let ours = Arc::clone(&ours);
+        async move {
+            let mut pattern = TestPattern::new(VideoFormat::new(320, 240, 30));
+            let mut encoder = H264Encoder::new(H264Config {
+                bitrate_bps: 500_000,
+                max_fps: 30,
+                ..H264Config::CAMERA_720P
+            })
+            .unwrap();
+            let mut opus = OpusEncoder::new(OpusConfig::default()).unwrap();
+            let tone = TestTone::new(440.0);
+            let (mut frame, mut unit, mut audio, mut packet) = (
+                VideoFrame::default(),
+                EncodedVideoFrame::default(),
+                AudioFrame::default(),
+                Vec::new(),
+            );
+            for index in 0..90u64 {
+                tokio::task::block_in_place(|| pattern.next_frame(&mut frame)).unwrap();
+                // Keyframes now and then: the first ones go out before the path is up.
+                if index % 15 == 0 {
+                    encoder.keyframe_request().request();
+                }
+                if encoder.encode(&frame, &mut unit).unwrap() {
+                    let unit = Bytes::copy_from_slice(&unit.data);
+                    let _ = ours
+                        .send_video(VideoFeed::Camera, unit, Duration::from_millis(33))
+                        .await;
+                }
+                tone.render(index * 20_000, &mut audio);
+                opus.encode(&audio, &mut packet).unwrap();
+                let _ = ours.send_audio(Bytes::copy_from_slice(&packet)).await;
+            }
+        }
+    });
+
+    // They decode the picture and count the sound.
+    let slot = Arc::new(VideoSlot::default());
+    let (audio_tx, audio_rx) = std::sync::mpsc::sync_channel(1024);
+    let mut kinds = Vec::new();
+    while kinds.len() < 2 {
+        let Ok(Some(track)) = tokio::time::timeout(Duration::from_secs(5), their_tracks.recv()).await else {
+            panic!("only these of our tracks reached them: {kinds:?}");
+        };
+        let kind = track.kind().await;
+        kinds.push(kind);
+        match kind {
+            RtpCodecKind::Video => {
+                let decoder = VideoDecoderThread::start("decode-theirs", Arc::clone(&slot), || {}).unwrap();
+                tokio::spawn(receive_video(track, decoder));
+            }
+            _ => drop(tokio::spawn(receive_audio(track, 1, audio_tx.clone()))),
+        }
+    }
+    sender.await.unwrap();
+    let (mut shown, mut pictures, mut seen) = (VideoFrame::default(), 0, 0);
+    while let Some(generation) = slot.read_if_newer(seen, &mut shown) {
+        seen = generation;
+        pictures += 1;
+    }
+    let last = read_stamp(&shown).map(|stamp| stamp.counter);
+    let sound = audio_rx.try_iter().count();
+    println!("the other stack decoded up to picture {last:?} and received {sound} sound packets");
+    assert!(
+        pictures >= 1 && last >= Some(60),
+        "last picture decoded: {last:?} of 90"
+    );
+    assert!(sound >= 60, "{sound} sound packets of 90");
+    ours.close().await;
+    let _ = theirs.close().await;
+}
