@@ -6,18 +6,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use tokio::sync::mpsc;
-use videomeet_media::audio::TestTone;
-use videomeet_media::codec::{H264Config, H264Encoder, OpusConfig, OpusEncoder};
+use videomeet_media::VideoFrame;
 use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
-use videomeet_media::video::{TestPattern, VideoFormat, VideoSource, read_stamp};
-use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame};
-use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink, VideoFeed};
+use videomeet_media::video::{VideoFormat, read_stamp};
+use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink};
 use videomeet_net::protocol::Signal;
 use videomeet_net::receive::{receive_audio, receive_video};
 use webrtc::media_stream::track_remote::TrackRemote;
@@ -25,6 +22,8 @@ use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
     RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCSessionDescription, Registry, configure_rtcp_reports,
 };
+
+mod sending;
 
 const THEIR_H264: u8 = 96;
 const THEIR_OPUS: u8 = 97;
@@ -167,43 +166,15 @@ async fn a_peer_with_other_payload_numbers_gets_our_picture_and_sound() {
         }
     });
 
-    // We send three seconds of camera and sound, as a meeting does.
-    let sender = tokio::spawn({
-        let ours = Arc::clone(&ours);
-        async move {
-            let mut pattern = TestPattern::new(VideoFormat::new(320, 240, 30));
-            let mut encoder = H264Encoder::new(H264Config {
-                bitrate_bps: 500_000,
-                max_fps: 30,
-                ..H264Config::CAMERA_720P
-            })
-            .unwrap();
-            let mut opus = OpusEncoder::new(OpusConfig::default()).unwrap();
-            let tone = TestTone::new(440.0);
-            let (mut frame, mut unit, mut audio, mut packet) = (
-                VideoFrame::default(),
-                EncodedVideoFrame::default(),
-                AudioFrame::default(),
-                Vec::new(),
-            );
-            for index in 0..90u64 {
-                tokio::task::block_in_place(|| pattern.next_frame(&mut frame)).unwrap();
-                // Keyframes now and then: the first ones go out before the path is up.
-                if index % 15 == 0 {
-                    encoder.keyframe_request().request();
-                }
-                if encoder.encode(&frame, &mut unit).unwrap() {
-                    let unit = Bytes::copy_from_slice(&unit.data);
-                    let _ = ours
-                        .send_video(VideoFeed::Camera, unit, Duration::from_millis(33))
-                        .await;
-                }
-                tone.render(index * 20_000, &mut audio);
-                opus.encode(&audio, &mut packet).unwrap();
-                let _ = ours.send_audio(Bytes::copy_from_slice(&packet)).await;
-            }
-        }
-    });
+    // We send three seconds of camera and sound, with keyframes now and then: the first
+    // ones go out before the path is up.
+    let sender = tokio::spawn(sending::send_call(
+        Arc::clone(&ours),
+        VideoFormat::new(320, 240, 30),
+        500_000,
+        90,
+        Some(15),
+    ));
 
     // They decode the picture and count the sound.
     let slot = Arc::new(VideoSlot::default());

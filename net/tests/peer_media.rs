@@ -1,20 +1,20 @@
 //! Two peer connections on loopback carry H.264 video and Opus audio end to end.
 
+mod sending;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use tokio::sync::mpsc;
-use videomeet_media::audio::TestTone;
 use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::audio::mixer::MixerInput;
-use videomeet_media::codec::{H264Config, H264Encoder, OpusConfig, OpusDecoder, OpusEncoder};
+use videomeet_media::codec::OpusDecoder;
 use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
-use videomeet_media::video::{TestPattern, VideoFormat, VideoSource, read_stamp};
-use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame, clock};
+use videomeet_media::video::{VideoFormat, read_stamp};
+use videomeet_media::{AudioFrame, VideoFrame, clock};
 use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink, VideoFeed};
 use videomeet_net::protocol::Signal;
 use videomeet_net::receive::{receive_audio, receive_video};
@@ -102,44 +102,13 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
     );
 
     // Alice sends two seconds of 640x360 test pattern and test tone.
-    let sender = tokio::spawn({
-        let alice = Arc::clone(&alice);
-        async move {
-            let mut pattern = TestPattern::new(VideoFormat::new(640, 360, 30));
-            let mut encoder = H264Encoder::new(H264Config {
-                bitrate_bps: 1_000_000,
-                max_fps: 30,
-                ..H264Config::CAMERA_720P
-            })
-            .unwrap();
-            let mut opus = OpusEncoder::new(OpusConfig::default()).unwrap();
-            let tone = TestTone::new(440.0);
-            let (mut frame, mut unit, mut audio, mut packet) = (
-                VideoFrame::default(),
-                EncodedVideoFrame::default(),
-                AudioFrame::default(),
-                Vec::new(),
-            );
-            for index in 0..60u64 {
-                // Pacing by the pattern's own clock; encoding is fast enough to stay on time.
-                tokio::task::block_in_place(|| pattern.next_frame(&mut frame)).unwrap();
-                if encoder.encode(&frame, &mut unit).unwrap() {
-                    alice
-                        .send_video(
-                            VideoFeed::Camera,
-                            Bytes::copy_from_slice(&unit.data),
-                            Duration::from_millis(33),
-                        )
-                        .await
-                        .unwrap();
-                }
-                // Audio at the same pace (one 20 ms packet per video frame is enough here).
-                tone.render(500_000 + index * 20_000, &mut audio);
-                opus.encode(&audio, &mut packet).unwrap();
-                alice.send_audio(Bytes::copy_from_slice(&packet)).await.unwrap();
-            }
-        }
-    });
+    let sender = tokio::spawn(sending::send_call(
+        Arc::clone(&alice),
+        VideoFormat::new(640, 360, 30),
+        1_000_000,
+        60,
+        None,
+    ));
 
     // Bob receives: video into a decoder thread and a slot, audio into a queue.
     let slot = Arc::new(VideoSlot::default());
