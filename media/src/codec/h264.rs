@@ -174,8 +174,7 @@ impl H264Encoder {
                 &mut slot.insert((build_encoder(self.config)?, size)).0
             }
         };
-        let keyframe_wanted = self.keyframe_request.take();
-        if keyframe_wanted {
+        if self.keyframe_request.take() {
             encoder.force_intra_frame();
         }
         let timestamp = openh264::Timestamp::from_millis(frame.capture_time_us / 1000);
@@ -188,11 +187,6 @@ impl H264Encoder {
         out.data.clear();
         let frame_type = bitstream.frame_type();
         if matches!(frame_type, FrameType::Skip | FrameType::Invalid) {
-            // Rate control (or a still screen) skipped the picture: the keyframe asked for
-            // comes with the next one instead of being forgotten.
-            if keyframe_wanted {
-                self.keyframe_request.request();
-            }
             return Ok(false);
         }
         bitstream.write_vec(&mut out.data);
