@@ -358,14 +358,7 @@ mod native {
     ) -> Result<(), CodecError> {
         // SAFETY: as in `set_option`; openh264 writes the current value into `value`.
         let status = unsafe { encoder.raw_api().get_option(option, value) };
-        if status == 0 {
-            Ok(())
-        } else {
-            Err(CodecError::Encode {
-                codec: CODEC,
-                reason: format!("reading option {option} failed with status {status}"),
-            })
-        }
+        checked(status, "reading", option)
     }
 
     pub fn set_frame_rate(encoder: &mut Encoder, fps: f32) -> Result<(), CodecError> {
@@ -382,12 +375,17 @@ mod native {
         // the type openh264 documents for `option` (SBitrateInfo or float) and lives for the
         // duration of the call, which copies it.
         let status = unsafe { encoder.raw_api().set_option(option, value) };
+        checked(status, "setting", option)
+    }
+
+    /// openh264's status for `doing` (reading, setting) `option`, as a result.
+    fn checked(status: i32, doing: &str, option: ENCODER_OPTION) -> Result<(), CodecError> {
         if status == 0 {
             Ok(())
         } else {
             Err(CodecError::Encode {
                 codec: CODEC,
-                reason: format!("setting option {option} failed with status {status}"),
+                reason: format!("{doing} option {option} failed with status {status}"),
             })
         }
     }
