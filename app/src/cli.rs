@@ -41,6 +41,10 @@ pub enum Command {
         /// Do not announce the meeting on the local network.
         #[arg(long)]
         no_announce: bool,
+        /// Let web pages from this origin (`https://host:port`) join; may be repeated.
+        /// Without it, only programs (which send no origin) are let in.
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allowed_origins: Vec<String>,
         #[command(flatten)]
         media: MediaArgs,
     },

@@ -30,11 +30,13 @@ fn main() -> anyhow::Result<()> {
             passcode,
             port,
             no_announce,
+            allowed_origins,
             media,
         }) => {
             let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
             host.passcode = passcode;
             host.port = port;
+            host.allowed_origins = allowed_origins;
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {

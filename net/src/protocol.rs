@@ -247,6 +247,9 @@ pub enum DenyReason {
     Removed,
     /// The host did not let this guest in (or no longer answers its knock).
     NotAdmitted,
+    /// A web page from an origin the host does not trust (another site, or a name that
+    /// could point anywhere): refused so that no page a participant opens can join.
+    ForbiddenOrigin,
 }
 
 /// Why a participant left.

@@ -674,3 +674,94 @@ async fn an_unreachable_address_is_a_clear_error() {
     assert!(matches!(error, JoinError::Unreachable { .. }));
     assert!(error.to_string().contains(&format!("127.0.0.1:{port}")), "{error}");
 }
+
+/// Sends `message` on a raw socket.
+async fn say<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    socket: &mut tokio_tungstenite::WebSocketStream<S>,
+    message: &ClientMessage,
+) {
+    socket.send(Message::text(message.to_json())).await.expect("sends");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_sent_the_instant_welcome_arrives_are_relayed() {
+    let (server, mut host) = host(None).await;
+    for join in 0..200 {
+        let mut socket = raw(&server).await;
+        say(&mut socket, &hello(&format!("Guest {join}"), None, None)).await;
+        let ServerMessage::Welcome { peers, .. } = first_answer(&mut socket).await else {
+            panic!("join {join}: no welcome");
+        };
+        let to = peers.iter().find(|peer| peer.is_host).expect("the host is listed").id;
+        let offer = Signal::Offer {
+            sdp: format!("v=0 join {join}"),
+        };
+        say(
+            &mut socket,
+            &ClientMessage::Signal {
+                to,
+                signal: offer.clone(),
+            },
+        )
+        .await;
+        // The answer to this ping comes after any refusal of the offer.
+        say(&mut socket, &ClientMessage::Ping { nonce: join }).await;
+        loop {
+            match first_answer(&mut socket).await {
+                ServerMessage::Pong { nonce } if nonce == join => break,
+                ServerMessage::Error { message } => panic!("join {join}: the offer was refused: {message}"),
+                _ => {}
+            }
+        }
+        loop {
+            if let ServerMessage::Signal { signal, .. } = next(&mut host.events).await
+                && signal == offer
+            {
+                break;
+            }
+        }
+        say(&mut socket, &ClientMessage::Leave).await;
+    }
+}
+
+/// A raw WebSocket whose handshake carries `origin`, as a browser's does, that has said `hello`.
+async fn hello_with_origin(server: &videomeet_net::signaling::SignalingServer, origin: &str) -> common::RawSocket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://127.0.0.1:{}/", server.local_addr().port())
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert("origin", origin.parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("upgrades");
+    say(&mut socket, &hello("Page", None, None)).await;
+    socket
+}
+
+#[tokio::test]
+async fn a_page_from_another_site_is_denied_and_one_from_an_allowed_origin_joins() {
+    let mut config = videomeet_net::signaling::HostConfig::new("Standup", "Grace");
+    config.allowed_origins = vec!["https://192.168.1.5:47800/".into()];
+    let (server, _host) = common::host_with(config).await;
+    for origin in ["http://evil.example", "null", "https://192.168.1.5:47801"] {
+        let mut socket = hello_with_origin(&server, origin).await;
+        let received = everything_received(&mut socket).await;
+        assert!(
+            matches!(
+                received.as_slice(),
+                [ServerMessage::Denied {
+                    reason: DenyReason::ForbiddenOrigin,
+                    ..
+                }]
+            ),
+            "{origin}: {received:?}"
+        );
+    }
+    let mut allowed = hello_with_origin(&server, "https://192.168.1.5:47800").await;
+    assert!(matches!(
+        first_answer(&mut allowed).await,
+        ServerMessage::Welcome { .. }
+    ));
+    // A program sends no origin and is let in.
+    let mut native = raw(&server).await;
+    say(&mut native, &hello("Program", None, None)).await;
+    assert!(matches!(first_answer(&mut native).await, ServerMessage::Welcome { .. }));
+}

@@ -9,9 +9,10 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
+use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 
 use super::allowance::OUTBOX_CAPACITY;
 use super::rate::TokenBucket;
@@ -47,9 +48,18 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
     let config = WebSocketConfig::default()
         .max_message_size(Some(limits::MAX_MESSAGE_BYTES))
         .max_frame_size(Some(limits::MAX_MESSAGE_BYTES));
+    let mut origin = None;
+    #[allow(clippy::result_large_err, reason = "the handshake callback's type is tungstenite's")]
+    let note_origin = |request: &Request, response: Response| {
+        origin = request
+            .headers()
+            .get("origin")
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        Ok(response)
+    };
     let mut socket = match tokio::time::timeout(
         limits::HANDSHAKE_TIMEOUT,
-        accept_async_with_config(stream, Some(config)),
+        accept_hdr_async_with_config(stream, note_origin, Some(config)),
     )
     .await
     {
@@ -60,6 +70,10 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
         }
         Err(_) => return,
     };
+    if !shared.trusts_origin(origin.as_deref()) {
+        tracing::warn!(%peer, origin = origin.as_deref(), "refused a web page from an origin not allowed");
+        return deny(&mut socket, DenyReason::ForbiddenOrigin).await;
+    }
     let admitted = match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, read_hello(&mut socket, &shared, peer)).await {
         Ok(Ok(admitted)) => admitted,
         Ok(Err(reason)) => return deny(&mut socket, reason).await,
@@ -168,11 +182,21 @@ async fn wait_for_room(
     let give_up = tokio::time::Instant::now() + limits::KNOCK_TIMEOUT;
     let mut last_heard = Instant::now();
     let mut refusals = 0;
+    // The room queues `welcome` just before it answers `joined`. Passed on at once, a guest
+    // could answer it (with its offers) before that answer is here, and have them refused
+    // as if it were still waiting; so `welcome` goes out only together with the answer.
+    let mut welcome = None;
     let ending = loop {
         let idle_deadline = tokio::time::Instant::from_std(last_heard + limits::IDLE_TIMEOUT);
         tokio::select! {
             answer = &mut joined => return match answer {
-                Ok(Ok(id)) => Ok(id),
+                Ok(Ok(id)) => {
+                    if let Some(welcome) = welcome {
+                        // A closed socket is noticed by the relay that follows.
+                        send(socket, &welcome).await;
+                    }
+                    Ok(id)
+                }
                 Ok(Err(reason)) => Err(NotJoined::Denied(reason)),
                 Err(_) => {
                     // The room let go: pass on its last word (`ended`), if any.
@@ -182,8 +206,10 @@ async fn wait_for_room(
                     Err(NotJoined::Gone)
                 }
             },
-            Some(message) = inbox.recv() => {
-                if !send(socket, &message).await {
+            Some(message) = inbox.recv(), if welcome.is_none() => {
+                if matches!(message, ServerMessage::Welcome { .. }) {
+                    welcome = Some(message);
+                } else if !send(socket, &message).await {
                     break NotJoined::Gone;
                 }
             }
@@ -345,6 +371,7 @@ async fn deny(socket: &mut Socket, reason: DenyReason) {
         DenyReason::Removed => "The host removed you from this meeting.".to_owned(),
         DenyReason::Locked => "The host has locked the meeting: nobody new can join.".to_owned(),
         DenyReason::NotAdmitted => "The host did not let you in.".to_owned(),
+        DenyReason::ForbiddenOrigin => "This meeting does not accept web pages from other sites.".to_owned(),
         DenyReason::TooManyTries => {
             "Too many wrong passcodes from this address; wait a few seconds and try again.".to_owned()
         }

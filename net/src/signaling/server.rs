@@ -33,6 +33,9 @@ pub struct HostConfig {
     pub port: u16,
     /// Guests wait until the host lets them in ("ask to join").
     pub ask_to_join: bool,
+    /// Web origins (`https://host:port`) whose pages may join. Native clients send no
+    /// origin and are always heard; a page from any origin not listed is refused.
+    pub allowed_origins: Vec<String>,
 }
 
 impl HostConfig {
@@ -45,6 +48,7 @@ impl HostConfig {
             bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port: DEFAULT_PORT,
             ask_to_join: false,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -54,6 +58,7 @@ pub(crate) struct Shared {
     pub meeting: MeetingInfo,
     pub passcode: Option<String>,
     pub host_token: String,
+    pub allowed_origins: Vec<String>,
     pub room: mpsc::Sender<RoomEvent>,
     connections: Mutex<ConnectionCounts>,
     tries: Mutex<PasscodeTries>,
@@ -77,6 +82,18 @@ impl Shared {
     pub(crate) fn tries(&self) -> std::sync::MutexGuard<'_, PasscodeTries> {
         // Every update is one step, so the record stays usable after a panicked holder.
         self.tries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a connection whose handshake carried `origin` may join: one without an
+    /// origin is a native client; a web page must come from an origin the host listed.
+    /// Same-site checks are not enough: after DNS rebinding a hostile page's origin names
+    /// the host's own address and port.
+    pub(crate) fn trusts_origin(&self, origin: Option<&str>) -> bool {
+        origin.is_none_or(|origin| {
+            self.allowed_origins
+                .iter()
+                .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
+        })
     }
 
     /// A number no other join request of this meeting has.
@@ -152,6 +169,7 @@ impl SignalingServer {
             meeting,
             passcode: config.passcode.filter(|p| !p.is_empty()),
             host_token: crate::secret::token(),
+            allowed_origins: config.allowed_origins,
             room: room_tx,
             connections: Mutex::new(ConnectionCounts::default()),
             tries: Mutex::new(PasscodeTries::default()),
