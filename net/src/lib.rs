@@ -7,6 +7,7 @@ pub mod address;
 mod assemble;
 pub mod bandwidth;
 mod depacketize;
+mod description;
 pub mod discovery;
 #[doc(hidden)]
 pub mod fuzzing;

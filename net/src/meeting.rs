@@ -767,7 +767,10 @@ impl Meeting {
         use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
         let task = match track.kind().await {
             RtpCodecKind::Video => {
-                let feed = VideoFeed::of_track(&track.track_id().await);
+                let Some(link) = self.peers.get(&id).cloned() else {
+                    return;
+                };
+                let feed = link.feed_of(&track).await;
                 let slot = Arc::new(VideoSlot::default());
                 let waker = Arc::clone(&self.waker);
                 let thread_name = match feed {

@@ -32,6 +32,7 @@ use webrtc::rtp_transceiver::RtpSender;
 use webrtc::runtime::Runtime;
 
 use crate::bandwidth::{self, SendEstimate, SendRange};
+use crate::description;
 use crate::impair::ImpairedRuntime;
 use crate::keyframe_requests::{self, KeyframeRequestForwarder};
 use crate::protocol::Signal;
@@ -127,7 +128,8 @@ pub enum VideoFeed {
 }
 
 impl VideoFeed {
-    /// What the feed's track id starts with.
+    /// What our track ids for the feed start with: readable in logs, meaningless to the
+    /// receiver, which goes by the m-line.
     fn track_id(self) -> &'static str {
         match self {
             Self::Camera => "video",
@@ -135,13 +137,21 @@ impl VideoFeed {
         }
     }
 
-    /// The feed a remote video track carries, from its track id.
-    pub fn of_track(track_id: &str) -> Self {
-        if track_id.starts_with(Self::Screen.track_id()) {
-            Self::Screen
-        } else {
-            Self::Camera
+    /// The feed the video m-line `mid` of `sdp` carries: the first video m-line is the
+    /// camera, the second the screen, in both directions. Track ids carry no meaning: a
+    /// browser cannot choose them.
+    fn of_mline(sdp: &str, mid: &str) -> Self {
+        let mut videos_seen = 0;
+        let mut in_video = false;
+        for line in sdp.lines() {
+            if let Some(media) = line.strip_prefix("m=") {
+                in_video = media.starts_with("video ");
+                videos_seen += usize::from(in_video);
+            } else if in_video && line.strip_prefix("a=mid:").is_some_and(|found| found.trim() == mid) {
+                return if videos_seen == 1 { Self::Camera } else { Self::Screen };
+            }
         }
+        Self::Camera
     }
 }
 
@@ -333,10 +343,14 @@ struct Handler {
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
         if let Ok(init) = event.candidate.to_json() {
+            // webrtc-rs names no m-line (an empty mid), but a mid must name one. Everything
+            // is bundled on the first m-line's transport, so the candidate is for that one.
+            let sdp_mid = init.sdp_mid.filter(|mid| !mid.is_empty());
+            let sdp_mline_index = init.sdp_mline_index.or(sdp_mid.is_none().then_some(0));
             let signal = Signal::Candidate {
                 candidate: init.candidate,
-                sdp_mid: init.sdp_mid,
-                sdp_mline_index: init.sdp_mline_index,
+                sdp_mid,
+                sdp_mline_index,
             };
             // Runs on the connection's own task: never wait here.
             let _ = self.events.try_send(PeerEvent::Candidate(signal));
@@ -449,11 +463,32 @@ impl PeerLink {
         })
     }
 
+    /// Which of the other side's videos `track` carries, from the m-line it arrived on
+    /// (see [`VideoFeed::of_mline`]).
+    pub async fn feed_of(&self, track: &Arc<dyn TrackRemote>) -> VideoFeed {
+        let Some(remote) = self.pc.remote_description().await else {
+            return VideoFeed::Camera;
+        };
+        for transceiver in self.pc.get_transceivers().await {
+            let Ok(Some(receiver)) = transceiver.receiver().await else {
+                continue;
+            };
+            if std::ptr::addr_eq(Arc::as_ptr(receiver.track()), Arc::as_ptr(track))
+                && let Ok(Some(mid)) = transceiver.mid().await
+            {
+                return VideoFeed::of_mline(&remote.sdp, &mid);
+            }
+        }
+        VideoFeed::Camera
+    }
+
     /// Starts negotiation: returns the offer to send.
     pub async fn create_offer(&self) -> Result<Signal, PeerError> {
         let offer = self.pc.create_offer(None).await.map_err(peer_error)?;
         self.pc.set_local_description(offer.clone()).await.map_err(peer_error)?;
-        Ok(Signal::Offer { sdp: offer.sdp })
+        Ok(Signal::Offer {
+            sdp: description::offer_to_send(&offer.sdp),
+        })
     }
 
     /// Restarts ICE (fresh credentials, candidates gathered again) after the path broke:
@@ -466,6 +501,7 @@ impl PeerLink {
     /// Applies the other side's offer: returns the answer to send.
     pub async fn accept_offer(&self, sdp: String) -> Result<Signal, PeerError> {
         let offer = RTCSessionDescription::offer(sdp).map_err(peer_error)?;
+        let offered = offer.sdp.clone();
         self.pc.set_remote_description(offer).await.map_err(peer_error)?;
         self.apply_early_candidates().await;
         let answer = self.pc.create_answer(None).await.map_err(peer_error)?;
@@ -474,7 +510,9 @@ impl PeerLink {
             .await
             .map_err(peer_error)?;
         self.follow_negotiation().await?;
-        Ok(Signal::Answer { sdp: answer.sdp })
+        Ok(Signal::Answer {
+            sdp: description::answer_to_send(&answer.sdp, &offered),
+        })
     }
 
     /// Applies the other side's answer.
@@ -610,5 +648,24 @@ impl PeerLink {
         if let Err(error) = self.pc.close().await {
             tracing::debug!(%error, "closing a peer connection");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VideoFeed;
+
+    #[test]
+    fn the_first_video_mline_is_the_camera_and_the_second_the_screen() {
+        // Audio first, mids that are not numbers: order decides, not names.
+        let sdp = "v=0\r\nm=audio 9 X 97\r\na=mid:sound\r\nm=video 9 X 96\r\na=mid:b\r\n\
+            m=video 9 X 96\r\na=mid:a\r\n";
+        assert_eq!(VideoFeed::of_mline(sdp, "b"), VideoFeed::Camera);
+        assert_eq!(VideoFeed::of_mline(sdp, "a"), VideoFeed::Screen);
+        assert_eq!(
+            VideoFeed::of_mline(sdp, "sound"),
+            VideoFeed::Camera,
+            "not a video: the default"
+        );
     }
 }

@@ -119,7 +119,7 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
             .await
             .expect("track")
             .unwrap();
-        if VideoFeed::of_track(&track.track_id().await) == VideoFeed::Screen {
+        if bob.feed_of(&track).await == VideoFeed::Screen {
             continue; // nothing is shared here
         }
         received += 1;
