@@ -57,12 +57,17 @@ pub fn run(
         let stop_at = duration.map(|d| tokio::time::Instant::now() + d);
         let mut videos: HashMap<(PeerId, VideoFeed), VideoStats> = HashMap::new();
         let mut report = tokio::time::interval(Duration::from_secs(1));
+        // After a stall (a busy machine), the next report comes a second later: caught-up
+        // ticks in a burst made periods of a millisecond, and one picture in one read as
+        // 1000 fps.
+        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut leaving = false;
         // Participants not yet heard, and what tells: the first played sound of each is
         // reported (`first_audio`), looked for every 5 ms.
         let mut unheard: HashSet<PeerId> = HashSet::new();
         let mut playout = None;
         let mut listen = tokio::time::interval(Duration::from_millis(5));
+        listen.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 event = events.recv() => match event {

@@ -245,13 +245,24 @@ impl Drop for Browser {
     }
 }
 
+fn is_link_local_v6(address: &IpAddr) -> bool {
+    matches!(address, IpAddr::V6(v6) if v6.is_unicast_link_local())
+}
+
 /// Reads an announcement; `None` when it is not a usable Video Meet meeting.
 fn parse(service: &mdns_sd::ResolvedService) -> Option<DiscoveredMeeting> {
     // Announcements are hints from anyone on the network: everything is checked and cleaned.
     let text = |key: &str| service.txt_properties.get_property_val_str(key).map(str::to_owned);
     let code =
         text("code").filter(|c| !c.is_empty() && c.len() <= 32 && c.chars().all(|c| c.is_ascii_alphanumeric()))?;
-    let mut addresses: Vec<IpAddr> = service.addresses.iter().map(|a| a.to_ip_addr()).collect();
+    // A link-local IPv6 address (fe80::/10) means nothing without the interface it was
+    // heard on, and the host announces it on every interface: never a place to connect to.
+    let mut addresses: Vec<IpAddr> = service
+        .addresses
+        .iter()
+        .map(|a| a.to_ip_addr())
+        .filter(|address| !is_link_local_v6(address))
+        .collect();
     addresses.sort();
     Some(DiscoveredMeeting {
         id: service.fullname.clone(),
