@@ -1,6 +1,7 @@
 //! Meeting addresses as people type them: `host:port`, `host`, or `videomeet://host:port/CODE`.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 
 /// The port a host listens on unless told otherwise (or unless it is taken).
 pub const DEFAULT_PORT: u16 = 47_800;
@@ -121,6 +122,47 @@ fn parse_port(text: &str) -> Option<u16> {
     text.parse().ok().filter(|&port| port != 0)
 }
 
+/// This machine's address on the LAN as others would see it (for the shareable link): the
+/// one the route to the mDNS group uses; on a network with no such route (no internet and
+/// no default route, which is what this program is for), the best address of an interface
+/// (see [`best_lan_address`]); loopback only on a machine with no network at all.
+pub fn lan_address() -> IpAddr {
+    // Connecting a UDP socket sends nothing; it only asks the routing table which local
+    // address would be used for the mDNS group.
+    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|socket| {
+            socket.connect((Ipv4Addr::new(224, 0, 0, 251), 5353))?;
+            socket.local_addr()
+        })
+        .map(|address| address.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified())
+        .or_else(|| {
+            let interfaces = if_addrs::get_if_addrs().unwrap_or_default();
+            best_lan_address(interfaces.iter().map(if_addrs::Interface::ip))
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// The address of `addresses` others on a LAN most likely reach: a private IPv4 address
+/// (10/8, 172.16/12, 192.168/16), else any other IPv4 one, else a self-assigned one
+/// (169.254/16), else a routable IPv6 one. Never loopback, and never a link-local IPv6
+/// address, which means nothing without its interface.
+pub fn best_lan_address(addresses: impl Iterator<Item = IpAddr>) -> Option<IpAddr> {
+    let rank = |address: &IpAddr| match address {
+        IpAddr::V4(v4) if v4.is_loopback() || v4.is_unspecified() => None,
+        IpAddr::V4(v4) if v4.is_private() => Some(0),
+        IpAddr::V4(v4) if v4.is_link_local() => Some(2),
+        IpAddr::V4(_) => Some(1),
+        IpAddr::V6(v6) if v6.is_loopback() || v6.is_unspecified() || v6.is_unicast_link_local() => None,
+        IpAddr::V6(_) => Some(3),
+    };
+    addresses
+        .filter_map(|address| rank(&address).map(|rank| (rank, address)))
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, address)| address)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +222,28 @@ mod tests {
             let error = JoinTarget::parse(bad).expect_err(bad);
             assert!(error.to_string().contains("not a meeting address"), "{error}");
         }
+    }
+
+    #[test]
+    fn the_lan_address_is_a_private_ipv4_one_when_there_is_one() {
+        let pick =
+            |addresses: &[&str]| best_lan_address(addresses.iter().map(|a| a.parse().unwrap())).map(|a| a.to_string());
+        let all = [
+            "127.0.0.1",
+            "fe80::1",
+            "169.254.3.4",
+            "2001:db8::5",
+            "203.0.113.9",
+            "192.168.1.20",
+        ];
+        assert_eq!(pick(&all).as_deref(), Some("192.168.1.20"));
+        assert_eq!(pick(&all[..5]).as_deref(), Some("203.0.113.9"));
+        assert_eq!(pick(&all[..4]).as_deref(), Some("169.254.3.4"));
+        assert_eq!(pick(&all[..3]).as_deref(), Some("169.254.3.4"));
+        assert_eq!(
+            pick(&["127.0.0.1", "fe80::1", "2001:db8::5"]).as_deref(),
+            Some("2001:db8::5")
+        );
+        assert_eq!(pick(&["127.0.0.1", "::1", "fe80::1"]), None);
     }
 }

@@ -6,7 +6,6 @@
 //! encoded output of the capture threads, and reports what happens as [`Event`]s.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -514,7 +513,7 @@ impl Meeting {
                         }
                     }
                 }
-                lan_address().to_string()
+                crate::address::lan_address().to_string()
             }
             None => target.host.clone(),
         };
@@ -693,6 +692,10 @@ impl Meeting {
             }
             ServerMessage::Knocking { knock, name } => self.emit(Event::Knocking { knock, name }),
             ServerMessage::KnockEnded { knock } => self.emit(Event::KnockEnded(knock)),
+            ServerMessage::PasscodeGuessing => self.emit(Event::Problem(
+                "Many wrong passcodes are being tried. Each further try now waits its turn; lock the meeting to keep everyone new out."
+                    .into(),
+            )),
             ServerMessage::Welcome { .. }
             | ServerMessage::Waiting { .. }
             | ServerMessage::Denied { .. }
@@ -1307,19 +1310,4 @@ pub fn bitrate_for(format: VideoFormat) -> u32 {
     let pixels = u64::from(format.width) * u64::from(format.height) * u64::from(format.fps.max(1));
     // About 0.1 bit per pixel, between 300 kbps and 4 Mbps.
     (pixels / 10).clamp(300_000, 4_000_000) as u32
-}
-
-/// This machine's address on the LAN as others would see it (for the shareable link).
-fn lan_address() -> IpAddr {
-    // Connecting a UDP socket sends nothing; it only asks the routing table which local
-    // address would be used for the mDNS group.
-    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-        .and_then(|socket| {
-            socket.connect((Ipv4Addr::new(224, 0, 0, 251), 5353))?;
-            socket.local_addr()
-        })
-        .map(|address| address.ip())
-        .ok()
-        .filter(|ip| !ip.is_unspecified())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }

@@ -298,6 +298,9 @@ pub enum ServerMessage {
         /// Which one.
         knock: KnockId,
     },
+    /// Host only: so many wrong passcodes came in that the meeting now slows guessing as a
+    /// whole (at most once a minute).
+    PasscodeGuessing,
     /// Not admitted; the connection closes after this.
     Denied {
         /// Why.

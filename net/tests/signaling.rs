@@ -569,11 +569,19 @@ async fn connections_from_one_address_are_limited() {
     for _ in 0..limits::CONNECTIONS_PER_ADDRESS - 1 {
         open.push(raw(&server).await);
     }
-    let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
+    let mut one_too_many = raw(&server).await;
+    let answer = first_answer(&mut one_too_many).await;
     assert!(
-        tokio_tungstenite::connect_async(url.clone()).await.is_err(),
-        "one too many was accepted"
+        matches!(
+            answer,
+            ServerMessage::Denied {
+                reason: DenyReason::TooManyConnections,
+                ..
+            }
+        ),
+        "one too many was not told: {answer:?}"
     );
+    let url = format!("ws://127.0.0.1:{}/", server.local_addr().port());
     drop(open.pop());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
@@ -587,8 +595,7 @@ async fn idle_connections_and_a_join_flood_do_not_keep_a_real_participant_out() 
     use tokio::io::AsyncReadExt;
     let (server, _host) = host(Some("s3cret")).await;
     let attacker = Ipv4Addr::new(127, 0, 0, 9);
-    // 500 idle connections from one address: all but the per-address allowance are closed
-    // at once.
+    // 500 idle connections from one address: all but the per-address allowance are closed.
     let mut idle = Vec::new();
     for _ in 0..500 {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -597,6 +604,8 @@ async fn idle_connections_and_a_join_flood_do_not_keep_a_real_participant_out() 
             idle.push(stream);
         }
     }
+    // A few of them are offered a handshake to be told why (given up after a second).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let mut closed = 0;
     for stream in &mut idle {
         let mut byte = [0u8; 1];
@@ -764,4 +773,63 @@ async fn a_page_from_another_site_is_denied_and_one_from_an_allowed_origin_joins
     let mut native = raw(&server).await;
     say(&mut native, &hello("Program", None, None)).await;
     assert!(matches!(first_answer(&mut native).await, ServerMessage::Welcome { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_from_many_addresses_cannot_keep_a_newcomer_out() {
+    let (server, _host) = host(None).await;
+    // Every slot held by connections that never say anything, from enough addresses.
+    let mut idle = Vec::new();
+    for address in 2..=(1 + limits::MAX_CONNECTIONS / limits::CONNECTIONS_PER_ADDRESS) as u8 {
+        for _ in 0..limits::CONNECTIONS_PER_ADDRESS {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind((Ipv4Addr::new(127, 0, 0, address), 0).into()).unwrap();
+            idle.push(socket.connect(server.local_addr()).await.expect("connects"));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for round in 0..3 {
+        let started = Instant::now();
+        let joined = tokio::time::timeout(Duration::from_secs(2), guest(&server, &format!("Ada {round}"), None))
+            .await
+            .expect("joining took more than 2 s")
+            .expect("a newcomer was kept out");
+        println!("joined past {} idle connections in {:?}", idle.len(), started.elapsed());
+        drop(joined);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_from_many_addresses_is_slowed_as_a_whole_and_the_host_told() {
+    let (server, mut host) = host(Some("s3cret")).await;
+    let mut checked = 0;
+    for address in 1..=40u8 {
+        for guess in 0..5 {
+            let answer = answer_from(&server, Ipv4Addr::new(127, 0, 1, address), &format!("guess{guess}")).await;
+            match answer {
+                ServerMessage::Denied {
+                    reason: DenyReason::WrongPasscode,
+                    ..
+                } => checked += 1,
+                ServerMessage::Denied {
+                    reason: DenyReason::TooManyTries,
+                    ..
+                } => {}
+                other => panic!("a guess got {other:?}"),
+            }
+        }
+    }
+    println!("{checked} of 200 guesses from 40 addresses were checked");
+    // Per address alone, all 200 would have been.
+    assert!(checked <= 40 + 30 + 10, "{checked} of 200 guesses were checked");
+    loop {
+        if next(&mut host.events).await == ServerMessage::PasscodeGuessing {
+            break;
+        }
+    }
+    let started = Instant::now();
+    let _ada = guest(&server, "Ada", Some("s3cret"))
+        .await
+        .expect("the right passcode still gets in");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
+use tokio_tungstenite::{WebSocketStream, accept_async_with_config, accept_hdr_async_with_config};
 
 use super::allowance::OUTBOX_CAPACITY;
 use super::rate::TokenBucket;
@@ -44,41 +44,18 @@ enum NotJoined {
 
 /// Serves one connection until it closes. Nothing about the meeting reaches the guest
 /// before the room has admitted it.
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: ConnectionSlot, shared: Arc<Shared>) {
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(limits::MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(limits::MAX_MESSAGE_BYTES));
-    let mut origin = None;
-    #[allow(clippy::result_large_err, reason = "the handshake callback's type is tungstenite's")]
-    let note_origin = |request: &Request, response: Response| {
-        origin = request
-            .headers()
-            .get("origin")
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        Ok(response)
-    };
-    let mut socket = match tokio::time::timeout(
-        limits::HANDSHAKE_TIMEOUT,
-        accept_hdr_async_with_config(stream, note_origin, Some(config)),
-    )
-    .await
-    {
-        Ok(Ok(socket)) => socket,
-        Ok(Err(error)) => {
-            tracing::debug!(%peer, %error, "WebSocket handshake failed");
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, slot: ConnectionSlot, shared: Arc<Shared>) {
+    let opened = tokio::select! {
+        opened = open(stream, peer, &shared) => opened,
+        () = slot.make_room() => {
+            tracing::debug!(%peer, "closed without a hello to make room for a newcomer");
             return;
         }
-        Err(_) => return,
     };
-    if !shared.trusts_origin(origin.as_deref()) {
-        tracing::warn!(%peer, origin = origin.as_deref(), "refused a web page from an origin not allowed");
-        return deny(&mut socket, DenyReason::ForbiddenOrigin).await;
-    }
-    let admitted = match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, read_hello(&mut socket, &shared, peer)).await {
-        Ok(Ok(admitted)) => admitted,
-        Ok(Err(reason)) => return deny(&mut socket, reason).await,
-        Err(_) => return deny(&mut socket, DenyReason::HandshakeTimeout).await,
+    let Some((mut socket, admitted)) = opened else {
+        return;
     };
+    slot.proven();
     let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let (reply, joined) = oneshot::channel();
     let ticket = shared.ticket();
@@ -108,6 +85,63 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, _slot: Connection
     tracing::debug!(?reason, "connection ended");
     // The room may already be gone (meeting ended); nothing left to tell then.
     let _ = shared.room.send(RoomEvent::Gone { id, reason }).await;
+}
+
+/// Tells a connection over the limits so (`denied` with `too_many_connections`) and closes
+/// it, within a second.
+pub(crate) async fn turn_away(stream: TcpStream) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        if let Ok(mut socket) = accept_async_with_config(stream, Some(socket_config())).await {
+            deny(&mut socket, DenyReason::TooManyConnections).await;
+        }
+    })
+    .await;
+}
+
+/// Message and frame limits of every connection.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(limits::MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(limits::MAX_MESSAGE_BYTES))
+}
+
+/// The WebSocket handshake and `hello`, within [`limits::HANDSHAKE_TIMEOUT`] each: the socket
+/// and what the guest said, or `None` when it was turned away (and told why) or gave up.
+async fn open(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<(Socket, Admitted)> {
+    let mut origin = None;
+    #[allow(clippy::result_large_err, reason = "the handshake callback's type is tungstenite's")]
+    let note_origin = |request: &Request, response: Response| {
+        origin = request
+            .headers()
+            .get("origin")
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+        Ok(response)
+    };
+    let mut socket = match tokio::time::timeout(
+        limits::HANDSHAKE_TIMEOUT,
+        accept_hdr_async_with_config(stream, note_origin, Some(socket_config())),
+    )
+    .await
+    {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "WebSocket handshake failed");
+            return None;
+        }
+        Err(_) => return None,
+    };
+    if !shared.trusts_origin(origin.as_deref()) {
+        tracing::warn!(%peer, origin = origin.as_deref(), "refused a web page from an origin not allowed");
+        deny(&mut socket, DenyReason::ForbiddenOrigin).await;
+        return None;
+    }
+    let reason = match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, read_hello(&mut socket, shared, peer)).await {
+        Ok(Ok(admitted)) => return Some((socket, admitted)),
+        Ok(Err(reason)) => reason,
+        Err(_) => DenyReason::HandshakeTimeout,
+    };
+    deny(&mut socket, reason).await;
+    None
 }
 
 /// Waits for `hello` and checks version, meeting code and passcode.
@@ -150,7 +184,11 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
         if passcode.is_some_and(|given| secrets_match(&given, expected)) {
             tries.right(peer.ip());
         } else {
-            tries.wrong(peer.ip(), now);
+            if tries.wrong(peer.ip(), now) {
+                tracing::warn!("many wrong passcodes: guessing is slowed for the whole meeting");
+                // Best effort: a room too busy to hear this has other worries.
+                let _ = shared.room.try_send(RoomEvent::Guessing);
+            }
             return Err(DenyReason::WrongPasscode);
         }
     }

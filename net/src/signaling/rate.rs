@@ -26,11 +26,15 @@ impl TokenBucket {
         self.take_many(1, now)
     }
 
+    /// Whether a token is there at `now`, taking none.
+    pub fn has_one(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
     /// Takes `count` tokens at `now` (one per byte, say); false, taking none, when fewer are left.
     pub fn take_many(&mut self, count: u32, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
-        self.refilled = now;
+        self.refill(now);
         let count = f64::from(count);
         if self.tokens >= count {
             self.tokens -= count;
@@ -38,6 +42,14 @@ impl TokenBucket {
         } else {
             false
         }
+    }
+}
+
+impl TokenBucket {
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.refilled = now;
     }
 }
 

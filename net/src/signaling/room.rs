@@ -40,6 +40,8 @@ pub(crate) enum RoomEvent {
     Message { from: PeerId, message: ClientMessage },
     /// A member's connection ended.
     Gone { id: PeerId, reason: LeaveReason },
+    /// So many wrong passcodes came in that guessing is now slowed for the whole meeting.
+    Guessing,
     /// The host's program is stopping the meeting.
     End,
 }
@@ -178,6 +180,7 @@ impl Room {
             }
             RoomEvent::Message { from, message } => self.on_message(from, message),
             RoomEvent::Gone { id, reason } => self.remove(id, reason),
+            RoomEvent::Guessing => self.tell_hosts(&ServerMessage::PasscodeGuessing),
             RoomEvent::End => self.end(),
         }
     }

@@ -1,7 +1,7 @@
 //! The host's signaling server: accepts WebSocket connections and hands them to the room.
 
 use super::tries::PasscodeTries;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use super::connection;
@@ -69,12 +69,31 @@ pub(crate) struct Shared {
 struct ConnectionCounts {
     total: usize,
     per_address: HashMap<IpAddr, usize>,
+    /// Connections that have not yet said a `hello` that passed, oldest first, each with
+    /// what tells it to make room: when every slot is taken, a newcomer takes the oldest
+    /// one's, so idle or slow connections from however many addresses cannot keep people out.
+    unproven: VecDeque<(u64, Arc<Notify>)>,
+    next_slot: u64,
 }
 
 /// Holds one connection slot; gives it back when dropped.
 pub(crate) struct ConnectionSlot {
     shared: Arc<Shared>,
     address: IpAddr,
+    id: u64,
+    make_room: Arc<Notify>,
+}
+
+impl ConnectionSlot {
+    /// The connection's `hello` passed: it is no longer the first to make room.
+    pub(crate) fn proven(&self) {
+        self.shared.counts().unproven.retain(|(id, _)| *id != self.id);
+    }
+
+    /// Resolves when a newcomer needs this slot (only ever before [`Self::proven`]).
+    pub(crate) async fn make_room(&self) {
+        self.make_room.notified().await;
+    }
 }
 
 impl Shared {
@@ -106,18 +125,29 @@ impl Shared {
         self.connections.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes a connection slot for `address`, if the limits allow one.
+    /// Takes a connection slot for `address`, if the limits allow one. When all are taken,
+    /// the oldest connection still without a passed `hello` is told to make room (it closes
+    /// and gives its slot back shortly).
     fn admit(self: &Arc<Self>, address: IpAddr) -> Option<ConnectionSlot> {
         let mut counts = self.counts();
         let from_address = counts.per_address.get(&address).copied().unwrap_or(0);
-        if counts.total >= limits::MAX_CONNECTIONS || from_address >= limits::CONNECTIONS_PER_ADDRESS {
+        if from_address >= limits::CONNECTIONS_PER_ADDRESS {
             return None;
+        }
+        if counts.total >= limits::MAX_CONNECTIONS {
+            let (_, oldest) = counts.unproven.pop_front()?;
+            oldest.notify_one();
         }
         counts.total += 1;
         counts.per_address.insert(address, from_address + 1);
+        counts.next_slot += 1;
+        let (id, make_room) = (counts.next_slot, Arc::new(Notify::new()));
+        counts.unproven.push_back((id, Arc::clone(&make_room)));
         Some(ConnectionSlot {
             shared: Arc::clone(self),
             address,
+            id,
+            make_room,
         })
     }
 }
@@ -125,6 +155,7 @@ impl Shared {
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         let mut counts = self.shared.counts();
+        counts.unproven.retain(|(id, _)| *id != self.id);
         counts.total = counts.total.saturating_sub(1);
         if let Some(count) = counts.per_address.get_mut(&self.address) {
             *count -= 1;
@@ -225,15 +256,27 @@ impl Drop for SignalingServer {
     }
 }
 
+/// Connections over the limits told so at once; beyond these, they are closed unanswered.
+const REFUSALS_AT_ONCE: usize = 4;
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => match shared.admit(peer.ip()) {
                 Some(slot) => {
                     tokio::spawn(connection::serve(stream, peer, slot, Arc::clone(&shared)));
                 }
-                // Over the limit: close at once, before spending anything on a handshake.
-                None => tracing::debug!(%peer, "connection refused: too many connections"),
+                None => {
+                    tracing::debug!(%peer, "connection refused: too many connections");
+                    // A client gets a clear answer; a flood gets a closed socket.
+                    if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+                        tokio::spawn(async move {
+                            connection::turn_away(stream).await;
+                            drop(permit);
+                        });
+                    }
+                }
             },
             Err(error) => {
                 // Out of file descriptors and the like: wait instead of spinning.
