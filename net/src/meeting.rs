@@ -112,6 +112,8 @@ pub enum Command {
     AllowManySharers(bool),
     /// Host only: lock the meeting (nobody new gets in), or open it again.
     LockMeeting(bool),
+    /// Host only: everyone removed or turned away so far may ask to join again.
+    AllowBack,
     /// Host only: remove a participant (nobody from their address gets back in).
     Remove(PeerId),
     /// Host only: make guests wait until we let them in, or let them in at once again.
@@ -907,6 +909,7 @@ impl Meeting {
             }
             Command::AllowManySharers(allowed) => return self.tell_host(ClientMessage::AllowManySharers { allowed }),
             Command::LockMeeting(locked) => return self.tell_host(ClientMessage::LockMeeting { locked }),
+            Command::AllowBack => return self.tell_host(ClientMessage::AllowBack),
             Command::Remove(id) => return self.tell_host(ClientMessage::Remove { id }),
             Command::AskToJoin(required) => return self.tell_host(ClientMessage::AskToJoin { required }),
             Command::Admit(knock) => return self.tell_host(ClientMessage::Admit { knock }),

@@ -42,6 +42,8 @@ pub mod limits {
     pub const MAX_SESSION_CHARS: usize = 64;
     /// Guests waiting for the host to let them in at once; further ones are turned away.
     pub const MAX_WAITING: usize = 16;
+    /// Guests from one address waiting to be let in at once.
+    pub const WAITING_PER_ADDRESS: usize = 2;
     /// How long a guest may wait for the host to let them in.
     pub const KNOCK_TIMEOUT: Duration = Duration::from_secs(600);
     /// Silence from a guest after which the host counts its connection as gone. A guest
@@ -190,6 +192,8 @@ pub enum ClientMessage {
         /// Whom.
         id: PeerId,
     },
+    /// Host only: everyone removed or turned away so far may ask to join again.
+    AllowBack,
     /// Host only: lock the meeting (nobody new gets in) or open it again.
     LockMeeting {
         /// True to lock.

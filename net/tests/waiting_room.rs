@@ -118,8 +118,23 @@ async fn a_denied_guest_receives_nothing_of_the_meeting_and_its_session_stays_ou
             ..
         }]
     ));
-    // A new session knocks again: the host decides once more.
+    // A new session from the same address is turned away too (a session token is
+    // optional, the address is not)...
     let mut new = hello_from(&server, mallory_address, &hello("Mallory", None, Some("mallory-2"))).await;
+    assert!(matches!(
+        first_answer(&mut new).await,
+        ServerMessage::Denied {
+            reason: DenyReason::NotAdmitted,
+            ..
+        }
+    ));
+    // ...and from elsewhere, the host decides once more.
+    let mut new = hello_from(
+        &server,
+        Ipv4Addr::new(127, 0, 0, 23),
+        &hello("Mallory", None, Some("mallory-2")),
+    )
+    .await;
     assert!(matches!(first_answer(&mut new).await, ServerMessage::Waiting { .. }));
     loop {
         match next(&mut host.events).await {
@@ -253,7 +268,7 @@ async fn waiting_guests_with_look_alike_names_are_told_apart() {
         let session = format!("look-alike-{n}");
         let socket = hello_from(
             &server,
-            Ipv4Addr::new(127, 0, 0, 51),
+            Ipv4Addr::new(127, 0, 0, 51 + n as u8),
             &hello(wanted, None, Some(&session)),
         )
         .await;
@@ -267,4 +282,77 @@ async fn waiting_guests_with_look_alike_names_are_told_apart() {
     let mut lowered: Vec<String> = names.iter().map(|name| name.to_lowercase()).collect();
     lowered.sort();
     assert_eq!(lowered, ["ana", "ana (2)", "ana (3)", "grace (2)"], "{names:?}");
+}
+
+#[tokio::test]
+async fn a_turn_away_holds_without_a_session_until_the_host_lets_people_back() {
+    let (server, mut host) = waiting_room().await;
+    let from = Ipv4Addr::new(127, 0, 3, 7);
+    let mut first = hello_from(&server, from, &hello("Mallory", None, None)).await;
+    assert!(matches!(first_answer(&mut first).await, ServerMessage::Waiting { .. }));
+    let (knock, _) = knock_heard(&mut host).await;
+    host.client.send(ClientMessage::Deny { knock });
+    assert!(matches!(
+        first_answer(&mut first).await,
+        ServerMessage::Denied {
+            reason: DenyReason::NotAdmitted,
+            ..
+        }
+    ));
+    // No session token to bar: the address keeps the turn-away.
+    let mut again = hello_from(&server, from, &hello("Mallory", None, None)).await;
+    assert!(
+        matches!(
+            first_answer(&mut again).await,
+            ServerMessage::Denied {
+                reason: DenyReason::NotAdmitted,
+                ..
+            }
+        ),
+        "came straight back to the waiting room"
+    );
+    host.client.send(ClientMessage::AllowBack);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut later = hello_from(&server, from, &hello("Mallory", None, None)).await;
+    assert!(matches!(first_answer(&mut later).await, ServerMessage::Waiting { .. }));
+}
+
+#[tokio::test]
+async fn knocks_from_a_few_addresses_cannot_fill_the_waiting_room_for_others() {
+    use videomeet_net::protocol::limits;
+    let (server, mut host) = waiting_room().await;
+    let addresses = (limits::MAX_WAITING / limits::WAITING_PER_ADDRESS) as u8;
+    let mut flood = Vec::new();
+    for address in 1..=addresses {
+        for n in 0..limits::WAITING_PER_ADDRESS {
+            let from = Ipv4Addr::new(127, 0, 4, address);
+            let mut socket = hello_from(&server, from, &hello(&format!("Flood {address}.{n}"), None, None)).await;
+            assert!(matches!(first_answer(&mut socket).await, ServerMessage::Waiting { .. }));
+            flood.push(socket);
+        }
+    }
+    // One more from a flooding address is refused...
+    let mut more = hello_from(&server, Ipv4Addr::new(127, 0, 4, 1), &hello("Flood more", None, None)).await;
+    assert!(matches!(
+        first_answer(&mut more).await,
+        ServerMessage::Denied {
+            reason: DenyReason::TooManyConnections,
+            ..
+        }
+    ));
+    // ...while a guest from elsewhere still waits, in place of a flooding address's oldest.
+    let mut ada = hello_from(&server, Ipv4Addr::new(127, 0, 5, 1), &hello("Ada", None, None)).await;
+    assert!(matches!(first_answer(&mut ada).await, ServerMessage::Waiting { .. }));
+    let mut heard = Vec::new();
+    while !heard.contains(&"Ada".to_owned()) {
+        heard.push(knock_heard(&mut host).await.1);
+    }
+    let given_way = flood.iter_mut().next().expect("the first knock");
+    assert!(matches!(
+        first_answer(given_way).await,
+        ServerMessage::Denied {
+            reason: DenyReason::TooManyConnections,
+            ..
+        }
+    ));
 }

@@ -7,7 +7,7 @@
 //! everyone up. The host's own connection is never dropped: its program is the meeting, so
 //! the room waits for it instead.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::allowance::{Allowance, MEDIA_STATE_DELAY};
 use super::backlog::HostBacklog;
-use super::barred::BarredSessions;
+use super::barred::Barred;
 use super::names;
 use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
@@ -100,10 +100,10 @@ pub(crate) struct Room {
     many_sharers: bool,
     /// Nobody new gets in (the host's choice).
     locked: bool,
-    /// Addresses of participants the host removed: they stay out.
-    removed: HashSet<IpAddr>,
-    /// Sessions the host denied or removed: they stay out.
-    barred: BarredSessions,
+    /// Addresses the host removed or turned away: they stay out.
+    barred_addresses: Barred<IpAddr>,
+    /// Sessions the host removed or turned away: they stay out, from any address.
+    barred_sessions: Barred<String>,
     /// Guests wait until the host lets them in (the host's choice).
     ask_to_join: bool,
     /// Guests waiting for the host, by ticket.
@@ -127,8 +127,8 @@ impl Room {
             participant_count,
             many_sharers: false,
             locked: false,
-            removed: HashSet::new(),
-            barred: BarredSessions::default(),
+            barred_addresses: Barred::default(),
+            barred_sessions: Barred::default(),
             ask_to_join,
             knocks: BTreeMap::new(),
             host_backlog: HostBacklog::default(),
@@ -190,11 +190,9 @@ impl Room {
         if joining.is_host {
             return None;
         }
-        if let Some(reason) = self.barred.reason(joining.session.as_ref()) {
+        let barred = self.barred_sessions.reason(joining.session.as_ref());
+        if let Some(reason) = barred.or_else(|| self.barred_addresses.reason(Some(&joining.address))) {
             return Some(reason);
-        }
-        if self.removed.contains(&joining.address) {
-            return Some(DenyReason::Removed);
         }
         if self.locked {
             return Some(DenyReason::Locked);
@@ -227,7 +225,7 @@ impl Room {
 
     /// Puts `joining` in the waiting room and tells the host.
     fn knock(&mut self, mut joining: Joining, reply: JoinReply) {
-        if self.knocks.len() >= limits::MAX_WAITING {
+        if !self.make_room_to_wait(joining.address) {
             let _ = reply.send(Err(DenyReason::TooManyConnections));
             return;
         }
@@ -246,7 +244,50 @@ impl Room {
         self.tell_hosts(&message);
     }
 
-    /// The host's answer to a knock: in, or out with its session barred.
+    /// Keeps `joining`'s address and session out with `reason`: a session token is optional,
+    /// so the address is what makes a turn-away hold.
+    fn bar(&mut self, joining: &Joining, reason: DenyReason) {
+        self.barred_addresses.bar(Some(&joining.address), reason);
+        self.barred_sessions.bar(joining.session.as_ref(), reason);
+    }
+
+    /// Whether a guest from `address` may wait now. An address waits with at most
+    /// [`limits::WAITING_PER_ADDRESS`] knocks; when the waiting room is full, a newcomer
+    /// from an address with fewer knocks than the one with most takes the place of that
+    /// one's oldest (told `too_many_connections`), so knocks from a few addresses cannot
+    /// keep everyone else out.
+    fn make_room_to_wait(&mut self, address: IpAddr) -> bool {
+        let mut per_address: HashMap<IpAddr, usize> = HashMap::new();
+        for knock in self.knocks.values() {
+            *per_address.entry(knock.joining.address).or_default() += 1;
+        }
+        let own = per_address.get(&address).copied().unwrap_or(0);
+        if own >= limits::WAITING_PER_ADDRESS {
+            return false;
+        }
+        if self.knocks.len() < limits::MAX_WAITING {
+            return true;
+        }
+        let most = per_address.values().copied().max().unwrap_or(0);
+        if most <= own + 1 {
+            return false;
+        }
+        // Tickets grow with time: the first found is the oldest of the most crowded.
+        let oldest = self
+            .knocks
+            .iter()
+            .find(|(_, knock)| per_address.get(&knock.joining.address) == Some(&most))
+            .map(|(ticket, _)| *ticket);
+        if let Some(ticket) = oldest
+            && let Some(knock) = self.knocks.remove(&ticket)
+        {
+            let _ = knock.reply.send(Err(DenyReason::TooManyConnections));
+            self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
+        }
+        true
+    }
+
+    /// The host's answer to a knock: in, or out with its address and session barred.
     fn answer_knock(&mut self, ticket: KnockId, admitted: bool) {
         let Some(Knock { joining, reply }) = self.knocks.remove(&ticket) else {
             return;
@@ -260,7 +301,7 @@ impl Room {
                 None => self.admit(joining, reply),
             }
         } else {
-            self.barred.bar(joining.session.as_ref(), DenyReason::NotAdmitted);
+            self.bar(&joining, DenyReason::NotAdmitted);
             let _ = reply.send(Err(DenyReason::NotAdmitted));
         }
     }
@@ -398,12 +439,18 @@ impl Room {
                     self.answer_knock(knock, false);
                 }
             }
+            ClientMessage::AllowBack => {
+                if self.host_only(from, "let people back") {
+                    self.barred_addresses.clear();
+                    self.barred_sessions.clear();
+                }
+            }
             ClientMessage::Remove { id } => {
                 if self.host_only(from, "remove participants") {
                     let removable = self.members.get(&id).filter(|member| !member.is_host);
                     if let Some(member) = removable {
-                        self.removed.insert(member.address);
-                        self.barred.bar(member.session.as_ref(), DenyReason::Removed);
+                        self.barred_addresses.bar(Some(&member.address), DenyReason::Removed);
+                        self.barred_sessions.bar(member.session.as_ref(), DenyReason::Removed);
                         // The last thing it hears; the connection closes with its outbox.
                         let _ = member.outbox.try_send(ServerMessage::Removed);
                         self.remove(id, LeaveReason::Removed);

@@ -222,6 +222,9 @@ impl MeetingScreen {
                     {
                         self.send(Command::AllowManySharers(self.many_sharers));
                     }
+                    if ui.button("Let people I removed or turned away ask again").clicked() {
+                        self.send(Command::AllowBack);
+                    }
                 }
                 ui.label(egui::RichText::new("Others on the network also find the meeting in their list.").weak());
             });
