@@ -49,8 +49,14 @@ pub enum Command {
         media: MediaArgs,
     },
     /// List the meetings announced on the local network, one JSON line each.
+    ///
+    /// Listens for `--wait` seconds and prints a line as soon as something changes: a
+    /// meeting's fields (title, host_name, code, passcode_required, participants, version,
+    /// link) with `"event": "found"` when it shows up, `"changed"` when its fields change
+    /// (the participant count), and `"gone"` when it ends while listening (its host left, or
+    /// stopped answering). The meetings there at the end are the ones found and not gone.
     List {
-        /// Seconds to listen for announcements.
+        /// Seconds to listen for announcements (and for meetings that end).
         #[arg(long, default_value_t = 3.0)]
         wait: f64,
     },
@@ -259,28 +265,63 @@ pub fn print_devices() {
     }
 }
 
-/// Prints the meetings announced on the network after listening for `wait_secs`.
+/// How long `list` waits for news at most before it looks again; listed meetings are asked
+/// on the way, every few seconds, whether they are still there.
+const LIST_STEP: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Listens for `wait_secs` and prints, as they happen, the meetings that show up, change or
+/// go (see `videomeet list --help`).
 pub fn print_meetings(wait_secs: f64) -> anyhow::Result<()> {
     let wait = std::time::Duration::try_from_secs_f64(wait_secs)
         .map_err(|_| anyhow::anyhow!("--wait must be a positive number of seconds"))?;
     let mut browser = videomeet_net::discovery::Browser::start()?;
     let until = std::time::Instant::now() + wait;
-    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
-        browser.wait_for_change(left);
+    // What was last printed for each meeting listed, by announcement name.
+    let mut shown = std::collections::BTreeMap::new();
+    loop {
+        browser.refresh();
+        let listed: std::collections::BTreeMap<String, serde_json::Value> = browser
+            .meetings()
+            .map(|meeting| (meeting.id.clone(), meeting_line(meeting)))
+            .collect();
+        for (id, line) in &shown {
+            if !listed.contains_key(id) {
+                print_meeting("gone", line);
+            }
+        }
+        for (id, line) in &listed {
+            match shown.get(id) {
+                None => print_meeting("found", line),
+                Some(before) if before != line => print_meeting("changed", line),
+                Some(_) => {}
+            }
+        }
+        shown = listed;
+        let Some(left) = until.checked_duration_since(std::time::Instant::now()) else {
+            return Ok(());
+        };
+        browser.wait_for_change(left.min(LIST_STEP));
     }
-    for meeting in browser.meetings() {
-        let line = serde_json::json!({
-            "title": meeting.title,
-            "host_name": meeting.host_name,
-            "code": meeting.code,
-            "passcode_required": meeting.passcode_required,
-            "participants": meeting.participants,
-            "version": meeting.version,
-            "link": meeting.join_target().map(|target| target.to_string()),
-        });
-        println!("{line}");
-    }
-    Ok(())
+}
+
+/// The fields `list` prints for `meeting`.
+fn meeting_line(meeting: &videomeet_net::discovery::DiscoveredMeeting) -> serde_json::Value {
+    serde_json::json!({
+        "title": meeting.title,
+        "host_name": meeting.host_name,
+        "code": meeting.code,
+        "passcode_required": meeting.passcode_required,
+        "participants": meeting.participants,
+        "version": meeting.version,
+        "link": meeting.join_target().map(|target| target.to_string()),
+    })
+}
+
+/// One line of `list`: what happened to the meeting, and its fields.
+fn print_meeting(event: &str, fields: &serde_json::Value) {
+    let mut line = fields.clone();
+    line["event"] = event.into();
+    println!("{line}");
 }
 
 #[cfg(test)]

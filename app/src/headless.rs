@@ -21,7 +21,14 @@ use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::PeerId;
 use videomeet_net::signaling::WaitingHook;
 
-/// Runs one meeting until it ends or `duration` passes, printing events to stdout.
+use crate::stop::StopRequests;
+
+/// How long a meeting has to end after Ctrl+C or SIGTERM before the program stops anyway.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Runs one meeting until it ends or `duration` passes, printing events to stdout. Ctrl+C
+/// or SIGTERM leaves the meeting as `duration` passing does (ending it for everyone when we
+/// host); a second one while leaving stops the program at once.
 pub fn run(
     role: Role,
     mut config: MeetingConfig,
@@ -40,7 +47,8 @@ pub fn run(
         .enable_all()
         .build()
         .context("could not start the network runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
+        let mut stop = StopRequests::catch().context("could not listen for Ctrl+C")?;
         // Decoder threads wake us on every new frame, so latency is read when the frame is ready.
         let new_frame = Arc::new(tokio::sync::Notify::new());
         let waker = {
@@ -48,7 +56,13 @@ pub fn run(
             Arc::new(move || new_frame.notify_one())
         };
         let started = Instant::now();
-        let (meeting, handle, mut events) = Meeting::start(role, config, waker).await?;
+        let (meeting, handle, mut events) = tokio::select! {
+            started = Meeting::start(role, config, waker) => started?,
+            request = stop.next() => {
+                tracing::info!("{request} before the meeting started");
+                return Ok(());
+            }
+        };
         tokio::spawn(meeting.run());
         for command in first_commands {
             handle.send(command);
@@ -62,6 +76,8 @@ pub fn run(
         // 1000 fps.
         report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut leaving = false;
+        // Asked to stop: when to give up waiting for the meeting to end.
+        let mut stopping: Option<tokio::time::Instant> = None;
         // Participants not yet heard, and what tells: the first played sound of each is
         // reported (`first_audio`), looked for every 5 ms.
         let mut unheard: HashSet<PeerId> = HashSet::new();
@@ -120,6 +136,21 @@ pub fn run(
                     leaving = true;
                     handle.send(Command::Leave);
                 }
+                request = stop.next() => {
+                    if stopping.is_some() {
+                        request.exit_now();
+                    }
+                    tracing::info!("{request}: leaving the meeting");
+                    stopping = Some(tokio::time::Instant::now() + LEAVE_TIMEOUT);
+                    if !leaving {
+                        leaving = true;
+                        handle.send(Command::Leave);
+                    }
+                }
+                () = sleep_until(stopping) => {
+                    tracing::warn!("the meeting did not end within {LEAVE_TIMEOUT:?} of leaving; stopping anyway");
+                    break;
+                }
             }
             for ((id, feed), stats) in &mut videos {
                 if stats.collect() {
@@ -134,7 +165,10 @@ pub fn run(
             }
         }
         anyhow::Ok(())
-    })
+    });
+    // Work left on blocking threads (a device that does not close) must not hold up the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

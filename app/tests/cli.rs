@@ -44,3 +44,12 @@ fn an_unknown_command_fails_with_a_message() {
     assert!(!ok);
     assert!(stderr.contains("teleport"), "{stderr}");
 }
+
+#[test]
+fn list_help_explains_the_lines_it_prints() {
+    let (ok, stdout, stderr) = videomeet(&["list", "--help"]);
+    assert!(ok, "{stderr}");
+    for event in ["\"found\"", "\"changed\"", "\"gone\""] {
+        assert!(stdout.contains(event), "{event} is not explained: {stdout}");
+    }
+}

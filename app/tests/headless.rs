@@ -1,29 +1,16 @@
 //! Three `videomeet` processes meet without windows, seen through their JSON events.
 
+mod common;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, PoisonError, mpsc};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use common::{start_host, videomeet};
 use serde_json::Value;
 use videomeet_media::list_devices;
-
-/// Kills the process when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn videomeet(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_videomeet"));
-    command.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
-    command
-}
 
 fn events(output: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(output)
@@ -35,49 +22,6 @@ fn events(output: &[u8]) -> Vec<Value> {
 /// The tests that run meetings take turns: the echo test needs the machine's sound to
 /// itself, and a quiet machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Starts a headless host of "Test" (Grace) on any port, with `args` added; returns it, its
-/// output lines and its `joined` event.
-fn start_host(args: &[&str]) -> (Running, mpsc::Receiver<String>, Value) {
-    let mut host = Running(
-        videomeet(&[
-            "host",
-            "--headless",
-            "--title",
-            "Test",
-            "--name",
-            "Grace",
-            "--port",
-            "0",
-            "--no-announce",
-        ])
-        .args(args)
-        .spawn()
-        .expect("host starts"),
-    );
-    let (lines_tx, lines) = mpsc::sync_channel(256);
-    let stdout = host.0.stdout.take().expect("host stdout");
-    std::thread::Builder::new()
-        .name("host-output".into())
-        .spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        })
-        .unwrap();
-    let joined: Value = loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the host reports joining");
-        let event: Value = serde_json::from_str(&line).expect("JSON line");
-        if event["event"] == "joined" {
-            break event;
-        }
-    };
-    (host, lines, joined)
-}
 
 #[test]
 fn a_host_and_two_guest_processes_see_each_other() {

@@ -72,7 +72,9 @@ impl DiscoveredMeeting {
     }
 }
 
-/// A meeting being announced; dropping it withdraws the announcement.
+/// A meeting being announced; dropping it withdraws the announcement with a goodbye, and
+/// returns once the goodbye has gone out (a fraction of a second), so that a program can
+/// exit right after.
 pub struct Announcement {
     daemon: ServiceDaemon,
     meeting: MeetingInfo,
@@ -102,13 +104,31 @@ impl Announcement {
     }
 }
 
+/// How long the daemon may take to send the goodbye once asked.
+const GOODBYE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// When mdns-sd sends the goodbye a second time, for listeners that missed the first (120 ms
+/// after it), with a margin. Shutting the daemon down earlier would cancel the repeat.
+const GOODBYE_REPEATED: std::time::Duration = std::time::Duration::from_millis(150);
+
 impl Drop for Announcement {
     fn drop(&mut self) {
-        // Sends the "goodbye" so browsers drop the meeting at once; best effort.
-        if let Ok(done) = self.daemon.unregister(&self.fullname) {
-            let _ = done.recv_timeout(std::time::Duration::from_millis(500));
+        // The goodbye (the records again, with a lifetime of 0) makes browsers drop the
+        // meeting at once rather than when the records expire; best effort. The daemon
+        // answers once it has sent it on every interface.
+        let sent = self
+            .daemon
+            .unregister(&self.fullname)
+            .ok()
+            .and_then(|done| done.recv_timeout(GOODBYE_TIMEOUT).ok());
+        if matches!(sent, Some(mdns_sd::UnregisterStatus::OK)) {
+            std::thread::sleep(GOODBYE_REPEATED);
+        } else {
+            tracing::debug!(announcement = %self.fullname, ?sent, "no goodbye sent");
         }
-        let _ = self.daemon.shutdown();
+        if let Ok(down) = self.daemon.shutdown() {
+            let _ = down.recv_timeout(GOODBYE_TIMEOUT);
+        }
     }
 }
 

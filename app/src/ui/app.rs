@@ -345,7 +345,10 @@ impl eframe::App for App {
         // Say goodbye, so the others see us leave at once rather than time out.
         if let Some((handle, task)) = self.meeting.take() {
             handle.send(videomeet_net::meeting::Command::Leave);
-            let _ = self.runtime.block_on(tokio::time::timeout(LEAVE_TIMEOUT, task));
+            // The timer is made inside the runtime: made here, outside it, it would panic.
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(LEAVE_TIMEOUT, task).await });
         }
     }
 }

@@ -28,7 +28,8 @@ pub struct Start {
 
 /// Opens the main window and runs until it is closed: on the home screen, or straight in
 /// the meeting `start` describes. `started` is when the program started (for the log's
-/// start-up time).
+/// start-up time). Ctrl+C or SIGTERM closes the window as its close button does, leaving
+/// the meeting on the way; a second one while closing stops the program at once.
 pub fn run(
     start: Option<Start>,
     started: std::time::Instant,
@@ -51,10 +52,15 @@ pub fn run(
         ..Default::default()
     };
     let handle = runtime.handle().clone();
+    let stop = {
+        let _inside = runtime.enter();
+        crate::stop::StopRequests::catch()?
+    };
     eframe::run_native(
         "Video Meet",
         options,
         Box::new(move |creation| {
+            handle.spawn(close_when_asked(creation.egui_ctx.clone(), stop));
             if let Some(render_state) = &creation.wgpu_render_state {
                 video_view::VideoRenderer::install(render_state);
             }
@@ -71,4 +77,14 @@ pub fn run(
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))?;
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     Ok(())
+}
+
+/// Closes the window on the first stop request (which leaves the meeting, as the close
+/// button does), and ends the program on a second.
+async fn close_when_asked(ctx: egui::Context, mut stop: crate::stop::StopRequests) {
+    let request = stop.next().await;
+    tracing::info!("{request}: closing the window");
+    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    ctx.request_repaint();
+    stop.next().await.exit_now();
 }
