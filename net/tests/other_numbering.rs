@@ -2,103 +2,22 @@
 //! Opus 97), puts its audio m-line first and offers. Payload type numbers are the offerer's
 //! to choose, so everything we send it must carry its numbers.
 
+mod common;
+mod sending;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use tokio::sync::mpsc;
 use videomeet_media::VideoFrame;
-use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{VideoFormat, read_stamp};
 use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink};
 use videomeet_net::protocol::Signal;
-use videomeet_net::receive::{receive_audio, receive_video};
-use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCSessionDescription, Registry, configure_rtcp_reports,
-};
+use webrtc::peer_connection::{RTCIceCandidateInit, RTCSessionDescription};
 
-mod sending;
-
-const THEIR_H264: u8 = 96;
-const THEIR_OPUS: u8 = 97;
-
-/// The other stack's events: its candidates and the tracks it receives.
-struct Theirs {
-    candidates: mpsc::Sender<RTCIceCandidateInit>,
-    tracks: mpsc::Sender<Arc<dyn TrackRemote>>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for Theirs {
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        if let Ok(init) = event.candidate.to_json() {
-            let _ = self.candidates.try_send(init);
-        }
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let _ = self.tracks.try_send(track);
-    }
-}
-
-/// A webrtc-rs connection with H.264 at 96 and Opus at 97 that receives audio, camera and
-/// screen, in that order.
-async fn other_stack(handler: Theirs) -> Arc<dyn PeerConnection> {
-    let mut media = MediaEngine::default();
-    let h264 = RTCRtpCodec {
-        mime_type: MIME_TYPE_H264.into(),
-        clock_rate: 90_000,
-        channels: 0,
-        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".into(),
-        rtcp_feedback: Vec::new(),
-    };
-    let opus = RTCRtpCodec {
-        mime_type: MIME_TYPE_OPUS.into(),
-        clock_rate: 48_000,
-        channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
-        rtcp_feedback: Vec::new(),
-    };
-    for (rtp_codec, payload_type, kind) in [
-        (h264, THEIR_H264, RtpCodecKind::Video),
-        (opus, THEIR_OPUS, RtpCodecKind::Audio),
-    ] {
-        media
-            .register_codec(
-                RTCRtpCodecParameters {
-                    rtp_codec,
-                    payload_type,
-                },
-                kind,
-            )
-            .unwrap();
-    }
-    let pc = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
-        .with_media_engine(media)
-        .with_interceptor_registry(configure_rtcp_reports(Registry::new()))
-        .with_handler(Arc::new(handler))
-        .with_udp_addrs(vec![SocketAddr::from(([127, 0, 0, 1], 0))])
-        .build()
-        .await
-        .unwrap();
-    let pc: Arc<dyn PeerConnection> = Arc::new(pc);
-    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video, RtpCodecKind::Video] {
-        let init = RTCRtpTransceiverInit {
-            direction: RTCRtpTransceiverDirection::Recvonly,
-            streams: Vec::new(),
-            send_encodings: Vec::new(),
-        };
-        pc.add_transceiver_from_kind(kind, Some(init)).await.unwrap();
-    }
-    pc
-}
+use common::other_stack::{Theirs, other_stack, receive};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_with_other_payload_numbers_gets_our_picture_and_sound() {
@@ -184,15 +103,7 @@ async fn a_peer_with_other_payload_numbers_gets_our_picture_and_sound() {
         let Ok(Some(track)) = tokio::time::timeout(Duration::from_secs(5), their_tracks.recv()).await else {
             panic!("only these of our tracks reached them: {kinds:?}");
         };
-        let kind = track.kind().await;
-        kinds.push(kind);
-        match kind {
-            RtpCodecKind::Video => {
-                let decoder = VideoDecoderThread::start("decode-theirs", Arc::clone(&slot), || {}).unwrap();
-                tokio::spawn(receive_video(track, decoder));
-            }
-            _ => drop(tokio::spawn(receive_audio(track, 1, audio_tx.clone()))),
-        }
+        kinds.push(receive(track, &slot, &audio_tx).await);
     }
     sender.await.unwrap();
     let (mut shown, mut pictures, mut seen) = (VideoFrame::default(), 0, 0);

@@ -1,6 +1,8 @@
 //! What the signaling tests share: a host on loopback, guests, and raw sockets that say
-//! what the real client never would.
+//! what the real client never would; and a peer that is not Video Meet ([`other_stack`]).
 #![allow(dead_code)] // Each test file uses some of these.
+
+pub mod other_stack;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
