@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Video Meet needs on Debian or Ubuntu, skipping what is already there.
 #   installer/setup-debian.sh          packages to build and run the app
-#   installer/setup-debian.sh --test   also the packages the test suite uses
-#   installer/setup-debian.sh --bench  those too, and Chromium and perf for `videomeet bench`
+#   installer/setup-debian.sh --test   also the packages the test suite uses (Chromium among them)
+#   installer/setup-debian.sh --bench  those too, and perf for `videomeet bench`
 # Uses sudo when not run as root. Installs the Rust toolchain with rustup if cargo is missing.
 set -euo pipefail
 
@@ -21,11 +21,14 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
     xvfb x11-utils imagemagick mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
     # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb
     shellcheck python3-venv desktop-file-utils
+    # the browser that joins a meeting in app/tests/browser_guest.rs (and that
+    # `videomeet bench` compares with)
+    chromium
   )
 fi
 if [[ "${1:-}" == "--bench" ]]; then
-  # the browser the same call is compared with, and a profiler
-  packages+=(chromium linux-perf)
+  # a profiler
+  packages+=(linux-perf)
 fi
 
 missing=()

@@ -54,21 +54,7 @@ pub fn run(size: &str, fps: u32, bitrate_bps: u32, duration: Duration) -> anyhow
         .context("Chromium is not installed (Debian: apt install chromium)")?;
     let mut command = Command::new("chromium");
     command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
+        .args(super::headless_chromium::FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!(
             "file://{}?width={width}&height={height}&fps={fps}&bps={bitrate_bps}",
@@ -139,9 +125,7 @@ fn wait_for_pictures(browser: &Watched) -> anyhow::Result<()> {
 /// The page's report in a browser log line, which looks like
 /// `[...:INFO:CONSOLE(12)] "videomeet-bench {...}", source: file:///... (12)`.
 fn report_in(line: &str) -> Option<Value> {
-    let start = line.find("videomeet-bench ")? + "videomeet-bench ".len();
-    let end = line.rfind("\", source:").unwrap_or(line.len());
-    serde_json::from_str(line.get(start..end)?).ok()
+    super::headless_chromium::page_report(line, "videomeet-bench")
 }
 
 /// CPU time of a process and its descendants alive now.

@@ -4,6 +4,7 @@
 mod call;
 mod chromium;
 mod figures;
+mod headless_chromium;
 mod join;
 mod process;
 mod report;

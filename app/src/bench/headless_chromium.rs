@@ -1,0 +1,36 @@
+//! How Video Meet runs Debian's Chromium without a window, shared by `videomeet bench`
+//! (`app/src/bench/chromium.rs`) and the browser guest test (`app/tests/browser_guest.rs`):
+//! its flags, and a page's reports read back from its log.
+
+use serde_json::Value;
+
+/// Headless, with a fake camera (a moving test pattern), microphone (a short 400 Hz beep
+/// every half second) and screen (`getDisplayMedia` gets a test pattern), media
+/// permissions granted without asking (screen capture included), sound played without a
+/// click, and the page's console written to stderr. The program is `chromium`; the page
+/// and `--user-data-dir` come after these.
+pub const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--enable-logging=stderr",
+    "--v=0",
+];
+
+/// The JSON a page logged with `console.log(tag + " " + JSON.stringify(...))`, from a
+/// browser log line such as
+/// `[1:1:1203/053634.752743:INFO:CONSOLE:25] "tag {...}", source: http://... (25)`.
+pub fn page_report(line: &str, tag: &str) -> Option<Value> {
+    let start = line.find(tag)? + tag.len();
+    let json = line.get(start..)?.strip_prefix(' ')?;
+    let end = json.rfind("\", source:").unwrap_or(json.len());
+    serde_json::from_str(json.get(..end)?).ok()
+}
