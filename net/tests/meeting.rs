@@ -211,6 +211,21 @@ impl Participant {
     }
 }
 
+/// The machine's cores, shared by the tests of this file, which run at once: a test that
+/// measures timing on a constrained network takes them whole, because on two busy cores
+/// a starved encoder looks like the network's fault.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// A share of the machine, beside the other tests.
+async fn shared_machine() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}
+
+/// The whole machine, once every other test has finished or before any starts.
+async fn whole_machine() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
+
 /// Grace hosts on loopback with a 440 Hz tone; returns her and where to join.
 async fn host_on_loopback() -> (Participant, JoinTarget) {
     host_on(None).await
@@ -230,6 +245,7 @@ async fn host_on(network: Option<Arc<ImpairedRuntime>>) -> (Participant, JoinTar
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_participants_see_and_hear_each_other_chat_and_leave() {
+    let _machine = shared_machine().await;
     let (host, target) = host_on_loopback().await;
     let join = || Role::Join {
         target: target.clone(),
@@ -328,6 +344,7 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_switch_during_a_meeting_and_a_bad_one_changes_nothing() {
+    let _machine = shared_machine().await;
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
@@ -380,6 +397,7 @@ async fn devices_switch_during_a_meeting_and_a_bad_one_changes_nothing() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
+    let _machine = shared_machine().await;
     use videomeet_media::screen::test_window::{BLOCK_COLOURS, STROKE_SPACING, TestWindow, known_content};
     use videomeet_media::screen::{ScreenChoice, ScreenKind, list_screens};
 
@@ -522,6 +540,7 @@ async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
 /// problem the user can read; the meeting goes on and others still connect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_offers_and_candidates_from_a_peer_change_nothing() {
+    let _machine = shared_machine().await;
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     use videomeet_net::protocol::{ClientMessage, MediaState, PROTOCOL_VERSION, ServerMessage, Signal};
@@ -623,6 +642,7 @@ async fn concealed_over(host: &Participant, ada: PeerId, duration: Duration) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_percent_loss_keeps_sound_continuous_video_going_and_chat_delivered() {
+    let _machine = shared_machine().await;
     let networks = [lossy(0.10, 1), lossy(0.10, 2)];
     let (host, ada) = host_and_ada_on([&networks[0], &networks[1]]).await;
     let ada_id = ada.id();
@@ -648,6 +668,7 @@ async fn ten_percent_loss_keeps_sound_continuous_video_going_and_chat_delivered(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_percent_loss_keeps_sound_intelligible_and_video_recovers_when_it_stops() {
+    let _machine = shared_machine().await;
     // Connected first: at 30 % both ways, the DTLS handshake's back-off alone can take longer
     // than this test should.
     let networks = [lossy(0.0, 3), lossy(0.0, 4)];
@@ -691,6 +712,7 @@ async fn thirty_percent_loss_keeps_sound_intelligible_and_video_recovers_when_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_kbps_bottleneck_keeps_sound_first_and_video_moving() {
+    let _machine = whole_machine().await;
     // Ada's uplink is a 500 kbps bottleneck; her 640x360 camera alone is set for 690 kbps.
     let (host, target) = host_on_loopback().await;
     let bottleneck = Arc::new(ImpairedRuntime::new(Impairment {
@@ -736,6 +758,7 @@ async fn a_500_kbps_bottleneck_keeps_sound_first_and_video_moving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_network_blip_shows_reconnecting_and_media_returns_without_rejoining() {
+    let _machine = shared_machine().await;
     let networks = [lossy(0.0, 5), lossy(0.0, 6)];
     let (host, ada) = host_and_ada_on([&networks[0], &networks[1]]).await;
     let (host_id, ada_id) = (host.id(), ada.id());
@@ -816,6 +839,7 @@ impl PausingRelay {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_second_network_dropout_loses_nobody_and_no_message() {
+    let _machine = shared_machine().await;
     let media = [lossy(0.0, 11), lossy(0.0, 12)];
     let (host, target) = host_on(Some(Arc::clone(&media[0]))).await;
     let relay = PausingRelay::start(target.port).await;
@@ -876,6 +900,7 @@ async fn a_ten_second_network_dropout_loses_nobody_and_no_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_whose_program_dies_ends_the_meeting_for_everyone_within_10_s() {
+    let _machine = shared_machine().await;
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let host_id = host.id();
@@ -891,6 +916,7 @@ async fn a_host_whose_program_dies_ends_the_meeting_for_everyone_within_10_s() {
 /// turning it on opens it again and the pictures come back at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_turned_off_and_on_again_sends_nothing_then_pictures_again() {
+    let _machine = shared_machine().await;
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
@@ -914,6 +940,7 @@ async fn a_camera_turned_off_and_on_again_sends_nothing_then_pictures_again() {
 /// video is off for everyone, and the meeting (sound, a new camera) goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unplugged_camera_microphone_or_speaker_is_reported_and_the_meeting_goes_on() {
+    let _machine = shared_machine().await;
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
