@@ -716,7 +716,14 @@ impl Meeting {
                 candidate,
                 sdp_mid,
                 sdp_mline_index,
-            } => link.add_remote_candidate(candidate, sdp_mid, sdp_mline_index).await,
+            } => {
+                // A candidate we cannot use costs nothing (the others still connect), and a
+                // peer may send thousands: the log notes it; the user is not told each time.
+                if let Err(error) = link.add_remote_candidate(candidate, sdp_mid, sdp_mline_index).await {
+                    tracing::debug!(peer = from, %error, "ignored a remote candidate");
+                }
+                return;
+            }
         };
         if let Err(error) = result {
             tracing::warn!(peer = from, %error, "negotiation failed");

@@ -1,8 +1,10 @@
 //! Queuing the room's messages for members. A guest whose outbox is full is too slow to keep
 //! up; the host's program is the meeting, so what does not fit its outbox is held, in order,
-//! and the room waits until it has gone out.
+//! and the room waits until it has gone out, or until it is clear that the host's program
+//! has stopped.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -49,11 +51,17 @@ impl HostBacklog {
         true
     }
 
-    /// Waits until everything held has gone into its outbox.
-    pub async fn drain(&mut self) {
+    /// Waits until everything held has gone into its outbox, for at most `patience`; false
+    /// (and nothing held any more) when the host's program did not take it in that time.
+    pub async fn drain(&mut self, patience: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + patience;
         while let Some(Held { outbox, message, .. }) = self.held.pop_front() {
             // A closed outbox: that connection has ended and its `Gone` is on its way.
-            let _ = outbox.send(message).await;
+            if tokio::time::timeout_at(deadline, outbox.send(message)).await.is_err() {
+                self.held.clear();
+                return false;
+            }
         }
+        true
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,6 +27,10 @@ use crate::text::clean_chat;
 
 /// The room's answer to a `Join`: the new member's id, or why not.
 pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
+
+/// How long the room waits for a host's program that takes no messages before it ends the
+/// meeting: guests count a host silent for 15 s as lost, so they are told first.
+const HOST_STALL: Duration = Duration::from_secs(10);
 
 /// What connections tell the room.
 pub(crate) enum RoomEvent {
@@ -145,7 +149,10 @@ impl Room {
                     event = events.recv() => event,
                     () = tokio::time::sleep_until(due) => {
                         self.send_merged_media_states();
-                        self.host_backlog.drain().await;
+                        self.wait_for_hosts().await;
+                        if self.ended {
+                            break;
+                        }
                         continue;
                     }
                 },
@@ -153,9 +160,7 @@ impl Room {
             };
             let Some(event) = event else { break };
             self.handle(event);
-            // Back-pressure from the host's program: nothing more is taken in until what is
-            // held for it has gone out.
-            self.host_backlog.drain().await;
+            self.wait_for_hosts().await;
             self.participant_count.store(self.members.len(), Ordering::Relaxed);
             if self.ended {
                 break;
@@ -560,6 +565,16 @@ impl Room {
             self.end();
         } else {
             self.broadcast(&ServerMessage::PeerLeft { id, reason }, None);
+        }
+    }
+
+    /// Back-pressure from the host's program: nothing more is taken in until what is held
+    /// for it has gone out. A program that takes nothing for [`HOST_STALL`] has stopped: the
+    /// meeting ends, and everyone is told.
+    async fn wait_for_hosts(&mut self) {
+        if !self.host_backlog.drain(HOST_STALL).await {
+            tracing::warn!("the host's program stopped reading; ending the meeting");
+            self.end();
         }
     }
 

@@ -87,6 +87,27 @@ async fn a_host_that_falls_behind_is_waited_for_and_misses_nothing() {
     assert_eq!(next(&mut ada_sees).await, ServerMessage::Pong { nonce: 1 });
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_host_program_that_stops_reading_ends_the_meeting_for_everyone() {
+    let room = room();
+    let (_grace, _grace_unread) = join(&room, "Grace", true, 2).await;
+    let (ada, mut ada_sees) = join(&room, "Ada", false, OUTBOX_CAPACITY).await;
+    for n in 0..4 {
+        say(&room, ada, ClientMessage::Chat { text: format!("{n}") }).await;
+    }
+    let mut seen = Vec::new();
+    loop {
+        let message = tokio::time::timeout(HOST_STALL * 2, ada_sees.recv())
+            .await
+            .expect("the meeting ended within twice the host's allowance");
+        match message {
+            Some(ServerMessage::Ended) | None => break,
+            Some(other) => seen.push(other),
+        }
+    }
+    assert!(seen.iter().all(|m| matches!(m, ServerMessage::Chat { .. })), "{seen:?}");
+}
+
 #[tokio::test]
 async fn a_guest_that_does_not_read_is_dropped_and_nobody_else() {
     let room = room();
