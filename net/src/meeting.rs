@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -340,29 +341,73 @@ impl MeetingHandle {
     }
 }
 
-/// Encoded media from the capture threads.
-enum Outgoing {
-    Video(VideoFeed, Bytes),
-    Audio(Bytes),
+/// Where the capture threads hand over what they make: sound in order (up to a second of
+/// it), video frames, and devices that stopped, each on a queue of its own, so that a burst
+/// of video never pushes sound out and the meeting takes sound first.
+#[derive(Clone)]
+struct Outbound {
+    sound: mpsc::Sender<Bytes>,
+    video: mpsc::Sender<(VideoFeed, Bytes)>,
+    /// Set when a video frame found its queue full and was dropped: the viewers' decoders
+    /// miss a reference, so that feed's next frame asks its encoder for a keyframe.
+    video_dropped: Arc<[AtomicBool; 2]>,
+    devices: mpsc::Sender<DeviceEnded>,
+}
+
+/// The other ends of [`Outbound`], read by the meeting.
+struct Inbound {
+    sound: mpsc::Receiver<Bytes>,
+    video: mpsc::Receiver<(VideoFeed, Bytes)>,
+    devices: mpsc::Receiver<DeviceEnded>,
+}
+
+/// 20 ms sound packets queued at most: a second.
+const SOUND_QUEUE: usize = 50;
+/// Video frames queued at most, all feeds together.
+const VIDEO_QUEUE: usize = 16;
+
+impl Outbound {
+    fn new() -> (Self, Inbound) {
+        let (sound, sound_rx) = mpsc::channel(SOUND_QUEUE);
+        let (video, video_rx) = mpsc::channel(VIDEO_QUEUE);
+        let (devices, devices_rx) = mpsc::channel(16);
+        let outbound = Self {
+            sound,
+            video,
+            video_dropped: Arc::default(),
+            devices,
+        };
+        let inbound = Inbound {
+            sound: sound_rx,
+            video: video_rx,
+            devices: devices_rx,
+        };
+        (outbound, inbound)
+    }
+
+    /// Hands over one encoded video frame of `feed`, from a capture thread (never waits).
+    fn video_frame(&self, feed: VideoFeed, frame: &[u8]) {
+        if self.video.try_send((feed, Bytes::copy_from_slice(frame))).is_err() {
+            self.video_dropped[feed as usize].store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a frame of `feed` was dropped since the last call.
+    fn take_dropped(&self, feed: VideoFeed) -> bool {
+        self.video_dropped[feed as usize].swap(false, Ordering::Relaxed)
+    }
+}
+
+/// A device that stopped on its own.
+enum DeviceEnded {
     /// Screen share number `share` ended on its own (window closed, capture failed).
-    ScreenEnded {
-        share: u64,
-        reason: String,
-    },
+    ScreenEnded { share: u64, reason: String },
     /// Camera number `camera` stopped on its own (unplugged, taken by another program).
-    CameraEnded {
-        camera: u64,
-        reason: String,
-    },
+    CameraEnded { camera: u64, reason: String },
     /// Microphone number `microphone` stopped on its own (unplugged).
-    MicrophoneEnded {
-        microphone: u64,
-        reason: String,
-    },
+    MicrophoneEnded { microphone: u64, reason: String },
     /// The speaker stopped on its own (unplugged); the others are still heard in the mix.
-    SpeakerEnded {
-        reason: String,
-    },
+    SpeakerEnded { reason: String },
 }
 
 /// Our running screen share.
@@ -390,7 +435,7 @@ pub struct Meeting {
     meters: HashMap<PeerId, Meter>,
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
     peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
-    outgoing: mpsc::Receiver<Outgoing>,
+    inbound: Inbound,
     capture: CaptureSetup,
     video: CaptureThread,
     /// The camera chosen, opened again when turned on after it stopped.
@@ -459,7 +504,7 @@ impl Meeting {
         .await?;
         let (events_tx, events) = mpsc::channel(1024);
         let (commands_tx, commands) = mpsc::channel(64);
-        let (outgoing_tx, outgoing) = mpsc::channel(16);
+        let (outbound, inbound) = Outbound::new();
         let (peer_events_tx, peer_events) = mpsc::channel(256);
 
         let fps = config.video_format.fps.max(1);
@@ -474,7 +519,7 @@ impl Meeting {
             levels: Arc::new(AudioLevels::default()),
             echo: EchoReference::default(),
             voice_processing: config.voice_processing,
-            outgoing: outgoing_tx,
+            outbound,
         };
         let (video, camera_encoder) = capture
             .open_camera(config.camera.clone(), 0, media.camera)
@@ -490,11 +535,11 @@ impl Meeting {
                 config.audio_tap.clone(),
                 capture.echo.clone(),
                 Arc::clone(&capture.levels),
-                capture.outgoing.clone(),
+                capture.outbound.devices.clone(),
             );
             let speaker_failed = move |error: videomeet_media::audio::AudioError| {
                 // From the playout thread: never wait there.
-                let _ = failed.try_send(Outgoing::SpeakerEnded {
+                let _ = failed.try_send(DeviceEnded::SpeakerEnded {
                     reason: error.to_string(),
                 });
             };
@@ -549,7 +594,7 @@ impl Meeting {
             meters: HashMap::new(),
             peer_events_tx,
             peer_events,
-            outgoing,
+            inbound,
             capture,
             video,
             camera: config.camera.clone(),
@@ -587,6 +632,9 @@ impl Meeting {
         let mut bandwidth = tokio::time::interval(BANDWIDTH_INTERVAL);
         loop {
             tokio::select! {
+                // Sound first: it is what a meeting cannot do without, and it is light.
+                biased;
+                Some(packet) = self.inbound.sound.recv() => self.send_sound(packet).await,
                 message = self.signaling.recv() => match message {
                     Some(message) => {
                         if !self.on_signaling(message).await {
@@ -599,7 +647,8 @@ impl Meeting {
                     }
                 },
                 Some((id, event)) = self.peer_events.recv() => self.on_peer_event(id, event).await,
-                Some(outgoing) = self.outgoing.recv() => self.send_media(outgoing).await,
+                Some((feed, frame)) = self.inbound.video.recv() => self.send_video(feed, frame).await,
+                Some(ended) = self.inbound.devices.recv() => self.on_device_ended(ended),
                 command = self.commands.recv() => match command {
                     Some(Command::Leave) | None => break,
                     Some(command) => self.on_command(command).await,
@@ -765,12 +814,7 @@ impl Meeting {
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
             // several viewers costs one keyframe.
-            PeerEvent::KeyframeRequested(VideoFeed::Camera) => self.camera_encoder.keyframes.request(),
-            PeerEvent::KeyframeRequested(VideoFeed::Screen) => {
-                if let Some(share) = &self.screen {
-                    share.capture.control.keyframes.request();
-                }
-            }
+            PeerEvent::KeyframeRequested(feed) => self.request_keyframe(feed),
             PeerEvent::Track(track) => self.on_track(id, track).await,
         }
     }
@@ -808,9 +852,20 @@ impl Meeting {
         self.tasks.entry(id).or_default().push(task);
     }
 
-    async fn send_media(&mut self, outgoing: Outgoing) {
-        let duration = match &outgoing {
-            Outgoing::Video(VideoFeed::Screen, _) => match self.screen.as_mut() {
+    async fn send_sound(&self, packet: Bytes) {
+        for (id, link) in &self.peers {
+            if let Err(error) = link.send_audio(packet.clone()).await {
+                tracing::trace!(peer = id, %error, "sound not sent");
+            }
+        }
+    }
+
+    async fn send_video(&mut self, feed: VideoFeed, frame: Bytes) {
+        if self.capture.outbound.take_dropped(feed) {
+            self.request_keyframe(feed);
+        }
+        let duration = match feed {
+            VideoFeed::Screen => match self.screen.as_mut() {
                 // The screen's frame rate follows its content: time each frame by the last.
                 Some(share) => {
                     let now = std::time::Instant::now();
@@ -821,35 +876,34 @@ impl Meeting {
                 }
                 None => return,
             },
-            Outgoing::ScreenEnded { share, reason } => {
-                self.on_share_ended(*share, reason.clone());
-                return;
-            }
-            Outgoing::CameraEnded { camera, reason } => {
-                self.on_camera_ended(*camera, reason);
-                return;
-            }
-            Outgoing::MicrophoneEnded { microphone, reason } => {
-                self.on_microphone_ended(*microphone, reason);
-                return;
-            }
-            Outgoing::SpeakerEnded { reason } => {
-                self.emit(Event::Problem(format!("{reason}. Choose another speaker in Devices.")));
-                return;
-            }
-            _ => self.frame_interval,
+            VideoFeed::Camera => self.frame_interval,
         };
         for (id, link) in &self.peers {
-            let sent = match &outgoing {
-                Outgoing::Video(feed, unit) => link.send_video(*feed, unit.clone(), duration).await,
-                Outgoing::Audio(packet) => link.send_audio(packet.clone()).await,
-                Outgoing::ScreenEnded { .. }
-                | Outgoing::CameraEnded { .. }
-                | Outgoing::MicrophoneEnded { .. }
-                | Outgoing::SpeakerEnded { .. } => Ok(()),
-            };
-            if let Err(error) = sent {
-                tracing::trace!(peer = id, %error, "media not sent");
+            if let Err(error) = link.send_video(feed, frame.clone(), duration).await {
+                tracing::trace!(peer = id, %error, "video not sent");
+            }
+        }
+    }
+
+    /// Asks the encoder of our `feed` for a keyframe (several requests at once cost one).
+    fn request_keyframe(&self, feed: VideoFeed) {
+        match feed {
+            VideoFeed::Camera => self.camera_encoder.keyframes.request(),
+            VideoFeed::Screen => {
+                if let Some(share) = &self.screen {
+                    share.capture.control.keyframes.request();
+                }
+            }
+        }
+    }
+
+    fn on_device_ended(&mut self, ended: DeviceEnded) {
+        match ended {
+            DeviceEnded::ScreenEnded { share, reason } => self.on_share_ended(share, reason),
+            DeviceEnded::CameraEnded { camera, reason } => self.on_camera_ended(camera, &reason),
+            DeviceEnded::MicrophoneEnded { microphone, reason } => self.on_microphone_ended(microphone, &reason),
+            DeviceEnded::SpeakerEnded { reason } => {
+                self.emit(Event::Problem(format!("{reason}. Choose another speaker in Devices.")));
             }
         }
     }
@@ -969,19 +1023,16 @@ impl Meeting {
         self.shares_started += 1;
         let number = self.shares_started;
         let name = choice.name.clone();
-        let (frames, ended) = (self.capture.outgoing.clone(), self.capture.outgoing.clone());
+        let (frames, ended) = (self.capture.outbound.clone(), self.capture.outbound.devices.clone());
         let capture = tokio::task::spawn_blocking(move || {
             capture::start_screen(
                 choice,
                 H264Config::SCREEN,
-                move |frame| {
-                    let unit = Bytes::copy_from_slice(&frame.data);
-                    let _ = frames.try_send(Outgoing::Video(VideoFeed::Screen, unit));
-                },
+                move |frame| frames.video_frame(VideoFeed::Screen, &frame.data),
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();
-                    let _ = ended.blocking_send(Outgoing::ScreenEnded { share: number, reason });
+                    let _ = ended.blocking_send(DeviceEnded::ScreenEnded { share: number, reason });
                 },
             )
         })
@@ -1232,7 +1283,7 @@ struct CaptureSetup {
     echo: EchoReference,
     /// Whether a real microphone's sound goes through the echo canceller.
     voice_processing: bool,
-    outgoing: mpsc::Sender<Outgoing>,
+    outbound: Outbound,
 }
 
 impl CaptureSetup {
@@ -1245,8 +1296,8 @@ impl CaptureSetup {
         number: u64,
         enabled: bool,
     ) -> Result<(CaptureThread, EncoderControl), String> {
-        let (format, h264, slot, tx) = (self.format, self.h264, Arc::clone(&self.slot), self.outgoing.clone());
-        let ended = self.outgoing.clone();
+        let (format, h264, slot, frames) = (self.format, self.h264, Arc::clone(&self.slot), self.outbound.clone());
+        let ended = self.outbound.devices.clone();
         let label = camera.label().to_owned();
         tokio::task::spawn_blocking(move || {
             capture::start_video(
@@ -1258,14 +1309,11 @@ impl CaptureSetup {
                 // Our own picture does not wake the screen: it is drawn whenever the screen
                 // is (with the others' video, which does wake it), so it costs no extra frames.
                 || {},
-                move |frame| {
-                    // Newest wins: when the network side is behind, this frame is dropped.
-                    let _ = tx.try_send(Outgoing::Video(VideoFeed::Camera, Bytes::copy_from_slice(&frame.data)));
-                },
+                move |frame| frames.video_frame(VideoFeed::Camera, &frame.data),
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();
-                    let _ = ended.blocking_send(Outgoing::CameraEnded { camera: number, reason });
+                    let _ = ended.blocking_send(DeviceEnded::CameraEnded { camera: number, reason });
                 },
             )
         })
@@ -1285,8 +1333,8 @@ impl CaptureSetup {
         let (level, echo, tx, ended) = (
             Arc::clone(&self.levels.local),
             self.voice_processing.then(|| self.echo.clone()),
-            self.outgoing.clone(),
-            self.outgoing.clone(),
+            self.outbound.sound.clone(),
+            self.outbound.devices.clone(),
         );
         let label = microphone.label();
         tokio::task::spawn_blocking(move || {
@@ -1297,12 +1345,14 @@ impl CaptureSetup {
                 level,
                 echo,
                 move |packet, _| {
-                    let _ = tx.try_send(Outgoing::Audio(Bytes::copy_from_slice(packet)));
+                    // Full only when the meeting is a second behind; then this packet is lost
+                    // and the listeners' decoders conceal it.
+                    let _ = tx.try_send(Bytes::copy_from_slice(packet));
                 },
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();
-                    let _ = ended.blocking_send(Outgoing::MicrophoneEnded {
+                    let _ = ended.blocking_send(DeviceEnded::MicrophoneEnded {
                         microphone: number,
                         reason,
                     });
