@@ -401,13 +401,13 @@ impl Outbound {
 /// A device that stopped on its own.
 enum DeviceEnded {
     /// Screen share number `share` ended on its own (window closed, capture failed).
-    ScreenEnded { share: u64, reason: String },
+    Screen { share: u64, reason: String },
     /// Camera number `camera` stopped on its own (unplugged, taken by another program).
-    CameraEnded { camera: u64, reason: String },
+    Camera { camera: u64, reason: String },
     /// Microphone number `microphone` stopped on its own (unplugged).
-    MicrophoneEnded { microphone: u64, reason: String },
+    Microphone { microphone: u64, reason: String },
     /// The speaker stopped on its own (unplugged); the others are still heard in the mix.
-    SpeakerEnded { reason: String },
+    Speaker { reason: String },
 }
 
 /// Our running screen share.
@@ -539,7 +539,7 @@ impl Meeting {
             );
             let speaker_failed = move |error: videomeet_media::audio::AudioError| {
                 // From the playout thread: never wait there.
-                let _ = failed.try_send(DeviceEnded::SpeakerEnded {
+                let _ = failed.try_send(DeviceEnded::Speaker {
                     reason: error.to_string(),
                 });
             };
@@ -899,10 +899,10 @@ impl Meeting {
 
     fn on_device_ended(&mut self, ended: DeviceEnded) {
         match ended {
-            DeviceEnded::ScreenEnded { share, reason } => self.on_share_ended(share, reason),
-            DeviceEnded::CameraEnded { camera, reason } => self.on_camera_ended(camera, &reason),
-            DeviceEnded::MicrophoneEnded { microphone, reason } => self.on_microphone_ended(microphone, &reason),
-            DeviceEnded::SpeakerEnded { reason } => {
+            DeviceEnded::Screen { share, reason } => self.on_share_ended(share, reason),
+            DeviceEnded::Camera { camera, reason } => self.on_camera_ended(camera, &reason),
+            DeviceEnded::Microphone { microphone, reason } => self.on_microphone_ended(microphone, &reason),
+            DeviceEnded::Speaker { reason } => {
                 self.emit(Event::Problem(format!("{reason}. Choose another speaker in Devices.")));
             }
         }
@@ -1032,7 +1032,7 @@ impl Meeting {
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();
-                    let _ = ended.blocking_send(DeviceEnded::ScreenEnded { share: number, reason });
+                    let _ = ended.blocking_send(DeviceEnded::Screen { share: number, reason });
                 },
             )
         })
@@ -1313,7 +1313,7 @@ impl CaptureSetup {
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();
-                    let _ = ended.blocking_send(DeviceEnded::CameraEnded { camera: number, reason });
+                    let _ = ended.blocking_send(DeviceEnded::Camera { camera: number, reason });
                 },
             )
         })
@@ -1352,7 +1352,7 @@ impl CaptureSetup {
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();
-                    let _ = ended.blocking_send(DeviceEnded::MicrophoneEnded {
+                    let _ = ended.blocking_send(DeviceEnded::Microphone {
                         microphone: number,
                         reason,
                     });
