@@ -1,0 +1,189 @@
+//! Our own devices in the meeting: opening the camera and microphone for it, and the queues
+//! on which their encoded output reaches the meeting.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use videomeet_media::audio::{AudioLevels, EchoReference};
+use videomeet_media::capture::{self, CaptureThread, EncoderControl};
+use videomeet_media::codec::{H264Config, OpusConfig};
+use videomeet_media::slot::VideoSlot;
+use videomeet_media::video::VideoFormat;
+use videomeet_media::{MicrophoneChoice, VideoChoice};
+
+use crate::peer::VideoFeed;
+
+/// Where the capture threads hand over what they make: sound in order (up to a second of
+/// it), video frames, and devices that stopped, each on a queue of its own, so that a burst
+/// of video never pushes sound out and the meeting takes sound first.
+#[derive(Clone)]
+pub(super) struct Outbound {
+    pub(super) sound: mpsc::Sender<Bytes>,
+    pub(super) video: mpsc::Sender<(VideoFeed, Bytes)>,
+    /// Set when a video frame found its queue full and was dropped: the viewers' decoders
+    /// miss a reference, so that feed's next frame asks its encoder for a keyframe.
+    pub(super) video_dropped: Arc<[AtomicBool; 2]>,
+    pub(super) devices: mpsc::Sender<DeviceEnded>,
+}
+
+/// The other ends of [`Outbound`], read by the meeting.
+pub(super) struct Inbound {
+    pub(super) sound: mpsc::Receiver<Bytes>,
+    pub(super) video: mpsc::Receiver<(VideoFeed, Bytes)>,
+    pub(super) devices: mpsc::Receiver<DeviceEnded>,
+}
+
+/// 20 ms sound packets queued at most: a second.
+pub(super) const SOUND_QUEUE: usize = 50;
+/// Video frames queued at most, all feeds together.
+pub(super) const VIDEO_QUEUE: usize = 16;
+
+impl Outbound {
+    pub(super) fn new() -> (Self, Inbound) {
+        let (sound, sound_rx) = mpsc::channel(SOUND_QUEUE);
+        let (video, video_rx) = mpsc::channel(VIDEO_QUEUE);
+        let (devices, devices_rx) = mpsc::channel(16);
+        let outbound = Self {
+            sound,
+            video,
+            video_dropped: Arc::default(),
+            devices,
+        };
+        let inbound = Inbound {
+            sound: sound_rx,
+            video: video_rx,
+            devices: devices_rx,
+        };
+        (outbound, inbound)
+    }
+
+    /// Hands over one encoded video frame of `feed`, from a capture thread (never waits).
+    pub(super) fn video_frame(&self, feed: VideoFeed, frame: &[u8]) {
+        if self.video.try_send((feed, Bytes::copy_from_slice(frame))).is_err() {
+            self.video_dropped[feed as usize].store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a frame of `feed` was dropped since the last call.
+    pub(super) fn take_dropped(&self, feed: VideoFeed) -> bool {
+        self.video_dropped[feed as usize].swap(false, Ordering::Relaxed)
+    }
+}
+
+/// A device that stopped on its own.
+pub(super) enum DeviceEnded {
+    /// Screen share number `share` ended on its own (window closed, capture failed).
+    Screen { share: u64, reason: String },
+    /// Camera number `camera` stopped on its own (unplugged, taken by another program).
+    Camera { camera: u64, reason: String },
+    /// Microphone number `microphone` stopped on its own (unplugged).
+    Microphone { microphone: u64, reason: String },
+    /// The speaker stopped on its own (unplugged); the others are still heard in the mix.
+    Speaker { reason: String },
+}
+
+/// How long opening a device may take before we give up on it.
+pub(super) const DEVICE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What our capture threads need, kept so a device can be swapped during the meeting.
+pub(super) struct CaptureSetup {
+    pub(super) format: VideoFormat,
+    pub(super) h264: H264Config,
+    /// Our own picture, for the self view.
+    pub(super) slot: Arc<VideoSlot>,
+    pub(super) levels: Arc<AudioLevels>,
+    /// What the speaker played, for the microphone's echo canceller.
+    pub(super) echo: EchoReference,
+    /// Whether a real microphone's sound goes through the echo canceller.
+    pub(super) voice_processing: bool,
+    pub(super) outbound: Outbound,
+}
+
+impl CaptureSetup {
+    /// Opens `camera` (off the runtime: devices can take a moment) and starts encoding for
+    /// the meeting, or says plainly why it could not.
+    /// `number` tells its end from an earlier camera's.
+    pub(super) async fn open_camera(
+        &self,
+        camera: VideoChoice,
+        number: u64,
+        enabled: bool,
+    ) -> Result<(CaptureThread, EncoderControl), String> {
+        let (format, h264, slot, frames) = (self.format, self.h264, Arc::clone(&self.slot), self.outbound.clone());
+        let ended = self.outbound.devices.clone();
+        let label = camera.label().to_owned();
+        tokio::task::spawn_blocking(move || {
+            capture::start_video(
+                camera,
+                format,
+                h264,
+                enabled,
+                slot,
+                // Our own picture does not wake the screen: it is drawn whenever the screen
+                // is (with the others' video, which does wake it), so it costs no extra frames.
+                || {},
+                move |frame| frames.video_frame(VideoFeed::Camera, &frame.data),
+                move |error| {
+                    // From the capture thread, never the runtime: waiting here is fine.
+                    let reason = error.to_string();
+                    let _ = ended.blocking_send(DeviceEnded::Camera { camera: number, reason });
+                },
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|error| format!("could not use the camera {label}: {error}"))
+    }
+
+    /// Opens `microphone` and starts encoding for the meeting. `number` tells its end from an
+    /// earlier microphone's.
+    pub(super) async fn open_microphone(
+        &self,
+        microphone: MicrophoneChoice,
+        number: u64,
+        enabled: bool,
+    ) -> Result<CaptureThread, String> {
+        let (level, echo, tx, ended) = (
+            Arc::clone(&self.levels.local),
+            self.voice_processing.then(|| self.echo.clone()),
+            self.outbound.sound.clone(),
+            self.outbound.devices.clone(),
+        );
+        let label = microphone.label();
+        tokio::task::spawn_blocking(move || {
+            capture::start_audio(
+                microphone,
+                OpusConfig::default(),
+                enabled,
+                level,
+                echo,
+                move |packet, _| {
+                    // Full only when the meeting is a second behind; then this packet is lost
+                    // and the listeners' decoders conceal it.
+                    let _ = tx.try_send(Bytes::copy_from_slice(packet));
+                },
+                move |error| {
+                    // From the capture thread, never the runtime: waiting here is fine.
+                    let reason = error.to_string();
+                    let _ = ended.blocking_send(DeviceEnded::Microphone {
+                        microphone: number,
+                        reason,
+                    });
+                },
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|error| format!("could not use the microphone {label}: {error}"))
+    }
+}
+
+/// A bitrate that looks good for the picture size on a LAN.
+pub fn bitrate_for(format: VideoFormat) -> u32 {
+    let pixels = u64::from(format.width) * u64::from(format.height) * u64::from(format.fps.max(1));
+    // About 0.1 bit per pixel, between 300 kbps and 4 Mbps.
+    (pixels / 10).clamp(300_000, 4_000_000) as u32
+}
