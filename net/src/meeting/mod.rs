@@ -7,11 +7,13 @@
 
 mod api;
 mod local_media;
+mod path;
 mod stats;
 
 pub use api::*;
 pub use local_media::bitrate_for;
 use local_media::{CaptureSetup, DEVICE_TIMEOUT, DeviceEnded, Inbound, Outbound};
+use path::{PathHealth, PathNews};
 use stats::Meter;
 
 use std::collections::HashMap;
@@ -87,11 +89,8 @@ pub struct Meeting {
     peer_config: PeerConfig,
     /// Our id in the meeting.
     you: PeerId,
-    /// Participants whose media connection is broken, and when we last restarted ICE to them.
-    reconnecting: HashMap<PeerId, Option<std::time::Instant>>,
-    /// What was last heard from each participant's path ([`LinkCounters::heard`]) and when
-    /// it last changed.
-    heard: HashMap<PeerId, (u64, std::time::Instant)>,
+    /// Whether the media path to each participant works.
+    paths: HashMap<PeerId, PathHealth>,
 }
 
 impl Meeting {
@@ -240,8 +239,7 @@ impl Meeting {
             media,
             peer_config,
             you: joined.you,
-            reconnecting: HashMap::new(),
-            heard: HashMap::new(),
+            paths: HashMap::new(),
         };
         // The newcomer offers to everyone already there.
         for peer in joined.peers {
@@ -420,16 +418,15 @@ impl Meeting {
                 step: ConnectionStep::Ice,
             }),
             PeerEvent::State(RTCPeerConnectionState::Connected) => {
-                self.on_path_working(id);
+                let news = self.paths.entry(id).or_default().works();
+                self.on_path_news(id, news).await;
                 self.emit(Event::Connection {
                     id,
                     step: ConnectionStep::Dtls,
                 });
                 // A new viewer needs keyframes to start from.
-                self.camera_encoder.keyframes.request();
-                if let Some(share) = &self.screen {
-                    share.capture.control.keyframes.request();
-                }
+                self.request_keyframe(VideoFeed::Camera);
+                self.request_keyframe(VideoFeed::Screen);
                 let code = match self.peers.get(&id) {
                     Some(link) => link.safety_code().await,
                     None => None,
@@ -439,7 +436,10 @@ impl Meeting {
                 }
             }
             PeerEvent::State(RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed) => {
-                self.on_path_broken(id).await;
+                let news = self.paths.entry(id).or_default().broke();
+                self.on_path_news(id, news).await;
+                // Already broken: a restart may be due again.
+                self.restart_ice(id).await;
             }
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
@@ -754,38 +754,29 @@ impl Meeting {
             .map_err(|error| format!("could not switch to {label}: {error}"))
     }
 
-    /// The path to `id` broke (webrtc says so, or nothing was heard for [`SILENCE`]): show
-    /// "reconnecting" and restart ICE.
-    async fn on_path_broken(&mut self, id: PeerId) {
-        if let std::collections::hash_map::Entry::Vacant(entry) = self.reconnecting.entry(id) {
-            entry.insert(None);
-            self.emit(Event::Reconnecting { id, reconnecting: true });
-        }
-        self.restart_ice(id).await;
-    }
-
-    /// The path to `id` works (again).
-    fn on_path_working(&mut self, id: PeerId) {
-        if self.reconnecting.remove(&id).is_some() {
-            self.emit(Event::Reconnecting {
+    /// What we learned of the path to `id`: "reconnecting" shown or taken away, and ICE
+    /// restarted when it broke.
+    async fn on_path_news(&mut self, id: PeerId, news: PathNews) {
+        match news {
+            PathNews::Broke => {
+                self.emit(Event::Reconnecting { id, reconnecting: true });
+                self.restart_ice(id).await;
+            }
+            PathNews::Works => self.emit(Event::Reconnecting {
                 id,
                 reconnecting: false,
-            });
+            }),
+            PathNews::Same => {}
         }
     }
 
     /// Restarts ICE to `id` if we are the side that offers (the later joiner, as when the
-    /// connection was first made, so the two never offer at once) and the last restart has
-    /// had time to work.
+    /// connection was first made, so the two never offer at once) and a restart is due.
     async fn restart_ice(&mut self, id: PeerId) {
         let now = std::time::Instant::now();
-        let Some(last) = self.reconnecting.get_mut(&id) else {
-            return;
-        };
-        if self.you < id || last.is_some_and(|at| now - at < ICE_RESTART_INTERVAL) {
+        if self.you < id || !self.paths.get_mut(&id).is_some_and(|path| path.restart_due(now)) {
             return;
         }
-        *last = Some(now);
         let Some(link) = self.peers.get(&id).cloned() else {
             return;
         };
@@ -814,24 +805,22 @@ impl Meeting {
     }
 
     async fn housekeeping(&mut self) {
-        let broken: Vec<PeerId> = self.reconnecting.keys().copied().collect();
+        let broken: Vec<PeerId> = self
+            .paths
+            .iter()
+            .filter(|(_, path)| path.is_broken())
+            .map(|(id, _)| *id)
+            .collect();
         for id in broken {
             self.restart_ice(id).await;
         }
         let mut stats = Vec::with_capacity(self.peers.len());
-        let mut silent = Vec::new();
-        let mut heard_again = Vec::new();
+        let mut news = Vec::new();
+        let now = std::time::Instant::now();
         for (id, link) in &self.peers {
             let counters = link.counters().await;
-            match self.heard.get_mut(id) {
-                Some((heard, changed)) if *heard != counters.heard => {
-                    (*heard, *changed) = (counters.heard, std::time::Instant::now());
-                    heard_again.push(*id);
-                }
-                Some((heard, changed)) if *heard > 0 && changed.elapsed() >= SILENCE => silent.push(*id),
-                Some(_) => {}
-                None => drop(self.heard.insert(*id, (counters.heard, std::time::Instant::now()))),
-            }
+            // Our own ears first: webrtc may take 10 s to say a path failed.
+            news.push((*id, self.paths.entry(*id).or_default().heard(counters.heard, now)));
             let playout = self.capture.levels.playout.counts(*id);
             let mut read = self.meters.entry(*id).or_default().read(*id, counters, playout);
             read.estimate_kbps = link.send_estimate_bps() as f64 / 1000.0;
@@ -841,12 +830,8 @@ impl Meeting {
             stats.sort_by_key(|s| s.id);
             self.emit(Event::Stats(stats));
         }
-        // Our own ears first: webrtc may take 10 s to say a path failed.
-        for id in silent {
-            self.on_path_broken(id).await;
-        }
-        for id in heard_again {
-            self.on_path_working(id);
+        for (id, news) in news {
+            self.on_path_news(id, news).await;
         }
         let (Some(server), Some(announcement)) = (&self.server, &mut self.announcement) else {
             return;
@@ -862,8 +847,7 @@ impl Meeting {
 
     fn disconnect(&mut self, id: PeerId) {
         self.meters.remove(&id);
-        self.heard.remove(&id);
-        self.reconnecting.remove(&id);
+        self.paths.remove(&id);
         let _ = self.mixer.input().try_send(MixerInput::Remove(id));
         for task in self.tasks.remove(&id).unwrap_or_default() {
             task.abort();
@@ -889,12 +873,5 @@ impl Meeting {
     }
 }
 
-/// Nothing heard on a working path for this long means it broke: ICE checks it every
-/// half second.
-const SILENCE: Duration = Duration::from_millis(2500);
-
 /// How often the encoders' bitrates follow congestion control's estimates.
 const BANDWIDTH_INTERVAL: Duration = Duration::from_millis(200);
-
-/// How long an ICE restart may take before the next is tried.
-const ICE_RESTART_INTERVAL: Duration = Duration::from_secs(4);
