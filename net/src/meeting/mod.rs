@@ -8,13 +8,14 @@
 mod api;
 mod local_media;
 mod path;
+mod remote;
 mod stats;
 
 pub use api::*;
 pub use local_media::bitrate_for;
 use local_media::{CaptureSetup, DEVICE_TIMEOUT, DeviceEnded, Inbound, Outbound};
-use path::{PathHealth, PathNews};
-use stats::Meter;
+use path::PathNews;
+use remote::Remote;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +23,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
 use videomeet_media::audio::{AudioLevels, EchoReference};
 use videomeet_media::capture::{self, CaptureThread, EncoderControl, ScreenShare};
@@ -62,9 +62,8 @@ pub struct Meeting {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
     waker: Waker,
-    peers: HashMap<PeerId, Arc<PeerLink>>,
-    tasks: HashMap<PeerId, Vec<JoinHandle<()>>>,
-    meters: HashMap<PeerId, Meter>,
+    /// The other participants we have a media connection with.
+    remotes: HashMap<PeerId, Remote>,
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
     peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
     inbound: Inbound,
@@ -89,8 +88,6 @@ pub struct Meeting {
     peer_config: PeerConfig,
     /// Our id in the meeting.
     you: PeerId,
-    /// Whether the media path to each participant works.
-    paths: HashMap<PeerId, PathHealth>,
 }
 
 impl Meeting {
@@ -218,9 +215,7 @@ impl Meeting {
             commands,
             events: events_tx,
             waker,
-            peers: HashMap::new(),
-            tasks: HashMap::new(),
-            meters: HashMap::new(),
+            remotes: HashMap::new(),
             peer_events_tx,
             peer_events,
             inbound,
@@ -239,7 +234,6 @@ impl Meeting {
             media,
             peer_config,
             you: joined.you,
-            paths: HashMap::new(),
         };
         // The newcomer offers to everyone already there.
         for peer in joined.peers {
@@ -303,8 +297,8 @@ impl Meeting {
 
     /// The link to `id`, created on first use.
     async fn connect(&mut self, id: PeerId) -> Option<Arc<PeerLink>> {
-        if let Some(link) = self.peers.get(&id) {
-            return Some(Arc::clone(link));
+        if let Some(remote) = self.remotes.get(&id) {
+            return Some(Arc::clone(&remote.link));
         }
         let (events_tx, mut events) = mpsc::channel(64);
         let link = match PeerLink::new(&self.peer_config, events_tx).await {
@@ -322,8 +316,9 @@ impl Meeting {
                 }
             }
         });
-        self.tasks.entry(id).or_default().push(forward);
-        self.peers.insert(id, Arc::clone(&link));
+        let mut remote = Remote::new(Arc::clone(&link));
+        remote.tasks.push(forward);
+        self.remotes.insert(id, remote);
         Some(link)
     }
 
@@ -418,8 +413,10 @@ impl Meeting {
                 step: ConnectionStep::Ice,
             }),
             PeerEvent::State(RTCPeerConnectionState::Connected) => {
-                let news = self.paths.entry(id).or_default().works();
-                self.on_path_news(id, news).await;
+                let news = self.remotes.get_mut(&id).map(|remote| remote.path.works());
+                if let Some(news) = news {
+                    self.on_path_news(id, news).await;
+                }
                 self.emit(Event::Connection {
                     id,
                     step: ConnectionStep::Dtls,
@@ -427,8 +424,8 @@ impl Meeting {
                 // A new viewer needs keyframes to start from.
                 self.request_keyframe(VideoFeed::Camera);
                 self.request_keyframe(VideoFeed::Screen);
-                let code = match self.peers.get(&id) {
-                    Some(link) => link.safety_code().await,
+                let code = match self.remotes.get(&id) {
+                    Some(remote) => remote.link.safety_code().await,
                     None => None,
                 };
                 if let Some(code) = code {
@@ -436,8 +433,10 @@ impl Meeting {
                 }
             }
             PeerEvent::State(RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed) => {
-                let news = self.paths.entry(id).or_default().broke();
-                self.on_path_news(id, news).await;
+                let news = self.remotes.get_mut(&id).map(|remote| remote.path.broke());
+                if let Some(news) = news {
+                    self.on_path_news(id, news).await;
+                }
                 // Already broken: a restart may be due again.
                 self.restart_ice(id).await;
             }
@@ -453,7 +452,7 @@ impl Meeting {
         use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
         let task = match track.kind().await {
             RtpCodecKind::Video => {
-                let Some(link) = self.peers.get(&id).cloned() else {
+                let Some(link) = self.remotes.get(&id).map(|remote| Arc::clone(&remote.link)) else {
                     return;
                 };
                 let feed = link.feed_of(&track).await;
@@ -465,8 +464,10 @@ impl Meeting {
                 };
                 match VideoDecoderThread::start(&thread_name, Arc::clone(&slot), move || waker()) {
                     Ok(decoder) => {
-                        if feed == VideoFeed::Camera {
-                            self.meters.entry(id).or_default().decode = Some(decoder.stats());
+                        if feed == VideoFeed::Camera
+                            && let Some(remote) = self.remotes.get_mut(&id)
+                        {
+                            remote.meter.decode = Some(decoder.stats());
                         }
                         self.emit(Event::Video { id, feed, slot });
                         tokio::spawn(receive_video(track, decoder))
@@ -479,11 +480,14 @@ impl Meeting {
             }
             _ => tokio::spawn(receive_audio(track, id, self.mixer.input())),
         };
-        self.tasks.entry(id).or_default().push(task);
+        match self.remotes.get_mut(&id) {
+            Some(remote) => remote.tasks.push(task),
+            None => task.abort(),
+        }
     }
 
     async fn send_sound(&self, packet: Bytes) {
-        for (id, link) in &self.peers {
+        for (id, Remote { link, .. }) in &self.remotes {
             if let Err(error) = link.send_audio(packet.clone()).await {
                 tracing::trace!(peer = id, %error, "sound not sent");
             }
@@ -508,7 +512,7 @@ impl Meeting {
             },
             VideoFeed::Camera => self.frame_interval,
         };
-        for (id, link) in &self.peers {
+        for (id, Remote { link, .. }) in &self.remotes {
             if let Err(error) = link.send_video(feed, frame.clone(), duration).await {
                 tracing::trace!(peer = id, %error, "video not sent");
             }
@@ -774,12 +778,13 @@ impl Meeting {
     /// connection was first made, so the two never offer at once) and a restart is due.
     async fn restart_ice(&mut self, id: PeerId) {
         let now = std::time::Instant::now();
-        if self.you < id || !self.paths.get_mut(&id).is_some_and(|path| path.restart_due(now)) {
-            return;
-        }
-        let Some(link) = self.peers.get(&id).cloned() else {
+        let Some(remote) = self.remotes.get_mut(&id) else {
             return;
         };
+        if self.you < id || !remote.path.restart_due(now) {
+            return;
+        }
+        let link = Arc::clone(&remote.link);
         match link.restart_ice().await {
             Ok(offer) => self.signal(id, offer),
             Err(error) => tracing::debug!(peer = id, %error, "ICE restart failed"),
@@ -788,7 +793,12 @@ impl Meeting {
 
     /// Sets our encoders' bitrates from the slowest path's estimate (see [`crate::bandwidth`]).
     fn follow_bandwidth(&self) {
-        let Some(slowest) = self.peers.values().map(|link| link.send_estimate_bps()).min() else {
+        let Some(slowest) = self
+            .remotes
+            .values()
+            .map(|remote| remote.link.send_estimate_bps())
+            .min()
+        else {
             return;
         };
         let sharing = self.screen.is_some();
@@ -806,24 +816,24 @@ impl Meeting {
 
     async fn housekeeping(&mut self) {
         let broken: Vec<PeerId> = self
-            .paths
+            .remotes
             .iter()
-            .filter(|(_, path)| path.is_broken())
+            .filter(|(_, remote)| remote.path.is_broken())
             .map(|(id, _)| *id)
             .collect();
         for id in broken {
             self.restart_ice(id).await;
         }
-        let mut stats = Vec::with_capacity(self.peers.len());
+        let mut stats = Vec::with_capacity(self.remotes.len());
         let mut news = Vec::new();
         let now = std::time::Instant::now();
-        for (id, link) in &self.peers {
-            let counters = link.counters().await;
+        for (id, remote) in &mut self.remotes {
+            let counters = remote.link.counters().await;
             // Our own ears first: webrtc may take 10 s to say a path failed.
-            news.push((*id, self.paths.entry(*id).or_default().heard(counters.heard, now)));
+            news.push((*id, remote.path.heard(counters.heard, now)));
             let playout = self.capture.levels.playout.counts(*id);
-            let mut read = self.meters.entry(*id).or_default().read(*id, counters, playout);
-            read.estimate_kbps = link.send_estimate_bps() as f64 / 1000.0;
+            let mut read = remote.meter.read(*id, counters, playout);
+            read.estimate_kbps = remote.link.send_estimate_bps() as f64 / 1000.0;
             stats.push(read);
         }
         if !stats.is_empty() {
@@ -846,22 +856,16 @@ impl Meeting {
     }
 
     fn disconnect(&mut self, id: PeerId) {
-        self.meters.remove(&id);
-        self.paths.remove(&id);
         let _ = self.mixer.input().try_send(MixerInput::Remove(id));
-        for task in self.tasks.remove(&id).unwrap_or_default() {
-            task.abort();
-        }
-        if let Some(link) = self.peers.remove(&id) {
-            tokio::spawn(async move { link.close().await });
-        }
+        // Its tasks stop and its connection closes as it goes.
+        self.remotes.remove(&id);
     }
 
     async fn shut_down(mut self) {
         if let Some(client) = self.client.take() {
             client.leave().await;
         }
-        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        let ids: Vec<PeerId> = self.remotes.keys().copied().collect();
         for id in ids {
             self.disconnect(id);
         }
