@@ -6,14 +6,17 @@
 //! encoded output of the capture threads, and reports what happens as [`Event`]s.
 
 mod api;
+mod devices;
 mod local_media;
 mod path;
 mod remote;
+mod signals;
+mod start;
 mod stats;
 
 pub use api::*;
 pub use local_media::bitrate_for;
-use local_media::{CaptureSetup, DEVICE_TIMEOUT, DeviceEnded, Inbound, Outbound};
+use local_media::{CaptureSetup, Inbound};
 use path::PathNews;
 use remote::Remote;
 
@@ -24,23 +27,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
-use videomeet_media::audio::{AudioLevels, EchoReference};
-use videomeet_media::capture::{self, CaptureThread, EncoderControl, ScreenShare};
+use videomeet_media::capture::{CaptureThread, EncoderControl, ScreenShare};
 use videomeet_media::codec::H264Config;
 use videomeet_media::decode_thread::VideoDecoderThread;
-use videomeet_media::screen::ScreenChoice;
 use videomeet_media::slot::VideoSlot;
-use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice};
+use videomeet_media::{MicrophoneChoice, VideoChoice};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
-use crate::address::JoinTarget;
-use crate::bandwidth::{Allocation, SendRange};
+use crate::bandwidth::Allocation;
 use crate::discovery::Announcement;
-use crate::peer::{PeerConfig, PeerEvent, PeerLink, VideoFeed};
-use crate::protocol::{ClientMessage, MediaState, PeerId, ServerMessage, Signal};
+use crate::peer::{PeerConfig, PeerEvent, VideoFeed};
+use crate::protocol::{ClientMessage, MediaState, PeerId, ServerMessage};
 use crate::receive::{receive_audio, receive_video};
-use crate::signaling::{HelloParams, SignalingClient, SignalingServer, join, session_token};
+use crate::signaling::{SignalingClient, SignalingServer};
 
 /// Our running screen share.
 struct ActiveShare {
@@ -91,163 +91,6 @@ pub struct Meeting {
 }
 
 impl Meeting {
-    /// Hosts or joins, opens the capture devices, and returns the actor with its handle and
-    /// event stream.
-    pub async fn start(
-        role: Role,
-        config: MeetingConfig,
-        waker: Waker,
-    ) -> Result<(Self, MeetingHandle, mpsc::Receiver<Event>), MeetingError> {
-        let media = MediaState {
-            mic: config.mic_on,
-            camera: config.camera_on,
-            screen: false,
-        };
-        let (server, target, passcode, host_token) = match role {
-            Role::Host(host) => {
-                let server = SignalingServer::start(host).await.map_err(MeetingError::Host)?;
-                let target = JoinTarget {
-                    host: "127.0.0.1".into(),
-                    port: server.local_addr().port(),
-                    code: Some(server.meeting().code.clone()),
-                };
-                let token = server.host_token().to_owned();
-                (Some(server), target, None, Some(token))
-            }
-            Role::Join { target, passcode } => (None, target, passcode, None),
-        };
-        let joined = join(
-            &target,
-            HelloParams {
-                name: config.name.clone(),
-                passcode,
-                host_token,
-                media,
-                session: Some(config.session.clone().unwrap_or_else(session_token)),
-                on_waiting: config.on_waiting.clone(),
-            },
-        )
-        .await?;
-        let (events_tx, events) = mpsc::channel(1024);
-        let (commands_tx, commands) = mpsc::channel(64);
-        let (outbound, inbound) = Outbound::new();
-        let (peer_events_tx, peer_events) = mpsc::channel(256);
-
-        let fps = config.video_format.fps.max(1);
-        let capture = CaptureSetup {
-            format: config.video_format,
-            h264: H264Config {
-                bitrate_bps: bitrate_for(config.video_format),
-                max_fps: fps,
-                ..H264Config::CAMERA_720P
-            },
-            slot: Arc::new(VideoSlot::default()),
-            levels: Arc::new(AudioLevels::default()),
-            echo: EchoReference::default(),
-            voice_processing: config.voice_processing,
-            outbound,
-        };
-        let (video, camera_encoder) = capture
-            .open_camera(config.camera.clone(), 0, media.camera)
-            .await
-            .map_err(MeetingError::Device)?;
-        let audio = capture
-            .open_microphone(config.microphone.clone(), 0, media.mic)
-            .await
-            .map_err(MeetingError::Device)?;
-        let mixer = {
-            let (speaker, tap, echo, levels, failed) = (
-                config.speaker.clone(),
-                config.audio_tap.clone(),
-                capture.echo.clone(),
-                Arc::clone(&capture.levels),
-                capture.outbound.devices.clone(),
-            );
-            let speaker_failed = move |error: videomeet_media::audio::AudioError| {
-                // From the playout thread: never wait there.
-                let _ = failed.try_send(DeviceEnded::Speaker {
-                    reason: error.to_string(),
-                });
-            };
-            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, echo, levels, speaker_failed))
-                .await
-                .map_err(|e| MeetingError::Device(e.to_string()))?
-                .map_err(|e| MeetingError::Device(e.to_string()))?
-        };
-
-        let mut announcement = None;
-        let link_host = match &server {
-            Some(server) => {
-                if config.announce {
-                    match Announcement::start(server.meeting(), server.local_addr().port(), 1) {
-                        Ok(started) => announcement = Some(started),
-                        Err(error) => {
-                            let _ = events_tx.try_send(Event::Problem(error.to_string()));
-                        }
-                    }
-                }
-                crate::address::lan_address().to_string()
-            }
-            None => target.host.clone(),
-        };
-        let link = JoinTarget {
-            host: link_host,
-            port: target.port,
-            code: Some(joined.meeting.code.clone()),
-        };
-        let _ = events_tx.try_send(Event::Joined {
-            you: joined.you,
-            meeting: joined.meeting.clone(),
-            link: link.to_string(),
-            local_video: Arc::clone(&capture.slot),
-            audio_levels: Arc::clone(&capture.levels),
-        });
-        let peer_config = PeerConfig {
-            send: SendRange::for_camera(capture.h264.bitrate_bps),
-            ..config.peer
-        };
-        let mut meeting = Self {
-            server,
-            announcement,
-            announced_count: 1,
-            client: Some(joined.client),
-            signaling: joined.events,
-            commands,
-            events: events_tx,
-            waker,
-            remotes: HashMap::new(),
-            peer_events_tx,
-            peer_events,
-            inbound,
-            capture,
-            video,
-            camera: config.camera.clone(),
-            audio,
-            microphone: config.microphone.clone(),
-            mixer,
-            camera_encoder,
-            screen: None,
-            shares_started: 0,
-            cameras_opened: 0,
-            microphones_opened: 0,
-            frame_interval: Duration::from_secs(1) / fps,
-            media,
-            peer_config,
-            you: joined.you,
-        };
-        // The newcomer offers to everyone already there.
-        for peer in joined.peers {
-            meeting.emit(Event::PeerJoined(peer.clone()));
-            if let Some(link) = meeting.connect(peer.id).await {
-                match link.create_offer().await {
-                    Ok(offer) => meeting.signal(peer.id, offer),
-                    Err(error) => meeting.emit(Event::Problem(error.to_string())),
-                }
-            }
-        }
-        Ok((meeting, MeetingHandle { commands: commands_tx }, events))
-    }
-
     /// Runs until the meeting ends for us.
     pub async fn run(mut self) {
         let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
@@ -287,122 +130,6 @@ impl Meeting {
         // letting the meeting stall.
         let _ = self.events.try_send(event);
         (self.waker)();
-    }
-
-    fn signal(&self, to: PeerId, signal: Signal) {
-        if let Some(client) = &self.client {
-            client.send(ClientMessage::Signal { to, signal });
-        }
-    }
-
-    /// The link to `id`, created on first use.
-    async fn connect(&mut self, id: PeerId) -> Option<Arc<PeerLink>> {
-        if let Some(remote) = self.remotes.get(&id) {
-            return Some(Arc::clone(&remote.link));
-        }
-        let (events_tx, mut events) = mpsc::channel(64);
-        let link = match PeerLink::new(&self.peer_config, events_tx).await {
-            Ok(link) => Arc::new(link),
-            Err(error) => {
-                self.emit(Event::Problem(error.to_string()));
-                return None;
-            }
-        };
-        let tagged = self.peer_events_tx.clone();
-        let forward = tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                if tagged.send((id, event)).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let mut remote = Remote::new(Arc::clone(&link));
-        remote.tasks.push(forward);
-        self.remotes.insert(id, remote);
-        Some(link)
-    }
-
-    /// Handles one message from the host; false when the meeting is over.
-    async fn on_signaling(&mut self, message: ServerMessage) -> bool {
-        match message {
-            ServerMessage::PeerJoined { peer } => {
-                // They will offer; be ready for it.
-                self.connect(peer.id).await;
-                self.emit(Event::PeerJoined(peer));
-            }
-            ServerMessage::PeerLeft { id, reason } => {
-                self.disconnect(id);
-                self.emit(Event::PeerLeft { id, reason });
-            }
-            ServerMessage::Signal { from, signal } => self.on_remote_signal(from, signal).await,
-            ServerMessage::Chat {
-                from,
-                name,
-                text,
-                sent_at_ms,
-                ..
-            } => self.emit(Event::Chat {
-                from,
-                name,
-                text,
-                sent_at_ms,
-            }),
-            ServerMessage::MediaState { id, media } => self.emit(Event::MediaState { id, media }),
-            ServerMessage::ShareRefused { name, .. } => {
-                // The host recorded our screen as off already.
-                if self.screen.take().is_some() {
-                    self.media.screen = false;
-                    self.emit(Event::Sharing(None));
-                }
-                self.emit(Event::Problem(format!(
-                    "{name} is sharing their screen; one person can share at a time"
-                )));
-            }
-            ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
-            ServerMessage::Ended => return false,
-            ServerMessage::Removed => {
-                self.emit(Event::Problem("The host removed you from the meeting.".into()));
-                return false;
-            }
-            ServerMessage::Knocking { knock, name } => self.emit(Event::Knocking { knock, name }),
-            ServerMessage::KnockEnded { knock } => self.emit(Event::KnockEnded(knock)),
-            ServerMessage::PasscodeGuessing => self.emit(Event::Problem(
-                "Many wrong passcodes are being tried. Each further try now waits its turn; lock the meeting to keep everyone new out."
-                    .into(),
-            )),
-            ServerMessage::Welcome { .. }
-            | ServerMessage::Waiting { .. }
-            | ServerMessage::Denied { .. }
-            | ServerMessage::Ping { .. }
-            | ServerMessage::Pong { .. } => {}
-        }
-        true
-    }
-
-    async fn on_remote_signal(&mut self, from: PeerId, signal: Signal) {
-        let Some(link) = self.connect(from).await else { return };
-        let result = match signal {
-            Signal::Offer { sdp } => link.accept_offer(sdp).await.map(|answer| self.signal(from, answer)),
-            Signal::Answer { sdp } => link.accept_answer(sdp).await,
-            Signal::Candidate {
-                candidate,
-                sdp_mid,
-                sdp_mline_index,
-            } => {
-                // A candidate we cannot use costs nothing (the others still connect), and a
-                // peer may send thousands: the log notes it; the user is not told each time.
-                if let Err(error) = link.add_remote_candidate(candidate, sdp_mid, sdp_mline_index).await {
-                    tracing::debug!(peer = from, %error, "ignored a remote candidate");
-                }
-                return;
-            }
-        };
-        if let Err(error) = result {
-            tracing::warn!(peer = from, %error, "negotiation failed");
-            self.emit(Event::Problem(format!(
-                "could not connect media with participant {from}: {error}"
-            )));
-        }
     }
 
     async fn on_peer_event(&mut self, id: PeerId, event: PeerEvent) {
@@ -531,17 +258,6 @@ impl Meeting {
         }
     }
 
-    fn on_device_ended(&mut self, ended: DeviceEnded) {
-        match ended {
-            DeviceEnded::Screen { share, reason } => self.on_share_ended(share, reason),
-            DeviceEnded::Camera { camera, reason } => self.on_camera_ended(camera, &reason),
-            DeviceEnded::Microphone { microphone, reason } => self.on_microphone_ended(microphone, &reason),
-            DeviceEnded::Speaker { reason } => {
-                self.emit(Event::Problem(format!("{reason}. Choose another speaker in Devices.")));
-            }
-        }
-    }
-
     async fn on_command(&mut self, command: Command) {
         match command {
             Command::SetMic(on) => {
@@ -614,148 +330,6 @@ impl Meeting {
         if let Some(client) = &self.client {
             client.send(ClientMessage::MediaState { media: self.media });
         }
-    }
-
-    /// Captures from `camera` from now on (opened only while the camera is on); on failure
-    /// the user is told why and the camera in use goes on.
-    async fn switch_camera(&mut self, camera: VideoChoice) {
-        // Two encoders must never interleave in one stream: the old one stops sending (and
-        // lets its device go) first, and resumes only if the new camera fails.
-        self.video.set_enabled(false);
-        let number = self.cameras_opened + 1;
-        match self
-            .capture
-            .open_camera(camera.clone(), number, self.media.camera)
-            .await
-        {
-            Ok((video, encoder)) => {
-                // The new encoder starts with a keyframe; the old thread stops on drop.
-                self.cameras_opened = number;
-                self.video = video;
-                self.camera = camera;
-                self.camera_encoder = encoder;
-                self.follow_bandwidth();
-            }
-            Err(problem) => {
-                self.video.set_enabled(self.media.camera);
-                self.camera_encoder.keyframes.request();
-                self.emit(Event::Problem(problem));
-            }
-        }
-    }
-
-    /// Sends `message` to the host's program.
-    fn tell_host(&self, message: ClientMessage) {
-        if let Some(client) = &self.client {
-            client.send(message);
-        }
-    }
-
-    /// Starts sharing `choice` in place of any share running now (which keeps going if the
-    /// new one cannot start).
-    async fn share_screen(&mut self, choice: ScreenChoice) -> Result<(), String> {
-        self.shares_started += 1;
-        let number = self.shares_started;
-        let name = choice.name.clone();
-        let (frames, ended) = (self.capture.outbound.clone(), self.capture.outbound.devices.clone());
-        let capture = tokio::task::spawn_blocking(move || {
-            capture::start_screen(
-                choice,
-                H264Config::SCREEN,
-                move |frame| frames.video_frame(VideoFeed::Screen, &frame.data),
-                move |error| {
-                    // From the capture thread, never the runtime: waiting here is fine.
-                    let reason = error.to_string();
-                    let _ = ended.blocking_send(DeviceEnded::Screen { share: number, reason });
-                },
-            )
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|error| format!("could not share \"{name}\": {error}"))?;
-        self.screen = Some(ActiveShare {
-            number,
-            name: name.clone(),
-            capture,
-            last_frame: None,
-        });
-        self.media.screen = true;
-        self.follow_bandwidth();
-        self.emit(Event::Sharing(Some(name)));
-        Ok(())
-    }
-
-    /// Camera `number` stopped on its own: if it is the one in use, video is off for everyone
-    /// and the user is told why and what to do.
-    fn on_camera_ended(&mut self, number: u64, reason: &str) {
-        if number == self.cameras_opened {
-            self.media.camera = false;
-            self.device_ended(reason, "camera");
-        }
-    }
-
-    /// Opens `microphone` in place of the one in use, which goes on if it cannot be opened.
-    async fn use_microphone(&mut self, microphone: MicrophoneChoice) {
-        let number = self.microphones_opened + 1;
-        match self
-            .capture
-            .open_microphone(microphone.clone(), number, self.media.mic)
-            .await
-        {
-            Ok(audio) => {
-                (self.audio, self.microphones_opened) = (audio, number);
-                self.microphone = microphone;
-            }
-            Err(problem) => self.emit(Event::Problem(problem)),
-        }
-    }
-
-    /// Microphone `number` stopped on its own: if it is the one in use, we are muted for
-    /// everyone and the user is told why and what to do.
-    fn on_microphone_ended(&mut self, number: u64, reason: &str) {
-        if number == self.microphones_opened {
-            self.media.mic = false;
-            self.device_ended(reason, "microphone");
-        }
-    }
-
-    /// Tells everyone our media changed after a `device` stopped, and the user what to do.
-    fn device_ended(&mut self, reason: &str, device: &str) {
-        self.tell_host(ClientMessage::MediaState { media: self.media });
-        self.emit(Event::MediaState {
-            id: self.you,
-            media: self.media,
-        });
-        self.emit(Event::Problem(format!("{reason}. Choose another {device} in Devices.")));
-    }
-
-    /// Share `number` ended on its own: tell everyone, and the user why.
-    fn on_share_ended(&mut self, number: u64, reason: String) {
-        if self.screen.as_ref().is_none_or(|share| share.number != number) {
-            return; // an earlier share, already replaced or stopped
-        }
-        let name = self.screen.take().map(|share| share.name).unwrap_or_default();
-        self.media.screen = false;
-        if let Some(client) = &self.client {
-            client.send(ClientMessage::MediaState { media: self.media });
-        }
-        self.emit(Event::Sharing(None));
-        self.emit(Event::Problem(format!("Sharing \"{name}\" stopped: {reason}")));
-    }
-
-    /// Asks the playout thread to switch speakers and waits (off the runtime) for the answer.
-    async fn use_speaker(&self, speaker: SpeakerChoice) -> Result<(), String> {
-        let label = speaker.label().to_owned();
-        let (done, outcome) = std::sync::mpsc::sync_channel(1);
-        self.mixer
-            .input()
-            .try_send(MixerInput::UseSpeaker { speaker, done })
-            .map_err(|_| format!("could not switch to {label}: the sound output is busy"))?;
-        tokio::task::spawn_blocking(move || outcome.recv_timeout(DEVICE_TIMEOUT))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|_| format!("could not switch to {label}: the sound output did not answer"))?
-            .map_err(|error| format!("could not switch to {label}: {error}"))
     }
 
     /// What we learned of the path to `id`: "reconnecting" shown or taken away, and ICE

@@ -1,0 +1,137 @@
+//! The meeting's side of signaling: what the host's room tells us, and negotiating media
+//! connections with the others through it.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::peer::PeerLink;
+use crate::protocol::{ClientMessage, PeerId, ServerMessage, Signal};
+
+use super::remote::Remote;
+use super::{Event, Meeting};
+
+impl Meeting {
+    pub(super) fn signal(&self, to: PeerId, signal: Signal) {
+        if let Some(client) = &self.client {
+            client.send(ClientMessage::Signal { to, signal });
+        }
+    }
+
+    /// The link to `id`, created on first use.
+    pub(super) async fn connect(&mut self, id: PeerId) -> Option<Arc<PeerLink>> {
+        if let Some(remote) = self.remotes.get(&id) {
+            return Some(Arc::clone(&remote.link));
+        }
+        let (events_tx, mut events) = mpsc::channel(64);
+        let link = match PeerLink::new(&self.peer_config, events_tx).await {
+            Ok(link) => Arc::new(link),
+            Err(error) => {
+                self.emit(Event::Problem(error.to_string()));
+                return None;
+            }
+        };
+        let tagged = self.peer_events_tx.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if tagged.send((id, event)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut remote = Remote::new(Arc::clone(&link));
+        remote.tasks.push(forward);
+        self.remotes.insert(id, remote);
+        Some(link)
+    }
+
+    /// Handles one message from the host; false when the meeting is over.
+    pub(super) async fn on_signaling(&mut self, message: ServerMessage) -> bool {
+        match message {
+            ServerMessage::PeerJoined { peer } => {
+                // They will offer; be ready for it.
+                self.connect(peer.id).await;
+                self.emit(Event::PeerJoined(peer));
+            }
+            ServerMessage::PeerLeft { id, reason } => {
+                self.disconnect(id);
+                self.emit(Event::PeerLeft { id, reason });
+            }
+            ServerMessage::Signal { from, signal } => self.on_remote_signal(from, signal).await,
+            ServerMessage::Chat {
+                from,
+                name,
+                text,
+                sent_at_ms,
+                ..
+            } => self.emit(Event::Chat {
+                from,
+                name,
+                text,
+                sent_at_ms,
+            }),
+            ServerMessage::MediaState { id, media } => self.emit(Event::MediaState { id, media }),
+            ServerMessage::ShareRefused { name, .. } => {
+                // The host recorded our screen as off already.
+                if self.screen.take().is_some() {
+                    self.media.screen = false;
+                    self.emit(Event::Sharing(None));
+                }
+                self.emit(Event::Problem(format!(
+                    "{name} is sharing their screen; one person can share at a time"
+                )));
+            }
+            ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
+            ServerMessage::Ended => return false,
+            ServerMessage::Removed => {
+                self.emit(Event::Problem("The host removed you from the meeting.".into()));
+                return false;
+            }
+            ServerMessage::Knocking { knock, name } => self.emit(Event::Knocking { knock, name }),
+            ServerMessage::KnockEnded { knock } => self.emit(Event::KnockEnded(knock)),
+            ServerMessage::PasscodeGuessing => self.emit(Event::Problem(
+                "Many wrong passcodes are being tried. Each further try now waits its turn; lock the meeting to keep everyone new out."
+                    .into(),
+            )),
+            ServerMessage::Welcome { .. }
+            | ServerMessage::Waiting { .. }
+            | ServerMessage::Denied { .. }
+            | ServerMessage::Ping { .. }
+            | ServerMessage::Pong { .. } => {}
+        }
+        true
+    }
+
+    pub(super) async fn on_remote_signal(&mut self, from: PeerId, signal: Signal) {
+        let Some(link) = self.connect(from).await else { return };
+        let result = match signal {
+            Signal::Offer { sdp } => link.accept_offer(sdp).await.map(|answer| self.signal(from, answer)),
+            Signal::Answer { sdp } => link.accept_answer(sdp).await,
+            Signal::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                // A candidate we cannot use costs nothing (the others still connect), and a
+                // peer may send thousands: the log notes it; the user is not told each time.
+                if let Err(error) = link.add_remote_candidate(candidate, sdp_mid, sdp_mline_index).await {
+                    tracing::debug!(peer = from, %error, "ignored a remote candidate");
+                }
+                return;
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(peer = from, %error, "negotiation failed");
+            self.emit(Event::Problem(format!(
+                "could not connect media with participant {from}: {error}"
+            )));
+        }
+    }
+
+    /// Sends `message` to the host's program.
+    pub(super) fn tell_host(&self, message: ClientMessage) {
+        if let Some(client) = &self.client {
+            client.send(message);
+        }
+    }
+}
