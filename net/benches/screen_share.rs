@@ -19,8 +19,8 @@ use videomeet_media::screen::test_window::{TestWindow, known_content};
 use videomeet_media::screen::{ChannelOrder, ScreenCapture, ScreenKind, ScreenPicture, list_screens};
 use videomeet_media::video::convert::i420_to_bgra;
 use videomeet_media::video::stamp::draw_stamp;
-use videomeet_media::video::{PixelConverter, PixelFormat, Stamp, VideoFormat, read_stamp};
-use videomeet_media::{EncodedVideoFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame, clock};
+use videomeet_media::video::{PixelConverter, PixelFormat, Stamp, read_stamp};
+use videomeet_media::{EncodedVideoFrame, VideoFrame, clock};
 use videomeet_net::JoinTarget;
 use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
 use videomeet_net::peer::{PeerConfig, VideoFeed};
@@ -227,21 +227,13 @@ impl Scroller {
 fn config(name: &str) -> MeetingConfig {
     MeetingConfig {
         name: name.into(),
-        camera: VideoChoice::TestPattern,
-        video_format: VideoFormat::P360,
         camera_on: false,
-        microphone: MicrophoneChoice::TestTone { freq_hz: 440 },
         mic_on: false,
-        speaker: SpeakerChoice::Mute,
-        voice_processing: true,
-        audio_tap: None,
         peer: PeerConfig {
             ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             ..PeerConfig::default()
         },
-        announce: false,
-        session: None,
-        on_waiting: None,
+        ..MeetingConfig::default()
     }
 }
 

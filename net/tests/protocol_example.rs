@@ -16,9 +16,9 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+use videomeet_media::VideoFrame;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::VideoFormat;
-use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
 use videomeet_net::JoinTarget;
 use videomeet_net::meeting::{Event, Meeting, MeetingConfig, MeetingHandle, Role};
 use videomeet_net::peer::PeerConfig;
@@ -427,21 +427,13 @@ async fn host_as_documented(steps: &[Step]) -> (JoinTarget, MeetingHandle) {
         Role::Host(host),
         MeetingConfig {
             name: "Grace".into(),
-            camera: VideoChoice::TestPattern,
             video_format: VideoFormat::new(320, 240, 30),
-            camera_on: true,
-            microphone: MicrophoneChoice::TestTone { freq_hz: 440 },
-            mic_on: true,
-            speaker: SpeakerChoice::Mute,
             voice_processing: false,
-            audio_tap: None,
             peer: PeerConfig {
                 ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
                 ..PeerConfig::default()
             },
-            announce: false,
-            session: None,
-            on_waiting: None,
+            ..MeetingConfig::default()
         },
         Arc::new(|| {}),
     )

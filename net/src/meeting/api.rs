@@ -65,6 +65,31 @@ pub struct MeetingConfig {
     pub on_waiting: Option<WaitingHook>,
 }
 
+impl Default for MeetingConfig {
+    /// "Guest" with the synthetic devices (test pattern at 640x360, 440 Hz tone, no
+    /// speaker), both on, nothing announced: where tests and benchmarks start. The window and
+    /// the command line set every field from the user's choices.
+    fn default() -> Self {
+        Self {
+            name: "Guest".into(),
+            camera: VideoChoice::TestPattern,
+            video_format: VideoFormat::P360,
+            camera_on: true,
+            microphone: MicrophoneChoice::TestTone {
+                freq_hz: videomeet_media::devices::DEFAULT_TONE_HZ,
+            },
+            mic_on: true,
+            speaker: SpeakerChoice::Mute,
+            voice_processing: true,
+            audio_tap: None,
+            peer: PeerConfig::default(),
+            announce: false,
+            session: None,
+            on_waiting: None,
+        }
+    }
+}
+
 /// What the owner of a meeting can ask of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
