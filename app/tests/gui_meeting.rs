@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use videomeet_media::testing;
 use videomeet_media::video::{FoundStamp, find_stamps};
 
 /// Kills the process when the test ends, however it ends.
@@ -113,8 +114,7 @@ fn videomeet(args: &[&str], config: &Path) -> Running {
 
 #[test]
 fn the_window_shows_both_videos_moving() {
-    if std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_none() {
-        eprintln!("skipped: no VIDEOMEET_EXPECT_DISPLAY (the test command sets it)");
+    if !testing::expect_display("the_window_shows_both_videos_moving") {
         return;
     }
     let config = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gui-smoke-config");

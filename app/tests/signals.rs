@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{Running, read_lines, start_host, videomeet};
 use serde_json::Value;
+use videomeet_media::testing;
 
 /// One meeting at a time, so the timings are not those of a crowded machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -193,8 +194,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn sigterm_closes_the_window_and_ends_its_meeting() {
-    if std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_none() {
-        eprintln!("skipped: no VIDEOMEET_EXPECT_DISPLAY (the test command sets it)");
+    if !testing::expect_display("sigterm_closes_the_window_and_ends_its_meeting") {
         return;
     }
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);

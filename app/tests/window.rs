@@ -6,6 +6,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use videomeet_media::testing;
+
 /// Kills the app when the test ends, however it ends.
 struct Running(std::process::Child);
 
@@ -16,18 +18,32 @@ impl Drop for Running {
     }
 }
 
-fn window_is_viewable() -> bool {
-    Command::new("xwininfo")
-        .args(["-name", "Video Meet"])
+/// What an X tool prints, or nothing when it cannot run.
+fn x_tool(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
         .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).contains("IsViewable"))
-        .unwrap_or(false)
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// A window named "Video Meet" that process `pid` owns (its `_NET_WM_PID`) is on screen:
+/// another program's window of that name, or a window left by an earlier run, is not ours.
+fn window_is_viewable(pid: u32) -> bool {
+    let tree = x_tool("xwininfo", &["-root", "-tree"]);
+    let named = tree
+        .lines()
+        .filter(|line| line.contains("\"Video Meet\""))
+        .filter_map(|line| line.split_whitespace().next());
+    let owner = format!("_NET_WM_PID(CARDINAL) = {pid}");
+    named
+        .filter(|id| x_tool("xprop", &["-id", id, "_NET_WM_PID"]).trim() == owner)
+        .any(|id| x_tool("xwininfo", &["-id", id]).contains("IsViewable"))
 }
 
 #[test]
 fn the_window_opens() {
-    if std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_none() {
-        eprintln!("skipped: no VIDEOMEET_EXPECT_DISPLAY (the test command sets it)");
+    if !testing::expect_display("the_window_opens") {
         return;
     }
     // One retry when the display refused the connection (a busy virtual X server), which
@@ -53,7 +69,7 @@ fn run_until_window() -> Result<(), String> {
             .expect("the binary starts"),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !window_is_viewable() {
+    while !window_is_viewable(app.0.id()) {
         if app.0.try_wait().expect("process status").is_some() {
             let mut stderr = String::new();
             if let Some(mut pipe) = app.0.stderr.take() {

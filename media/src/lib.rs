@@ -14,6 +14,7 @@ pub mod frame;
 pub mod screen;
 pub mod sequence;
 pub mod slot;
+pub mod testing;
 pub mod video;
 
 pub use devices::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice, list_devices};

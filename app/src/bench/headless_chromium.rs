@@ -4,26 +4,34 @@
 
 use serde_json::Value;
 
-/// Headless, with a fake camera (a moving test pattern), microphone (a short 400 Hz beep
-/// every half second) and screen (`getDisplayMedia` gets a test pattern), media
-/// permissions granted without asking (screen capture included), sound played without a
-/// click, and the page's console written to stderr. The program is `chromium`; the page
-/// and `--user-data-dir` come after these.
-pub const FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--enable-logging=stderr",
-    "--v=0",
-];
+/// Headless, with a fake camera (a moving test pattern at `camera_fps` pictures a second),
+/// microphone (a short 400 Hz beep every half second) and screen (`getDisplayMedia` gets a
+/// test pattern), media permissions granted without asking (screen capture included), sound
+/// played without a click, and the page's console written to stderr. The program is
+/// `chromium`; the page and `--user-data-dir` come after these.
+///
+/// The fake camera runs at 20 pictures a second unless told otherwise, whatever frame rate
+/// the page asks `getUserMedia` for.
+pub fn flags(camera_fps: u32) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--use-fake-ui-for-media-stream",
+        "--autoplay-policy=no-user-gesture-required",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([format!("--use-fake-device-for-media-stream=fps={camera_fps}")])
+    .collect()
+}
 
 /// The JSON a page logged with `console.log(tag + " " + JSON.stringify(...))`, from a
 /// browser log line such as

@@ -51,7 +51,7 @@ impl MeetingScreen {
     pub(super) fn top_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.heading(&self.title);
-            let minutes = self.started.elapsed().as_secs() / 60;
+            let minutes = self.in_meeting_for().as_secs() / 60;
             ui.label(
                 egui::RichText::new(format!(
                     "{} in the meeting · {}:{:02}",
@@ -175,6 +175,7 @@ impl MeetingScreen {
             .unwrap_or_default()
             .to_owned();
         let link = self.link.clone();
+        let now = self.now();
         let mut open = true;
         egui::Window::new("Meeting info")
             .open(&mut open)
@@ -189,12 +190,12 @@ impl MeetingScreen {
                         for (what, value) in [("Code", &code), ("Address", &address), ("Link", &link)] {
                             ui.label(what);
                             ui.monospace(value);
-                            let copied = self
-                                .copied
-                                .is_some_and(|(which, at)| which == what && at.elapsed() < COPIED_FEEDBACK);
+                            let copied = self.copied.is_some_and(|(which, at)| {
+                                which == what && now.saturating_duration_since(at) < COPIED_FEEDBACK
+                            });
                             if ui.button(if copied { "Copied" } else { "Copy" }).clicked() {
                                 ctx.copy_text(value.clone());
-                                self.copied = Some((what, std::time::Instant::now()));
+                                self.copied = Some((what, now));
                             }
                             ui.end_row();
                         }

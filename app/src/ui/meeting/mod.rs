@@ -36,6 +36,9 @@ const SPEAKER_HOLD: Duration = Duration::from_millis(1200);
 /// How often our own picture is redrawn when nothing else redraws the screen (30 fps).
 const SELF_VIEW_INTERVAL: Duration = Duration::from_millis(33);
 
+/// Where the screen reads the time: the real clock, or one a test sets.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// A tile: ours or another participant's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TileKey {
@@ -154,6 +157,7 @@ pub struct MeetingScreen {
     pub notices: Vec<Notice>,
     caught_up: bool,
     ended: Option<String>,
+    clock: Clock,
     started: Instant,
 }
 
@@ -200,8 +204,29 @@ impl MeetingScreen {
             notices: Vec::new(),
             caught_up: false,
             ended: None,
+            clock: Arc::new(Instant::now),
             started: Instant::now(),
         }
+    }
+
+    /// The same screen reading the time from `clock` (the meeting starts at its present
+    /// time): the header's meeting time and how long notices stay follow it alone.
+    #[cfg(test)]
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.started = clock();
+        self.clock = clock;
+        self
+    }
+
+    /// The time now, by the screen's clock.
+    fn now(&self) -> Instant {
+        (self.clock)()
+    }
+
+    /// How long we have been in the meeting, by the screen's clock.
+    fn in_meeting_for(&self) -> Duration {
+        self.now().saturating_duration_since(self.started)
     }
 
     /// Takes in everything the meeting reported since the last frame. `focused` tells
@@ -212,7 +237,7 @@ impl MeetingScreen {
         }
         // What was there when we joined is not news; what comes after is.
         self.caught_up = self.me.is_some();
-        let now = Instant::now();
+        let now = self.now();
         self.problems
             .retain(|(_, at)| now.duration_since(*at) < PROBLEM_LIFETIME);
     }
@@ -261,8 +286,8 @@ impl MeetingScreen {
                         LeaveReason::Misbehaved => "was disconnected by the host",
                         LeaveReason::Removed => "was removed by the host",
                     };
-                    self.problems
-                        .push((format!("{} {why}.", person.info.name), Instant::now()));
+                    let now = self.now();
+                    self.problems.push((format!("{} {why}.", person.info.name), now));
                 }
                 if matches!(self.pinned, Some(TileKey::Peer(pinned) | TileKey::Screen(pinned)) if pinned == id) {
                     self.pinned = None;
@@ -343,7 +368,8 @@ impl MeetingScreen {
             }
             Event::Problem(problem) => {
                 self.last_problem = Some(problem.clone());
-                self.problems.push((problem, Instant::now()));
+                let now = self.now();
+                self.problems.push((problem, now));
                 self.problems.truncate(4);
             }
             Event::Ended => {
@@ -399,8 +425,8 @@ impl MeetingScreen {
     /// The tile to highlight: the loudest participant above the speaking level, held a
     /// moment after they stop so the frame does not flicker between words.
     fn update_active_speaker(&mut self) {
+        let now = self.now();
         let Some(levels) = &self.levels else { return };
-        let now = Instant::now();
         let mut loudest = self
             .people
             .keys()

@@ -1,9 +1,14 @@
 //! The video tiles: the grid (or one pinned tile large), each with its name, muted-mic
 //! sign, initials when the camera is off, the active speaker's frame, and statistics.
+//!
+//! What is painted as text (the name label with its marks, the statistics, "connecting
+//! video…") also gets an accessibility node with the same words, and the tile itself one
+//! that names it and says when it is pinned: screen readers read them, and tests check them.
 
 use std::sync::Arc;
 
-use eframe::egui::{self, Align2, Color32, FontId, Rect, Stroke, StrokeKind};
+use eframe::egui::accesskit::Role;
+use eframe::egui::{self, Align2, Color32, FontId, Rect, Stroke, StrokeKind, WidgetInfo};
 use videomeet_media::slot::VideoSlot;
 
 use super::super::grid::{TILE_ASPECT, grid, spotlight};
@@ -121,7 +126,9 @@ impl MeetingScreen {
         let mut toggled = None;
         for (rect, view) in placed {
             let response = ui.interact(rect, ui.scope_id().with(("tile", view.key)), egui::Sense::click());
-            draw_tile(ui, rect, view, active == Some(view.key), self.pinned == Some(view.key));
+            let pinned = self.pinned == Some(view.key);
+            response.widget_info(|| WidgetInfo::labeled(Role::Group, true, tile_label(view, pinned)));
+            draw_tile(ui, rect, view, active == Some(view.key), pinned);
             let response = response.on_hover_text(if self.pinned == Some(view.key) {
                 "Double-click to show everyone again"
             } else {
@@ -150,6 +157,28 @@ fn tile_id(key: TileKey) -> u64 {
     }
 }
 
+/// What the tile's own accessibility node says: whose it is, and whether it is pinned (the
+/// pin itself is only an icon).
+fn tile_label(view: &TileView, pinned: bool) -> String {
+    let pinned = if pinned { ", pinned" } else { "" };
+    format!("Video of {}{}{pinned}", view.name, view.suffix)
+}
+
+/// The words on a tile's name label: the muted sign, the name, and the host and
+/// reconnecting marks.
+fn caption(view: &TileView) -> String {
+    let host = if view.host { " · host" } else { "" };
+    let muted = if view.mic_on { "" } else { "🔇 " };
+    let reconnecting = if view.reconnecting { " · reconnecting…" } else { "" };
+    format!("{muted}{}{}{host}{reconnecting}", view.name, view.suffix)
+}
+
+/// An accessibility node for text painted at `rect`, saying the same words.
+fn painted_text(ui: &egui::Ui, key: TileKey, what: &str, rect: Rect, text: &str) {
+    ui.interact(rect, ui.scope_id().with((what, key)), egui::Sense::hover())
+        .widget_info(|| WidgetInfo::labeled(Role::Label, true, text));
+}
+
 fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinned: bool) {
     ui.painter().rect_filled(rect, 8.0, style::TILE);
     let shown = view
@@ -169,26 +198,26 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
             Color32::WHITE,
         );
         if view.camera_on && view.video.is_none() && view.key != TileKey::Me {
-            painter.text(
+            const CONNECTING: &str = "connecting video…";
+            let drawn = painter.text(
                 rect.center_bottom() - egui::vec2(0.0, 34.0),
                 Align2::CENTER_CENTER,
-                "connecting video…",
+                CONNECTING,
                 FontId::proportional(12.0),
                 Color32::from_gray(170),
             );
+            painted_text(ui, view.key, "tile-connecting", drawn, CONNECTING);
         }
     }
     // Name (and host mark) on a dark label in the bottom-left corner.
-    let host = if view.host { " · host" } else { "" };
-    let muted = if view.mic_on { "" } else { "🔇 " };
-    let reconnecting = if view.reconnecting { " · reconnecting…" } else { "" };
-    let label = format!("{muted}{}{}{host}{reconnecting}", view.name, view.suffix);
+    let label = caption(view);
     let font = FontId::proportional(13.0);
-    let galley = painter.layout_no_wrap(label, font, Color32::WHITE);
+    let galley = painter.layout_no_wrap(label.clone(), font, Color32::WHITE);
     let label_rect = Rect::from_min_size(
         rect.left_bottom() + egui::vec2(6.0, -6.0 - galley.size().y - 6.0),
         galley.size() + egui::vec2(12.0, 6.0),
     );
+    painted_text(ui, view.key, "tile-caption", label_rect, &label);
     painter.rect_filled(label_rect, 4.0, Color32::from_black_alpha(170));
     painter.galley(label_rect.min + egui::vec2(6.0, 3.0), galley, Color32::WHITE);
     if !view.mic_on {
@@ -207,6 +236,7 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
             rect.width() - 16.0,
         );
         let stats_rect = Rect::from_min_size(rect.min + egui::vec2(6.0, 6.0), galley.size() + egui::vec2(10.0, 6.0));
+        painted_text(ui, view.key, "tile-stats", stats_rect, stats);
         painter.rect_filled(stats_rect, 4.0, Color32::from_black_alpha(170));
         painter.galley(stats_rect.min + egui::vec2(5.0, 3.0), galley, Color32::WHITE);
     }
