@@ -3,7 +3,8 @@
 //! Each takes arbitrary bytes, feeds them to the parser and panics only when a property
 //! that must hold does not: the parsers themselves must never panic. The fuzz targets call
 //! these, and `net/tests/fuzz_corpus.rs` replays the committed corpus through them on every
-//! test run, so the targets cannot rot.
+//! test run (and checks that corpus folders, targets and checks stay in step); the fuzz
+//! targets themselves are built only by `cargo fuzz`.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -133,8 +134,9 @@ pub fn frame_assembler(data: &[u8]) {
 pub fn h264_decoder(data: &[u8]) {
     let Ok(mut decoder) = H264Decoder::new() else { return };
     let mut frame = VideoFrame::default();
-    // Several units in a row, split where the data says, as they would arrive.
-    for unit in data.split(|&byte| byte == 0xFF) {
+    // The whole input as one unit (a committed keyframe is fed whole, though it may hold a
+    // 0xFF), then the units that 0xFF bytes mark off, in a row as they would arrive.
+    for unit in std::iter::once(data).chain(data.split(|&byte| byte == 0xFF)) {
         if let Ok(true) = decoder.decode(unit, &mut frame) {
             assert!(frame.width() > 0 && frame.height() > 0);
         }
