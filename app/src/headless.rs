@@ -109,7 +109,8 @@ pub fn run(
                 },
                 _ = report.tick() => {
                     hearing.take(&heard);
-                    if let Some(line) = hearing.report() {
+                    let by_participant = playout.as_ref().map(|levels| levels.take_remote_rms()).unwrap_or_default();
+                    if let Some(line) = hearing.report(&by_participant) {
                         println!("{line}");
                     }
                     for ((id, feed), stats) in &mut videos {
@@ -310,6 +311,9 @@ struct Hearing {
 impl Hearing {
     /// Lowest and highest tone frequency looked for, and the step, in Hz.
     const SCAN_HZ: (u32, u32, u32) = (100, 2_500, 10);
+    /// Samples the tones are looked for in: the last 200 ms, 5 Hz resolution, enough to
+    /// tell test tones apart.
+    const TONE_WINDOW: usize = 9_600;
 
     fn take(&mut self, heard: &std::sync::mpsc::Receiver<videomeet_media::AudioFrame>) {
         self.samples.clear();
@@ -320,20 +324,36 @@ impl Hearing {
         }
     }
 
-    /// One `audio_stats` JSON line: RMS level and the frequencies of the clear tones.
-    fn report(&self) -> Option<serde_json::Value> {
-        // 200 ms from the end: 5 Hz resolution, enough to tell test tones apart.
-        let window = &self.samples[self.samples.len().checked_sub(9_600)?..];
-        let rms = (window.iter().map(|s| s * s).sum::<f32>() / window.len() as f32).sqrt();
+    /// One `audio_stats` JSON line, when anything was mixed since the last: the RMS level
+    /// of all of it (`rms`) and of each participant in it (`rms_by_id`, keyed by
+    /// participant id), both over the whole period, and the frequencies of the clear tones
+    /// at its end. `by_participant` is each participant's RMS over the same period.
+    fn report(&self, by_participant: &[(PeerId, f32)]) -> Option<serde_json::Value> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        let rms = |samples: &[f32]| {
+            let mean_square = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / samples.len() as f64;
+            rounded(mean_square.sqrt())
+        };
+        let window = &self.samples[self.samples.len().saturating_sub(Self::TONE_WINDOW)..];
         let (low, high, step) = Self::SCAN_HZ;
-        let levels: Vec<(u32, f32)> = (low..=high)
-            .step_by(step as usize)
-            .map(|hz| (hz, amplitude(window, hz as f32)))
-            .collect();
+        let levels: Vec<(u32, f32)> = if window.len() == Self::TONE_WINDOW {
+            (low..=high)
+                .step_by(step as usize)
+                .map(|hz| (hz, amplitude(window, hz as f32)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let tones: Vec<u32> = levels
             .windows(3)
             .filter(|w| w[1].1 > 0.05 && w[1].1 >= w[0].1 && w[1].1 > w[2].1)
             .map(|w| w[1].0)
+            .collect();
+        let rms_by_id: serde_json::Map<String, serde_json::Value> = by_participant
+            .iter()
+            .map(|&(id, rms)| (id.to_string(), rounded(f64::from(rms)).into()))
             .collect();
         // From the sender's capture to the mix handed to the speaker.
         let marker_latency_ms: Vec<f64> = self
@@ -343,9 +363,15 @@ impl Hearing {
             .collect();
         Some(json!({
             "event": "audio_stats",
-            "rms": (f64::from(rms) * 1000.0).round() / 1000.0,
+            "rms": rms(&self.samples),
+            "rms_by_id": rms_by_id,
             "tones_hz": tones,
             "marker_latency_ms": marker_latency_ms,
         }))
     }
+}
+
+/// An RMS level to three decimals.
+fn rounded(rms: f64) -> f64 {
+    (rms * 1000.0).round() / 1000.0
 }

@@ -54,25 +54,61 @@ impl AudioLevel {
 pub struct AudioLevels {
     /// Our microphone (measured even while muted, so the app can say "you are muted").
     pub local: Arc<AudioLevel>,
-    remote: Mutex<HashMap<SourceId, f32>>,
+    remote: Mutex<HashMap<SourceId, Remote>>,
     /// How each participant's sound was played (decoded, rebuilt, concealed).
     pub playout: super::playout_stats::PlayoutTally,
     /// Sound waiting in the speaker's queue when the last 20 ms were mixed, in ms.
     pub speaker_queue_ms: std::sync::atomic::AtomicU32,
+    /// Mixed 20 ms frames not handed to the speaker because its queue was full (a device
+    /// that takes nothing for a while): sound nobody hears.
+    pub speaker_skipped_frames: std::sync::atomic::AtomicU64,
+    /// Silence the speaker played because nothing was queued (before the first frame, or
+    /// when the mix came late), in 48 kHz samples: gaps in what is heard.
+    pub speaker_starved_samples: std::sync::atomic::AtomicU64,
+}
+
+/// What is known of one participant's loudness.
+#[derive(Clone, Copy, Debug, Default)]
+struct Remote {
+    /// The meter's level.
+    level: f32,
+    /// Squared samples played since [`AudioLevels::take_remote_rms`], summed, and how many.
+    energy: f64,
+    samples: u64,
 }
 
 impl AudioLevels {
     /// How loud `source` is now; 0 when unknown.
     pub fn remote(&self, source: SourceId) -> f32 {
-        self.lock().get(&source).copied().unwrap_or(0.0)
+        self.lock().get(&source).map_or(0.0, |remote| remote.level)
     }
 
     /// Takes in one decoded frame from `source` (from the playout thread, not real time).
     pub fn update_remote(&self, source: SourceId, samples: &[f32]) {
         let frame = loudness(samples);
+        let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
         let mut levels = self.lock();
-        let level = levels.entry(source).or_default();
-        *level = smoothed(*level, frame);
+        let remote = levels.entry(source).or_default();
+        remote.level = smoothed(remote.level, frame);
+        remote.energy += energy;
+        remote.samples += samples.len() as u64;
+    }
+
+    /// The RMS (0 to 1) of each participant's sound played since the last call, by
+    /// participant, for measurements that must tell who was heard. Participants with
+    /// nothing played since are left out.
+    pub fn take_remote_rms(&self) -> Vec<(SourceId, f32)> {
+        let mut levels = self.lock();
+        let mut rms: Vec<(SourceId, f32)> = levels
+            .iter_mut()
+            .filter(|(_, remote)| remote.samples > 0)
+            .map(|(&source, remote)| {
+                let mean_square = std::mem::take(&mut remote.energy) / std::mem::take(&mut remote.samples) as f64;
+                (source, mean_square.sqrt() as f32)
+            })
+            .collect();
+        rms.sort_unstable_by_key(|&(source, _)| source);
+        rms
     }
 
     /// Forgets a participant who left.
@@ -81,7 +117,7 @@ impl AudioLevels {
         self.playout.remove(source);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SourceId, f32>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SourceId, Remote>> {
         self.remote.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -133,5 +169,25 @@ mod tests {
         levels.remove(1);
         assert_eq!(levels.remote(1), 0.0);
         assert_eq!(levels.remote(3), 0.0);
+    }
+
+    #[test]
+    fn each_participants_rms_covers_everything_played_since_it_was_last_taken() {
+        let levels = AudioLevels::default();
+        // A second of participant 2: half of it a sine at 0.5, half silence.
+        for frame in 0..50 {
+            let amplitude = if frame % 2 == 0 { 0.5 } else { 0.0 };
+            levels.update_remote(2, &sine(amplitude));
+        }
+        levels.update_remote(7, &sine(0.1));
+        let rms = levels.take_remote_rms();
+        let expected = 0.5 / 2.0f32.sqrt() / 2.0f32.sqrt();
+        assert_eq!(rms.iter().map(|&(id, _)| id).collect::<Vec<_>>(), [2, 7]);
+        assert!((rms[0].1 - expected).abs() < 0.005, "{rms:?}");
+        assert!((rms[1].1 - 0.1 / 2.0f32.sqrt()).abs() < 0.005, "{rms:?}");
+        // Taken: nothing is left until more is played.
+        assert!(levels.take_remote_rms().is_empty());
+        levels.update_remote(7, &[0.0; 960]);
+        assert_eq!(levels.take_remote_rms(), [(7, 0.0)]);
     }
 }

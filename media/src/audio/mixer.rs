@@ -167,7 +167,11 @@ fn mix_loop(
                 Ok(()) => {
                     // Silence played when the device ran dry came before this frame: the
                     // echo canceller's reference must have it too, or it loses its place.
-                    echo.played_silence(output.take_silence_played());
+                    let silence = output.take_silence_played();
+                    levels
+                        .speaker_starved_samples
+                        .fetch_add(silence as u64, Ordering::Relaxed);
+                    echo.played_silence(silence);
                     echo.played(&mix.samples[..]);
                 }
                 Err(error) if !speaker_gone => {
@@ -177,6 +181,9 @@ fn mix_loop(
                 }
                 Err(_) => {}
             }
+        } else if speaker.is_some() {
+            // The device takes nothing for now: this frame is not heard.
+            levels.speaker_skipped_frames.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(tap) = &tap {
             let _ = tap.try_send(mix.clone());
