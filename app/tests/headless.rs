@@ -379,17 +379,8 @@ fn pactl(args: &[&str]) -> String {
 /// goes on: she still hears Ada. Returns how long the telling took.
 fn grace_is_told_when_a_device_fails(fail: impl FnOnce(&OwnSpeaker), told: &str, within: Duration) -> Duration {
     let speaker = OwnSpeaker::load();
-    let mut grace = common::Running(
-        videomeet(&[
-            "host",
-            "--headless",
-            "--title",
-            "Test",
-            "--name",
-            "Grace",
-            "--port",
-            "0",
-            "--no-announce",
+    let (grace, lines, joined) = common::start_host_with_env(
+        &[
             "--camera-off",
             "--mic",
             "audio:alsa:pulse",
@@ -397,12 +388,9 @@ fn grace_is_told_when_a_device_fails(fail: impl FnOnce(&OwnSpeaker), told: &str,
             "audio:alsa:pulse",
             "--duration",
             "40",
-        ])
-        .envs(speaker.env())
-        .spawn()
-        .expect("Grace starts"),
+        ],
+        speaker.env(),
     );
-    let lines = common::read_lines("grace-output", grace.0.stdout.take().expect("Grace's output"));
     let next = |what: &str, deadline: std::time::Instant, wanted: &dyn Fn(&Value) -> bool| -> Value {
         loop {
             let wait = deadline.saturating_duration_since(std::time::Instant::now());
@@ -416,7 +404,6 @@ fn grace_is_told_when_a_device_fails(fail: impl FnOnce(&OwnSpeaker), told: &str,
         }
     };
     let soon = || std::time::Instant::now() + Duration::from_secs(10);
-    let joined = next("joining", soon(), &|e| e["event"] == "joined");
     let _ada = common::Running(
         videomeet(&[
             "join",

@@ -43,6 +43,18 @@ pub fn read_lines(name: &str, output: impl Read + Send + 'static) -> mpsc::Recei
 /// Starts a headless host of "Test" (Grace) on any port, with `args` added; returns it, its
 /// output lines and its `joined` event.
 pub fn start_host(args: &[&str]) -> (Running, mpsc::Receiver<String>, Value) {
+    start_host_with_env(args, std::iter::empty::<(String, String)>())
+}
+
+/// [`start_host`] with `env` added to the program's environment.
+pub fn start_host_with_env<K, V>(
+    args: &[&str],
+    env: impl IntoIterator<Item = (K, V)>,
+) -> (Running, mpsc::Receiver<String>, Value)
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
     let mut host = Running(
         videomeet(&[
             "host",
@@ -56,6 +68,7 @@ pub fn start_host(args: &[&str]) -> (Running, mpsc::Receiver<String>, Value) {
             "--no-announce",
         ])
         .args(args)
+        .envs(env)
         .spawn()
         .expect("host starts"),
     );
