@@ -45,6 +45,10 @@ pub enum Command {
         /// Without it, only programs (which send no origin) are let in.
         #[arg(long = "allow-origin", value_name = "ORIGIN")]
         allowed_origins: Vec<String>,
+        /// Guests wait until the host lets them in (headless: answer each `knocking` event
+        /// with an `admit` or `deny` command on stdin).
+        #[arg(long)]
+        ask_to_join: bool,
         #[command(flatten)]
         media: MediaArgs,
     },
@@ -179,7 +183,6 @@ impl MediaArgs {
             },
             announce,
             session: None,
-            on_waiting: None,
         })
     }
 

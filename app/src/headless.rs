@@ -1,9 +1,12 @@
 //! Meetings without a window: `videomeet host --headless` and `videomeet join --headless`
 //! print what happens as JSON lines, one event per line, for scripts, tests and benchmarks.
 //!
-//! Runs the same meeting actor as the window. Once a second it also reports each incoming
-//! video's frame rate and, when the sender uses the test pattern, the capture-to-decoded
-//! latency read from the frames' stamps.
+//! Runs the same meeting actor as the window, and keeps the same picture of the meeting
+//! ([`MeetingView`]). Once a second it also reports each incoming video's frame rate and,
+//! when the sender uses the test pattern, the capture-to-decoded latency read from the
+//! frames' stamps. Commands come as JSON lines on stdin (see [`commands`]).
+
+mod commands;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,10 +19,9 @@ use videomeet_media::audio::marker::MarkerListener;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::read_stamp;
 use videomeet_media::{VideoFrame, clock};
-use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
+use videomeet_net::meeting::{Command, EndReason, Event, Meeting, MeetingConfig, MeetingView, Role};
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::PeerId;
-use videomeet_net::signaling::WaitingHook;
 
 use crate::stop::StopRequests;
 
@@ -38,9 +40,6 @@ pub fn run(
     // What we hear, to report which tones are in it.
     let (tap, heard) = std::sync::mpsc::sync_channel(256);
     config.audio_tap = Some(tap);
-    config.on_waiting = Some(WaitingHook(Arc::new(|message| {
-        println!("{}", json!({"event": "waiting", "message": message}));
-    })));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("meeting-net")
@@ -56,17 +55,13 @@ pub fn run(
             Arc::new(move || new_frame.notify_one())
         };
         let started = Instant::now();
-        let (meeting, handle, mut events) = tokio::select! {
-            started = Meeting::start(role, config, waker) => started?,
-            request = stop.next() => {
-                tracing::info!("{request} before the meeting started");
-                return Ok(());
-            }
-        };
+        let (meeting, handle, mut events) = Meeting::new(role, config, waker);
         tokio::spawn(meeting.run());
         for command in first_commands {
             handle.send(command);
         }
+        commands::listen(handle.clone())?;
+        let mut view = MeetingView::default();
         let mut hearing = Hearing::default();
         let stop_at = duration.map(|d| tokio::time::Instant::now() + d);
         let mut videos: HashMap<(PeerId, VideoFeed), VideoStats> = HashMap::new();
@@ -78,38 +73,36 @@ pub fn run(
         let mut leaving = false;
         // Asked to stop: when to give up waiting for the meeting to end.
         let mut stopping: Option<tokio::time::Instant> = None;
-        // Participants not yet heard, and what tells: the first played sound of each is
-        // reported (`first_audio`), looked for every 5 ms.
-        let mut unheard: HashSet<PeerId> = HashSet::new();
-        let mut playout = None;
+        // Participants heard so far: the first played sound of each is reported
+        // (`first_audio`), looked for every 5 ms.
+        let mut heard_from: HashSet<PeerId> = HashSet::new();
         let mut listen = tokio::time::interval(Duration::from_millis(5));
         listen.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
+        let end = loop {
+            let unheard = view.people.keys().any(|id| !heard_from.contains(id));
             tokio::select! {
-                event = events.recv() => match event {
-                    Some(Event::Ended) | None => {
-                        print_event(&Event::Ended);
-                        break;
+                event = events.recv() => {
+                    let Some(event) = event else { break EndReason::Left };
+                    print_event(&event);
+                    view.apply(&event);
+                    if let Event::Ended(reason) = event {
+                        break reason;
                     }
-                    Some(event) => {
-                        match &event {
-                            Event::Video { id, feed, slot } => {
-                                videos.insert((*id, *feed), VideoStats::new(Arc::clone(slot)));
+                    // A stats reader for each video on show, as long as it is.
+                    videos.retain(|(id, feed), stats| {
+                        view.video(*id, *feed).is_some_and(|slot| Arc::ptr_eq(slot, &stats.slot))
+                    });
+                    for (id, person) in &view.people {
+                        for feed in [VideoFeed::Camera, VideoFeed::Screen] {
+                            if let Some(slot) = person.video(feed) {
+                                videos.entry((*id, feed)).or_insert_with(|| VideoStats::new(Arc::clone(slot)));
                             }
-                            Event::PeerLeft { id, .. } => {
-                                videos.retain(|(peer, _), _| peer != id);
-                                unheard.remove(id);
-                            }
-                            Event::Joined { audio_levels, .. } => playout = Some(Arc::clone(audio_levels)),
-                            Event::PeerJoined(peer) => drop(unheard.insert(peer.id)),
-                            _ => {}
                         }
-                        print_event(&event);
                     }
-                },
+                }
                 _ = report.tick() => {
                     hearing.take(&heard);
-                    let by_participant = playout.as_ref().map(|levels| levels.take_remote_rms()).unwrap_or_default();
+                    let by_participant = view.audio_levels.as_ref().map(|levels| levels.take_remote_rms()).unwrap_or_default();
                     if let Some(line) = hearing.report(&by_participant) {
                         println!("{line}");
                     }
@@ -120,17 +113,17 @@ pub fn run(
                     }
                 },
                 () = new_frame.notified() => {}
-                _ = listen.tick(), if !unheard.is_empty() => {
-                    if let Some(levels) = &playout {
-                        unheard.retain(|id| {
-                            let counts = levels.playout.counts(*id);
-                            let heard = counts.decoded + counts.recovered > 0;
-                            if heard {
+                _ = listen.tick(), if unheard => {
+                    if let Some(levels) = &view.audio_levels {
+                        let unheard: Vec<PeerId> = view.people.keys().filter(|id| !heard_from.contains(id)).copied().collect();
+                        for id in unheard {
+                            let counts = levels.playout.counts(id);
+                            if counts.decoded + counts.recovered > 0 {
+                                heard_from.insert(id);
                                 let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
                                 println!("{}", json!({"event": "first_audio", "id": id, "ms_since_start": ms}));
                             }
-                            !heard
-                        });
+                        }
                     }
                 }
                 () = sleep_until(stop_at), if !leaving => {
@@ -150,7 +143,7 @@ pub fn run(
                 }
                 () = sleep_until(stopping) => {
                     tracing::warn!("the meeting did not end within {LEAVE_TIMEOUT:?} of leaving; stopping anyway");
-                    break;
+                    break EndReason::Left;
                 }
             }
             for ((id, feed), stats) in &mut videos {
@@ -164,8 +157,11 @@ pub fn run(
                     );
                 }
             }
+        };
+        match end {
+            EndReason::NotStarted(error) => Err(anyhow::anyhow!("{error}")),
+            _ => Ok(()),
         }
-        anyhow::Ok(())
     });
     // Work left on blocking threads (a device that does not close) must not hold up the exit.
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -203,8 +199,9 @@ fn print_event(event: &Event) {
         }
         Event::Knocking { knock, name } => json!({"event": "knocking", "knock": knock, "name": name}),
         Event::KnockEnded(knock) => json!({"event": "knock_ended", "knock": knock}),
-        Event::Problem(message) => json!({"event": "problem", "message": message}),
-        Event::Ended => json!({"event": "ended"}),
+        Event::Waiting(message) => json!({"event": "waiting", "message": message}),
+        Event::Problem(problem) => json!({"event": "problem", "problem": problem, "message": problem.to_string()}),
+        Event::Ended(reason) => json!({"event": "ended", "reason": reason.code(), "message": reason.to_string()}),
     };
     println!("{line}");
 }

@@ -32,12 +32,14 @@ fn main() -> anyhow::Result<()> {
             port,
             no_announce,
             allowed_origins,
+            ask_to_join,
             media,
         }) => {
             let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
             host.passcode = passcode;
             host.port = port;
             host.allowed_origins = allowed_origins;
+            host.ask_to_join = ask_to_join;
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {

@@ -88,20 +88,16 @@ fn main() {
         host_config.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         host_config.port = 0;
         let (viewer, _viewer_handle, mut viewer_events) =
-            Meeting::start(Role::Host(host_config), config("Viewer"), Arc::new(|| {}))
-                .await
-                .expect("hosting");
+            Meeting::new(Role::Host(host_config), config("Viewer"), Arc::new(|| {}));
+        tokio::spawn(viewer.run());
         let link = match viewer_events.recv().await {
             Some(Event::Joined { link, .. }) => link,
             _ => panic!("no joined event"),
         };
-        tokio::spawn(viewer.run());
         let mut target = JoinTarget::parse(&link).expect("a link");
         target.host = "127.0.0.1".into();
         let (sharer, sharer_handle, _sharer_events) =
-            Meeting::start(Role::Join { target, passcode: None }, config("Sharer"), Arc::new(|| {}))
-                .await
-                .expect("joining");
+            Meeting::new(Role::Join { target, passcode: None }, config("Sharer"), Arc::new(|| {}));
         tokio::spawn(sharer.run());
         sharer_handle.send(Command::ShareScreen(display.clone()));
 

@@ -423,7 +423,7 @@ async fn host_as_documented(steps: &[Step]) -> (JoinTarget, MeetingHandle) {
     );
     (host.bind_ip, host.port) = (common::LOOPBACK, 0);
     host.passcode = hello["passcode"].as_str().map(str::to_owned);
-    let (meeting, handle, mut events) = Meeting::start(
+    let (meeting, handle, mut events) = Meeting::new(
         Role::Host(host),
         MeetingConfig {
             name: "Grace".into(),
@@ -436,13 +436,11 @@ async fn host_as_documented(steps: &[Step]) -> (JoinTarget, MeetingHandle) {
             ..MeetingConfig::default()
         },
         Arc::new(|| {}),
-    )
-    .await
-    .expect("the host's meeting starts");
+    );
+    tokio::spawn(meeting.run());
     let Some(Event::Joined { link, .. }) = events.recv().await else {
         panic!("the host joins its own meeting")
     };
-    tokio::spawn(meeting.run());
     // The host's events are not needed here; the meeting runs while they are taken.
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     let mut target = JoinTarget::parse(&link).expect("the link parses");

@@ -2,15 +2,14 @@
 //! meeting -> home). Meetings start on the tokio runtime; the window only polls.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 use tokio::sync::mpsc;
 use videomeet_media::{DeviceList, list_devices};
-use videomeet_net::meeting::{Event, Meeting, MeetingConfig, MeetingError, MeetingHandle, Role};
+use videomeet_net::meeting::{Command, EndReason, Event, Meeting, MeetingConfig, MeetingError, MeetingHandle, Role};
 use videomeet_net::protocol::{DenyReason, MediaState};
-use videomeet_net::signaling::{JoinError, WaitingHook};
+use videomeet_net::signaling::JoinError;
 
 use super::background::Opening;
 use super::home::HomeScreen;
@@ -23,8 +22,14 @@ use crate::update::{Release, newer_release, release_url};
 /// How long closing the window waits for the meeting to say goodbye to the others.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A meeting that has started, as the window holds it.
-type Started = (MeetingHandle, mpsc::Receiver<Event>, tokio::task::JoinHandle<()>);
+/// A meeting on its way in, as the window holds it until we are in.
+struct Starting {
+    handle: MeetingHandle,
+    events: mpsc::Receiver<Event>,
+    task: tokio::task::JoinHandle<()>,
+    /// What it reported so far, for the meeting screen to take in first.
+    arrived: Vec<Event>,
+}
 
 /// Why a meeting did not start, and whether asking for a passcode would help.
 struct StartFailure {
@@ -45,9 +50,7 @@ pub struct App {
     screen: Screen,
     runtime: tokio::runtime::Handle,
     devices: Opening<DeviceList>,
-    starting: Option<Receiver<Result<Started, StartFailure>>>,
-    /// What the host said when it made us wait to be let in.
-    waiting: Option<Receiver<String>>,
+    starting: Option<Starting>,
     /// Ours for this run of the program: a host that turned us away keeps us out until a restart.
     session: String,
     meeting: Option<(MeetingHandle, tokio::task::JoinHandle<()>)>,
@@ -67,7 +70,6 @@ impl App {
             runtime,
             devices: Opening::Idle,
             starting: None,
-            waiting: None,
             session: videomeet_net::signaling::session_token(),
             meeting: None,
             notifier: Notifier::start(),
@@ -142,29 +144,19 @@ impl App {
 
     fn start_meeting(&mut self, ctx: &egui::Context, role: Role, mut config: MeetingConfig) {
         self.settings.save_if_changed();
-        let (told, waiting) = sync_channel(1);
-        let repaint = ctx.clone();
         config.session = Some(self.session.clone());
-        config.on_waiting = Some(WaitingHook(Arc::new(move |message| {
-            let _ = told.try_send(message.to_owned());
-            repaint.request_repaint();
-        })));
-        self.waiting = Some(waiting);
-        let (tx, rx) = sync_channel(1);
         let waker = {
             let ctx = ctx.clone();
             Arc::new(move || ctx.request_repaint())
         };
-        let ctx = ctx.clone();
-        self.runtime.spawn(async move {
-            let started = match Meeting::start(role, config, waker).await {
-                Ok((meeting, handle, events)) => Ok((handle, events, tokio::spawn(meeting.run()))),
-                Err(error) => Err(failure(&error)),
-            };
-            let _ = tx.send(started);
-            ctx.request_repaint();
+        let (meeting, handle, events) = Meeting::new(role, config, waker);
+        let task = self.runtime.spawn(meeting.run());
+        self.starting = Some(Starting {
+            handle,
+            events,
+            task,
+            arrived: Vec::new(),
         });
-        self.starting = Some(rx);
     }
 
     /// Moves on when device listing or a meeting start has finished.
@@ -191,26 +183,31 @@ impl App {
                 setup.open_devices(ctx);
             }
         }
-        if let (Screen::Setup(setup), Some(message)) = (
-            &mut self.screen,
-            self.waiting.as_ref().and_then(|rx| rx.try_recv().ok()),
-        ) {
-            setup.status = Status::Waiting(message);
-        }
-        let Some(result) = self.starting.as_ref().and_then(|rx| rx.try_recv().ok()) else {
+        let Some(mut starting) = self.starting.take() else {
             return;
         };
-        self.starting = None;
-        self.waiting = None;
         let Screen::Setup(setup) = &mut self.screen else {
-            // The user went back while it was starting: end it again.
-            if let Ok((handle, _, _)) = result {
-                handle.send(videomeet_net::meeting::Command::Leave);
-            }
+            // The user went back while it was starting: leave (a knock is withdrawn).
+            starting.handle.send(Command::Leave);
             return;
         };
-        match result {
-            Ok((handle, events, task)) => {
+        let outcome = loop {
+            match starting.events.try_recv() {
+                Ok(Event::Waiting(message)) => setup.status = Status::Waiting(message),
+                Ok(Event::Ended(reason)) => break Err(reason),
+                Ok(event @ Event::Joined { .. }) => {
+                    starting.arrived.push(event);
+                    break Ok(());
+                }
+                Ok(event) => starting.arrived.push(event),
+                Err(_) => {
+                    self.starting = Some(starting);
+                    return;
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => {
                 let settings = &self.settings.settings;
                 let devices = setup.devices().map(|list| DeviceChoices {
                     list: list.clone(),
@@ -231,10 +228,27 @@ impl App {
                         screen: false,
                     },
                 };
+                let Starting {
+                    handle,
+                    events,
+                    task,
+                    arrived,
+                } = starting;
                 self.meeting = Some((handle.clone(), task));
-                self.screen = Screen::Meeting(Box::new(MeetingScreen::new(handle, events, me, devices)));
+                let mut screen = MeetingScreen::new(handle, events, me, devices);
+                for event in arrived {
+                    screen.on_event(event, true);
+                }
+                self.screen = Screen::Meeting(Box::new(screen));
             }
-            Err(failure) => {
+            Err(reason) => {
+                let failure = match reason {
+                    EndReason::NotStarted(error) => failure(&error),
+                    other => StartFailure {
+                        message: other.to_string(),
+                        passcode: false,
+                    },
+                };
                 setup.status = Status::Failed(failure.message);
                 setup.ask_passcode |= failure.passcode;
                 setup.open_devices(ctx);
@@ -342,9 +356,12 @@ impl eframe::App for App {
 
     fn on_exit(&mut self) {
         self.settings.save_if_changed();
-        // Say goodbye, so the others see us leave at once rather than time out.
-        if let Some((handle, task)) = self.meeting.take() {
-            handle.send(videomeet_net::meeting::Command::Leave);
+        // Say goodbye, so the others see us leave at once rather than time out (or the host
+        // sees a knock withdrawn).
+        let meeting = self.meeting.take();
+        let starting = self.starting.take().map(|starting| (starting.handle, starting.task));
+        if let Some((handle, task)) = meeting.or(starting) {
+            handle.send(Command::Leave);
             // The timer is made inside the runtime: made here, outside it, it would panic.
             let _ = self
                 .runtime

@@ -389,7 +389,6 @@ impl SetupScreen {
             peer: PeerConfig::default(),
             announce: true,
             session: None,
-            on_waiting: None,
         }
     }
 

@@ -18,7 +18,7 @@ use videomeet_media::testing;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
 use videomeet_net::JoinTarget;
 use videomeet_net::discovery::DiscoveredMeeting;
-use videomeet_net::meeting::{Command, Event, MeetingHandle, PeerStats};
+use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, PeerStats, Request};
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerInfo};
 
@@ -377,12 +377,17 @@ impl MeetingState {
     }
 }
 
+/// The commands a screen sent, in order.
+struct Commands(mpsc::Receiver<Request>);
+
+impl Commands {
+    fn try_recv(&mut self) -> Result<Command, mpsc::error::TryRecvError> {
+        self.0.try_recv().map(|request| request.command)
+    }
+}
+
 /// A meeting screen fed by `events`, its commands landing in the returned receiver.
-fn meeting_harness() -> (
-    Harness<'static, MeetingState>,
-    mpsc::Sender<Event>,
-    mpsc::Receiver<Command>,
-) {
+fn meeting_harness() -> (Harness<'static, MeetingState>, mpsc::Sender<Event>, Commands) {
     let (events_tx, events) = mpsc::channel(64);
     let (commands_tx, commands) = mpsc::channel(64);
     let me = Myself {
@@ -415,7 +420,7 @@ fn meeting_harness() -> (
         },
         state,
     );
-    (harness, events_tx, commands)
+    (harness, events_tx, Commands(commands))
 }
 
 fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
@@ -867,8 +872,7 @@ fn participants_leaving_and_the_meeting_ending_are_shown() {
     harness.state().advance(Duration::from_millis(200));
     harness.run();
     assert!(harness.query_by_label("Grace Hopper lost their connection.").is_none());
-    send(&events, Event::Problem("lost the connection to the host".into()));
-    send(&events, Event::Ended);
+    send(&events, Event::Ended(EndReason::HostLost));
     harness.run();
     assert_eq!(
         harness.state().ended.as_deref(),

@@ -17,10 +17,15 @@ impl Drop for Running {
     }
 }
 
-/// The `videomeet` program with `args`, its output piped, its log dropped.
+/// The `videomeet` program with `args`, its output piped, its log dropped, nothing on its
+/// input (a headless meeting reads commands there).
 pub fn videomeet(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_videomeet"));
-    command.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     command
 }
 
@@ -69,6 +74,8 @@ where
         ])
         .args(args)
         .envs(env)
+        // Open, for the tests that send commands.
+        .stdin(Stdio::piped())
         .spawn()
         .expect("host starts"),
     );

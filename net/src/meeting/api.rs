@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use videomeet_media::audio::AudioLevels;
 use videomeet_media::screen::ScreenChoice;
 use videomeet_media::slot::VideoSlot;
@@ -13,7 +13,7 @@ use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice};
 use crate::address::JoinTarget;
 use crate::peer::{PeerConfig, VideoFeed};
 use crate::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
-use crate::signaling::{HostConfig, JoinError, WaitingHook};
+use crate::signaling::{HostConfig, JoinError};
 
 /// Called when there is something new to show; the UI passes "request a repaint".
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -61,8 +61,6 @@ pub struct MeetingConfig {
     /// Our session token; keep one for the program's whole run, so a host that turned us
     /// away keeps us out. `None` takes a new one.
     pub session: Option<String>,
-    /// Told when the host makes us wait until it lets us in.
-    pub on_waiting: Option<WaitingHook>,
 }
 
 impl Default for MeetingConfig {
@@ -85,7 +83,6 @@ impl Default for MeetingConfig {
             peer: PeerConfig::default(),
             announce: false,
             session: None,
-            on_waiting: None,
         }
     }
 }
@@ -132,6 +129,9 @@ pub enum Command {
 /// What happens in the meeting.
 #[derive(Clone)]
 pub enum Event {
+    /// The host makes us wait until it lets us in, with the host's words. [`Command::Leave`]
+    /// withdraws the request.
+    Waiting(String),
     /// We are in: our id, the meeting, the link to share, and our own camera picture.
     Joined {
         /// Our id.
@@ -220,9 +220,153 @@ pub enum Event {
     /// Host only: a knock needs no answer any more (answered, withdrawn or timed out).
     KnockEnded(KnockId),
     /// Something went wrong that the user should know about; the meeting goes on.
-    Problem(String),
-    /// The meeting is over for us (we left, the host ended it, or the host is gone).
+    Problem(Problem),
+    /// The meeting is over for us, or never started; nothing follows.
+    Ended(EndReason),
+}
+
+/// Why the meeting is over for us.
+#[derive(Clone, Debug)]
+pub enum EndReason {
+    /// We left (or, hosting, ended it).
+    Left,
+    /// The host ended the meeting.
+    HostEnded,
+    /// The host removed us.
+    Removed,
+    /// The connection to the host broke.
+    HostLost,
+    /// It never started: hosting, joining or opening our devices failed.
+    NotStarted(Arc<MeetingError>),
+}
+
+impl EndReason {
+    /// A name for programs: `left`, `host_ended`, `removed`, `host_lost` or `not_started`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::HostEnded => "host_ended",
+            Self::Removed => "removed",
+            Self::HostLost => "host_lost",
+            Self::NotStarted(_) => "not_started",
+        }
+    }
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Left => f.write_str("You left the meeting."),
+            Self::HostEnded => f.write_str("The meeting has ended."),
+            Self::Removed => f.write_str("The host removed you from the meeting."),
+            Self::HostLost => f.write_str("The connection to the host was lost."),
+            Self::NotStarted(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+/// One of our own devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// The camera.
+    Camera,
+    /// The microphone.
+    Microphone,
+    /// The speaker.
+    Speaker,
+    /// A shared display or window.
+    Screen,
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Camera => "camera",
+            Self::Microphone => "microphone",
+            Self::Speaker => "speaker",
+            Self::Screen => "screen",
+        })
+    }
+}
+
+/// Something that went wrong, which the user should know about; the meeting goes on.
+/// People read its text; programs look at the variant (`kind` in JSON).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// A device could not be opened or switched to; the one in use (if any) goes on.
+    #[error("{}", failed_text(*.device, .name, .reason))]
+    DeviceFailed {
+        /// Which kind.
+        device: Device,
+        /// The device, or the display or window, as listed.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A device in use stopped on its own (unplugged, taken by another program, the shared
+    /// window closed); the others hear or see nothing of it until another is chosen.
+    #[error("{}", lost_text(*.device, .name, .reason))]
+    DeviceLost {
+        /// Which kind.
+        device: Device,
+        /// What was shared, for a screen; empty otherwise.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The host refused our share: someone else shares and only one may.
+    #[error("{sharer} is sharing their screen; one person can share at a time")]
+    ShareRefused {
+        /// Who shares.
+        sharer: String,
+    },
+    /// The media connection with a participant could not be set up or used.
+    #[error("could not connect media with participant {id}: {reason}")]
+    MediaConnection {
+        /// With whom.
+        id: PeerId,
+        /// Why.
+        reason: String,
+    },
+    /// A participant's video cannot be decoded here.
+    #[error("cannot decode video from participant {id}: {reason}")]
+    Decoder {
+        /// Whose.
+        id: PeerId,
+        /// Why.
+        reason: String,
+    },
+    /// The meeting could not be announced on the local network (it can still be joined by
+    /// its link).
+    #[error("{reason}")]
+    NotAnnounced {
+        /// Why.
+        reason: String,
+    },
+    /// Hosting: many wrong passcodes are being tried.
+    #[error(
+        "Many wrong passcodes are being tried. Each further try now waits its turn; lock the meeting to keep everyone new out."
+    )]
+    PasscodeGuessing,
+    /// The request needs a running meeting, and it has ended.
+    #[error("the meeting has ended")]
     Ended,
+}
+
+fn failed_text(device: Device, name: &str, reason: &str) -> String {
+    match device {
+        Device::Screen => format!("could not share \"{name}\": {reason}"),
+        other => format!("could not use the {other} {name}: {reason}"),
+    }
+}
+
+fn lost_text(device: Device, name: &str, reason: &str) -> String {
+    match device {
+        Device::Screen => format!("Sharing \"{name}\" stopped: {reason}"),
+        other => format!("{reason}. Choose another {other} in Devices."),
+    }
 }
 
 /// Steps of setting up a media connection, in order.
@@ -274,25 +418,47 @@ pub enum MeetingError {
     #[error(transparent)]
     Join(#[from] JoinError),
     /// A camera, microphone or speaker could not be opened.
-    #[error("{0}")]
-    Device(String),
+    #[error(transparent)]
+    Device(#[from] Problem),
 }
 
-/// Sends commands to a running meeting.
+/// A command on its way to the meeting, with where its outcome goes when asked for.
+#[derive(Debug)]
+pub struct Request {
+    /// What is asked.
+    pub command: Command,
+    /// Told whether it worked; without it, a failure is reported as [`Event::Problem`].
+    pub reply: Option<oneshot::Sender<Result<(), Problem>>>,
+}
+
+/// Sends commands to a meeting.
 #[derive(Clone)]
 pub struct MeetingHandle {
-    pub(super) commands: mpsc::Sender<Command>,
+    pub(super) commands: mpsc::Sender<Request>,
 }
 
 impl MeetingHandle {
-    /// A handle whose commands arrive at `commands`, for driving a screen without a meeting
+    /// A handle whose requests arrive at `commands`, for driving a screen without a meeting
     /// behind it (tests and previews).
-    pub fn new(commands: mpsc::Sender<Command>) -> Self {
+    pub fn new(commands: mpsc::Sender<Request>) -> Self {
         Self { commands }
     }
 
-    /// Queues a command; false when the meeting is over or swamped.
+    /// Queues a command; false when the meeting is over or swamped. If it fails, the
+    /// meeting reports an [`Event::Problem`].
     pub fn send(&self, command: Command) -> bool {
-        self.commands.try_send(command).is_ok()
+        self.commands.try_send(Request { command, reply: None }).is_ok()
+    }
+
+    /// Carries out a command and says whether it worked, for the requests that can fail
+    /// (switching devices, sharing a screen, turning the camera on again).
+    pub async fn ask(&self, command: Command) -> Result<(), Problem> {
+        let (reply, outcome) = oneshot::channel();
+        let request = Request {
+            command,
+            reply: Some(reply),
+        };
+        self.commands.send(request).await.map_err(|_| Problem::Ended)?;
+        outcome.await.map_err(|_| Problem::Ended)?
     }
 }

@@ -11,24 +11,26 @@ use crate::peer::VideoFeed;
 use crate::protocol::ClientMessage;
 
 use super::ActiveShare;
-use super::local_media::{DEVICE_TIMEOUT, DeviceEnded};
-use super::{Event, Meeting};
+use super::local_media::{DEVICE_TIMEOUT, DeviceEnded, opened};
+use super::{Actor, Device, Event, Problem};
 
-impl Meeting {
+impl Actor {
     pub(super) fn on_device_ended(&mut self, ended: DeviceEnded) {
         match ended {
             DeviceEnded::Screen { share, reason } => self.on_share_ended(share, reason),
-            DeviceEnded::Camera { camera, reason } => self.on_camera_ended(camera, &reason),
-            DeviceEnded::Microphone { microphone, reason } => self.on_microphone_ended(microphone, &reason),
-            DeviceEnded::Speaker { reason } => {
-                self.emit(Event::Problem(format!("{reason}. Choose another speaker in Devices.")));
-            }
+            DeviceEnded::Camera { camera, reason } => self.on_camera_ended(camera, reason),
+            DeviceEnded::Microphone { microphone, reason } => self.on_microphone_ended(microphone, reason),
+            DeviceEnded::Speaker { reason } => self.emit(Event::Problem(Problem::DeviceLost {
+                device: Device::Speaker,
+                name: String::new(),
+                reason,
+            })),
         }
     }
 
     /// Captures from `camera` from now on (opened only while the camera is on); on failure
-    /// the user is told why and the camera in use goes on.
-    pub(super) async fn switch_camera(&mut self, camera: VideoChoice) {
+    /// the camera in use goes on.
+    pub(super) async fn switch_camera(&mut self, camera: VideoChoice) -> Result<(), Problem> {
         // Two encoders must never interleave in one stream: the old one stops sending (and
         // lets its device go) first, and resumes only if the new camera fails.
         self.video.set_enabled(false);
@@ -45,23 +47,24 @@ impl Meeting {
                 self.camera = camera;
                 self.camera_encoder = encoder;
                 self.follow_bandwidth();
+                Ok(())
             }
             Err(problem) => {
                 self.video.set_enabled(self.media.camera);
                 self.camera_encoder.keyframes.request();
-                self.emit(Event::Problem(problem));
+                Err(problem)
             }
         }
     }
 
     /// Starts sharing `choice` in place of any share running now (which keeps going if the
     /// new one cannot start).
-    pub(super) async fn share_screen(&mut self, choice: ScreenChoice) -> Result<(), String> {
+    pub(super) async fn share_screen(&mut self, choice: ScreenChoice) -> Result<(), Problem> {
         self.shares_started += 1;
         let number = self.shares_started;
         let name = choice.name.clone();
         let (frames, ended) = (self.capture.outbound.clone(), self.capture.outbound.devices.clone());
-        let capture = tokio::task::spawn_blocking(move || {
+        let started = tokio::task::spawn_blocking(move || {
             capture::start_screen(
                 choice,
                 H264Config::SCREEN,
@@ -73,9 +76,8 @@ impl Meeting {
                 },
             )
         })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|error| format!("could not share \"{name}\": {error}"))?;
+        .await;
+        let capture = opened(Device::Screen, name.clone(), started)?;
         self.screen = Some(ActiveShare {
             number,
             name: name.clone(),
@@ -90,46 +92,43 @@ impl Meeting {
 
     /// Camera `number` stopped on its own: if it is the one in use, video is off for everyone
     /// and the user is told why and what to do.
-    pub(super) fn on_camera_ended(&mut self, number: u64, reason: &str) {
+    pub(super) fn on_camera_ended(&mut self, number: u64, reason: String) {
         if number == self.cameras_opened {
             self.media.camera = false;
-            self.device_ended(reason, "camera");
+            self.device_ended(Device::Camera, reason);
         }
     }
 
     /// Opens `microphone` in place of the one in use, which goes on if it cannot be opened.
-    pub(super) async fn use_microphone(&mut self, microphone: MicrophoneChoice) {
+    pub(super) async fn use_microphone(&mut self, microphone: MicrophoneChoice) -> Result<(), Problem> {
         let number = self.microphones_opened + 1;
-        match self
+        let audio = self
             .capture
             .open_microphone(microphone.clone(), number, self.media.mic)
-            .await
-        {
-            Ok(audio) => {
-                (self.audio, self.microphones_opened) = (audio, number);
-                self.microphone = microphone;
-            }
-            Err(problem) => self.emit(Event::Problem(problem)),
-        }
+            .await?;
+        (self.audio, self.microphones_opened) = (audio, number);
+        self.microphone = microphone;
+        Ok(())
     }
 
     /// Microphone `number` stopped on its own: if it is the one in use, we are muted for
     /// everyone and the user is told why and what to do.
-    pub(super) fn on_microphone_ended(&mut self, number: u64, reason: &str) {
+    pub(super) fn on_microphone_ended(&mut self, number: u64, reason: String) {
         if number == self.microphones_opened {
             self.media.mic = false;
-            self.device_ended(reason, "microphone");
+            self.device_ended(Device::Microphone, reason);
         }
     }
 
     /// Tells everyone our media changed after a `device` stopped, and the user what to do.
-    pub(super) fn device_ended(&mut self, reason: &str, device: &str) {
+    pub(super) fn device_ended(&mut self, device: Device, reason: String) {
         self.tell_host(ClientMessage::MediaState { media: self.media });
         self.emit(Event::MediaState {
             id: self.you,
             media: self.media,
         });
-        self.emit(Event::Problem(format!("{reason}. Choose another {device} in Devices.")));
+        let name = String::new();
+        self.emit(Event::Problem(Problem::DeviceLost { device, name, reason }));
     }
 
     /// Share `number` ended on its own: tell everyone, and the user why.
@@ -143,21 +142,27 @@ impl Meeting {
             client.send(ClientMessage::MediaState { media: self.media });
         }
         self.emit(Event::Sharing(None));
-        self.emit(Event::Problem(format!("Sharing \"{name}\" stopped: {reason}")));
+        let device = Device::Screen;
+        self.emit(Event::Problem(Problem::DeviceLost { device, name, reason }));
     }
 
     /// Asks the playout thread to switch speakers and waits (off the runtime) for the answer.
-    pub(super) async fn use_speaker(&self, speaker: SpeakerChoice) -> Result<(), String> {
-        let label = speaker.label().to_owned();
+    pub(super) async fn use_speaker(&self, speaker: SpeakerChoice) -> Result<(), Problem> {
+        let name = speaker.label().to_owned();
+        let failed = |reason: String| Problem::DeviceFailed {
+            device: Device::Speaker,
+            name: name.clone(),
+            reason,
+        };
         let (done, outcome) = std::sync::mpsc::sync_channel(1);
         self.mixer
             .input()
             .try_send(MixerInput::UseSpeaker { speaker, done })
-            .map_err(|_| format!("could not switch to {label}: the sound output is busy"))?;
+            .map_err(|_| failed("the sound output is busy".into()))?;
         tokio::task::spawn_blocking(move || outcome.recv_timeout(DEVICE_TIMEOUT))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|_| format!("could not switch to {label}: the sound output did not answer"))?
-            .map_err(|error| format!("could not switch to {label}: {error}"))
+            .map_err(|error| failed(error.to_string()))?
+            .map_err(|_| failed("the sound output did not answer".into()))?
+            .map_err(|error| failed(error.to_string()))
     }
 }

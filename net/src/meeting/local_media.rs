@@ -16,6 +16,8 @@ use videomeet_media::{MicrophoneChoice, VideoChoice};
 
 use crate::peer::VideoFeed;
 
+use super::{Device, Problem};
+
 /// Where the capture threads hand over what they make: sound in order (up to a second of
 /// it), video frames, and devices that stopped, each on a queue of its own, so that a burst
 /// of video never pushes sound out and the meeting takes sound first.
@@ -111,11 +113,11 @@ impl CaptureSetup {
         camera: VideoChoice,
         number: u64,
         enabled: bool,
-    ) -> Result<(CaptureThread, EncoderControl), String> {
+    ) -> Result<(CaptureThread, EncoderControl), Problem> {
         let (format, h264, slot, frames) = (self.format, self.h264, Arc::clone(&self.slot), self.outbound.clone());
         let ended = self.outbound.devices.clone();
         let label = camera.label().to_owned();
-        tokio::task::spawn_blocking(move || {
+        let started = tokio::task::spawn_blocking(move || {
             capture::start_video(
                 camera,
                 format,
@@ -133,9 +135,8 @@ impl CaptureSetup {
                 },
             )
         })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|error| format!("could not use the camera {label}: {error}"))
+        .await;
+        opened(Device::Camera, label, started)
     }
 
     /// Opens `microphone` and starts encoding for the meeting. `number` tells its end from an
@@ -145,7 +146,7 @@ impl CaptureSetup {
         microphone: MicrophoneChoice,
         number: u64,
         enabled: bool,
-    ) -> Result<CaptureThread, String> {
+    ) -> Result<CaptureThread, Problem> {
         let (level, echo, tx, ended) = (
             Arc::clone(&self.levels.local),
             self.voice_processing.then(|| self.echo.clone()),
@@ -153,7 +154,7 @@ impl CaptureSetup {
             self.outbound.devices.clone(),
         );
         let label = microphone.label();
-        tokio::task::spawn_blocking(move || {
+        let started = tokio::task::spawn_blocking(move || {
             capture::start_audio(
                 microphone,
                 OpusConfig::default(),
@@ -175,10 +176,24 @@ impl CaptureSetup {
                 },
             )
         })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|error| format!("could not use the microphone {label}: {error}"))
+        .await;
+        opened(Device::Microphone, label, started)
     }
+}
+
+/// What came of opening `device` (called `name`) on a blocking thread: it, or the problem
+/// that says why not.
+pub(super) fn opened<T, E: std::fmt::Display>(
+    device: Device,
+    name: String,
+    started: Result<Result<T, E>, tokio::task::JoinError>,
+) -> Result<T, Problem> {
+    let reason = match started {
+        Ok(Ok(opened)) => return Ok(opened),
+        Ok(Err(error)) => error.to_string(),
+        Err(error) => error.to_string(),
+    };
+    Err(Problem::DeviceFailed { device, name, reason })
 }
 
 /// A bitrate that looks good for the picture size on a LAN.

@@ -7,18 +7,23 @@
 
 mod api;
 mod devices;
+mod emitter;
 mod local_media;
 mod path;
 mod remote;
 mod signals;
 mod start;
 mod stats;
+mod view;
 
 pub use api::*;
+use emitter::Emitter;
 pub use local_media::bitrate_for;
 use local_media::{CaptureSetup, Inbound};
 use path::PathNews;
 use remote::Remote;
+pub use start::Meeting;
+pub use view::{ChatMessage, MeetingView, Person};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,16 +57,15 @@ struct ActiveShare {
     last_frame: Option<std::time::Instant>,
 }
 
-/// The actor. Create it with [`Meeting::start`], then spawn [`Meeting::run`].
-pub struct Meeting {
+/// The running meeting, once [`Meeting::run`] is in.
+struct Actor {
     server: Option<SignalingServer>,
     announcement: Option<Announcement>,
     announced_count: usize,
     client: Option<SignalingClient>,
     signaling: mpsc::Receiver<ServerMessage>,
-    commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<Event>,
-    waker: Waker,
+    commands: mpsc::Receiver<Request>,
+    events: Emitter,
     /// The other participants we have a media connection with.
     remotes: HashMap<PeerId, Remote>,
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
@@ -90,46 +94,59 @@ pub struct Meeting {
     you: PeerId,
 }
 
-impl Meeting {
+impl Actor {
     /// Runs until the meeting ends for us.
-    pub async fn run(mut self) {
+    async fn run(mut self) {
         let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
         let mut bandwidth = tokio::time::interval(BANDWIDTH_INTERVAL);
-        loop {
+        let end = loop {
             tokio::select! {
                 // Sound first: it is what a meeting cannot do without, and it is light.
                 biased;
                 Some(packet) = self.inbound.sound.recv() => self.send_sound(packet).await,
                 message = self.signaling.recv() => match message {
                     Some(message) => {
-                        if !self.on_signaling(message).await {
-                            break;
+                        if let Some(end) = self.on_signaling(message).await {
+                            break end;
                         }
                     }
-                    None => {
-                        self.emit(Event::Problem("lost the connection to the host".into()));
-                        break;
-                    }
+                    None => break EndReason::HostLost,
                 },
                 Some((id, event)) = self.peer_events.recv() => self.on_peer_event(id, event).await,
                 Some((feed, frame)) = self.inbound.video.recv() => self.send_video(feed, frame).await,
                 Some(ended) = self.inbound.devices.recv() => self.on_device_ended(ended),
-                command = self.commands.recv() => match command {
-                    Some(Command::Leave) | None => break,
-                    Some(command) => self.on_command(command).await,
+                request = self.commands.recv() => match request {
+                    Some(Request { command: Command::Leave, reply }) => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(()));
+                        }
+                        break EndReason::Left;
+                    }
+                    None => break EndReason::Left,
+                    Some(request) => self.on_request(request).await,
                 },
                 _ = housekeeping.tick() => self.housekeeping().await,
                 _ = bandwidth.tick() => self.follow_bandwidth(),
             }
-        }
-        self.shut_down().await;
+        };
+        self.shut_down(end).await;
     }
 
     fn emit(&self, event: Event) {
-        // A full queue means the owner stopped reading; events are dropped rather than
-        // letting the meeting stall.
-        let _ = self.events.try_send(event);
-        (self.waker)();
+        self.events.emit(event);
+    }
+
+    /// Carries out a request, and tells its outcome to whoever asked, or reports a failure
+    /// as a problem when nobody did.
+    async fn on_request(&mut self, Request { command, reply }: Request) {
+        let outcome = self.on_command(command).await;
+        match (reply, outcome) {
+            (Some(reply), outcome) => {
+                let _ = reply.send(outcome);
+            }
+            (None, Err(problem)) => self.emit(Event::Problem(problem)),
+            (None, Ok(())) => {}
+        }
     }
 
     async fn on_peer_event(&mut self, id: PeerId, event: PeerEvent) {
@@ -184,7 +201,7 @@ impl Meeting {
                 };
                 let feed = link.feed_of(&track).await;
                 let slot = Arc::new(VideoSlot::default());
-                let waker = Arc::clone(&self.waker);
+                let waker = self.events.waker();
                 let thread_name = match feed {
                     VideoFeed::Camera => format!("video-decode-{id}"),
                     VideoFeed::Screen => format!("screen-decode-{id}"),
@@ -200,7 +217,8 @@ impl Meeting {
                         tokio::spawn(receive_video(track, decoder))
                     }
                     Err(error) => {
-                        self.emit(Event::Problem(format!("cannot decode video: {error}")));
+                        let reason = error.to_string();
+                        self.emit(Event::Problem(Problem::Decoder { id, reason }));
                         return;
                     }
                 }
@@ -258,7 +276,12 @@ impl Meeting {
         }
     }
 
-    async fn on_command(&mut self, command: Command) {
+    /// Carries out `command`; an error says why it could not be done (what was in use goes on).
+    async fn on_command(&mut self, command: Command) -> Result<(), Problem> {
+        let changes_media = matches!(
+            command,
+            Command::SetMic(_) | Command::SetCamera(_) | Command::ShareScreen(_) | Command::StopSharing
+        );
         match command {
             Command::SetMic(on) => {
                 self.audio.set_enabled(on);
@@ -267,14 +290,13 @@ impl Meeting {
             Command::SetCamera(true) if !self.video.is_running() => {
                 // The camera stopped earlier (unplugged, or it did not open again): afresh.
                 self.media.camera = true;
-                self.switch_camera(self.camera.clone()).await;
-                if !self.video.is_running() {
+                if let Err(problem) = self.switch_camera(self.camera.clone()).await {
                     self.media.camera = false;
                     self.emit(Event::MediaState {
                         id: self.you,
                         media: self.media,
                     });
-                    return;
+                    return Err(problem);
                 }
             }
             Command::SetCamera(on) => {
@@ -284,52 +306,38 @@ impl Meeting {
                 }
                 self.media.camera = on;
             }
-            Command::Chat(text) => return self.tell_host(ClientMessage::Chat { text }),
+            Command::Chat(text) => self.tell_host(ClientMessage::Chat { text }),
             Command::UseCamera(camera) => return self.switch_camera(camera).await,
-            Command::UseMicrophone(microphone) => {
-                self.use_microphone(microphone).await;
-                return;
-            }
+            Command::UseMicrophone(microphone) => return self.use_microphone(microphone).await,
             Command::UseVoiceProcessing(on) => {
-                if self.capture.voice_processing != on {
-                    self.capture.voice_processing = on;
-                    self.use_microphone(self.microphone.clone()).await;
+                if self.capture.voice_processing == on {
+                    return Ok(());
                 }
-                return;
+                self.capture.voice_processing = on;
+                return self.use_microphone(self.microphone.clone()).await;
             }
-            Command::UseSpeaker(speaker) => {
-                if let Err(problem) = self.use_speaker(speaker).await {
-                    self.emit(Event::Problem(problem));
-                }
-                return;
-            }
-            Command::ShareScreen(choice) => {
-                if let Err(problem) = self.share_screen(choice).await {
-                    self.emit(Event::Problem(problem));
-                    if !self.media.screen {
-                        return;
-                    }
-                }
-            }
+            Command::UseSpeaker(speaker) => return self.use_speaker(speaker).await,
+            Command::ShareScreen(choice) => self.share_screen(choice).await?,
             Command::StopSharing => {
                 if self.screen.take().is_none() {
-                    return;
+                    return Ok(());
                 }
                 self.media.screen = false;
                 self.emit(Event::Sharing(None));
             }
-            Command::AllowManySharers(allowed) => return self.tell_host(ClientMessage::AllowManySharers { allowed }),
-            Command::LockMeeting(locked) => return self.tell_host(ClientMessage::LockMeeting { locked }),
-            Command::AllowBack => return self.tell_host(ClientMessage::AllowBack),
-            Command::Remove(id) => return self.tell_host(ClientMessage::Remove { id }),
-            Command::AskToJoin(required) => return self.tell_host(ClientMessage::AskToJoin { required }),
-            Command::Admit(knock) => return self.tell_host(ClientMessage::Admit { knock }),
-            Command::Deny(knock) => return self.tell_host(ClientMessage::Deny { knock }),
-            Command::Leave => return,
+            Command::AllowManySharers(allowed) => self.tell_host(ClientMessage::AllowManySharers { allowed }),
+            Command::LockMeeting(locked) => self.tell_host(ClientMessage::LockMeeting { locked }),
+            Command::AllowBack => self.tell_host(ClientMessage::AllowBack),
+            Command::Remove(id) => self.tell_host(ClientMessage::Remove { id }),
+            Command::AskToJoin(required) => self.tell_host(ClientMessage::AskToJoin { required }),
+            Command::Admit(knock) => self.tell_host(ClientMessage::Admit { knock }),
+            Command::Deny(knock) => self.tell_host(ClientMessage::Deny { knock }),
+            Command::Leave => {}
         }
-        if let Some(client) = &self.client {
-            client.send(ClientMessage::MediaState { media: self.media });
+        if changes_media {
+            self.tell_host(ClientMessage::MediaState { media: self.media });
         }
+        Ok(())
     }
 
     /// What we learned of the path to `id`: "reconnecting" shown or taken away, and ICE
@@ -389,6 +397,8 @@ impl Meeting {
     }
 
     async fn housekeeping(&mut self) {
+        // Events held while the owner's queue was full go out even if nothing new happens.
+        self.events.flush();
         let broken: Vec<PeerId> = self
             .remotes
             .iter()
@@ -435,7 +445,7 @@ impl Meeting {
         self.remotes.remove(&id);
     }
 
-    async fn shut_down(mut self) {
+    async fn shut_down(mut self, end: EndReason) {
         if let Some(client) = self.client.take() {
             client.leave().await;
         }
@@ -447,7 +457,7 @@ impl Meeting {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
-        self.emit(Event::Ended);
+        self.emit(Event::Ended(end));
     }
 }
 

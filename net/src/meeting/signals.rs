@@ -9,9 +9,9 @@ use crate::peer::PeerLink;
 use crate::protocol::{ClientMessage, PeerId, ServerMessage, Signal};
 
 use super::remote::Remote;
-use super::{Event, Meeting};
+use super::{Actor, EndReason, Event, Problem};
 
-impl Meeting {
+impl Actor {
     pub(super) fn signal(&self, to: PeerId, signal: Signal) {
         if let Some(client) = &self.client {
             client.send(ClientMessage::Signal { to, signal });
@@ -27,7 +27,8 @@ impl Meeting {
         let link = match PeerLink::new(&self.peer_config, events_tx).await {
             Ok(link) => Arc::new(link),
             Err(error) => {
-                self.emit(Event::Problem(error.to_string()));
+                let reason = error.to_string();
+                self.emit(Event::Problem(Problem::MediaConnection { id, reason }));
                 return None;
             }
         };
@@ -45,8 +46,8 @@ impl Meeting {
         Some(link)
     }
 
-    /// Handles one message from the host; false when the meeting is over.
-    pub(super) async fn on_signaling(&mut self, message: ServerMessage) -> bool {
+    /// Handles one message from the host; the reason when the meeting is over.
+    pub(super) async fn on_signaling(&mut self, message: ServerMessage) -> Option<EndReason> {
         match message {
             ServerMessage::PeerJoined { peer } => {
                 // They will offer; be ready for it.
@@ -77,29 +78,21 @@ impl Meeting {
                     self.media.screen = false;
                     self.emit(Event::Sharing(None));
                 }
-                self.emit(Event::Problem(format!(
-                    "{name} is sharing their screen; one person can share at a time"
-                )));
+                self.emit(Event::Problem(Problem::ShareRefused { sharer: name }));
             }
             ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
-            ServerMessage::Ended => return false,
-            ServerMessage::Removed => {
-                self.emit(Event::Problem("The host removed you from the meeting.".into()));
-                return false;
-            }
+            ServerMessage::Ended => return Some(EndReason::HostEnded),
+            ServerMessage::Removed => return Some(EndReason::Removed),
             ServerMessage::Knocking { knock, name } => self.emit(Event::Knocking { knock, name }),
             ServerMessage::KnockEnded { knock } => self.emit(Event::KnockEnded(knock)),
-            ServerMessage::PasscodeGuessing => self.emit(Event::Problem(
-                "Many wrong passcodes are being tried. Each further try now waits its turn; lock the meeting to keep everyone new out."
-                    .into(),
-            )),
+            ServerMessage::PasscodeGuessing => self.emit(Event::Problem(Problem::PasscodeGuessing)),
             ServerMessage::Welcome { .. }
             | ServerMessage::Waiting { .. }
             | ServerMessage::Denied { .. }
             | ServerMessage::Ping { .. }
             | ServerMessage::Pong { .. } => {}
         }
-        true
+        None
     }
 
     pub(super) async fn on_remote_signal(&mut self, from: PeerId, signal: Signal) {
@@ -122,9 +115,8 @@ impl Meeting {
         };
         if let Err(error) = result {
             tracing::warn!(peer = from, %error, "negotiation failed");
-            self.emit(Event::Problem(format!(
-                "could not connect media with participant {from}: {error}"
-            )));
+            let reason = error.to_string();
+            self.emit(Event::Problem(Problem::MediaConnection { id: from, reason }));
         }
     }
 

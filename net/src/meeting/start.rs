@@ -1,4 +1,5 @@
-//! Starting a meeting: hosting or joining, then opening our devices for it.
+//! Starting a meeting: hosting or joining (waiting to be let in, if the host asks), then
+//! opening our devices for it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,51 +16,140 @@ use crate::bandwidth::SendRange;
 use crate::discovery::Announcement;
 use crate::peer::PeerConfig;
 use crate::protocol::MediaState;
-use crate::signaling::{HelloParams, SignalingServer, join, session_token};
+use crate::signaling::{HelloParams, Joined, SignalingServer, WaitingHook, join, session_token};
 
-use super::local_media::{CaptureSetup, DeviceEnded, Outbound, bitrate_for};
-use super::{Event, Meeting, MeetingConfig, MeetingError, MeetingHandle, Role, Waker};
+use super::emitter::Emitter;
+use super::local_media::{CaptureSetup, DeviceEnded, Outbound, bitrate_for, opened};
+use super::{
+    Actor, Command, Device, EndReason, Event, MeetingConfig, MeetingError, MeetingHandle, Problem, Request, Role, Waker,
+};
+
+/// Requests queued for a meeting, at most.
+const COMMAND_QUEUE: usize = 64;
+
+/// A meeting not started yet. [`Meeting::new`] returns at once; [`Meeting::run`] hosts or
+/// joins, opens our devices and runs the meeting until it ends, reporting everything
+/// (waiting to be let in, a failed start, the end) as [`Event`]s.
+pub struct Meeting {
+    role: Role,
+    config: MeetingConfig,
+    commands: mpsc::Receiver<Request>,
+    events: Emitter,
+}
 
 impl Meeting {
-    /// Hosts or joins, opens the capture devices, and returns the actor with its handle and
-    /// event stream.
-    pub async fn start(
-        role: Role,
+    /// A meeting to host or join, its handle and its events. Nothing happens until it runs.
+    pub fn new(role: Role, config: MeetingConfig, waker: Waker) -> (Self, MeetingHandle, mpsc::Receiver<Event>) {
+        let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
+        let (events, events_rx) = Emitter::new(waker);
+        let meeting = Self {
+            role,
+            config,
+            commands,
+            events,
+        };
+        (meeting, MeetingHandle { commands: commands_tx }, events_rx)
+    }
+
+    /// Hosts or joins, then runs the meeting until it ends for us. [`Command::Leave`] while
+    /// we wait to be let in withdraws the request; other commands given before we are in
+    /// are carried out once we are.
+    pub async fn run(self) {
+        let Self {
+            role,
+            config,
+            mut commands,
+            events,
+        } = self;
+        let (waiting_tx, mut waiting) = mpsc::unbounded_channel();
+        let hello = HelloParams {
+            name: config.name.clone(),
+            media: MediaState {
+                mic: config.mic_on,
+                camera: config.camera_on,
+                screen: false,
+            },
+            session: Some(config.session.clone().unwrap_or_else(session_token)),
+            on_waiting: Some(WaitingHook(Arc::new(move |message| {
+                let _ = waiting_tx.send(message.to_owned());
+            }))),
+            ..HelloParams::default()
+        };
+        let entering = enter(role, hello);
+        tokio::pin!(entering);
+        let mut early = Vec::new();
+        let entered = loop {
+            tokio::select! {
+                entered = &mut entering => break entered,
+                Some(message) = waiting.recv() => events.emit(Event::Waiting(message)),
+                request = commands.recv() => match request {
+                    Some(Request { command: Command::Leave, reply }) => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(()));
+                        }
+                        return events.emit(Event::Ended(EndReason::Left));
+                    }
+                    Some(request) => early.push(request),
+                    None => return events.emit(Event::Ended(EndReason::Left)),
+                },
+            }
+        };
+        let actor = match entered {
+            Ok((server, joined, target)) => Actor::open(server, joined, target, config, commands, events).await,
+            Err(error) => Err((error, events)),
+        };
+        match actor {
+            Ok(mut actor) => {
+                for request in early {
+                    actor.on_request(request).await;
+                }
+                actor.run().await;
+            }
+            Err((error, events)) => events.emit(Event::Ended(EndReason::NotStarted(Arc::new(error)))),
+        }
+    }
+}
+
+/// Hosts (starting the signaling server) or connects to the host, and joins saying `hello`
+/// (the passcode and host token come from `role`).
+async fn enter(role: Role, hello: HelloParams) -> Result<(Option<SignalingServer>, Joined, JoinTarget), MeetingError> {
+    let (server, target, passcode, host_token) = match role {
+        Role::Host(host) => {
+            let server = SignalingServer::start(host).await.map_err(MeetingError::Host)?;
+            let target = JoinTarget {
+                host: "127.0.0.1".into(),
+                port: server.local_addr().port(),
+                code: Some(server.meeting().code.clone()),
+            };
+            let token = server.host_token().to_owned();
+            (Some(server), target, None, Some(token))
+        }
+        Role::Join { target, passcode } => (None, target, passcode, None),
+    };
+    let hello = HelloParams {
+        passcode,
+        host_token,
+        ..hello
+    };
+    let joined = join(&target, hello).await?;
+    Ok((server, joined, target))
+}
+
+impl Actor {
+    /// Opens our devices for the meeting we are in, and says hello to everyone there.
+    async fn open(
+        server: Option<SignalingServer>,
+        joined: Joined,
+        target: JoinTarget,
         config: MeetingConfig,
-        waker: Waker,
-    ) -> Result<(Self, MeetingHandle, mpsc::Receiver<Event>), MeetingError> {
+        commands: mpsc::Receiver<Request>,
+        events: Emitter,
+    ) -> Result<Self, (MeetingError, Emitter)> {
         let media = MediaState {
             mic: config.mic_on,
             camera: config.camera_on,
             screen: false,
         };
-        let (server, target, passcode, host_token) = match role {
-            Role::Host(host) => {
-                let server = SignalingServer::start(host).await.map_err(MeetingError::Host)?;
-                let target = JoinTarget {
-                    host: "127.0.0.1".into(),
-                    port: server.local_addr().port(),
-                    code: Some(server.meeting().code.clone()),
-                };
-                let token = server.host_token().to_owned();
-                (Some(server), target, None, Some(token))
-            }
-            Role::Join { target, passcode } => (None, target, passcode, None),
-        };
-        let joined = join(
-            &target,
-            HelloParams {
-                name: config.name.clone(),
-                passcode,
-                host_token,
-                media,
-                session: Some(config.session.clone().unwrap_or_else(session_token)),
-                on_waiting: config.on_waiting.clone(),
-            },
-        )
-        .await?;
-        let (events_tx, events) = mpsc::channel(1024);
-        let (commands_tx, commands) = mpsc::channel(64);
         let (outbound, inbound) = Outbound::new();
         let (peer_events_tx, peer_events) = mpsc::channel(256);
 
@@ -77,14 +167,14 @@ impl Meeting {
             voice_processing: config.voice_processing,
             outbound,
         };
-        let (video, camera_encoder) = capture
-            .open_camera(config.camera.clone(), 0, media.camera)
-            .await
-            .map_err(MeetingError::Device)?;
-        let audio = capture
-            .open_microphone(config.microphone.clone(), 0, media.mic)
-            .await
-            .map_err(MeetingError::Device)?;
+        let (video, camera_encoder) = match capture.open_camera(config.camera.clone(), 0, media.camera).await {
+            Ok(opened) => opened,
+            Err(problem) => return Err((problem.into(), events)),
+        };
+        let audio = match capture.open_microphone(config.microphone.clone(), 0, media.mic).await {
+            Ok(opened) => opened,
+            Err(problem) => return Err((problem.into(), events)),
+        };
         let mixer = {
             let (speaker, tap, echo, levels, failed) = (
                 config.speaker.clone(),
@@ -93,16 +183,19 @@ impl Meeting {
                 Arc::clone(&capture.levels),
                 capture.outbound.devices.clone(),
             );
+            let name = speaker.label().to_owned();
             let speaker_failed = move |error: videomeet_media::audio::AudioError| {
                 // From the playout thread: never wait there.
                 let _ = failed.try_send(DeviceEnded::Speaker {
                     reason: error.to_string(),
                 });
             };
-            tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, echo, levels, speaker_failed))
-                .await
-                .map_err(|e| MeetingError::Device(e.to_string()))?
-                .map_err(|e| MeetingError::Device(e.to_string()))?
+            let started =
+                tokio::task::spawn_blocking(move || Mixer::start(speaker, tap, echo, levels, speaker_failed)).await;
+            match opened(Device::Speaker, name, started) {
+                Ok(mixer) => mixer,
+                Err(problem) => return Err((problem.into(), events)),
+            }
         };
 
         let mut announcement = None;
@@ -112,7 +205,8 @@ impl Meeting {
                     match Announcement::start(server.meeting(), server.local_addr().port(), 1) {
                         Ok(started) => announcement = Some(started),
                         Err(error) => {
-                            let _ = events_tx.try_send(Event::Problem(error.to_string()));
+                            let reason = error.to_string();
+                            events.emit(Event::Problem(Problem::NotAnnounced { reason }));
                         }
                     }
                 }
@@ -125,7 +219,7 @@ impl Meeting {
             port: target.port,
             code: Some(joined.meeting.code.clone()),
         };
-        let _ = events_tx.try_send(Event::Joined {
+        events.emit(Event::Joined {
             you: joined.you,
             meeting: joined.meeting.clone(),
             link: link.to_string(),
@@ -143,8 +237,7 @@ impl Meeting {
             client: Some(joined.client),
             signaling: joined.events,
             commands,
-            events: events_tx,
-            waker,
+            events,
             remotes: HashMap::new(),
             peer_events_tx,
             peer_events,
@@ -171,10 +264,13 @@ impl Meeting {
             if let Some(link) = meeting.connect(peer.id).await {
                 match link.create_offer().await {
                     Ok(offer) => meeting.signal(peer.id, offer),
-                    Err(error) => meeting.emit(Event::Problem(error.to_string())),
+                    Err(error) => meeting.emit(Event::Problem(Problem::MediaConnection {
+                        id: peer.id,
+                        reason: error.to_string(),
+                    })),
                 }
             }
         }
-        Ok((meeting, MeetingHandle { commands: commands_tx }, events))
+        Ok(meeting)
     }
 }

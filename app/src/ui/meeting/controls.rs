@@ -73,7 +73,7 @@ impl MeetingScreen {
             let ctx = ui.ctx().clone();
             let tip = |text: &str, shortcut: &KeyboardShortcut| format!("{text} ({})", ctx.format_shortcut(shortcut));
             let mic = if self.my_media.mic { "🎤 Mute" } else { "🔇 Unmute" };
-            let level = self.levels.as_ref().map_or(0.0, |levels| levels.local.get());
+            let level = self.view.audio_levels.as_ref().map_or(0.0, |levels| levels.local.get());
             if ui
                 .add(egui::Button::new(mic).selected(!self.my_media.mic))
                 .on_hover_text(tip("Microphone on or off", &TOGGLE_MIC))
@@ -97,13 +97,13 @@ impl MeetingScreen {
             {
                 self.toggle_camera();
             }
-            let share = if self.sharing.is_some() {
+            let share = if self.view.sharing.is_some() {
                 "🖥 Stop sharing"
             } else {
                 "🖥 Share screen"
             };
             if ui
-                .add(egui::Button::new(share).selected(self.sharing.is_some() || self.share_picker.is_some()))
+                .add(egui::Button::new(share).selected(self.view.sharing.is_some() || self.share_picker.is_some()))
                 .on_hover_text(tip("Share a display or a window", &TOGGLE_SHARE))
                 .clicked()
             {
@@ -167,14 +167,22 @@ impl MeetingScreen {
     }
 
     pub(super) fn info_window(&mut self, ctx: &egui::Context) {
-        let code = self.info.as_ref().map(|info| info.code.clone()).unwrap_or_default();
+        let code = self
+            .view
+            .meeting
+            .as_ref()
+            .map(|info| info.code.clone())
+            .unwrap_or_default();
         let address = self
+            .view
             .link
+            .as_deref()
+            .unwrap_or_default()
             .strip_prefix("videomeet://")
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_default()
             .to_owned();
-        let link = self.link.clone();
+        let link = self.view.link.clone().unwrap_or_default();
         let now = self.now();
         let mut open = true;
         egui::Window::new("Meeting info")
@@ -200,7 +208,7 @@ impl MeetingScreen {
                             ui.end_row();
                         }
                     });
-                if self.info.as_ref().is_some_and(|info| info.passcode_required) {
+                if self.view.meeting.as_ref().is_some_and(|info| info.passcode_required) {
                     ui.label("🔒 Joining needs the passcode.");
                 }
                 if self.hosting {

@@ -10,18 +10,14 @@ mod share;
 mod tiles;
 mod waiting;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 use tokio::sync::mpsc;
-use videomeet_media::audio::AudioLevels;
-use videomeet_media::slot::VideoSlot;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
-use videomeet_net::meeting::{Command, Event, MeetingHandle, PeerStats};
-use videomeet_net::peer::VideoFeed;
-use videomeet_net::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
+use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, MeetingView};
+use videomeet_net::protocol::{LeaveReason, MediaState, PeerId};
 
 use super::notify::Notice;
 use super::settings::Settings;
@@ -48,35 +44,6 @@ pub enum TileKey {
     Peer(PeerId),
     /// Someone else's shared screen.
     Screen(PeerId),
-}
-
-/// Another participant as far as the screen knows.
-pub struct Person {
-    /// Name, media state, host flag.
-    pub info: PeerInfo,
-    /// Their decoded camera video, once it arrives.
-    pub video: Option<Arc<VideoSlot>>,
-    /// Their decoded screen, once it arrives (shown while they share).
-    pub screen: Option<Arc<VideoSlot>>,
-    /// The latest statistics about them.
-    pub stats: Option<PeerStats>,
-    /// The safety code of our connection with them, once it is up.
-    pub safety_code: Option<String>,
-    /// Their media connection broke and is being restored.
-    pub reconnecting: bool,
-}
-
-/// One chat message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChatLine {
-    /// Sender's name.
-    pub name: String,
-    /// The text.
-    pub text: String,
-    /// Local time it was sent, "14:05".
-    pub time: String,
-    /// We sent it.
-    pub mine: bool,
 }
 
 /// The side panel on the right, if open.
@@ -118,18 +85,13 @@ pub struct Myself {
 pub struct MeetingScreen {
     handle: MeetingHandle,
     events: mpsc::Receiver<Event>,
+    /// The meeting as its events told it.
+    view: MeetingView,
     /// The meeting's title until the host tells us.
     pub title: String,
     my_name: String,
     hosting: bool,
-    me: Option<PeerId>,
-    info: Option<MeetingInfo>,
-    link: String,
     my_media: MediaState,
-    local_video: Option<Arc<VideoSlot>>,
-    levels: Option<Arc<AudioLevels>>,
-    people: BTreeMap<PeerId, Person>,
-    chat: Vec<ChatLine>,
     unread: usize,
     panel: Option<Panel>,
     show_stats: bool,
@@ -138,12 +100,9 @@ pub struct MeetingScreen {
     pinned: Option<TileKey>,
     active: Option<(TileKey, Instant)>,
     problems: Vec<(String, Instant)>,
-    last_problem: Option<String>,
     draft: String,
     copied: Option<(&'static str, Instant)>,
     devices: Option<DeviceChoices>,
-    /// What we share, when we do.
-    sharing: Option<String>,
     share_picker: Option<Box<share::SharePicker>>,
     /// Hosting: several may share at once.
     many_sharers: bool,
@@ -151,8 +110,6 @@ pub struct MeetingScreen {
     locked: bool,
     /// Hosting: guests wait until we let them in.
     ask_to_join: bool,
-    /// Hosting: guests waiting to be let in, by knock.
-    knocks: BTreeMap<KnockId, String>,
     /// Desktop notifications waiting to be shown (the app shows them if allowed).
     pub notices: Vec<Notice>,
     caught_up: bool,
@@ -172,17 +129,11 @@ impl MeetingScreen {
         Self {
             handle,
             events,
+            view: MeetingView::default(),
             title: me.title,
             my_name: me.name,
             hosting: me.hosting,
-            me: None,
-            info: None,
-            link: String::new(),
             my_media: me.media,
-            local_video: None,
-            levels: None,
-            people: BTreeMap::new(),
-            chat: Vec::new(),
             unread: 0,
             panel: None,
             show_stats: false,
@@ -191,16 +142,13 @@ impl MeetingScreen {
             pinned: None,
             active: None,
             problems: Vec::new(),
-            last_problem: None,
             draft: String::new(),
             copied: None,
             devices,
-            sharing: None,
             share_picker: None,
             many_sharers: false,
             locked: false,
             ask_to_join: me.ask_to_join,
-            knocks: BTreeMap::new(),
             notices: Vec::new(),
             caught_up: false,
             ended: None,
@@ -236,153 +184,65 @@ impl MeetingScreen {
             self.on_event(event, focused);
         }
         // What was there when we joined is not news; what comes after is.
-        self.caught_up = self.me.is_some();
+        self.caught_up = self.view.you.is_some();
         let now = self.now();
         self.problems
             .retain(|(_, at)| now.duration_since(*at) < PROBLEM_LIFETIME);
     }
 
-    fn on_event(&mut self, event: Event, focused: bool) {
-        match event {
-            Event::Joined {
-                you,
-                meeting,
-                link,
-                local_video,
-                audio_levels,
-            } => {
-                self.me = Some(you);
-                self.title.clone_from(&meeting.title);
-                self.info = Some(meeting);
-                self.link = link;
-                self.local_video = Some(local_video);
-                self.levels = Some(audio_levels);
-            }
-            Event::PeerJoined(info) => {
-                if Some(info.id) == self.me {
-                    return;
-                }
-                if self.caught_up && !focused {
-                    self.notices.push(Notice {
-                        summary: format!("{} joined {}", info.name, self.title),
-                        body: String::new(),
-                    });
-                }
-                let person = self.people.entry(info.id).or_insert_with(|| Person {
-                    info: info.clone(),
-                    video: None,
-                    screen: None,
-                    safety_code: None,
-                    stats: None,
-                    reconnecting: false,
+    /// Takes in one event: the view of the meeting follows it, and what is news for the user
+    /// becomes a notice, an unread count or a line on screen.
+    pub fn on_event(&mut self, event: Event, focused: bool) {
+        let now = self.now();
+        match &event {
+            Event::Joined { meeting, .. } => self.title.clone_from(&meeting.title),
+            Event::PeerJoined(info) if Some(info.id) != self.view.you && self.caught_up && !focused => {
+                self.notices.push(Notice {
+                    summary: format!("{} joined {}", info.name, self.title),
+                    body: String::new(),
                 });
-                person.info = info;
             }
             Event::PeerLeft { id, reason } => {
-                if let Some(person) = self.people.remove(&id) {
+                if let Some(person) = self.view.people.get(id) {
                     let why = match reason {
                         LeaveReason::Left => "left",
                         LeaveReason::ConnectionLost => "lost their connection",
                         LeaveReason::Misbehaved => "was disconnected by the host",
                         LeaveReason::Removed => "was removed by the host",
                     };
-                    let now = self.now();
                     self.problems.push((format!("{} {why}.", person.info.name), now));
                 }
-                if matches!(self.pinned, Some(TileKey::Peer(pinned) | TileKey::Screen(pinned)) if pinned == id) {
+                if matches!(self.pinned, Some(TileKey::Peer(pinned) | TileKey::Screen(pinned)) if pinned == *id) {
                     self.pinned = None;
                 }
             }
-            Event::Video { id, feed, slot } => {
-                if let Some(person) = self.people.get_mut(&id) {
-                    match feed {
-                        VideoFeed::Camera => person.video = Some(slot),
-                        VideoFeed::Screen => person.screen = Some(slot),
-                    }
-                }
-            }
-            Event::SafetyCode { id, code } => {
-                if let Some(person) = self.people.get_mut(&id) {
-                    person.safety_code = Some(code);
-                }
-            }
-            Event::Sharing(name) => {
-                self.my_media.screen = name.is_some();
-                self.sharing = name;
-            }
-            Event::Chat {
-                from,
-                name,
-                text,
-                sent_at_ms,
-            } => {
-                let mine = Some(from) == self.me;
-                if !mine && self.panel != Some(Panel::Chat) {
+            Event::Sharing(name) => self.my_media.screen = name.is_some(),
+            Event::Chat { from, name, text, .. } if Some(*from) != self.view.you => {
+                if self.panel != Some(Panel::Chat) {
                     self.unread += 1;
                 }
-                if !mine && !focused {
+                if !focused {
                     self.notices.push(Notice {
                         summary: format!("{name} in {}", self.title),
                         body: text.clone(),
                     });
                 }
-                self.chat.push(ChatLine {
-                    name,
-                    text,
-                    time: local_time(sent_at_ms),
-                    mine,
+            }
+            Event::MediaState { id, media } if Some(*id) == self.view.you => self.my_media = *media,
+            Event::Knocking { name, .. } if !focused => {
+                self.notices.push(Notice {
+                    summary: format!("{name} asks to join {}", self.title),
+                    body: "Let them in or turn them away in the meeting window.".into(),
                 });
             }
-            Event::MediaState { id, media } => {
-                if Some(id) == self.me {
-                    self.my_media = media;
-                } else if let Some(person) = self.people.get_mut(&id) {
-                    person.info.media = media;
-                }
-            }
-            // Join-time figures for the bench; the window shows the people instead.
-            Event::Connection { .. } => {}
-            Event::Stats(all) => {
-                for stats in all {
-                    if let Some(person) = self.people.get_mut(&stats.id) {
-                        person.stats = Some(stats);
-                    }
-                }
-            }
-            Event::Reconnecting { id, reconnecting } => {
-                if let Some(person) = self.people.get_mut(&id) {
-                    person.reconnecting = reconnecting;
-                }
-            }
-            Event::Knocking { knock, name } => {
-                if !focused {
-                    self.notices.push(Notice {
-                        summary: format!("{name} asks to join {}", self.title),
-                        body: "Let them in or turn them away in the meeting window.".into(),
-                    });
-                }
-                self.knocks.insert(knock, name);
-            }
-            Event::KnockEnded(knock) => {
-                self.knocks.remove(&knock);
-            }
             Event::Problem(problem) => {
-                self.last_problem = Some(problem.clone());
-                let now = self.now();
-                self.problems.push((problem, now));
+                self.problems.push((problem.to_string(), now));
                 self.problems.truncate(4);
             }
-            Event::Ended => {
-                let message = match self.last_problem.take() {
-                    Some(problem) if problem.contains("lost the connection") => {
-                        "The connection to the host was lost.".to_owned()
-                    }
-                    Some(problem) if problem.contains("removed you") => problem,
-                    _ => "The meeting has ended.".to_owned(),
-                };
-                self.ended.get_or_insert(message);
-            }
+            Event::Ended(reason) => drop(self.ended.get_or_insert_with(|| reason.to_string())),
+            _ => {}
         }
+        self.view.apply(&event);
     }
 
     /// Sends a command to the meeting; a meeting that is gone is reported once it ends.
@@ -411,7 +271,7 @@ impl MeetingScreen {
 
     fn leave(&mut self) {
         self.send(Command::Leave);
-        self.ended.get_or_insert_with(|| "You left the meeting.".to_owned());
+        self.ended.get_or_insert_with(|| EndReason::Left.to_string());
     }
 
     fn send_chat(&mut self) {
@@ -426,8 +286,9 @@ impl MeetingScreen {
     /// moment after they stop so the frame does not flicker between words.
     fn update_active_speaker(&mut self) {
         let now = self.now();
-        let Some(levels) = &self.levels else { return };
+        let Some(levels) = &self.view.audio_levels else { return };
         let mut loudest = self
+            .view
             .people
             .keys()
             .map(|&id| (TileKey::Peer(id), levels.remote(id)))
@@ -476,12 +337,13 @@ impl MeetingScreen {
         // refreshed at its frame rate only when no other video is coming in. Level meters and
         // the speaker frame follow the sound ten times a second.
         let others_video = self
+            .view
             .people
             .values()
-            .any(|p| p.video.is_some() && p.info.media.camera || p.screen.is_some() && p.info.media.screen);
-        if self.my_media.camera && self.local_video.is_some() && !others_video {
+            .any(|p| p.camera.is_some() && p.info.media.camera || p.screen.is_some() && p.info.media.screen);
+        if self.my_media.camera && self.view.local_video.is_some() && !others_video {
             ui.ctx().request_repaint_after(SELF_VIEW_INTERVAL);
-        } else if self.levels.is_some() {
+        } else if self.view.audio_levels.is_some() {
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
         self.ended.take()
@@ -489,7 +351,7 @@ impl MeetingScreen {
 
     /// The meeting as it stands, for tests and the statistics line.
     pub fn participant_count(&self) -> usize {
-        self.people.len() + 1
+        self.view.people.len() + 1
     }
 }
 

@@ -17,14 +17,15 @@ impl MeetingScreen {
             .stick_to_bottom(true)
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                if self.chat.is_empty() {
+                if self.view.chat.is_empty() {
                     ui.label(egui::RichText::new("No messages yet. Messages go to everyone in the meeting.").weak());
                 }
-                for line in &self.chat {
+                for line in &self.view.chat {
                     ui.horizontal(|ui| {
-                        let name = if line.mine { "You" } else { line.name.as_str() };
+                        let mine = Some(line.from) == self.view.you;
+                        let name = if mine { "You" } else { line.name.as_str() };
                         ui.label(egui::RichText::new(name).strong());
-                        ui.label(egui::RichText::new(&line.time).small().weak());
+                        ui.label(egui::RichText::new(super::local_time(line.sent_at_ms)).small().weak());
                     });
                     ui.add(egui::Label::new(&line.text).wrap());
                     ui.add_space(4.0);
@@ -47,7 +48,7 @@ impl MeetingScreen {
         ui.heading(format!("People ({})", self.participant_count()));
         ui.separator();
         let me = (None, self.my_name.clone(), " (you)", self.hosting, self.my_media, None);
-        let others = self.people.values().map(|person| {
+        let others = self.view.people.values().map(|person| {
             let info = &person.info;
             let code = person.safety_code.clone();
             (Some(info.id), info.name.clone(), "", info.is_host, info.media, code)

@@ -94,7 +94,7 @@ fn load(ctx: &egui::Context) -> Opening<Screens> {
 impl MeetingScreen {
     /// The share button and its shortcut: opens the picker, or stops sharing.
     pub(super) fn toggle_share(&mut self, ctx: &egui::Context) {
-        if self.sharing.is_some() {
+        if self.view.sharing.is_some() {
             self.send(Command::StopSharing);
         } else if self.share_picker.is_some() {
             self.share_picker = None;
@@ -105,7 +105,7 @@ impl MeetingScreen {
 
     /// "You are sharing …" with Stop, above the tiles while we share.
     pub(super) fn sharing_bar(&mut self, ui: &mut egui::Ui) {
-        let Some(name) = self.sharing.clone() else { return };
+        let Some(name) = self.view.sharing.clone() else { return };
         style::banner(ui, style::ACTIVE, |ui| {
             ui.label(egui::RichText::new(format!("🖥 You are sharing {name}")).strong());
             let stop = egui::Button::new(egui::RichText::new("Stop sharing").color(Color32::WHITE)).fill(style::ERROR);

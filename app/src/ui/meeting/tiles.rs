@@ -38,18 +38,18 @@ impl MeetingScreen {
             key: TileKey::Me,
             name: self.my_name.clone(),
             suffix: " (you)",
-            video: self.local_video.clone(),
+            video: self.view.local_video.clone(),
             camera_on: self.my_media.camera,
             mic_on: self.my_media.mic,
             host: self.hosting,
             reconnecting: false,
             stats: self.show_stats.then(|| self.own_stats()),
         };
-        let others = self.people.values().map(|person| TileView {
+        let others = self.view.people.values().map(|person| TileView {
             key: TileKey::Peer(person.info.id),
             name: person.info.name.clone(),
             suffix: "",
-            video: person.video.clone(),
+            video: person.camera.clone(),
             camera_on: person.info.media.camera,
             mic_on: person.info.media.mic,
             host: person.info.is_host,
@@ -68,6 +68,7 @@ impl MeetingScreen {
             }),
         });
         let screens = self
+            .view
             .people
             .values()
             .filter(|person| person.info.media.screen && person.screen.is_some())
@@ -87,11 +88,13 @@ impl MeetingScreen {
 
     fn own_stats(&self) -> String {
         let size = self
+            .view
             .local_video
             .as_ref()
             .and_then(|slot| slot.frame_size())
             .map_or_else(|| "–".to_owned(), |(w, h)| format!("{w}×{h}"));
         let sending: f64 = self
+            .view
             .people
             .values()
             .filter_map(|p| p.stats.as_ref())

@@ -14,7 +14,7 @@ impl MeetingScreen {
     /// "Ada asks to join" with Let in and Turn away, above the tiles while guests wait.
     pub(super) fn knocks_bar(&mut self, ui: &mut egui::Ui) {
         let mut answer = None;
-        for (knock, name) in self.knocks.iter().take(KNOCKS_SHOWN) {
+        for (knock, name) in self.view.knocks.iter().take(KNOCKS_SHOWN) {
             style::banner(ui, style::INFO, |ui| {
                 ui.label(egui::RichText::new(format!("🚪 {name} asks to join")).strong());
                 if ui.button("Let in").clicked() {
@@ -31,7 +31,7 @@ impl MeetingScreen {
                 }
             });
         }
-        let more = self.knocks.len().saturating_sub(KNOCKS_SHOWN);
+        let more = self.view.knocks.len().saturating_sub(KNOCKS_SHOWN);
         if more > 0 {
             style::banner(ui, style::INFO, |ui| {
                 ui.label(format!(
@@ -42,7 +42,7 @@ impl MeetingScreen {
         if let Some(command) = answer {
             // The bar goes once the meeting confirms; until then a second click does nothing.
             if let Command::Admit(knock) | Command::Deny(knock) = command {
-                self.knocks.remove(&knock);
+                self.view.knocks.remove(&knock);
             }
             self.send(command);
         }

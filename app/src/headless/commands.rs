@@ -1,0 +1,170 @@
+//! Commands for a headless meeting: one JSON object per line on stdin, such as
+//! `{"command":"mute"}` or `{"command":"chat","text":"hello"}`. Each is answered on stdout
+//! with a `reply` line saying whether it worked; a line that is not a command is answered
+//! with a `refused` line and changes nothing.
+
+use std::io::BufRead;
+
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice};
+use videomeet_net::meeting::{Command, MeetingHandle};
+use videomeet_net::protocol::{KnockId, PeerId};
+
+use crate::cli::find_screen;
+
+/// One line of stdin. (Variants without fields are written `{}` so that unknown fields
+/// are refused for them too.)
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Line {
+    /// Turn the microphone off.
+    Mute {},
+    /// Turn the microphone on.
+    Unmute {},
+    /// Turn the camera on or off.
+    Camera { on: bool },
+    /// Send a chat message to everyone.
+    Chat { text: String },
+    /// Share a screen: `display`, `display:N` or `window:TITLE`, as `--share` takes.
+    Share { screen: String },
+    /// Stop sharing.
+    StopSharing {},
+    /// Capture from another camera (an id from `videomeet devices`).
+    UseCamera { id: String },
+    /// Capture from another microphone.
+    UseMicrophone { id: String },
+    /// Play to another speaker.
+    UseSpeaker { id: String },
+    /// Echo cancellation and noise suppression on or off.
+    VoiceProcessing { on: bool },
+    /// Host: lock the meeting, or open it again.
+    Lock { locked: bool },
+    /// Host: guests wait until let in, or come in at once.
+    AskToJoin { on: bool },
+    /// Host: let a waiting guest in (the `knock` of its `knocking` event).
+    Admit { knock: KnockId },
+    /// Host: turn a waiting guest away.
+    Deny { knock: KnockId },
+    /// Host: remove a participant.
+    Remove { id: PeerId },
+    /// Host: let several share at once.
+    AllowManySharers { allowed: bool },
+    /// Host: everyone removed or turned away may ask again.
+    AllowBack {},
+    /// Leave the meeting (ends it for everyone when hosting).
+    Leave {},
+}
+
+impl Line {
+    /// Reads one line of input.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        serde_json::from_str(text).map_err(|error| anyhow::anyhow!("not a command: {error}"))
+    }
+
+    /// The meeting command this line asks for, or why there is none.
+    pub fn command(self) -> anyhow::Result<Command> {
+        let unknown = |kind: &str, id: &str| anyhow::anyhow!("unknown {kind} \"{id}\"; see `videomeet devices`");
+        Ok(match self {
+            Self::Mute {} => Command::SetMic(false),
+            Self::Unmute {} => Command::SetMic(true),
+            Self::Camera { on } => Command::SetCamera(on),
+            Self::Chat { text } => Command::Chat(text),
+            Self::Share { screen } => Command::ShareScreen(find_screen(&screen)?),
+            Self::StopSharing {} => Command::StopSharing,
+            Self::UseCamera { id } => {
+                Command::UseCamera(VideoChoice::from_id(&id).ok_or_else(|| unknown("camera", &id))?)
+            }
+            Self::UseMicrophone { id } => {
+                Command::UseMicrophone(MicrophoneChoice::from_id(&id).ok_or_else(|| unknown("microphone", &id))?)
+            }
+            Self::UseSpeaker { id } => {
+                Command::UseSpeaker(SpeakerChoice::from_id(&id).ok_or_else(|| unknown("speaker", &id))?)
+            }
+            Self::VoiceProcessing { on } => Command::UseVoiceProcessing(on),
+            Self::Lock { locked } => Command::LockMeeting(locked),
+            Self::AskToJoin { on } => Command::AskToJoin(on),
+            Self::Admit { knock } => Command::Admit(knock),
+            Self::Deny { knock } => Command::Deny(knock),
+            Self::Remove { id } => Command::Remove(id),
+            Self::AllowManySharers { allowed } => Command::AllowManySharers(allowed),
+            Self::AllowBack {} => Command::AllowBack,
+            Self::Leave {} => Command::Leave,
+        })
+    }
+}
+
+/// Lines of stdin queued at most while the meeting carries out the one before.
+const QUEUED_LINES: usize = 16;
+
+/// Reads commands from stdin until it closes, carrying them out one after the other.
+pub fn listen(handle: MeetingHandle) -> anyhow::Result<()> {
+    let (lines_tx, mut lines) = mpsc::channel::<String>(QUEUED_LINES);
+    std::thread::Builder::new()
+        .name("stdin-commands".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.blocking_send(line).is_err() {
+                    break;
+                }
+            }
+        })?;
+    tokio::spawn(async move {
+        while let Some(line) = lines.recv().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let answer = match Line::parse(&line).and_then(Line::command) {
+                Err(error) => json!({"event": "refused", "line": line, "message": error.to_string()}),
+                Ok(command) => match handle.ask(command).await {
+                    Ok(()) => json!({"event": "reply", "line": line, "ok": true}),
+                    Err(problem) => {
+                        json!({"event": "reply", "line": line, "ok": false, "problem": problem, "message": problem.to_string()})
+                    }
+                },
+            };
+            println!("{answer}");
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_become_commands() {
+        let command = |text: &str| Line::parse(text).and_then(Line::command).unwrap();
+        assert_eq!(command(r#"{"command":"mute"}"#), Command::SetMic(false));
+        assert_eq!(command(r#"{"command":"camera","on":true}"#), Command::SetCamera(true));
+        assert_eq!(
+            command(r#"{"command":"chat","text":"hello"}"#),
+            Command::Chat("hello".into())
+        );
+        assert_eq!(command(r#"{"command":"admit","knock":7}"#), Command::Admit(7));
+        assert_eq!(
+            command(r#"{"command":"use_speaker","id":"mute"}"#),
+            Command::UseSpeaker(SpeakerChoice::Mute)
+        );
+        assert_eq!(command(r#"{"command":"leave"}"#), Command::Leave);
+    }
+
+    #[test]
+    fn what_is_not_a_command_is_refused_with_a_reason() {
+        for (bad, reason) in [
+            ("mute", "not a command"),
+            (r#"{"command":"shout"}"#, "unknown variant"),
+            (r#"{"command":"camera"}"#, "missing field `on`"),
+            (r#"{"command":"camera","on":"yes"}"#, "invalid type"),
+            (r#"{"command":"mute","loud":true}"#, "unknown field"),
+            (r#"{"command":"admit","knock":-1}"#, "invalid value"),
+            (r#"{"command":"use_camera","id":"/dev/nothing"}"#, "unknown camera"),
+        ] {
+            let error = Line::parse(bad).and_then(Line::command).unwrap_err().to_string();
+            assert!(error.contains(reason), "{bad}: {error}");
+        }
+    }
+}

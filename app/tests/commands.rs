@@ -1,0 +1,141 @@
+//! Headless meetings driven through stdin, as scripts drive them: a headless host runs a
+//! waiting room, a guest who gives up withdraws its knock, commands are answered, lines
+//! that are not commands are refused and change nothing.
+
+mod common;
+
+use std::io::Write;
+use std::process::{ChildStdin, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use common::{Running, read_lines, start_host, videomeet};
+use serde_json::Value;
+
+/// A headless `videomeet` with its input and output.
+struct Program {
+    name: &'static str,
+    process: Running,
+    input: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl Program {
+    /// A headless guest called `name`, joining `link`, with a small camera.
+    fn guest(name: &'static str, link: &str) -> Self {
+        let mut process = Running(
+            videomeet(&["join", "--headless", link, "--name", name, "--size", "320x240"])
+                .stdin(Stdio::piped())
+                .spawn()
+                .expect("the guest starts"),
+        );
+        let input = process.0.stdin.take().expect("its input");
+        let lines = read_lines(name, process.0.stdout.take().expect("its output"));
+        Self {
+            name,
+            process,
+            input,
+            lines,
+        }
+    }
+
+    /// Sends one line on the program's input.
+    fn say(&mut self, line: &str) {
+        writeln!(self.input, "{line}").expect("the program reads its input");
+    }
+
+    /// Reads lines until one is `wanted`, for up to 10 s; panics naming `what` otherwise.
+    fn next(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Ok(line) = self.lines.recv_timeout(left) else { break };
+            let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            if wanted(&event) {
+                return event;
+            }
+            seen.push(event["event"].clone());
+        }
+        panic!("{} never printed {what}; it printed {seen:?}", self.name)
+    }
+
+    /// Sends `line` and returns the program's answer to it.
+    fn ask(&mut self, line: &str) -> Value {
+        self.say(line);
+        self.next(&format!("an answer to {line}"), |e| e["line"] == line)
+    }
+}
+
+#[test]
+fn a_headless_host_runs_a_waiting_room_from_stdin() {
+    let (mut host_process, host_lines, joined) = start_host(&["--ask-to-join", "--size", "320x240"]);
+    let mut host = Program {
+        name: "the host",
+        input: host_process.0.stdin.take().expect("the host's input"),
+        process: host_process,
+        lines: host_lines,
+    };
+    let link = joined["link"].as_str().expect("a link").to_owned();
+
+    // Ada knocks and waits; the host sees her knock and lets her in.
+    let mut ada = Program::guest("Ada", &link);
+    ada.next("that she waits", |e| e["event"] == "waiting");
+    let knock = host.next("Ada's knock", |e| e["event"] == "knocking" && e["name"] == "Ada")["knock"].clone();
+    let admitted = host.ask(&format!(r#"{{"command":"admit","knock":{knock}}}"#));
+    assert_eq!(admitted["ok"], true, "{admitted}");
+    let ada_id = ada.next("that she is in", |e| e["event"] == "joined")["you"].clone();
+    host.next("Ada's picture", |e| e["event"] == "first_frame" && e["id"] == ada_id);
+
+    // Commands a guest gives are carried out, and the others see them.
+    assert_eq!(ada.ask(r#"{"command":"mute"}"#)["ok"], true);
+    host.next("Ada muted", |e| {
+        e["event"] == "media_state" && e["id"] == ada_id && e["media"]["mic"] == false
+    });
+    assert_eq!(ada.ask(r#"{"command":"chat","text":"can you see me?"}"#)["ok"], true);
+    host.next("Ada's message", |e| {
+        e["event"] == "chat" && e["text"] == "can you see me?"
+    });
+    // A device that does not exist is answered with why, and the camera goes on.
+    let refused = ada.ask(r#"{"command":"use_speaker","id":"audio:no-such-speaker"}"#);
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(refused["problem"]["kind"], "device_failed", "{refused}");
+    assert_eq!(refused["problem"]["device"], "speaker", "{refused}");
+    // Lines that are not commands are refused, and nothing changes.
+    for bad in [
+        "mute",
+        r#"{"command":"shout"}"#,
+        r#"{"command":"camera"}"#,
+        r#"{"command":"admit","knock":"all"}"#,
+        "\u{7}\u{0}{[",
+    ] {
+        let answer = ada.ask(bad);
+        assert_eq!(answer["event"], "refused", "{answer}");
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+    }
+    assert_eq!(ada.ask(r#"{"command":"unmute"}"#)["ok"], true);
+    host.next("Ada unmuted", |e| {
+        e["event"] == "media_state" && e["id"] == ada_id && e["media"]["mic"] == true
+    });
+
+    // Bob knocks, then gives up: his knock goes from the host's waiting room, and he never
+    // got in.
+    let mut bob = Program::guest("Bob", &link);
+    bob.next("that he waits", |e| e["event"] == "waiting");
+    let knock = host.next("Bob's knock", |e| e["event"] == "knocking" && e["name"] == "Bob")["knock"].clone();
+    bob.say(r#"{"command":"leave"}"#);
+    let ended = bob.next("his end", |e| e["event"] == "ended");
+    assert_eq!(ended["reason"], "left", "{ended}");
+    host.next("Bob's knock withdrawn", |e| {
+        e["event"] == "knock_ended" && e["knock"] == knock
+    });
+    let status = bob.process.0.wait().expect("Bob exits");
+    assert!(status.success(), "Bob exited with {status}");
+
+    // Ada leaves by command; the host sees her go, and ends the meeting the same way.
+    ada.say(r#"{"command":"leave"}"#);
+    assert_eq!(ada.next("her end", |e| e["event"] == "ended")["reason"], "left");
+    host.next("Ada gone", |e| e["event"] == "peer_left" && e["id"] == ada_id);
+    host.say(r#"{"command":"leave"}"#);
+    host.next("the end", |e| e["event"] == "ended" && e["reason"] == "left");
+    assert!(host.process.0.wait().expect("the host exits").success());
+}

@@ -1,0 +1,252 @@
+//! What a participant knows of the meeting, folded from its events: the one picture of the
+//! meeting that the window, the headless command line, the tests and the benchmarks keep.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use videomeet_media::audio::AudioLevels;
+use videomeet_media::slot::VideoSlot;
+
+use crate::peer::VideoFeed;
+use crate::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
+
+use super::{EndReason, Event, PeerStats, Problem};
+
+/// Another participant, as far as we know.
+#[derive(Clone)]
+pub struct Person {
+    /// Name, media state, host flag.
+    pub info: PeerInfo,
+    /// Their decoded camera video, once it arrives.
+    pub camera: Option<Arc<VideoSlot>>,
+    /// Their decoded screen, once it arrives (shown while they share).
+    pub screen: Option<Arc<VideoSlot>>,
+    /// The latest figures about them.
+    pub stats: Option<PeerStats>,
+    /// The safety code of our connection with them, once it is up.
+    pub safety_code: Option<String>,
+    /// Their media connection broke and is being restored.
+    pub reconnecting: bool,
+}
+
+impl Person {
+    fn new(info: PeerInfo) -> Self {
+        Self {
+            info,
+            camera: None,
+            screen: None,
+            stats: None,
+            safety_code: None,
+            reconnecting: false,
+        }
+    }
+
+    /// Their decoded video of `feed`, once it arrives.
+    pub fn video(&self, feed: VideoFeed) -> Option<&Arc<VideoSlot>> {
+        match feed {
+            VideoFeed::Camera => self.camera.as_ref(),
+            VideoFeed::Screen => self.screen.as_ref(),
+        }
+    }
+}
+
+/// One chat message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Sender id.
+    pub from: PeerId,
+    /// Sender name.
+    pub name: String,
+    /// Text.
+    pub text: String,
+    /// Host clock, ms since the Unix epoch.
+    pub sent_at_ms: u64,
+}
+
+/// The meeting as its events told it so far. [`MeetingView::apply`] takes each event in.
+#[derive(Clone, Default)]
+pub struct MeetingView {
+    /// Our id, once we are in.
+    pub you: Option<PeerId>,
+    /// The meeting, once we are in.
+    pub meeting: Option<MeetingInfo>,
+    /// The link others can join with, once we are in.
+    pub link: Option<String>,
+    /// Our own captured picture.
+    pub local_video: Option<Arc<VideoSlot>>,
+    /// How loud our microphone and each participant are.
+    pub audio_levels: Option<Arc<AudioLevels>>,
+    /// Our microphone, camera and screen, as the meeting last said.
+    pub media: Option<MediaState>,
+    /// Everyone else in the meeting.
+    pub people: BTreeMap<PeerId, Person>,
+    /// Who left, and why, in order.
+    pub left: Vec<(PeerId, LeaveReason)>,
+    /// What we share, if anything.
+    pub sharing: Option<String>,
+    /// Hosting: guests waiting to be let in.
+    pub knocks: BTreeMap<KnockId, String>,
+    /// Every chat message, in order.
+    pub chat: Vec<ChatMessage>,
+    /// Every problem reported, in order.
+    pub problems: Vec<Problem>,
+    /// The host's words while we wait to be let in; `None` once in.
+    pub waiting: Option<String>,
+    /// Why the meeting is over, once it is.
+    pub ended: Option<EndReason>,
+}
+
+impl MeetingView {
+    /// Takes in one event.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Waiting(message) => self.waiting = Some(message.clone()),
+            Event::Joined {
+                you,
+                meeting,
+                link,
+                local_video,
+                audio_levels,
+            } => {
+                self.waiting = None;
+                self.you = Some(*you);
+                self.meeting = Some(meeting.clone());
+                self.link = Some(link.clone());
+                self.local_video = Some(Arc::clone(local_video));
+                self.audio_levels = Some(Arc::clone(audio_levels));
+            }
+            Event::PeerJoined(info) if Some(info.id) == self.you => self.media = Some(info.media),
+            Event::PeerJoined(info) => match self.people.get_mut(&info.id) {
+                Some(person) => person.info = info.clone(),
+                None => drop(self.people.insert(info.id, Person::new(info.clone()))),
+            },
+            Event::PeerLeft { id, reason } => {
+                self.people.remove(id);
+                self.left.push((*id, *reason));
+            }
+            Event::Video { id, feed, slot } => {
+                if let Some(person) = self.people.get_mut(id) {
+                    let video = match feed {
+                        VideoFeed::Camera => &mut person.camera,
+                        VideoFeed::Screen => &mut person.screen,
+                    };
+                    *video = Some(Arc::clone(slot));
+                }
+            }
+            Event::Sharing(name) => self.sharing.clone_from(name),
+            Event::SafetyCode { id, code } => {
+                if let Some(person) = self.people.get_mut(id) {
+                    person.safety_code = Some(code.clone());
+                }
+            }
+            Event::Chat {
+                from,
+                name,
+                text,
+                sent_at_ms,
+            } => self.chat.push(ChatMessage {
+                from: *from,
+                name: name.clone(),
+                text: text.clone(),
+                sent_at_ms: *sent_at_ms,
+            }),
+            Event::MediaState { id, media } if Some(*id) == self.you => self.media = Some(*media),
+            Event::MediaState { id, media } => {
+                if let Some(person) = self.people.get_mut(id) {
+                    person.info.media = *media;
+                }
+            }
+            Event::Connection { .. } => {}
+            Event::Stats(all) => {
+                for stats in all {
+                    if let Some(person) = self.people.get_mut(&stats.id) {
+                        person.stats = Some(stats.clone());
+                    }
+                }
+            }
+            Event::Reconnecting { id, reconnecting } => {
+                if let Some(person) = self.people.get_mut(id) {
+                    person.reconnecting = *reconnecting;
+                }
+            }
+            Event::Knocking { knock, name } => drop(self.knocks.insert(*knock, name.clone())),
+            Event::KnockEnded(knock) => drop(self.knocks.remove(knock)),
+            Event::Problem(problem) => self.problems.push(problem.clone()),
+            Event::Ended(reason) => {
+                self.waiting = None;
+                self.people.clear();
+                self.knocks.clear();
+                self.ended.get_or_insert_with(|| reason.clone());
+            }
+        }
+    }
+
+    /// `id`'s decoded video of `feed`, once it arrives.
+    pub fn video(&self, id: PeerId, feed: VideoFeed) -> Option<&Arc<VideoSlot>> {
+        self.people.get(&id).and_then(|person| person.video(feed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: PeerId, name: &str) -> PeerInfo {
+        PeerInfo {
+            id,
+            name: name.into(),
+            media: MediaState::default(),
+            is_host: false,
+        }
+    }
+
+    #[test]
+    fn people_come_and_go_with_their_video_state_and_figures() {
+        let mut view = MeetingView::default();
+        view.apply(&Event::PeerJoined(info(2, "Grace")));
+        let slot = Arc::new(VideoSlot::default());
+        view.apply(&Event::Video {
+            id: 2,
+            feed: VideoFeed::Screen,
+            slot: Arc::clone(&slot),
+        });
+        let media = MediaState {
+            mic: true,
+            camera: false,
+            screen: true,
+        };
+        view.apply(&Event::MediaState { id: 2, media });
+        view.apply(&Event::Reconnecting {
+            id: 2,
+            reconnecting: true,
+        });
+        let person = &view.people[&2];
+        assert!(Arc::ptr_eq(person.screen.as_ref().unwrap(), &slot));
+        assert!(person.camera.is_none() && person.reconnecting);
+        assert_eq!(person.info.media, media);
+        view.apply(&Event::PeerLeft {
+            id: 2,
+            reason: LeaveReason::ConnectionLost,
+        });
+        assert!(view.people.is_empty());
+        assert_eq!(view.left, vec![(2, LeaveReason::ConnectionLost)]);
+        // Video of someone who already left is not kept.
+        view.apply(&Event::Video {
+            id: 2,
+            feed: VideoFeed::Camera,
+            slot,
+        });
+        assert!(view.video(2, VideoFeed::Camera).is_none());
+    }
+
+    #[test]
+    fn the_first_end_is_the_one_kept() {
+        let mut view = MeetingView::default();
+        view.apply(&Event::Waiting("Wait, please".into()));
+        assert_eq!(view.waiting.as_deref(), Some("Wait, please"));
+        view.apply(&Event::Ended(EndReason::Removed));
+        view.apply(&Event::Ended(EndReason::Left));
+        assert!(matches!(view.ended, Some(EndReason::Removed)));
+        assert!(view.waiting.is_none());
+    }
+}
