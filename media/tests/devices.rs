@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::audio::marker::MarkerListener;
 use videomeet_media::audio::mixer::{Mixer, MixerInput};
-use videomeet_media::audio::{AudioLevel, AudioLevels, AudioSource, EchoReference, TestTone, talking};
+use videomeet_media::audio::{AudioError, AudioLevel, AudioLevels, AudioSource, EchoReference, TestTone, talking};
 use videomeet_media::capture;
 use videomeet_media::codec::{OpusConfig, OpusDecoder, OpusEncoder};
 use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, list_devices};
@@ -346,4 +346,111 @@ fn the_speakers_echo_is_taken_out_of_what_the_microphone_sends() {
         "the near end lost {:.1} dB: sent {sent:.2?}",
         -kept_db
     );
+}
+
+/// The sound server drops our speaker's stream, as it does with the streams of a device that
+/// goes away when they cannot be moved to another. Through PulseAudio's ALSA plugin cpal
+/// never says the device is gone, it reports I/O errors over and over while the stream asks
+/// for no more sound. The playout thread must report the speaker as failed through the same
+/// callback as an unplugged one, go on mixing, and close the broken stream rather than leave
+/// it retrying at full speed.
+#[test]
+fn a_speaker_stream_the_sound_server_drops_is_reported_and_closed() {
+    let Some((speaker, _turn)) = default_speaker() else {
+        return;
+    };
+    let (failed_tx, failed) = sync_channel(4);
+    let (tap, mixed) = sync_channel(512);
+    let mixer = Mixer::start(
+        speaker,
+        Some(tap),
+        EchoReference::default(),
+        Arc::new(AudioLevels::default()),
+        move |error| drop(failed_tx.try_send(error)),
+    )
+    .expect("playout starts");
+    let stream = own_sink_input();
+    let status = std::process::Command::new("pacmd")
+        .args(["kill-sink-input", &stream])
+        .status();
+    assert!(status.is_ok_and(|s| s.success()), "pacmd kill-sink-input {stream}");
+    let (killed, output_ticks) = (Instant::now(), output_thread_cpu_ticks());
+    // The stream's thread ends when it is closed: its CPU time is read while waiting.
+    let mut ticks_until_told = 0;
+    let error = loop {
+        match failed.recv_timeout(Duration::from_millis(20)) {
+            Ok(error) => break error,
+            Err(_) if killed.elapsed() < Duration::from_secs(8) => {
+                ticks_until_told = ticks_until_told.max(output_thread_cpu_ticks().saturating_sub(output_ticks));
+            }
+            Err(_) => panic!(
+                "the dropped speaker was not reported within 8 s; its stream's thread used \
+                 {ticks_until_told} CPU ticks meanwhile"
+            ),
+        }
+    };
+    let took = killed.elapsed();
+    assert!(matches!(error, AudioError::Disconnected(_)), "{error:?}");
+    // After it is told: a second in which mixing goes on and the broken stream costs nothing.
+    let (told, ticks) = (Instant::now(), output_thread_cpu_ticks());
+    while mixed.try_recv().is_ok() {}
+    std::thread::sleep(Duration::from_secs(1));
+    let ticks_after = output_thread_cpu_ticks().saturating_sub(ticks);
+    let frames_after = mixed.try_iter().count();
+    println!(
+        "told {took:.1?} after the stream was dropped; the output thread used {ticks_until_told} \
+         CPU ticks until then and {ticks_after} in the second after; {frames_after} frames \
+         mixed in {:.1?}",
+        told.elapsed()
+    );
+    assert!(
+        ticks_after <= 5,
+        "the broken stream kept a core busy: {ticks_after} ticks in 1 s"
+    );
+    assert!(frames_after >= 40, "mixing stopped: {frames_after} frames in 1 s");
+    assert!(failed.try_recv().is_err(), "the failure was reported twice");
+    drop(mixer);
+}
+
+/// The index of this process's playback stream on the sound server, waited for up to 5 s.
+fn own_sink_input() -> String {
+    let pid = format!("application.process.id = \"{}\"", std::process::id());
+    for _ in 0..50 {
+        let output = std::process::Command::new("pactl")
+            .args(["list", "sink-inputs"])
+            .output()
+            .expect("pactl runs");
+        let listing = String::from_utf8_lossy(&output.stdout);
+        let ours = listing.split("Sink Input #").skip(1).find(|block| block.contains(&pid));
+        if let Some(block) = ours {
+            return block.lines().next().unwrap_or_default().trim().to_owned();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no playback stream of this process on the sound server");
+}
+
+/// CPU time, in clock ticks, used so far by this process's cpal playback threads that are
+/// still running.
+fn output_thread_cpu_ticks() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|name| name.trim() == "cpal_alsa_out")
+        })
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .map(|stat| {
+            // After the name in parentheses: state is field 3; utime and stime 14 and 15.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_whitespace()
+                .collect();
+            let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+            field(14) + field(15)
+        })
+        .sum()
 }

@@ -1,7 +1,8 @@
 //! Finding audio devices and choosing a stream configuration for them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{BufferSize, Device, FromSample, SampleFormat, SizedSample, StreamConfig, SupportedBufferSize};
@@ -96,13 +97,40 @@ fn find_device(id: &str) -> Result<(Device, String), AudioError> {
     Ok((device, name))
 }
 
+/// How long an output stream may report errors without asking for sound before it counts
+/// as broken. Through PulseAudio's ALSA plugin a stream the sound server dropped is never
+/// reported gone: cpal sees I/O errors, over and over, and the stream asks for nothing more.
+const ERRORS_WITHOUT_SOUND: Duration = Duration::from_secs(1);
+/// The pause after an error that follows another with no data in between. cpal retries a
+/// failing device at once and forever; without a pause that is a core at 100 % until the
+/// stream is dropped.
+const ERROR_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Counts a stream's data callbacks, so that its error callback can tell a stream that
+/// stopped working from one that had a hiccup.
+#[derive(Debug, Default)]
+pub(crate) struct Heartbeat(AtomicU64);
+
+impl Heartbeat {
+    /// Called by the data callback every time (real time: one atomic add).
+    pub fn beat(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The real-time half of a capture or playback stream, built for the device's sample type.
 pub(crate) trait StreamCallback {
-    /// Builds the cpal stream with this callback for samples of type `T`.
+    /// Builds the cpal stream with this callback for samples of type `T`; the data callback
+    /// calls `heartbeat.beat()` each time it runs.
     fn build<T>(
         self,
         device: &Device,
         config: StreamConfig,
+        heartbeat: Arc<Heartbeat>,
         on_error: impl FnMut(cpal::Error) + Send + 'static,
     ) -> Result<cpal::Stream, cpal::Error>
     where
@@ -145,22 +173,38 @@ pub(crate) fn start_stream(
         buffer_size: low_latency_buffer(supported.sample_rate(), supported.buffer_size()),
     };
     let failed = Arc::new(AtomicBool::new(false));
+    let heartbeat = Arc::new(Heartbeat::default());
     let on_error = {
-        let failed = Arc::clone(&failed);
+        let (failed, heartbeat) = (Arc::clone(&failed), Arc::clone(&heartbeat));
+        // The heartbeat at the last error, and when the errors with no data between began.
+        let mut errors_since: Option<(u64, Instant)> = None;
         move |error: cpal::Error| {
             if matches!(
                 error.kind(),
                 cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated
             ) {
                 failed.store(true, Ordering::Relaxed);
+                return;
+            }
+            let (beats, now) = (heartbeat.count(), Instant::now());
+            match errors_since {
+                Some((at_beat, since)) if at_beat == beats => {
+                    // A microphone notices a stall itself (it waits for samples); a speaker
+                    // waits for nothing, so its errors are what tell.
+                    if direction == Direction::Output && now - since >= ERRORS_WITHOUT_SOUND {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(ERROR_BACKOFF);
+                }
+                _ => errors_since = Some((beats, now)),
             }
         }
     };
     let stream = match supported.sample_format() {
-        SampleFormat::F32 => callback.build::<f32>(&device, config, on_error),
-        SampleFormat::I16 => callback.build::<i16>(&device, config, on_error),
-        SampleFormat::I32 => callback.build::<i32>(&device, config, on_error),
-        SampleFormat::U16 => callback.build::<u16>(&device, config, on_error),
+        SampleFormat::F32 => callback.build::<f32>(&device, config, heartbeat, on_error),
+        SampleFormat::I16 => callback.build::<i16>(&device, config, heartbeat, on_error),
+        SampleFormat::I32 => callback.build::<i32>(&device, config, heartbeat, on_error),
+        SampleFormat::U16 => callback.build::<u16>(&device, config, heartbeat, on_error),
         other => {
             return Err(AudioError::Unsupported {
                 name,

@@ -1,12 +1,13 @@
 //! Capture from a real microphone: a real-time callback that only downmixes into a ring.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cpal::traits::DeviceTrait;
 use cpal::{FromSample, Sample, SizedSample, StreamConfig};
 use rtrb::{Consumer, Producer, RingBuffer};
 
-use super::device::{DeviceStream, Direction, StreamCallback, start_stream};
+use super::device::{DeviceStream, Direction, Heartbeat, StreamCallback, start_stream};
 use super::resample::RateConverter;
 use super::{AudioError, AudioSource};
 use crate::clock;
@@ -50,6 +51,7 @@ impl StreamCallback for Downmix {
         self,
         device: &cpal::Device,
         config: StreamConfig,
+        heartbeat: Arc<Heartbeat>,
         on_error: impl FnMut(cpal::Error) + Send + 'static,
     ) -> Result<cpal::Stream, cpal::Error>
     where
@@ -63,6 +65,7 @@ impl StreamCallback for Downmix {
             config,
             // Real time: no allocation, no lock, no logging. A full ring drops the newest samples.
             move |data: &[T], _| {
+                heartbeat.beat();
                 for frame in data.chunks_exact(channels) {
                     let mono = frame.iter().map(|&s| f32::from_sample(s)).sum::<f32>() * scale;
                     if producer.push(mono).is_err() {

@@ -59,8 +59,9 @@ impl Mixer {
     /// (tests and measurements listen there), its `capture_time_us` set to when its first
     /// sample reaches the speaker's callback; what the speaker is given is recorded in
     /// `echo`, for the microphone's echo canceller; each participant's loudness goes to
-    /// `levels`. When the speaker stops (unplugged), `speaker_failed` is called with the
-    /// reason and mixing goes on without sound until another speaker is chosen.
+    /// `levels`. When the speaker stops (unplugged, or its stream broke), `speaker_failed` is
+    /// called once with the reason, the speaker is closed, and mixing goes on without sound
+    /// until another speaker is chosen.
     pub fn start(
         speaker: SpeakerChoice,
         tap: Option<SyncSender<AudioFrame>>,
@@ -116,9 +117,8 @@ fn mix_loop(
     let mut streams: HashMap<SourceId, JitterBuffer> = HashMap::new();
     let (mut mix, mut stream_frame) = (AudioFrame::default(), AudioFrame::default());
     let mut next_tick = Instant::now() + FRAME;
-    let mut speaker_gone = false;
     while !stop.load(Ordering::Relaxed) {
-        wait_for_turn(speaker.as_ref().filter(|_| !speaker_gone), &mut next_tick);
+        wait_for_turn(speaker.as_ref(), &mut next_tick);
         while let Ok(input) = packets.try_recv() {
             match input {
                 MixerInput::Packet {
@@ -136,10 +136,7 @@ fn mix_loop(
                 }
                 MixerInput::UseSpeaker { speaker: choice, done } => {
                     // Opening takes a few milliseconds; the gap is heard once, at the switch.
-                    let opened = choice.open().map(|output| {
-                        speaker = output;
-                        speaker_gone = false;
-                    });
+                    let opened = choice.open().map(|output| speaker = output);
                     let _ = done.try_send(opened);
                 }
             }
@@ -160,30 +157,35 @@ fn mix_loop(
         let queued_ms = speaker.as_ref().map_or(0, super::SoundOutput::queued_ms);
         levels.speaker_queue_ms.store(queued_ms, Ordering::Relaxed);
         mix.capture_time_us = clock::now_us() + u64::from(queued_ms) * 1_000;
-        if let Some(output) = &mut speaker
-            && queued_ms <= speaker_room_ms(output)
+        // Asked every turn: a broken stream may take no sound at all, so never reach `play`.
+        let mut lost = speaker.as_ref().and_then(|output| output.check().err());
+        if lost.is_none()
+            && let Some(output) = &mut speaker
         {
-            match output.play(&mix) {
-                Ok(()) => {
-                    // Silence played when the device ran dry came before this frame: the
-                    // echo canceller's reference must have it too, or it loses its place.
-                    let silence = output.take_silence_played();
-                    levels
-                        .speaker_starved_samples
-                        .fetch_add(silence as u64, Ordering::Relaxed);
-                    echo.played_silence(silence);
-                    echo.played(&mix.samples[..]);
+            if queued_ms <= speaker_room_ms(output) {
+                match output.play(&mix) {
+                    Ok(()) => {
+                        // Silence played when the device ran dry came before this frame: the
+                        // echo canceller's reference must have it too, or it loses its place.
+                        let silence = output.take_silence_played();
+                        levels
+                            .speaker_starved_samples
+                            .fetch_add(silence as u64, Ordering::Relaxed);
+                        echo.played_silence(silence);
+                        echo.played(&mix.samples[..]);
+                    }
+                    Err(error) => lost = Some(error),
                 }
-                Err(error) if !speaker_gone => {
-                    speaker_gone = true;
-                    tracing::warn!(%error, "the speaker stopped");
-                    speaker_failed(error);
-                }
-                Err(_) => {}
+            } else {
+                // The device takes nothing for now: this frame is not heard.
+                levels.speaker_skipped_frames.fetch_add(1, Ordering::Relaxed);
             }
-        } else if speaker.is_some() {
-            // The device takes nothing for now: this frame is not heard.
-            levels.speaker_skipped_frames.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(error) = lost {
+            tracing::warn!(%error, "the speaker stopped");
+            speaker_failed(error);
+            // Closed, not kept: a broken stream left open goes on retrying its device.
+            speaker = None;
         }
         if let Some(tap) = &tap {
             let _ = tap.try_send(mix.clone());

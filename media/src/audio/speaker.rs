@@ -8,7 +8,7 @@ use cpal::{FromSample, SizedSample, StreamConfig};
 use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::AudioError;
-use super::device::{DeviceStream, Direction, StreamCallback, start_stream};
+use super::device::{DeviceStream, Direction, Heartbeat, StreamCallback, start_stream};
 use super::resample::RateConverter;
 use crate::frame::{AUDIO_SAMPLE_RATE_HZ, AudioFrame};
 
@@ -55,11 +55,17 @@ impl Speaker {
         &self.stream.name
     }
 
-    /// Queues one frame for playback. When the queue is full the frame's tail is dropped.
-    pub fn play(&mut self, frame: &AudioFrame) -> Result<(), AudioError> {
+    /// An error once the device went away or its stream broke.
+    pub fn check(&self) -> Result<(), AudioError> {
         if self.stream.failed() {
             return Err(AudioError::Disconnected(self.stream.name.clone()));
         }
+        Ok(())
+    }
+
+    /// Queues one frame for playback. When the queue is full the frame's tail is dropped.
+    pub fn play(&mut self, frame: &AudioFrame) -> Result<(), AudioError> {
+        self.check()?;
         let samples = match &mut self.converter {
             Some(converter) => converter.process(&frame.samples[..]),
             None => &frame.samples[..],
@@ -104,6 +110,15 @@ pub enum SoundOutput {
 }
 
 impl SoundOutput {
+    /// An error once the device is gone, whether or not it is given sound.
+    pub fn check(&self) -> Result<(), AudioError> {
+        match self {
+            Self::Speaker(speaker) => speaker.check(),
+            Self::Unplugging { frames_left: 0 } => Err(AudioError::Disconnected(TEST_SPEAKER_NAME.into())),
+            Self::Unplugging { .. } => Ok(()),
+        }
+    }
+
     /// Queues one frame for playback; an error once the device is gone.
     pub fn play(&mut self, frame: &AudioFrame) -> Result<(), AudioError> {
         match self {
@@ -158,6 +173,7 @@ impl StreamCallback for Upmix {
         self,
         device: &cpal::Device,
         config: StreamConfig,
+        heartbeat: Arc<Heartbeat>,
         on_error: impl FnMut(cpal::Error) + Send + 'static,
     ) -> Result<cpal::Stream, cpal::Error>
     where
@@ -174,6 +190,7 @@ impl StreamCallback for Upmix {
             config,
             // Real time: no allocation, no lock, no logging.
             move |data: &mut [T], _| {
+                heartbeat.beat();
                 period_frames.fetch_max(data.len() / channels, Ordering::Relaxed);
                 let mut silent = 0;
                 for frame in data.chunks_exact_mut(channels) {
