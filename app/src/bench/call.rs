@@ -49,6 +49,28 @@ pub struct CallResult {
     pub participants: Vec<Usage>,
 }
 
+/// A call that could not be measured: what it was, and why. The bench goes on with the
+/// next call and reports this one as a row of its own.
+#[derive(Debug, Serialize)]
+pub struct FailedCall {
+    /// The call.
+    pub setup: CallSetup,
+    /// What went wrong, with its causes.
+    pub reason: String,
+}
+
+impl CallSetup {
+    /// "4 participants, 1280x720 30 fps, 15 s", for tables.
+    pub fn label(&self) -> String {
+        let media = if self.audio_only {
+            "audio only".to_owned()
+        } else {
+            format!("{} {} fps", self.size, self.fps)
+        };
+        format!("{} participants, {media}, {} s", self.participants, self.duration_secs)
+    }
+}
+
 /// CPU and memory of one participant's process.
 #[derive(Debug, Serialize)]
 pub struct Usage {

@@ -87,6 +87,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the videomeet program itself")?;
     let wants = |scenario| args.scenario == scenario || args.scenario == Scenario::All;
     let mut calls = Vec::new();
+    let mut failed_calls = Vec::new();
     let mut joins = None;
     let mut browsers = Vec::new();
     if wants(Scenario::Call) {
@@ -97,7 +98,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 for &participants in &args.participants {
                     let setup = call_setup(args, participants, size, audio_only);
                     eprintln!("bench: call {setup:?}");
-                    calls.push(call::run(&exe, &setup)?);
+                    match call::run(&exe, &setup) {
+                        Ok(result) => calls.push(result),
+                        Err(error) => {
+                            let reason = format!("{error:#}");
+                            eprintln!("bench: the call did not run: {reason}");
+                            failed_calls.push(call::FailedCall { setup, reason });
+                        }
+                    }
                 }
             }
         }
@@ -131,6 +139,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let results = json!({
         "machine": machine,
         "calls": calls,
+        "failed_calls": failed_calls,
         "joins": joins,
         "browser": browsers,
         "window": window,
@@ -140,7 +149,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let markdown_path = args.out.join("bench.md");
     std::fs::write(&json_path, serde_json::to_string_pretty(&results)? + "\n")
         .with_context(|| format!("cannot write {}", json_path.display()))?;
-    let markdown = report::markdown(&machine, &calls, joins.as_ref(), &browsers, window.as_ref());
+    let markdown = report::markdown(
+        &machine,
+        (&calls, &failed_calls),
+        joins.as_ref(),
+        &browsers,
+        window.as_ref(),
+    );
     std::fs::write(&markdown_path, &markdown).with_context(|| format!("cannot write {}", markdown_path.display()))?;
     print!("{markdown}");
     eprintln!("bench: wrote {} and {}", json_path.display(), markdown_path.display());

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::call::CallResult;
+use super::call::{CallResult, FailedCall};
 use super::chromium::BrowserResult;
 use super::figures::{cell, round1};
 use super::join::JoinResult;
@@ -78,10 +78,10 @@ impl Comparison {
     }
 }
 
-/// The tables for everything that ran.
+/// The tables for everything that ran (and the calls that could not).
 pub fn markdown(
     machine: &Machine,
-    calls: &[CallResult],
+    (calls, failed_calls): (&[CallResult], &[FailedCall]),
     joins: Option<&JoinResult>,
     browsers: &[Comparison],
     window: Option<&WindowResult>,
@@ -93,24 +93,17 @@ pub fn markdown(
         "Machine: {} cores ({}), {} GiB, {} build of videomeet {}.\n",
         machine.cores, machine.cpu, machine.memory_gib, machine.build, machine.version
     );
-    if !calls.is_empty() {
+    if !calls.is_empty() || !failed_calls.is_empty() {
         out.push_str(
             "| call | video latency p50 / p95 / p99 ms | audio latency p50 / p95 ms | fps | freezes | longest gap ms | CPU per participant % of a core (mean, max) | peak RSS MB (max) |\n\
              |---|---|---|---|---|---|---|---|\n",
         );
         for call in calls {
-            let setup = &call.setup;
-            let media = if setup.audio_only {
-                "audio only".to_owned()
-            } else {
-                format!("{} {} fps", setup.size, setup.fps)
-            };
             let cpu_max = call.participants.iter().map(|p| p.cpu_pct).reduce(f64::max);
             let _ = writeln!(
                 out,
-                "| {} participants, {media}, {} s | {} / {} / {} | {} / {} | {} | {} | {} | {}, {} | {} |",
-                setup.participants,
-                setup.duration_secs,
+                "| {} | {} / {} / {} | {} / {} | {} | {} | {} | {}, {} | {} |",
+                call.setup.label(),
                 cell(call.latency_ms.p50),
                 cell(call.latency_ms.p95),
                 cell(call.latency_ms.p99),
@@ -123,6 +116,11 @@ pub fn markdown(
                 cell(cpu_max),
                 cell(call.peak_rss_mb_max()),
             );
+        }
+        for failed in failed_calls {
+            // One line: a table cell cannot hold a line break or a bar.
+            let reason = failed.reason.replace(['\n', '|'], " ");
+            let _ = writeln!(out, "| {} | did not run: {reason} | | | | | | |", failed.setup.label());
         }
         out.push('\n');
     }
@@ -204,4 +202,32 @@ pub fn markdown(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::call::CallSetup;
+
+    #[test]
+    fn a_call_that_did_not_run_is_a_row_with_its_reason() {
+        let setup = CallSetup {
+            participants: 10,
+            size: "640x360".into(),
+            fps: 30,
+            audio_only: false,
+            duration_secs: 15.0,
+        };
+        let failed = [FailedCall {
+            setup,
+            reason: "waiting for first_frame from P1:\nP1 said nothing | in time".into(),
+        }];
+        let table = markdown(&Machine::here(), (&[], &failed), None, &[], None);
+        assert!(
+            table.contains(
+                "| 10 participants, 640x360 30 fps, 15 s | did not run: waiting for first_frame from P1: P1 said nothing   in time | | | | | | |\n"
+            ),
+            "{table}"
+        );
+    }
 }
