@@ -900,3 +900,44 @@ fn home_offers_the_update_check_and_shows_a_newer_release() {
     harness.get_by_label("Video Meet 9.0.0 is available:");
     harness.get_by_label("release page");
 }
+
+/// At the narrowest window (640 px) every control is on screen, Leave included, and
+/// "You are muted" appearing while a muted microphone hears speech moves no button.
+#[test]
+fn every_control_fits_a_narrow_window_and_none_moves_while_talking_muted() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    harness.set_size(egui::vec2(640.0, 480.0));
+    let joined = joined();
+    let Event::Joined { audio_levels, .. } = &joined else {
+        unreachable!()
+    };
+    let levels = Arc::clone(audio_levels);
+    send(&events, joined);
+    harness.run();
+    // The bar settles: frames after the first change nothing.
+    harness.run_steps(5);
+    let controls = [
+        "Leave",
+        "🎤 Mute",
+        "📷 Stop video",
+        "🖥 Share screen",
+        "💬 Chat",
+        "👥 People (1)",
+        "📊 Statistics",
+        "⚙ Devices",
+    ];
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(640.0, 480.0));
+    for label in controls {
+        let rect = harness.get_by_label(label).rect();
+        assert!(window.contains_rect(rect), "{label} at {rect:?} is not in the window");
+    }
+    harness.get_by_label("🎤 Mute").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::SetMic(false)));
+    let before: Vec<egui::Rect> = controls[2..].iter().map(|l| harness.get_by_label(l).rect()).collect();
+    levels.local.update(&[0.5; 960]);
+    harness.run();
+    harness.get_by_label("You are muted");
+    let after: Vec<egui::Rect> = controls[2..].iter().map(|l| harness.get_by_label(l).rect()).collect();
+    assert_eq!(before, after, "buttons moved when \"You are muted\" appeared");
+}

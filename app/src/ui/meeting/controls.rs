@@ -22,6 +22,19 @@ pub const TOGGLE_SHARE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT,
 /// Leave the meeting.
 pub const LEAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Q);
 
+/// "You are muted" above the microphone button at `button`, for while the microphone hears
+/// speech: floating, so that the buttons beside it do not move.
+fn muted_while_talking(ui: &egui::Ui, button: egui::Rect) {
+    egui::Area::new(egui::Id::unique("muted-while-talking"))
+        .fixed_pos(button.left_top() - egui::vec2(0.0, 30.0))
+        .interactable(false)
+        .show(ui.ctx(), |ui| {
+            style::banner(ui, style::WARNING, |ui| {
+                ui.label("You are muted");
+            });
+        });
+}
+
 /// How long "Copied" shows after a copy button.
 const COPIED_FEEDBACK: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -67,85 +80,98 @@ impl MeetingScreen {
         });
     }
 
+    /// The controls at the bottom. Leave is laid out first, at the right edge, so it is
+    /// there at any window width; the others take the rest and wrap onto a second row when
+    /// the window is narrow. Nothing in the bar changes width while someone talks.
     pub(super) fn control_bar(&mut self, ui: &mut egui::Ui) {
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            let ctx = ui.ctx().clone();
-            let tip = |text: &str, shortcut: &KeyboardShortcut| format!("{text} ({})", ctx.format_shortcut(shortcut));
-            let mic = if self.my_media.mic { "🎤 Mute" } else { "🔇 Unmute" };
-            let level = self.view.audio_levels.as_ref().map_or(0.0, |levels| levels.local.get());
-            if ui
-                .add(egui::Button::new(mic).selected(!self.my_media.mic))
-                .on_hover_text(tip("Microphone on or off", &TOGGLE_MIC))
-                .clicked()
-            {
-                self.toggle_mic();
-            }
-            style::level_meter(ui, if self.my_media.mic { level } else { 0.0 }, 40.0);
-            if !self.my_media.mic && level > 0.5 {
-                ui.label(egui::RichText::new("You are muted").color(style::WARNING));
-            }
-            let camera = if self.my_media.camera {
-                "📷 Stop video"
+        let ctx = ui.ctx().clone();
+        let tip = |text: &str, shortcut: &KeyboardShortcut| format!("{text} ({})", ctx.format_shortcut(shortcut));
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+            let leave =
+                egui::Button::new(egui::RichText::new("Leave").color(egui::Color32::WHITE).strong()).fill(style::ERROR);
+            let hint = if self.hosting {
+                "Leave and end the meeting for everyone"
             } else {
-                "📷 Start video"
+                "Leave the meeting"
             };
-            if ui
-                .add(egui::Button::new(camera).selected(!self.my_media.camera))
-                .on_hover_text(tip("Camera on or off", &TOGGLE_CAMERA))
-                .clicked()
-            {
-                self.toggle_camera();
+            if ui.add(leave).on_hover_text(tip(hint, &LEAVE)).clicked() {
+                self.leave();
             }
-            let share = if self.view.sharing.is_some() {
-                "🖥 Stop sharing"
-            } else {
-                "🖥 Share screen"
-            };
-            if ui
-                .add(egui::Button::new(share).selected(self.view.sharing.is_some() || self.share_picker.is_some()))
-                .on_hover_text(tip("Share a display or a window", &TOGGLE_SHARE))
-                .clicked()
-            {
-                self.toggle_share(&ctx);
-            }
-            let chat = match self.unread {
-                0 => "💬 Chat".to_owned(),
-                n => format!("💬 Chat ({n})"),
-            };
-            if ui
-                .add(egui::Button::new(chat).selected(self.panel == Some(Panel::Chat)))
-                .on_hover_text(tip("Chat", &TOGGLE_CHAT))
-                .clicked()
-            {
-                self.toggle_panel(Panel::Chat);
-            }
-            if ui
-                .add(
-                    egui::Button::new(format!("👥 People ({})", self.participant_count()))
-                        .selected(self.panel == Some(Panel::People)),
-                )
-                .on_hover_text(tip("Participants", &TOGGLE_PEOPLE))
-                .clicked()
-            {
-                self.toggle_panel(Panel::People);
-            }
-            ui.toggle_value(&mut self.show_stats, "📊 Statistics")
-                .on_hover_text("Resolution, frame rate, bitrate, round-trip time and loss on every tile");
-            ui.toggle_value(&mut self.show_devices, "⚙ Devices")
-                .on_hover_text("Switch camera, microphone or speaker; echo cancellation; notifications");
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let leave = egui::Button::new(egui::RichText::new("Leave").color(egui::Color32::WHITE).strong())
-                    .fill(style::ERROR);
-                let hint = if self.hosting {
-                    "Leave and end the meeting for everyone"
-                } else {
-                    "Leave the meeting"
-                };
-                if ui.add(leave).on_hover_text(tip(hint, &LEAVE)).clicked() {
-                    self.leave();
-                }
-            });
+            ui.with_layout(
+                egui::Layout::left_to_right(egui::Align::Min).with_main_wrap(true),
+                |ui| {
+                    let mic = if self.my_media.mic { "🎤 Mute" } else { "🔇 Unmute" };
+                    let level = self.view.audio_levels.as_ref().map_or(0.0, |levels| levels.local.get());
+                    let mic_button = ui
+                        .add(egui::Button::new(mic).selected(!self.my_media.mic))
+                        .on_hover_text(tip("Microphone on or off", &TOGGLE_MIC));
+                    if mic_button.clicked() {
+                        self.toggle_mic();
+                    }
+                    // Rows are laid out from the top (centring them in a wrapping bar makes
+                    // the bar grow every frame); the meter is centred on the buttons by hand.
+                    let row = egui::vec2(40.0, mic_button.rect.height());
+                    ui.allocate_ui_with_layout(row, egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                        style::level_meter(ui, if self.my_media.mic { level } else { 0.0 }, 40.0)
+                    });
+                    if !self.my_media.mic && level > 0.5 {
+                        muted_while_talking(ui, mic_button.rect);
+                    }
+                    let camera = if self.my_media.camera {
+                        "📷 Stop video"
+                    } else {
+                        "📷 Start video"
+                    };
+                    if ui
+                        .add(egui::Button::new(camera).selected(!self.my_media.camera))
+                        .on_hover_text(tip("Camera on or off", &TOGGLE_CAMERA))
+                        .clicked()
+                    {
+                        self.toggle_camera();
+                    }
+                    let share = if self.view.sharing.is_some() {
+                        "🖥 Stop sharing"
+                    } else {
+                        "🖥 Share screen"
+                    };
+                    if ui
+                        .add(
+                            egui::Button::new(share)
+                                .selected(self.view.sharing.is_some() || self.share_picker.is_some()),
+                        )
+                        .on_hover_text(tip("Share a display or a window", &TOGGLE_SHARE))
+                        .clicked()
+                    {
+                        self.toggle_share(&ctx);
+                    }
+                    let chat = match self.unread {
+                        0 => "💬 Chat".to_owned(),
+                        n => format!("💬 Chat ({n})"),
+                    };
+                    if ui
+                        .add(egui::Button::new(chat).selected(self.panel == Some(Panel::Chat)))
+                        .on_hover_text(tip("Chat", &TOGGLE_CHAT))
+                        .clicked()
+                    {
+                        self.toggle_panel(Panel::Chat);
+                    }
+                    if ui
+                        .add(
+                            egui::Button::new(format!("👥 People ({})", self.participant_count()))
+                                .selected(self.panel == Some(Panel::People)),
+                        )
+                        .on_hover_text(tip("Participants", &TOGGLE_PEOPLE))
+                        .clicked()
+                    {
+                        self.toggle_panel(Panel::People);
+                    }
+                    ui.toggle_value(&mut self.show_stats, "📊 Statistics")
+                        .on_hover_text("Resolution, frame rate, bitrate, round-trip time and loss on every tile");
+                    ui.toggle_value(&mut self.show_devices, "⚙ Devices")
+                        .on_hover_text("Switch camera, microphone or speaker; echo cancellation; notifications");
+                },
+            );
         });
         ui.add_space(4.0);
     }
