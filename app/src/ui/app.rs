@@ -29,6 +29,8 @@ struct Starting {
     task: tokio::task::JoinHandle<()>,
     /// What it reported so far, for the meeting screen to take in first.
     arrived: Vec<Event>,
+    /// Hosting: announced on the network.
+    announced: bool,
 }
 
 /// Why a meeting did not start, and whether asking for a passcode would help.
@@ -149,6 +151,7 @@ impl App {
             let ctx = ctx.clone();
             Arc::new(move || ctx.request_repaint())
         };
+        let announced = config.announce;
         let (meeting, handle, events) = Meeting::new(role, config, waker);
         let task = self.runtime.spawn(meeting.run());
         self.starting = Some(Starting {
@@ -156,6 +159,7 @@ impl App {
             events,
             task,
             arrived: Vec::new(),
+            announced,
         });
     }
 
@@ -222,6 +226,11 @@ impl App {
                     },
                     hosting: matches!(setup.plan, Plan::Host { .. }),
                     ask_to_join: matches!(setup.plan, Plan::Host { ask_to_join: true, .. }),
+                    passcode: match &setup.plan {
+                        Plan::Host { passcode, .. } => passcode.clone(),
+                        Plan::Join { .. } => None,
+                    },
+                    announced: starting.announced,
                     media: MediaState {
                         mic: settings.mic_on,
                         camera: settings.camera_on && setup.camera.is_some(),
@@ -233,6 +242,7 @@ impl App {
                     events,
                     task,
                     arrived,
+                    ..
                 } = starting;
                 self.meeting = Some((handle.clone(), task));
                 let mut screen = MeetingScreen::new(handle, events, me, devices);

@@ -395,6 +395,8 @@ fn meeting_harness() -> (Harness<'static, MeetingState>, mpsc::Sender<Event>, Co
         title: "Standup".into(),
         hosting: true,
         ask_to_join: false,
+        passcode: Some("tea for two".into()),
+        announced: false,
         media: MediaState {
             mic: true,
             camera: true,
@@ -538,6 +540,27 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     on_tile(&harness, "Alan Turing", "🔇 Alan Turing");
     on_tile(&harness, "Alan Turing", "connecting…");
     harness.get_by_label("🔒 314 159 265 358");
+    // A camera that is off has no size or rate to show.
+    send(
+        &events,
+        Event::Stats(vec![PeerStats {
+            id: 3,
+            rtt_ms: Some(3.0),
+            send_kbps: 1500.0,
+            receive_kbps: 40.0,
+            ..PeerStats::default()
+        }]),
+    );
+    harness.run();
+    on_tile(
+        &harness,
+        "Alan Turing",
+        "no video\n↓ 40 kbps · ↑ 1500 kbps\nRTT 3 ms · loss 0.0 % · jitter 0.0 ms",
+    );
+    // The meeting's time counts minutes and seconds (hours once there are any).
+    harness.state().advance(Duration::from_secs(65));
+    harness.run();
+    harness.get_by_label("3 in the meeting · 1:05");
     // The host can remove someone from the participants panel.
     let remove: Vec<_> = harness.get_all_by_label("Remove").collect();
     assert_eq!(remove.len(), 2, "one button for each other participant");
@@ -613,7 +636,7 @@ fn the_tiles_mark_who_is_muted_hosting_reconnecting_and_pinned() {
     harness.get_by_label("3 in the meeting · 0:00");
     harness.state().advance(Duration::from_secs(65 * 60 + 59));
     harness.run();
-    harness.get_by_label("3 in the meeting · 1:05");
+    harness.get_by_label("3 in the meeting · 1:05:59");
 }
 
 #[test]
@@ -714,6 +737,15 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
     harness.get_by_label("Guests wait until I let them in").click();
     harness.run();
     assert_eq!(commands.try_recv().ok(), Some(Command::AskToJoin(true)));
+    // The host can read the passcode again and copy it; the meeting was not announced,
+    // and the window does not claim it was.
+    harness.get_by_label("tea for two");
+    harness.get_by_label("The meeting is not announced: others join by its link or address.");
+    assert!(
+        harness
+            .query_by_label("Others on the network also find the meeting in their list.")
+            .is_none()
+    );
 }
 
 #[test]

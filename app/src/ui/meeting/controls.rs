@@ -35,6 +35,17 @@ fn muted_while_talking(ui: &egui::Ui, button: egui::Rect) {
         });
 }
 
+/// "4:05" for four minutes and five seconds, "1:02:03" past the hour.
+fn clock_time(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{minutes}:{seconds:02}")
+    }
+}
+
 /// How long "Copied" shows after a copy button.
 const COPIED_FEEDBACK: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -64,13 +75,11 @@ impl MeetingScreen {
     pub(super) fn top_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.heading(&self.title);
-            let minutes = self.in_meeting_for().as_secs() / 60;
             ui.label(
                 egui::RichText::new(format!(
-                    "{} in the meeting · {}:{:02}",
+                    "{} in the meeting · {}",
                     self.participant_count(),
-                    minutes / 60,
-                    minutes % 60
+                    clock_time(self.in_meeting_for())
                 ))
                 .weak(),
             );
@@ -221,7 +230,15 @@ impl MeetingScreen {
                     .num_columns(3)
                     .spacing([10.0, 8.0])
                     .show(ui, |ui| {
-                        for (what, value) in [("Code", &code), ("Address", &address), ("Link", &link)] {
+                        let passcode = self.passcode.clone().unwrap_or_default();
+                        let rows = [
+                            ("Code", &code),
+                            ("Address", &address),
+                            ("Link", &link),
+                            ("Passcode", &passcode),
+                        ];
+                        // The passcode is ours to tell: only the host has it.
+                        for (what, value) in rows.into_iter().filter(|(_, value)| !value.is_empty()) {
                             ui.label(what);
                             ui.monospace(value);
                             let copied = self.copied.is_some_and(|(which, at)| {
@@ -261,7 +278,14 @@ impl MeetingScreen {
                         self.send(Command::AllowBack);
                     }
                 }
-                ui.label(egui::RichText::new("Others on the network also find the meeting in their list.").weak());
+                if self.hosting {
+                    let reach = if self.announced {
+                        "Others on the network also find the meeting in their list."
+                    } else {
+                        "The meeting is not announced: others join by its link or address."
+                    };
+                    ui.label(egui::RichText::new(reach).weak());
+                }
             });
         self.show_info &= open;
     }

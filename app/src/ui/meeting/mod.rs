@@ -77,6 +77,10 @@ pub struct Myself {
     pub hosting: bool,
     /// Hosting: guests wait until we let them in.
     pub ask_to_join: bool,
+    /// Hosting: the passcode guests must give, if any.
+    pub passcode: Option<String>,
+    /// Hosting: the meeting is announced on the network.
+    pub announced: bool,
     /// Microphone and camera at the start.
     pub media: MediaState,
 }
@@ -91,6 +95,10 @@ pub struct MeetingScreen {
     pub title: String,
     my_name: String,
     hosting: bool,
+    /// Hosting: the passcode, to tell guests again.
+    passcode: Option<String>,
+    /// Hosting: announced on the network.
+    announced: bool,
     my_media: MediaState,
     unread: usize,
     panel: Option<Panel>,
@@ -133,6 +141,8 @@ impl MeetingScreen {
             title: me.title,
             my_name: me.name,
             hosting: me.hosting,
+            passcode: me.passcode,
+            announced: me.announced,
             my_media: me.media,
             unread: 0,
             panel: None,

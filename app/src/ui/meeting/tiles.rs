@@ -59,9 +59,18 @@ impl MeetingScreen {
                     || "connecting…".to_owned(),
                     |s| {
                         let rtt = s.rtt_ms.map_or_else(|| "–".to_owned(), |rtt| format!("{rtt:.0} ms"));
+                        // Without a picture coming in there is no size or rate to speak of.
+                        let video = if person.info.media.camera && s.width > 0 {
+                            format!(
+                                "{}×{} · {:.0} fps · decode {:.1} ms",
+                                s.width, s.height, s.fps, s.decode_ms
+                            )
+                        } else {
+                            "no video".to_owned()
+                        };
                         format!(
-                            "{}×{} · {:.0} fps · decode {:.1} ms\n↓ {:.0} kbps · ↑ {:.0} kbps\nRTT {rtt} · loss {:.1} % · jitter {:.1} ms",
-                            s.width, s.height, s.fps, s.decode_ms, s.receive_kbps, s.send_kbps, s.loss_pct, s.jitter_ms
+                            "{video}\n↓ {:.0} kbps · ↑ {:.0} kbps\nRTT {rtt} · loss {:.1} % · jitter {:.1} ms",
+                            s.receive_kbps, s.send_kbps, s.loss_pct, s.jitter_ms
                         )
                     },
                 )
