@@ -561,10 +561,22 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     harness.state().advance(Duration::from_secs(65));
     harness.run();
     harness.get_by_label("3 in the meeting · 1:05");
-    // The host can remove someone from the participants panel.
+    // The host can remove someone from the participants panel, once sure: it keeps their
+    // address out.
     let remove: Vec<_> = harness.get_all_by_label("Remove").collect();
     assert_eq!(remove.len(), 2, "one button for each other participant");
     remove[0].click();
+    harness.run();
+    assert!(
+        commands.try_recv().is_err(),
+        "nobody is removed before the host confirms"
+    );
+    harness.get_by_label("Cancel").click();
+    harness.run();
+    assert!(harness.query_by_label("Remove Grace Hopper").is_none());
+    harness.get_all_by_label("Remove").next().unwrap().click();
+    harness.run();
+    harness.get_by_label("Remove Grace Hopper").click();
     harness.run();
     assert_eq!(commands.try_recv().ok(), Some(Command::Remove(2)));
 
@@ -578,11 +590,24 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     harness.get_by_label("🔇 Unmute");
     harness.get_by_label("📷 Start video");
 
-    // Leaving sends Leave and says so.
+    // The host's Leave ends the meeting for everyone: asked first (Escape keeps it going),
+    // then said as it is.
     harness.get_by_label("Leave").click();
     harness.run();
+    harness.get_by_label("You host this meeting: when you leave, it ends for everyone.");
+    harness.key_press(Key::Escape);
+    harness.run();
+    assert!(commands.try_recv().is_err(), "the meeting goes on");
+    assert!(harness.query_by_label("End the meeting for everyone").is_none());
+    harness.key_press_modifiers(Modifiers::ALT, Key::Q);
+    harness.run();
+    harness.get_by_label("End the meeting for everyone").click();
+    harness.run();
     assert_eq!(commands.try_recv().ok(), Some(Command::Leave));
-    assert_eq!(harness.state().ended.as_deref(), Some("You left the meeting."));
+    assert_eq!(
+        harness.state().ended.as_deref(),
+        Some("You ended the meeting for everyone.")
+    );
 }
 
 #[test]

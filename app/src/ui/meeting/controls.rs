@@ -68,7 +68,7 @@ impl MeetingScreen {
             self.toggle_share(ctx);
         }
         if pressed(&LEAVE) {
-            self.leave();
+            self.ask_to_leave();
         }
     }
 
@@ -105,7 +105,7 @@ impl MeetingScreen {
                 "Leave the meeting"
             };
             if ui.add(leave).on_hover_text(tip(hint, &LEAVE)).clicked() {
-                self.leave();
+                self.ask_to_leave();
             }
             ui.with_layout(
                 egui::Layout::left_to_right(egui::Align::Min).with_main_wrap(true),

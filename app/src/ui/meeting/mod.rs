@@ -4,6 +4,7 @@
 //! network or a device. Everything it knows comes through [`Event`]s, so tests drive it with
 //! a channel instead of a meeting.
 
+mod confirm;
 mod controls;
 mod panels;
 mod share;
@@ -112,6 +113,8 @@ pub struct MeetingScreen {
     copied: Option<(&'static str, Instant)>,
     devices: Option<DeviceChoices>,
     share_picker: Option<Box<share::SharePicker>>,
+    /// Hosting: a question about something that cannot be undone, waiting for an answer.
+    confirm: Option<confirm::Confirm>,
     /// Hosting: several may share at once.
     many_sharers: bool,
     /// Hosting: nobody new gets in.
@@ -156,6 +159,7 @@ impl MeetingScreen {
             copied: None,
             devices,
             share_picker: None,
+            confirm: None,
             many_sharers: false,
             locked: false,
             ask_to_join: me.ask_to_join,
@@ -343,6 +347,7 @@ impl MeetingScreen {
             self.devices_window(ui.ctx(), settings);
         }
         self.share_picker_window(ui.ctx());
+        self.confirm_window(ui.ctx());
         // Others' video wakes the screen as it arrives; our own picture does not, so it is
         // refreshed at its frame rate only when no other video is coming in. Level meters and
         // the speaker frame follow the sound ten times a second.

@@ -1,7 +1,6 @@
 //! The side panels: chat and participants.
 
 use eframe::egui;
-use videomeet_net::meeting::Command;
 use videomeet_net::protocol::limits::MAX_CHAT_CHARS;
 
 use super::super::style;
@@ -79,7 +78,7 @@ impl MeetingScreen {
                                 .on_hover_text(format!("Remove {name}; they cannot join this meeting again"))
                                 .clicked()
                         {
-                            removed = Some(id);
+                            removed = Some((id, name.clone()));
                         }
                         let camera = egui::RichText::new("📷");
                         ui.label(if media.camera {
@@ -109,8 +108,8 @@ impl MeetingScreen {
                 }
             }
         });
-        if let Some(id) = removed {
-            self.send(Command::Remove(id));
+        if let Some((id, name)) = removed {
+            self.confirm = Some(super::confirm::Confirm::Remove { id, name });
         }
     }
 }
