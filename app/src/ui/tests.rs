@@ -861,12 +861,14 @@ fn chat_counts_unread_messages_and_sends_on_enter() {
         );
     }
     harness.run();
-    harness.get_by_label("💬 Chat (2)").click();
+    harness.get_by_label("💬 Chat (2)");
+    // Alt+H opens the chat with the cursor in the message field, ready to answer.
+    harness.key_press_modifiers(Modifiers::ALT, Key::H);
     harness.run();
     harness.get_by_label("can you hear me?");
     harness.get_by_label("💬 Chat");
     let field = harness.get_by_role(Role::TextInput);
-    field.focus();
+    assert!(field.is_focused(), "the message field has the keyboard");
     field.type_text("yes, loud and clear");
     harness.run();
     harness.key_press(Key::Enter);

@@ -154,9 +154,12 @@ impl MeetingScreen {
                     {
                         self.toggle_share(&ctx);
                     }
+                    // Unread messages stand out: the count in the accent colour.
                     let chat = match self.unread {
-                        0 => "💬 Chat".to_owned(),
-                        n => format!("💬 Chat ({n})"),
+                        0 => egui::RichText::new("💬 Chat"),
+                        n => egui::RichText::new(format!("💬 Chat ({n})"))
+                            .color(style::ACTIVE)
+                            .strong(),
                     };
                     if ui
                         .add(egui::Button::new(chat).selected(self.panel == Some(Panel::Chat)))

@@ -110,6 +110,8 @@ pub struct MeetingScreen {
     active: Option<(TileKey, Instant)>,
     problems: Vec<(String, Instant)>,
     draft: String,
+    /// The chat was just opened: its message field takes the keyboard.
+    focus_chat: bool,
     copied: Option<(&'static str, Instant)>,
     devices: Option<DeviceChoices>,
     share_picker: Option<Box<share::SharePicker>>,
@@ -156,6 +158,7 @@ impl MeetingScreen {
             active: None,
             problems: Vec::new(),
             draft: String::new(),
+            focus_chat: false,
             copied: None,
             devices,
             share_picker: None,
@@ -280,6 +283,8 @@ impl MeetingScreen {
         self.panel = if self.panel == Some(panel) { None } else { Some(panel) };
         if self.panel == Some(Panel::Chat) {
             self.unread = 0;
+            // Opened to write: the cursor goes to the message field.
+            self.focus_chat = true;
         }
     }
 

@@ -37,6 +37,9 @@ impl MeetingScreen {
                 .char_limit(MAX_CHAT_CHARS)
                 .desired_width(ui.available_width()),
         );
+        if std::mem::take(&mut self.focus_chat) {
+            field.request_focus();
+        }
         if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             self.send_chat();
             field.request_focus();
