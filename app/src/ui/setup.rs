@@ -324,7 +324,12 @@ impl SetupScreen {
             });
         }
         let connecting = matches!(self.status, Status::Connecting | Status::Waiting(_));
-        let ready = self.devices.is_some() && !settings.name.trim().is_empty() && !connecting;
+        // An empty passcode would only be refused, and use up one of the free tries.
+        let passcode_missing = self.ask_passcode && self.passcode.trim().is_empty();
+        if passcode_missing {
+            ui.label(egui::RichText::new("This meeting needs its passcode: ask the host for it.").weak());
+        }
+        let ready = self.devices.is_some() && !settings.name.trim().is_empty() && !connecting && !passcode_missing;
         ui.horizontal(|ui| {
             let label = match (&self.status, verb) {
                 (Status::Failed(_), _) => "Try again".to_owned(),

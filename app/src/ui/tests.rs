@@ -18,7 +18,7 @@ use videomeet_media::testing;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
 use videomeet_net::JoinTarget;
 use videomeet_net::discovery::DiscoveredMeeting;
-use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, PeerStats, Request};
+use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, PeerStats, Request, Role as MeetingRole};
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerInfo};
 
@@ -339,6 +339,17 @@ fn setup_shows_devices_asks_for_the_passcode_and_starts() {
     harness.get_by_label("Join with microphone on").click();
     harness.run();
     assert!(!harness.state().settings.mic_on);
+    // Without the passcode, joining would only be refused: the button waits for it.
+    harness.get_by_label("This meeting needs its passcode: ask the host for it.");
+    assert!(harness.get_by_label("Join now").accesskit_node().is_disabled());
+    harness.get_by_label("Passcode").focus();
+    harness.get_by_label("Passcode").type_text("tea for two");
+    harness.run();
+    assert!(
+        harness
+            .query_by_label("This meeting needs its passcode: ask the host for it.")
+            .is_none()
+    );
     harness.get_by_label("Join now").click();
     // Connecting shows a spinner, which keeps repainting: step instead of running to rest.
     harness.run_steps(2);
@@ -346,7 +357,11 @@ fn setup_shows_devices_asks_for_the_passcode_and_starts() {
     let Some(SetupAction::Start(start)) = harness.state_mut().action.take() else {
         panic!("the meeting was not started");
     };
-    let (_, config) = *start;
+    let (role, config) = *start;
+    assert!(
+        matches!(&role, MeetingRole::Join { passcode: Some(p), .. } if p == "tea for two"),
+        "{role:?}"
+    );
     assert_eq!(config.microphone, MicrophoneChoice::Silence);
     assert_eq!(config.camera, VideoChoice::TestPattern);
     assert!(!config.mic_on && config.camera_on);
