@@ -8,15 +8,27 @@ pub const GAP: f32 = 8.0;
 /// The aspect ratio tiles are laid out for (most cameras send 16:9).
 pub const TILE_ASPECT: f32 = 16.0 / 9.0;
 
+/// Tiles this much smaller than the largest possible still count as large enough, when the
+/// layout that gives them follows the window's shape.
+const NEARLY_AS_LARGE: f32 = 0.85;
+
 /// Lays out `count` tiles of `aspect` in `area`: picks the column count that makes tiles
-/// largest, and centres the rows (and the last, shorter row).
+/// largest (or nearly: then the one whose rows and columns follow the window's shape, so two
+/// people sit side by side in a landscape window), and centres the rows (and the last,
+/// shorter row).
 pub fn grid(area: Rect, count: usize, aspect: f32) -> Vec<Rect> {
     if count == 0 || area.width() <= 0.0 || area.height() <= 0.0 {
         return Vec::new();
     }
-    let (columns, size) = (1..=count)
+    let layouts: Vec<_> = (1..=count)
         .map(|columns| (columns, tile_size(area, count, columns, aspect)))
-        .max_by(|(_, a), (_, b)| (a.x * a.y).total_cmp(&(b.x * b.y)))
+        .collect();
+    let largest = layouts.iter().map(|(_, size)| size.x * size.y).fold(0.0, f32::max);
+    let landscape = area.width() >= area.height();
+    let (columns, size) = layouts
+        .into_iter()
+        .filter(|(_, size)| size.x * size.y >= largest * NEARLY_AS_LARGE)
+        .max_by_key(|(columns, _)| if landscape { *columns } else { count - columns })
         .unwrap_or((1, vec2(0.0, 0.0)));
     let rows = count.div_ceil(columns);
     let total_height = rows as f32 * size.y + (rows - 1) as f32 * GAP;
@@ -116,6 +128,14 @@ mod tests {
         // Tall windows stack tiles rather than shrinking them side by side.
         let tall = grid(area(600.0, 1000.0), 2, TILE_ASPECT);
         assert!(tall[1].min.y > tall[0].max.y);
+        // Two people in a landscape window sit side by side, even where stacking would
+        // make them a little larger (1000x580: 496 points wide each instead of 508).
+        let two = grid(area(1000.0, 580.0), 2, TILE_ASPECT);
+        assert_eq!(two[0].min.y, two[1].min.y, "{two:?}");
+        assert!((two[0].width() - 496.0).abs() < 0.01, "{two:?}");
+        // Where the wider layout would shrink them a lot, they stack (a strip of a window).
+        let narrow = grid(area(900.0, 900.0), 2, TILE_ASPECT);
+        assert!(narrow[1].min.y > narrow[0].max.y, "{narrow:?}");
     }
 
     #[test]
