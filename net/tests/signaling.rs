@@ -689,6 +689,22 @@ async fn an_unreachable_address_is_a_clear_error() {
     assert!(error.to_string().contains(&format!("127.0.0.1:{port}")), "{error}");
 }
 
+#[tokio::test]
+async fn a_name_that_does_not_resolve_is_told_apart_from_a_host_that_does_not_answer() {
+    // `.invalid` never resolves (RFC 6761).
+    let target = JoinTarget::parse("meeting-room.invalid:47800").unwrap();
+    let error = join(&target, HelloParams::default())
+        .await
+        .err()
+        .expect("no such computer");
+    assert_eq!(
+        error,
+        JoinError::UnknownHost {
+            host: "meeting-room.invalid".into()
+        }
+    );
+}
+
 /// Sends `message` on a raw socket.
 async fn say<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     socket: &mut tokio_tungstenite::WebSocketStream<S>,

@@ -295,6 +295,12 @@ fn failure(error: &MeetingError) -> StartFailure {
             ),
             _ => (message.clone(), false),
         },
+        MeetingError::Join(JoinError::UnknownHost { host }) => (
+            format!(
+                "No computer called {host} was found on this network. Check the name, or use the address that the host's Meeting info shows."
+            ),
+            false,
+        ),
         MeetingError::Join(JoinError::Unreachable { address, .. }) => (
             format!(
                 "Nothing answered at {address}. Check the address, and that the host is still in the meeting and on this network."

@@ -55,6 +55,12 @@ pub struct HelloParams {
 /// Why joining failed, in terms a person can act on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum JoinError {
+    /// No computer of that name was found.
+    #[error("no computer called {host} was found on this network")]
+    UnknownHost {
+        /// The name looked up.
+        host: String,
+    },
     /// Nothing answered at that address.
     #[error("could not reach a meeting at {address}: {reason}")]
     Unreachable {
@@ -100,6 +106,15 @@ pub async fn join(target: &JoinTarget, params: HelloParams) -> Result<Joined, Jo
     let config = WebSocketConfig::default()
         .max_message_size(Some(limits::MAX_MESSAGE_BYTES * 4))
         .max_frame_size(Some(limits::MAX_MESSAGE_BYTES * 4));
+    // A name that does not resolve is another mistake than a host that does not answer.
+    let found = tokio::time::timeout(JOIN_TIMEOUT, tokio::net::lookup_host(&address))
+        .await
+        .map_err(|_| unreachable("the name was not found within 5 seconds".into()))?;
+    if !found.is_ok_and(|mut addresses| addresses.next().is_some()) {
+        return Err(JoinError::UnknownHost {
+            host: target.host.clone(),
+        });
+    }
     let url = format!("ws://{address}/");
     let (mut socket, _) = tokio::time::timeout(
         JOIN_TIMEOUT,
