@@ -38,6 +38,20 @@ pub fn banner(ui: &mut egui::Ui, colour: Color32, add: impl FnOnce(&mut egui::Ui
         });
 }
 
+/// A line of news over video: an opaque dark box with light text, edged in `edge` (the
+/// warning colour for problems, the information colour for news).
+pub fn notice(ui: &mut egui::Ui, edge: Color32, text: &str) {
+    egui::Frame::new()
+        .fill(Color32::from_gray(28))
+        .stroke(egui::Stroke::new(1.5, edge))
+        .inner_margin(8.0)
+        .corner_radius(6.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(egui::RichText::new(text).color(Color32::from_gray(235)));
+        });
+}
+
 /// A horizontal level meter for a 0..1 loudness.
 pub fn level_meter(ui: &mut egui::Ui, level: f32, width: f32) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());

@@ -946,6 +946,37 @@ fn participants_leaving_and_the_meeting_ending_are_shown() {
     harness.state().advance(Duration::from_millis(200));
     harness.run();
     assert!(harness.query_by_label("Grace Hopper lost their connection.").is_none());
+    // The host is told what it did, in its own words; the newest news shows, the oldest
+    // gives way, and none covers the control bar.
+    for (id, name) in [
+        (3, "Alan Turing"),
+        (4, "Barbara Liskov"),
+        (5, "Edsger Dijkstra"),
+        (6, "Frances Allen"),
+        (7, "John Backus"),
+    ] {
+        send(&events, Event::PeerJoined(peer(id, name, true, true)));
+        send(
+            &events,
+            Event::PeerLeft {
+                id,
+                reason: LeaveReason::Removed,
+            },
+        );
+    }
+    harness.run();
+    snapshot(&mut harness, "meeting_news");
+    harness.get_by_label("You removed John Backus.");
+    assert!(
+        harness.query_by_label("You removed Alan Turing.").is_none(),
+        "only the newest four"
+    );
+    assert!(harness.query_by_label_contains("was removed by the host").is_none());
+    let bar = harness.get_by_label("Leave").rect();
+    for name in ["Barbara Liskov", "Edsger Dijkstra", "Frances Allen", "John Backus"] {
+        let line = harness.get_by_label(&format!("You removed {name}.")).rect();
+        assert!(line.max.y < bar.min.y, "the news about {name} covers the control bar");
+    }
     send(&events, Event::Ended(EndReason::HostLost));
     harness.run();
     assert_eq!(

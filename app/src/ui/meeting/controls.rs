@@ -1,5 +1,5 @@
 //! The bars around the tiles: the title and meeting info on top, the controls at the
-//! bottom, keyboard shortcuts, and the problems reported during the meeting.
+//! bottom, keyboard shortcuts, and the news and problems reported during the meeting.
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 use videomeet_net::meeting::Command;
@@ -45,6 +45,9 @@ fn clock_time(duration: std::time::Duration) -> String {
         format!("{minutes}:{seconds:02}")
     }
 }
+
+/// How wide the news lines are, at most.
+const NEWS_WIDTH: f32 = 420.0;
 
 /// How long "Copied" shows after a copy button.
 const COPIED_FEEDBACK: std::time::Duration = std::time::Duration::from_secs(2);
@@ -188,18 +191,22 @@ impl MeetingScreen {
         ui.add_space(4.0);
     }
 
-    pub(super) fn problems_ui(&self, ui: &mut egui::Ui) {
-        if self.problems.is_empty() {
+    /// Recent news, newest last, above the control bar in the middle: readable over moving
+    /// video (opaque, light text), and clear of the sharing bar and the side panel.
+    pub(super) fn news_ui(&self, ui: &mut egui::Ui) {
+        if self.news.is_empty() {
             return;
         }
-        egui::Area::new(egui::Id::unique("meeting-problems"))
-            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 60.0))
+        let area = ui.available_rect_before_wrap();
+        egui::Area::new(egui::Id::unique("meeting-news"))
+            .fixed_pos(egui::pos2(area.center().x - NEWS_WIDTH / 2.0, area.max.y - 12.0))
+            .pivot(egui::Align2::LEFT_BOTTOM)
             .interactable(false)
             .show(ui.ctx(), |ui| {
-                for (problem, _) in &self.problems {
-                    style::banner(ui, style::WARNING, |ui| {
-                        ui.label(problem);
-                    });
+                ui.set_width(NEWS_WIDTH);
+                for news in &self.news {
+                    let edge = if news.warning { style::WARNING } else { style::INFO };
+                    style::notice(ui, edge, &news.text);
                 }
             });
     }

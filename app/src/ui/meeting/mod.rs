@@ -23,6 +23,17 @@ use videomeet_net::protocol::{LeaveReason, MediaState, PeerId};
 use super::notify::Notice;
 use super::settings::Settings;
 
+/// One line of news on screen.
+struct News {
+    text: String,
+    /// A problem (drawn in the warning colour), not just news.
+    warning: bool,
+    at: Instant,
+}
+
+/// Lines of news shown at most; the oldest give way.
+const NEWS_SHOWN: usize = 4;
+
 /// How long a problem stays on screen.
 const PROBLEM_LIFETIME: Duration = Duration::from_secs(8);
 /// Louder than this (on the meter's 0..1 scale, about -40 dBFS) counts as speaking.
@@ -108,7 +119,8 @@ pub struct MeetingScreen {
     show_devices: bool,
     pinned: Option<TileKey>,
     active: Option<(TileKey, Instant)>,
-    problems: Vec<(String, Instant)>,
+    /// What happened lately, shown for a few seconds: who left, and problems.
+    news: Vec<News>,
     draft: String,
     /// The chat was just opened: its message field takes the keyboard.
     focus_chat: bool,
@@ -156,7 +168,7 @@ impl MeetingScreen {
             show_devices: false,
             pinned: None,
             active: None,
-            problems: Vec::new(),
+            news: Vec::new(),
             draft: String::new(),
             focus_chat: false,
             copied: None,
@@ -203,8 +215,14 @@ impl MeetingScreen {
         // What was there when we joined is not news; what comes after is.
         self.caught_up = self.view.you.is_some();
         let now = self.now();
-        self.problems
-            .retain(|(_, at)| now.duration_since(*at) < PROBLEM_LIFETIME);
+        self.news.retain(|news| now.duration_since(news.at) < PROBLEM_LIFETIME);
+    }
+
+    /// Shows `text` for a few seconds, as a `warning` or as neutral news; the newest few.
+    fn tell(&mut self, text: String, warning: bool, at: Instant) {
+        self.news.push(News { text, warning, at });
+        let too_many = self.news.len().saturating_sub(NEWS_SHOWN);
+        self.news.drain(..too_many);
     }
 
     /// Takes in one event: the view of the meeting follows it, and what is news for the user
@@ -221,13 +239,15 @@ impl MeetingScreen {
             }
             Event::PeerLeft { id, reason } => {
                 if let Some(person) = self.view.people.get(id) {
-                    let why = match reason {
-                        LeaveReason::Left => "left",
-                        LeaveReason::ConnectionLost => "lost their connection",
-                        LeaveReason::Misbehaved => "was disconnected by the host",
-                        LeaveReason::Removed => "was removed by the host",
+                    let name = &person.info.name;
+                    let text = match reason {
+                        LeaveReason::Left => format!("{name} left."),
+                        LeaveReason::ConnectionLost => format!("{name} lost their connection."),
+                        LeaveReason::Misbehaved => format!("{name} was disconnected by the host."),
+                        LeaveReason::Removed if self.hosting => format!("You removed {name}."),
+                        LeaveReason::Removed => format!("{name} was removed by the host."),
                     };
-                    self.problems.push((format!("{} {why}.", person.info.name), now));
+                    self.tell(text, false, now);
                 }
                 if matches!(self.pinned, Some(TileKey::Peer(pinned) | TileKey::Screen(pinned)) if pinned == *id) {
                     self.pinned = None;
@@ -252,10 +272,7 @@ impl MeetingScreen {
                     body: "Let them in or turn them away in the meeting window.".into(),
                 });
             }
-            Event::Problem(problem) => {
-                self.problems.push((problem.to_string(), now));
-                self.problems.truncate(4);
-            }
+            Event::Problem(problem) => self.tell(problem.to_string(), true, now),
             Event::Ended(reason) => drop(self.ended.get_or_insert_with(|| reason.to_string())),
             _ => {}
         }
@@ -343,7 +360,7 @@ impl MeetingScreen {
             self.knocks_bar(ui);
             self.sharing_bar(ui);
             self.tiles(ui);
-            self.problems_ui(ui);
+            self.news_ui(ui);
         });
         if self.show_info {
             self.info_window(ui.ctx());
