@@ -26,6 +26,8 @@ pub struct HomeScreen {
     discovery_problem: Option<String>,
     passcode: String,
     ask_to_join: bool,
+    /// The name field was offered the keyboard once (on a first start, it is empty).
+    name_focused: bool,
     address_problem: Option<String>,
     /// A newer release, when the (optional) check found one.
     pub update: Option<Release>,
@@ -41,6 +43,7 @@ impl HomeScreen {
             discovery_problem: None,
             passcode: String::new(),
             ask_to_join: false,
+            name_focused: false,
             address_problem: None,
             update: None,
         }
@@ -82,19 +85,27 @@ impl HomeScreen {
                 ui.hyperlink_to("release page", &release.page);
             });
         }
+        let named = !settings.name.trim().is_empty();
         ui.horizontal(|ui| {
             let label = ui.label("Your name");
-            ui.add(
-                egui::TextEdit::singleline(&mut settings.name)
-                    .desired_width(240.0)
-                    .hint_text("How others see you"),
-            )
-            .labelled_by(label.id);
+            let field = ui
+                .add(
+                    egui::TextEdit::singleline(&mut settings.name)
+                        .desired_width(240.0)
+                        .hint_text("How others see you"),
+                )
+                .labelled_by(label.id);
+            // The first thing to do on a first start: the cursor is there already.
+            if !named && !self.name_focused {
+                field.request_focus();
+            }
+            self.name_focused = true;
+            // Beside the field, not below it: nothing moves when the first letter is typed.
+            if !named {
+                ui.label(egui::RichText::new("Enter your name to host or join.").color(style::WARNING));
+            }
         });
         let named = !settings.name.trim().is_empty();
-        if !named {
-            ui.label(egui::RichText::new("Enter your name to host or join.").color(style::WARNING));
-        }
         ui.add_space(8.0);
         ui.columns(2, |columns| {
             style::card(&mut columns[0], |ui| {
@@ -125,26 +136,37 @@ impl HomeScreen {
     fn host_ui(&mut self, ui: &mut egui::Ui, settings: &mut Settings, named: bool) -> Option<Plan> {
         ui.heading("Host a meeting");
         let default_title = default_title(&settings.name);
-        egui::Grid::new("host")
+        let submitted = egui::Grid::new("host")
             .num_columns(2)
             .spacing([8.0, 6.0])
             .show(ui, |ui| {
-                ui.label("Title");
-                ui.add(egui::TextEdit::singleline(&mut settings.meeting_title).hint_text(&default_title));
+                let enter = |field: egui::Response, ui: &egui::Ui| {
+                    field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+                };
+                let label = ui.label("Title");
+                let field = ui
+                    .add(egui::TextEdit::singleline(&mut settings.meeting_title).hint_text(&default_title))
+                    .labelled_by(label.id);
+                let mut submitted = enter(field, ui);
                 ui.end_row();
-                ui.label("Passcode");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.passcode)
-                        .password(true)
-                        .hint_text("optional"),
-                );
+                let label = ui.label("Passcode");
+                let field = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.passcode)
+                            .password(true)
+                            .hint_text("optional"),
+                    )
+                    .labelled_by(label.id);
+                submitted |= enter(field, ui);
                 ui.end_row();
                 ui.label("");
                 ui.checkbox(&mut self.ask_to_join, "Guests wait until I let them in");
                 ui.end_row();
-            });
+                submitted
+            })
+            .inner;
         let host = ui.add_enabled(named, egui::Button::new("Host"));
-        host.clicked().then(|| {
+        (named && (host.clicked() || submitted)).then(|| {
             let title = settings.meeting_title.trim();
             Plan::Host {
                 title: if title.is_empty() {

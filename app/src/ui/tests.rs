@@ -196,11 +196,16 @@ struct HomeState {
 }
 
 fn home_harness(meetings: Vec<DiscoveredMeeting>) -> Harness<'static, HomeState> {
+    home_harness_with(meetings, settings())
+}
+
+/// [`home_harness`] with `settings` from the start.
+fn home_harness_with(meetings: Vec<DiscoveredMeeting>, settings: Settings) -> Harness<'static, HomeState> {
     let mut home = HomeScreen::new();
     home.meetings = meetings;
     let state = HomeState {
         home,
-        settings: settings(),
+        settings,
         plan: None,
     };
     builder().build_ui_state(
@@ -287,6 +292,35 @@ fn home_needs_a_name() {
     harness.get_by_label("Host").click();
     harness.run();
     assert_eq!(harness.state().plan, None);
+}
+
+#[test]
+fn a_first_start_is_ready_for_the_name_and_enter_hosts() {
+    let first_start = Settings {
+        name: String::new(),
+        ..settings()
+    };
+    let mut harness = home_harness_with(Vec::new(), first_start);
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::TextInput, "Your name");
+    assert!(field.is_focused(), "the cursor waits in the name field");
+    let host = harness.get_by_label("Host").rect();
+    field.type_text("G");
+    harness.run();
+    assert!(harness.query_by_label("Enter your name to host or join.").is_none());
+    assert_eq!(harness.get_by_label("Host").rect(), host, "the page did not move");
+    // Enter in the host form hosts.
+    let title = harness.get_by_role_and_label(Role::TextInput, "Title");
+    title.focus();
+    title.type_text("Lab");
+    harness.run();
+    harness.key_press(Key::Enter);
+    harness.run();
+    assert!(
+        matches!(&harness.state().plan, Some(Plan::Host { title, .. }) if title == "Lab"),
+        "{:?}",
+        harness.state().plan
+    );
 }
 
 fn devices() -> DeviceList {
