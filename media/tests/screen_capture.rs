@@ -28,6 +28,22 @@ fn same_region(whole: &ScreenPicture, at: (u32, u32), part: &ScreenPicture) -> b
     (0..part.height).all(|y| (0..part.width).all(|x| whole.rgb(at.0 + x, at.1 + y) == part.rgb(x, y)))
 }
 
+/// The program's own window (the meeting) is not offered for sharing; others' are.
+#[test]
+fn our_own_window_is_not_offered_for_sharing() {
+    if !have_display("our_own_window_is_not_offered_for_sharing") {
+        return;
+    }
+    let title = format!("Own window test {}", std::process::id());
+    // Far from the other tests' windows, which are captured meanwhile.
+    let mut window = TestWindow::open(&title, 1700, 950, &known_content(160, 100)).unwrap();
+    let listed = |title: &str| list_screens().unwrap().iter().any(|s| s.name == title);
+    window.claim_for(std::process::id()).unwrap();
+    assert!(!listed(&title), "our own window is offered");
+    window.claim_for(1).unwrap();
+    assert!(listed(&title), "another program's window is not offered");
+}
+
 #[test]
 fn windows_and_displays_are_listed_captured_and_closed() {
     if !have_display("windows_and_displays_are_listed_captured_and_closed") {

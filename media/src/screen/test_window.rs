@@ -130,6 +130,21 @@ impl TestWindow {
         Ok(opened)
     }
 
+    /// Says the window belongs to process `pid` (`_NET_WM_PID`, as toolkits set it).
+    pub fn claim_for(&mut self, pid: u32) -> Result<(), ScreenError> {
+        let property = self
+            .conn
+            .intern_atom(false, b"_NET_WM_PID")
+            .map_err(failed)?
+            .reply()
+            .map_err(failed)?
+            .atom;
+        self.conn
+            .change_property32(PropMode::REPLACE, self.window, property, AtomEnum::CARDINAL, &[pid])
+            .map_err(failed)?;
+        self.sync()
+    }
+
     /// The X11 window id (what [`super::ScreenChoice::id`] holds for it).
     pub fn id(&self) -> u32 {
         self.window

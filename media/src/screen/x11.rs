@@ -171,11 +171,27 @@ impl Server {
             if geometry.width < MIN_WINDOW_SIDE || geometry.height < MIN_WINDOW_SIDE {
                 continue;
             }
+            // Our own window (the meeting itself) is not something to share.
+            if self.process_of(window) == Some(std::process::id()) {
+                continue;
+            }
             if let Some(title) = self.title(window).filter(|t| !t.trim().is_empty()) {
                 windows.push((window, title));
             }
         }
         Ok(windows)
+    }
+
+    /// The process that says it owns `window` (`_NET_WM_PID`), if it says so.
+    fn process_of(&self, window: Window) -> Option<u32> {
+        let property = self.atom("_NET_WM_PID")?;
+        let reply = self
+            .conn
+            .get_property(false, window, property, AtomEnum::CARDINAL, 0, 1)
+            .ok()?
+            .reply()
+            .ok()?;
+        reply.value32()?.next()
     }
 
     fn title(&self, window: Window) -> Option<String> {
