@@ -741,6 +741,13 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
     send(&events, Event::MediaState { id: 2, media: sharing });
     harness.run();
     snapshot(&mut harness, "meeting_screen_share");
+    // The screen is narrower than its tile: its name sits on the picture's corner, not in
+    // the bar beside it.
+    let tile = harness
+        .get_by_role_and_label(Role::Group, "Video of Grace Hopper's screen")
+        .rect();
+    let name = harness.get_by_label("Grace Hopper's screen").rect();
+    assert!(name.min.x > tile.min.x + 40.0, "name at {name:?} in the tile {tile:?}");
 
     // Our own share: the picker lists what can be shared; a click shares it.
     harness.get_by_label("🖥 Share screen").click();

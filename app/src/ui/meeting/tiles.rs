@@ -221,12 +221,15 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
             painted_text(ui, view.key, "tile-connecting", drawn, CONNECTING);
         }
     }
+    // Labels sit on the picture's corners (a picture of another shape leaves bars in the
+    // tile), or on the tile's when there is no picture.
+    let frame = shown.unwrap_or(rect);
     // Name (and host mark) on a dark label in the bottom-left corner.
     let label = caption(view);
     let font = FontId::proportional(13.0);
     let galley = painter.layout_no_wrap(label.clone(), font, Color32::WHITE);
     let label_rect = Rect::from_min_size(
-        rect.left_bottom() + egui::vec2(6.0, -6.0 - galley.size().y - 6.0),
+        frame.left_bottom() + egui::vec2(6.0, -6.0 - galley.size().y - 6.0),
         galley.size() + egui::vec2(12.0, 6.0),
     );
     painted_text(ui, view.key, "tile-caption", label_rect, &label);
@@ -245,16 +248,16 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
             stats.clone(),
             FontId::monospace(11.0),
             Color32::WHITE,
-            rect.width() - 16.0,
+            frame.width() - 16.0,
         );
-        let stats_rect = Rect::from_min_size(rect.min + egui::vec2(6.0, 6.0), galley.size() + egui::vec2(10.0, 6.0));
+        let stats_rect = Rect::from_min_size(frame.min + egui::vec2(6.0, 6.0), galley.size() + egui::vec2(10.0, 6.0));
         painted_text(ui, view.key, "tile-stats", stats_rect, stats);
         painter.rect_filled(stats_rect, 4.0, Color32::from_black_alpha(170));
         painter.galley(stats_rect.min + egui::vec2(5.0, 3.0), galley, Color32::WHITE);
     }
     if pinned {
         painter.text(
-            rect.right_top() + egui::vec2(-10.0, 10.0),
+            frame.right_top() + egui::vec2(-10.0, 10.0),
             Align2::RIGHT_TOP,
             "📌",
             FontId::proportional(16.0),
