@@ -165,7 +165,7 @@ impl HomeScreen {
                 submitted
             })
             .inner;
-        let host = ui.add_enabled(named, egui::Button::new("Host"));
+        let host = ui.add_enabled(named, style::primary_button("Host"));
         (named && (host.clicked() || submitted)).then(|| {
             let title = settings.meeting_title.trim();
             Plan::Host {
@@ -229,16 +229,24 @@ impl HomeScreen {
             for meeting in &self.meetings {
                 ui.horizontal(|ui| {
                     ui.vertical(|ui| {
-                        let lock = if meeting.passcode_required { "🔒 " } else { "" };
-                        ui.label(egui::RichText::new(format!("{lock}{}", meeting.title)).strong());
+                        ui.label(egui::RichText::new(&meeting.title).strong());
                         let people = match meeting.participants {
                             1 => "1 person".to_owned(),
                             n => format!("{n} people"),
                         };
+                        // In words: a padlock sign at this size reads as a zero.
+                        let passcode = if meeting.passcode_required {
+                            " · needs a passcode"
+                        } else {
+                            ""
+                        };
                         ui.label(
-                            egui::RichText::new(format!("{} · {people} · code {}", meeting.host_name, meeting.code))
-                                .small()
-                                .weak(),
+                            egui::RichText::new(format!(
+                                "{} · {people} · code {}{passcode}",
+                                meeting.host_name, meeting.code
+                            ))
+                            .small()
+                            .weak(),
                         );
                     });
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

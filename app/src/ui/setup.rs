@@ -337,10 +337,7 @@ impl SetupScreen {
                 _ => "Join now".to_owned(),
             };
             submit |= ui
-                .add_enabled(
-                    ready,
-                    egui::Button::new(egui::RichText::new(label).strong()).min_size(egui::vec2(160.0, 32.0)),
-                )
+                .add_enabled(ready, style::primary_button(label).min_size(egui::vec2(160.0, 32.0)))
                 .clicked();
             if connecting {
                 ui.spinner();

@@ -38,6 +38,18 @@ pub fn banner(ui: &mut egui::Ui, colour: Color32, add: impl FnOnce(&mut egui::Ui
         });
 }
 
+/// The main action of a screen (Host, Join now, Let in): filled with the accent colour, so
+/// that it stands out from the buttons around it.
+pub fn primary_button(text: impl Into<String>) -> egui::Button<'static> {
+    egui::Button::new(egui::RichText::new(text.into()).color(Color32::WHITE).strong()).fill(INFO)
+}
+
+/// A device button while that device is off (muted, camera off): marked in the error
+/// colour, not in the blue that open panels use.
+pub fn off_button(text: &str) -> egui::Button<'static> {
+    egui::Button::new(egui::RichText::new(text.to_owned()).color(Color32::WHITE)).fill(ERROR.gamma_multiply(0.55))
+}
+
 /// A line of news over video: an opaque dark box with light text, edged in `edge` (the
 /// warning colour for problems, the information colour for news).
 pub fn notice(ui: &mut egui::Ui, edge: Color32, text: &str) {

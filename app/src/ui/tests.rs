@@ -229,7 +229,7 @@ fn home_lists_meetings_and_joins_the_one_clicked() {
     harness.run();
     snapshot(&mut harness, "home");
     // Same titles are told apart by their codes; the locked one asks for a passcode.
-    harness.get_by_label_contains("code BBBB2222");
+    harness.get_by_label_contains("code BBBB2222 · needs a passcode");
     let joins: Vec<_> = harness.get_all_by_label("Join").collect();
     assert_eq!(joins.len(), 3, "one for the address, then one per meeting");
     joins[2].click();
@@ -588,7 +588,7 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     );
     on_tile(&harness, "Alan Turing", "🔇 Alan Turing");
     on_tile(&harness, "Alan Turing", "connecting…");
-    harness.get_by_label("🔒 314 159 265 358");
+    harness.get_by_label("Safety code 314 159 265 358");
     // A camera that is off has no size or rate to show.
     send(
         &events,
@@ -805,7 +805,7 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
     harness.get_by_label("🖥 Share screen");
 
     // The host lets several share at once from the meeting info.
-    harness.get_by_label("🔗 Meeting info").click();
+    harness.get_by_label("ℹ Meeting info").click();
     harness.run();
     harness
         .get_by_label("Several people may share their screens at once")

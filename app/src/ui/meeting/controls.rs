@@ -87,7 +87,7 @@ impl MeetingScreen {
                 .weak(),
             );
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.toggle_value(&mut self.show_info, "🔗 Meeting info");
+                ui.toggle_value(&mut self.show_info, "ℹ Meeting info");
             });
         });
     }
@@ -116,7 +116,11 @@ impl MeetingScreen {
                     let mic = if self.my_media.mic { "🎤 Mute" } else { "🔇 Unmute" };
                     let level = self.view.audio_levels.as_ref().map_or(0.0, |levels| levels.local.get());
                     let mic_button = ui
-                        .add(egui::Button::new(mic).selected(!self.my_media.mic))
+                        .add(if self.my_media.mic {
+                            egui::Button::new(mic)
+                        } else {
+                            style::off_button(mic)
+                        })
                         .on_hover_text(tip("Microphone on or off", &TOGGLE_MIC));
                     if mic_button.clicked() {
                         self.toggle_mic();
@@ -136,7 +140,11 @@ impl MeetingScreen {
                         "📷 Start video"
                     };
                     if ui
-                        .add(egui::Button::new(camera).selected(!self.my_media.camera))
+                        .add(if self.my_media.camera {
+                            egui::Button::new(camera)
+                        } else {
+                            style::off_button(camera)
+                        })
                         .on_hover_text(tip("Camera on or off", &TOGGLE_CAMERA))
                         .clicked()
                     {
@@ -262,7 +270,7 @@ impl MeetingScreen {
                         }
                     });
                 if self.view.meeting.as_ref().is_some_and(|info| info.passcode_required) {
-                    ui.label("🔒 Joining needs the passcode.");
+                    ui.label("Joining needs the passcode.");
                 }
                 if self.hosting {
                     ui.separator();

@@ -102,7 +102,7 @@ impl MeetingScreen {
                 if let Some(code) = safety_code {
                     ui.horizontal(|ui| {
                         ui.add_space(32.0);
-                        ui.label(egui::RichText::new(format!("🔒 {code}")).monospace().weak())
+                        ui.label(egui::RichText::new(format!("Safety code {code}")).monospace().weak())
                             .on_hover_text(format!(
                                 "Safety code of your connection with {name}. Read it aloud together: \
                                  if {name} sees the same digits, nobody is listening in between."

@@ -17,7 +17,7 @@ impl MeetingScreen {
         for (knock, name) in self.view.knocks.iter().take(KNOCKS_SHOWN) {
             style::banner(ui, style::INFO, |ui| {
                 ui.label(egui::RichText::new(format!("🚪 {name} asks to join")).strong());
-                if ui.button("Let in").clicked() {
+                if ui.add(style::primary_button("Let in")).clicked() {
                     answer = Some(Command::Admit(*knock));
                 }
                 if ui
