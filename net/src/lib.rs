@@ -26,7 +26,7 @@ pub mod text;
 pub use address::{DEFAULT_PORT, JoinTarget};
 pub use protocol::PROTOCOL_VERSION;
 
-/// Milliseconds since the Unix epoch (chat stamps).
-pub(crate) fn clock_ms() -> u64 {
+/// Milliseconds since the Unix epoch: how chat messages and the meeting's start are stamped.
+pub fn clock_ms() -> u64 {
     videomeet_media::clock::now_us() / 1000
 }

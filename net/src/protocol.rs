@@ -88,6 +88,10 @@ pub struct MeetingInfo {
     pub host_name: String,
     /// True when joining needs a passcode.
     pub passcode_required: bool,
+    /// When the meeting started, host clock, ms since the Unix epoch (so everyone's meeting
+    /// time counts from the same moment). Absent from hosts that did not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<u64>,
 }
 
 /// One participant as the others see them.

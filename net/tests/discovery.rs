@@ -11,6 +11,7 @@ fn meeting(code: &str, title: &str) -> MeetingInfo {
         title: title.into(),
         host_name: "Grace".into(),
         passcode_required: true,
+        started_at_ms: None,
     }
 }
 

@@ -495,6 +495,7 @@ fn joined() -> Event {
             title: "Standup".into(),
             host_name: "Ada Lovelace".into(),
             passcode_required: false,
+            started_at_ms: None,
         },
         link: "videomeet://192.168.1.20:47800/ABCD2345".into(),
         local_video: slot_with(quadrants(1280, 720, COLOURS)),
@@ -606,6 +607,15 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
         "Alan Turing",
         "no video\n↓ 40 kbps · ↑ 1500 kbps\nRTT 3 ms · loss 0.0 % · jitter 0.0 ms",
     );
+    // A guest's meeting time counts from the meeting's start, not from its own arrival.
+    let (mut late, guest_events, _guest_commands) = meeting_harness();
+    let mut arrival = joined();
+    if let Event::Joined { meeting, .. } = &mut arrival {
+        meeting.started_at_ms = Some(videomeet_net::clock_ms() - 90_000);
+    }
+    send(&guest_events, arrival);
+    late.run();
+    late.get_by_label("1 in the meeting · 1:30");
     // The meeting's time counts minutes and seconds (hours once there are any).
     harness.state().advance(Duration::from_secs(65));
     harness.run();

@@ -13,6 +13,7 @@ fn room() -> mpsc::Sender<RoomEvent> {
         title: "Standup".into(),
         host_name: "Grace".into(),
         passcode_required: false,
+        started_at_ms: None,
     };
     let (events, inbox) = mpsc::channel(64);
     tokio::spawn(Room::new(meeting, Arc::default(), false).run(inbox));

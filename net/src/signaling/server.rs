@@ -191,6 +191,7 @@ impl SignalingServer {
             title: clean_text(&config.title, limits::MAX_TITLE_CHARS),
             host_name: clean_name(&config.host_name),
             passcode_required: config.passcode.is_some(),
+            started_at_ms: Some(crate::clock_ms()),
         };
         let participant_count = Arc::new(AtomicUsize::new(0));
         let (room_tx, room_rx) = mpsc::channel(1024);

@@ -230,7 +230,15 @@ impl MeetingScreen {
     pub fn on_event(&mut self, event: Event, focused: bool) {
         let now = self.now();
         match &event {
-            Event::Joined { meeting, .. } => self.title.clone_from(&meeting.title),
+            Event::Joined { meeting, .. } => {
+                self.title.clone_from(&meeting.title);
+                // The meeting's time counts from when it started, as the host's clock says,
+                // not from when we came in.
+                if let Some(started_at_ms) = meeting.started_at_ms {
+                    let running = Duration::from_millis(videomeet_net::clock_ms().saturating_sub(started_at_ms));
+                    self.started = now.checked_sub(running).unwrap_or(self.started);
+                }
+            }
             Event::PeerJoined(info) if Some(info.id) != self.view.you && self.caught_up && !focused => {
                 self.notices.push(Notice {
                     summary: format!("{} joined {}", info.name, self.title),
