@@ -117,6 +117,24 @@ fn a_headless_host_runs_a_waiting_room_from_stdin() {
         e["event"] == "media_state" && e["id"] == ada_id && e["media"]["mic"] == true
     });
 
+    // A raised hand reaches the host with its place in the order; the host puts it down,
+    // and Ada sees that.
+    assert_eq!(ada.ask(r#"{"command":"hand","raised":true}"#)["ok"], true);
+    host.next("Ada's hand", |e| {
+        e["event"] == "media_state" && e["id"] == ada_id && e["media"]["hand"] == 1
+    });
+    let lowered = host.ask(&format!(r#"{{"command":"lower_hand","id":{ada_id}}}"#));
+    assert_eq!(lowered["ok"], true, "{lowered}");
+    ada.next("her hand put down", |e| {
+        e["event"] == "media_state" && e["id"] == ada_id && e["media"]["hand"].is_null()
+    });
+    // And it stays down when she next changes something.
+    assert_eq!(ada.ask(r#"{"command":"mute"}"#)["ok"], true);
+    let muted = host.next("Ada muted again", |e| {
+        e["event"] == "media_state" && e["id"] == ada_id && e["media"]["mic"] == false
+    });
+    assert!(muted["media"]["hand"].is_null(), "her hand went up again: {muted}");
+
     // Bob knocks, then gives up: his knock goes from the host's waiting room, and he never
     // got in.
     let mut bob = Program::guest("Bob", &link);

@@ -75,6 +75,10 @@ pub struct MediaState {
     pub camera: bool,
     /// Sharing the screen.
     pub screen: bool,
+    /// A raised hand: its place in the order hands went up (1 first), as the host numbers
+    /// them; absent while the hand is down. A client raising its hand sends any number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand: Option<u64>,
 }
 
 /// What everyone knows about the meeting.
@@ -198,6 +202,11 @@ pub enum ClientMessage {
     },
     /// Host only: everyone removed or turned away so far may ask to join again.
     AllowBack,
+    /// Host only: put a participant's raised hand down.
+    LowerHand {
+        /// Whose.
+        id: PeerId,
+    },
     /// Host only: lock the meeting (nobody new gets in) or open it again.
     LockMeeting {
         /// True to lock.
@@ -420,6 +429,7 @@ mod tests {
                 mic: true,
                 camera: false,
                 screen: false,
+                hand: None,
             },
         };
         assert_eq!(

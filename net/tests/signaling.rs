@@ -324,6 +324,7 @@ async fn signals_and_media_states_go_to_the_right_participant() {
         mic: false,
         camera: true,
         screen: false,
+        hand: None,
     };
     ada.client.send(ClientMessage::MediaState { media: muted });
     loop {
@@ -853,4 +854,77 @@ async fn guessing_from_many_addresses_is_slowed_as_a_whole_and_the_host_told() {
         .await
         .expect("the right passcode still gets in");
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// The media state the host next tells `events` about `whose`.
+async fn media_of(
+    events: &mut tokio::sync::mpsc::Receiver<ServerMessage>,
+    whose: videomeet_net::protocol::PeerId,
+) -> MediaState {
+    loop {
+        if let ServerMessage::MediaState { id, media } = next(events).await
+            && id == whose
+        {
+            return media;
+        }
+    }
+}
+
+#[tokio::test]
+async fn hands_go_up_in_order_for_everyone_and_only_the_host_lowers_others() {
+    let (server, mut host) = host(None).await;
+    let mut ada = guest(&server, "Ada", None).await.unwrap();
+    let mut bob = guest(&server, "Bob", None).await.unwrap();
+    let raised = MediaState {
+        mic: true,
+        camera: true,
+        screen: false,
+        // Any number says "up": the host gives the place.
+        hand: Some(77),
+    };
+    ada.client.send(ClientMessage::MediaState { media: raised });
+    assert_eq!(
+        media_of(&mut ada.events, ada.you).await.hand,
+        Some(1),
+        "Ada learns her place"
+    );
+    assert_eq!(media_of(&mut host.events, ada.you).await.hand, Some(1));
+    bob.client.send(ClientMessage::MediaState { media: raised });
+    assert_eq!(
+        media_of(&mut ada.events, bob.you).await.hand,
+        Some(2),
+        "Bob's went up second"
+    );
+    // Muting with the hand still up keeps its place.
+    let muted = MediaState { mic: false, ..raised };
+    ada.client.send(ClientMessage::MediaState { media: muted });
+    assert_eq!(media_of(&mut bob.events, ada.you).await.hand, Some(1));
+    // A guest cannot lower someone else's hand; the host can, and everyone sees it, Ada too.
+    bob.client.send(ClientMessage::LowerHand { id: ada.you });
+    loop {
+        if let ServerMessage::Error { message } = next(&mut bob.events).await {
+            assert!(message.contains("only the host"), "{message}");
+            break;
+        }
+    }
+    host.client.send(ClientMessage::LowerHand { id: ada.you });
+    for events in [&mut ada.events, &mut bob.events, &mut host.events] {
+        // Past the states sent before (the host has not read Ada's mute yet).
+        let mut media = media_of(events, ada.you).await;
+        while media.hand.is_some() {
+            media = media_of(events, ada.you).await;
+        }
+        assert_eq!(media, MediaState { hand: None, ..muted });
+    }
+    // A newcomer sees the hands that are up, with their places.
+    let carol = guest(&server, "Carol", None).await.unwrap();
+    let hands: Vec<_> = carol
+        .peers
+        .iter()
+        .map(|peer| (peer.name.as_str(), peer.media.hand))
+        .collect();
+    assert!(
+        hands.contains(&("Bob", Some(2))) && hands.contains(&("Ada", None)),
+        "{hands:?}"
+    );
 }

@@ -31,6 +31,8 @@ pub enum Line {
     Share { screen: String },
     /// Stop sharing.
     StopSharing {},
+    /// Raise our hand, or put it down.
+    Hand { raised: bool },
     /// Capture from another camera (an id from `videomeet devices`).
     UseCamera { id: String },
     /// Capture from another microphone.
@@ -49,6 +51,8 @@ pub enum Line {
     Deny { knock: KnockId },
     /// Host: remove a participant.
     Remove { id: PeerId },
+    /// Host: put a participant's raised hand down.
+    LowerHand { id: PeerId },
     /// Host: let several share at once.
     AllowManySharers { allowed: bool },
     /// Host: everyone removed or turned away may ask again.
@@ -73,6 +77,7 @@ impl Line {
             Self::Chat { text } => Command::Chat(text),
             Self::Share { screen } => Command::ShareScreen(find_screen(&screen)?),
             Self::StopSharing {} => Command::StopSharing,
+            Self::Hand { raised } => Command::RaiseHand(raised),
             Self::UseCamera { id } => {
                 Command::UseCamera(VideoChoice::from_id(&id).ok_or_else(|| unknown("camera", &id))?)
             }
@@ -88,6 +93,7 @@ impl Line {
             Self::Admit { knock } => Command::Admit(knock),
             Self::Deny { knock } => Command::Deny(knock),
             Self::Remove { id } => Command::Remove(id),
+            Self::LowerHand { id } => Command::LowerHand(id),
             Self::AllowManySharers { allowed } => Command::AllowManySharers(allowed),
             Self::AllowBack {} => Command::AllowBack,
             Self::Leave {} => Command::Leave,

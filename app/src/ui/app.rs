@@ -235,6 +235,7 @@ impl App {
                         mic: settings.mic_on,
                         camera: settings.camera_on && setup.camera.is_some(),
                         screen: false,
+                        hand: None,
                     },
                 };
                 let Starting {

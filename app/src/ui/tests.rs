@@ -450,6 +450,7 @@ fn meeting_harness() -> (Harness<'static, MeetingState>, mpsc::Sender<Event>, Co
             mic: true,
             camera: true,
             screen: false,
+            hand: None,
         },
     };
     let clock = Arc::new(Mutex::new(Instant::now()));
@@ -482,6 +483,7 @@ fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
             mic,
             camera,
             screen: false,
+            hand: None,
         },
         is_host: false,
     }
@@ -747,6 +749,7 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
         mic: true,
         camera: true,
         screen: true,
+        hand: None,
     };
     send(&events, Event::MediaState { id: 2, media: sharing });
     harness.run();
@@ -1096,4 +1099,41 @@ fn every_control_fits_a_narrow_window_and_none_moves_while_talking_muted() {
     harness.get_by_label("You are muted");
     let after: Vec<egui::Rect> = controls[2..].iter().map(|l| harness.get_by_label(l).rect()).collect();
     assert_eq!(before, after, "buttons moved when \"You are muted\" appeared");
+}
+
+#[test]
+fn hands_are_raised_shown_in_order_and_lowered_by_the_host() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    let mut grace = peer(2, "Grace Hopper", true, true);
+    grace.media.hand = Some(2);
+    let mut alan = peer(3, "Alan Turing", true, true);
+    alan.media.hand = Some(1);
+    send(&events, Event::PeerJoined(grace));
+    send(&events, Event::PeerJoined(alan));
+    send(&events, Event::PeerJoined(peer(4, "Barbara Liskov", true, true)));
+    harness.run();
+    on_tile(&harness, "Grace Hopper", "✋ Grace Hopper");
+    on_tile(&harness, "Barbara Liskov", "Barbara Liskov");
+    // People lists raised hands first, in the order they went up.
+    harness.get_by_label_contains("People (4)").click();
+    harness.run();
+    let row = |name: &str| harness.get_by_label(name).rect().min.y;
+    assert!(row("Alan Turing") < row("Grace Hopper"), "Alan's hand went up first");
+    assert!(
+        row("Grace Hopper") < row("Ada Lovelace (you)"),
+        "raised hands come first"
+    );
+    harness.get_by_label("✋ 1");
+    // The host lowers a hand; a button (or Alt+Y) raises ours.
+    harness.get_all_by_label("Lower hand").next().unwrap().click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::LowerHand(3)));
+    harness.get_by_label("✋ Raise hand").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::RaiseHand(true)));
+    harness.get_by_label("✋ Lower hand");
+    harness.key_press_modifiers(Modifiers::ALT, Key::Y);
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::RaiseHand(false)));
 }

@@ -114,6 +114,10 @@ pub enum Command {
     LockMeeting(bool),
     /// Host only: everyone removed or turned away so far may ask to join again.
     AllowBack,
+    /// Raise our hand (everyone sees it, in the order hands went up) or put it down.
+    RaiseHand(bool),
+    /// Host only: put a participant's raised hand down.
+    LowerHand(PeerId),
     /// Host only: remove a participant (nobody from their address gets back in).
     Remove(PeerId),
     /// Host only: make guests wait until we let them in, or let them in at once again.

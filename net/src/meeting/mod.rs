@@ -280,7 +280,11 @@ impl Actor {
     async fn on_command(&mut self, command: Command) -> Result<(), Problem> {
         let changes_media = matches!(
             command,
-            Command::SetMic(_) | Command::SetCamera(_) | Command::ShareScreen(_) | Command::StopSharing
+            Command::SetMic(_)
+                | Command::SetCamera(_)
+                | Command::ShareScreen(_)
+                | Command::StopSharing
+                | Command::RaiseHand(_)
         );
         match command {
             Command::SetMic(on) => {
@@ -328,6 +332,9 @@ impl Actor {
             Command::AllowManySharers(allowed) => self.tell_host(ClientMessage::AllowManySharers { allowed }),
             Command::LockMeeting(locked) => self.tell_host(ClientMessage::LockMeeting { locked }),
             Command::AllowBack => self.tell_host(ClientMessage::AllowBack),
+            // The host numbers raised hands; any number says "up".
+            Command::RaiseHand(up) => self.media.hand = up.then_some(0),
+            Command::LowerHand(id) => self.tell_host(ClientMessage::LowerHand { id }),
             Command::Remove(id) => self.tell_host(ClientMessage::Remove { id }),
             Command::AskToJoin(required) => self.tell_host(ClientMessage::AskToJoin { required }),
             Command::Admit(knock) => self.tell_host(ClientMessage::Admit { knock }),

@@ -71,7 +71,13 @@ impl Actor {
                 text,
                 sent_at_ms,
             }),
-            ServerMessage::MediaState { id, media } => self.emit(Event::MediaState { id, media }),
+            ServerMessage::MediaState { id, media } => {
+                if id == self.you {
+                    // Our hand's place in the order, or the host put it down.
+                    self.media.hand = media.hand;
+                }
+                self.emit(Event::MediaState { id, media });
+            }
             ServerMessage::ShareRefused { name, .. } => {
                 // The host recorded our screen as off already.
                 if self.screen.take().is_some() {

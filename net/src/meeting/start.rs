@@ -68,6 +68,7 @@ impl Meeting {
                 mic: config.mic_on,
                 camera: config.camera_on,
                 screen: false,
+                hand: None,
             },
             session: Some(config.session.clone().unwrap_or_else(session_token)),
             on_waiting: Some(WaitingHook(Arc::new(move |message| {
@@ -149,6 +150,7 @@ impl Actor {
             mic: config.mic_on,
             camera: config.camera_on,
             screen: false,
+            hand: None,
         };
         let (outbound, inbound) = Outbound::new();
         let (peer_events_tx, peer_events) = mpsc::channel(256);

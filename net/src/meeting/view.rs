@@ -214,6 +214,7 @@ mod tests {
             mic: true,
             camera: false,
             screen: true,
+            hand: None,
         };
         view.apply(&Event::MediaState { id: 2, media });
         view.apply(&Event::Reconnecting {

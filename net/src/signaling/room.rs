@@ -116,6 +116,8 @@ pub(crate) struct Room {
     host_backlog: HostBacklog,
     /// When merged media states go out.
     media_due: Option<tokio::time::Instant>,
+    /// Hands raised so far: the next raised hand's number is one more.
+    hands_raised: u64,
     ended: bool,
 }
 
@@ -137,6 +139,7 @@ impl Room {
             knocks: BTreeMap::new(),
             host_backlog: HostBacklog::default(),
             media_due: None,
+            hands_raised: 0,
             ended: false,
         }
     }
@@ -404,6 +407,22 @@ impl Room {
                     media.screen = false;
                     self.send(from, refusal);
                 }
+                let Some(before) = self.members.get(&from).map(|member| member.media.hand) else {
+                    return;
+                };
+                // Hands are numbered here, in the order they go up, whatever the client sent.
+                media.hand = match (before, media.hand) {
+                    (Some(kept), Some(_)) => Some(kept),
+                    (None, Some(_)) => {
+                        self.hands_raised += 1;
+                        Some(self.hands_raised)
+                    }
+                    (_, None) => None,
+                };
+                if media.hand != before {
+                    // The one who raised it learns its place.
+                    self.send(from, ServerMessage::MediaState { id: from, media });
+                }
                 let Some(member) = self.members.get_mut(&from) else {
                     return;
                 };
@@ -442,6 +461,16 @@ impl Room {
             ClientMessage::Deny { knock } => {
                 if self.host_only(from, "turn guests away") {
                     self.answer_knock(knock, false);
+                }
+            }
+            ClientMessage::LowerHand { id } => {
+                if self.host_only(from, "lower hands")
+                    && let Some(member) = self.members.get_mut(&id)
+                    && member.media.hand.is_some()
+                {
+                    member.media.hand = None;
+                    let media = member.media;
+                    self.broadcast(&ServerMessage::MediaState { id, media }, None);
                 }
             }
             ClientMessage::AllowBack => {

@@ -147,6 +147,7 @@ async fn media_states_beyond_the_allowance_are_merged_into_the_latest() {
         mic: n.is_multiple_of(2),
         camera: n + 1 == states,
         screen: false,
+        hand: None,
     };
     for n in 0..states {
         say(&room, ada, ClientMessage::MediaState { media: state(n) }).await;

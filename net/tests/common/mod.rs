@@ -62,6 +62,7 @@ pub async fn guest(server: &SignalingServer, name: &str, passcode: Option<&str>)
                 mic: true,
                 camera: true,
                 screen: false,
+                hand: None,
             },
             ..Default::default()
         },

@@ -19,6 +19,8 @@ pub const TOGGLE_CHAT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, 
 pub const TOGGLE_PEOPLE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::U);
 /// Share the screen, or stop sharing.
 pub const TOGGLE_SHARE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::S);
+/// Raise or lower the hand.
+pub const TOGGLE_HAND: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Y);
 /// Leave the meeting.
 pub const LEAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Q);
 
@@ -69,6 +71,9 @@ impl MeetingScreen {
         }
         if pressed(&TOGGLE_SHARE) {
             self.toggle_share(ctx);
+        }
+        if pressed(&TOGGLE_HAND) {
+            self.toggle_hand();
         }
         if pressed(&LEAVE) {
             self.ask_to_leave();
@@ -164,6 +169,18 @@ impl MeetingScreen {
                         .clicked()
                     {
                         self.toggle_share(&ctx);
+                    }
+                    let hand = if self.my_media.hand.is_some() {
+                        "✋ Lower hand"
+                    } else {
+                        "✋ Raise hand"
+                    };
+                    if ui
+                        .add(egui::Button::new(hand).selected(self.my_media.hand.is_some()))
+                        .on_hover_text(tip("Raise your hand to speak, or lower it", &TOGGLE_HAND))
+                        .clicked()
+                    {
+                        self.toggle_hand();
                     }
                     // Unread messages stand out: the count in the accent colour.
                     let chat = match self.unread {

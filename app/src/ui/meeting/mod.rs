@@ -299,6 +299,13 @@ impl MeetingScreen {
         self.send(Command::SetMic(self.my_media.mic));
     }
 
+    fn toggle_hand(&mut self) {
+        // Shown at once; the host's answer gives it its place in the order.
+        let up = self.my_media.hand.is_none();
+        self.my_media.hand = up.then_some(0);
+        self.send(Command::RaiseHand(up));
+    }
+
     fn toggle_camera(&mut self) {
         self.my_media.camera = !self.my_media.camera;
         self.send(Command::SetCamera(self.my_media.camera));

@@ -1,6 +1,7 @@
 //! The side panels: chat and participants.
 
 use eframe::egui;
+use videomeet_net::meeting::Command;
 use videomeet_net::protocol::limits::MAX_CHAT_CHARS;
 
 use super::super::style;
@@ -55,9 +56,13 @@ impl MeetingScreen {
             let code = person.safety_code.clone();
             (Some(info.id), info.name.clone(), "", info.is_host, info.media, code)
         });
+        // Raised hands first, in the order they went up; then everyone else as they came.
+        let mut everyone: Vec<_> = std::iter::once(me).chain(others).collect();
+        everyone.sort_by_key(|(_, _, _, _, media, _)| media.hand.unwrap_or(u64::MAX));
         let mut removed = None;
+        let mut lowered = None;
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            for (id, name, suffix, host, media, safety_code) in std::iter::once(me).chain(others) {
+            for (id, name, suffix, host, media, safety_code) in everyone {
                 ui.horizontal(|ui| {
                     let (circle, _) = ui.allocate_exact_size(egui::vec2(24.0, 24.0), egui::Sense::hover());
                     ui.painter()
@@ -73,7 +78,18 @@ impl MeetingScreen {
                     if host {
                         ui.label(egui::RichText::new("host").small().color(style::INFO));
                     }
+                    if let Some(place) = media.hand {
+                        ui.label(egui::RichText::new(format!("✋ {place}")).color(style::WARNING))
+                            .on_hover_text("Hand raised; the number is its place in the order hands went up");
+                    }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        if self.hosting
+                            && media.hand.is_some()
+                            && let Some(id) = id
+                            && ui.small_button("Lower hand").clicked()
+                        {
+                            lowered = Some(id);
+                        }
                         if self.hosting
                             && let Some(id) = id
                             && ui
@@ -111,6 +127,9 @@ impl MeetingScreen {
                 }
             }
         });
+        if let Some(id) = lowered {
+            self.send(Command::LowerHand(id));
+        }
         if let Some((id, name)) = removed {
             self.confirm = Some(super::confirm::Confirm::Remove { id, name });
         }

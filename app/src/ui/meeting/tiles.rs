@@ -29,6 +29,8 @@ struct TileView {
     host: bool,
     /// Their connection broke and is being restored.
     reconnecting: bool,
+    /// Their hand is up.
+    hand: bool,
     stats: Option<String>,
 }
 
@@ -43,6 +45,7 @@ impl MeetingScreen {
             mic_on: self.my_media.mic,
             host: self.hosting,
             reconnecting: false,
+            hand: self.my_media.hand.is_some(),
             stats: self.show_stats.then(|| self.own_stats()),
         };
         let others = self.view.people.values().map(|person| TileView {
@@ -54,6 +57,7 @@ impl MeetingScreen {
             mic_on: person.info.media.mic,
             host: person.info.is_host,
             reconnecting: person.reconnecting,
+            hand: person.info.media.hand.is_some(),
             stats: self.show_stats.then(|| {
                 person.stats.as_ref().map_or_else(
                     || "connecting…".to_owned(),
@@ -90,6 +94,7 @@ impl MeetingScreen {
                 mic_on: true,
                 host: false,
                 reconnecting: false,
+                hand: false,
                 stats: None,
             });
         std::iter::once(me).chain(others).chain(screens).collect()
@@ -181,8 +186,9 @@ fn tile_label(view: &TileView, pinned: bool) -> String {
 fn caption(view: &TileView) -> String {
     let host = if view.host { " · host" } else { "" };
     let muted = if view.mic_on { "" } else { "🔇 " };
+    let hand = if view.hand { "✋ " } else { "" };
     let reconnecting = if view.reconnecting { " · reconnecting…" } else { "" };
-    format!("{muted}{}{}{host}{reconnecting}", view.name, view.suffix)
+    format!("{hand}{muted}{}{}{host}{reconnecting}", view.name, view.suffix)
 }
 
 /// An accessibility node for text painted at `rect`, saying the same words.
