@@ -192,6 +192,7 @@ fn print_event(event: &Event) {
             sent_at_ms,
         } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms}),
         Event::MediaState { id, media } => json!({"event": "media_state", "id": id, "media": media}),
+        Event::Reaction { from, emoji } => json!({"event": "reaction", "from": from, "emoji": emoji}),
         Event::Connection { id, step } => json!({"event": "connection", "id": id, "step": step}),
         Event::Stats(peers) => json!({"event": "stats", "peers": peers}),
         Event::Reconnecting { id, reconnecting } => {

@@ -135,6 +135,12 @@ fn a_headless_host_runs_a_waiting_room_from_stdin() {
     });
     assert!(muted["media"]["hand"].is_null(), "her hand went up again: {muted}");
 
+    // A reaction reaches the host.
+    assert_eq!(ada.ask(r#"{"command":"react","emoji":"👏"}"#)["ok"], true);
+    host.next("Ada's reaction", |e| {
+        e["event"] == "reaction" && e["from"] == ada_id && e["emoji"] == "👏"
+    });
+
     // Bob knocks, then gives up: his knock goes from the host's waiting room, and he never
     // got in.
     let mut bob = Program::guest("Bob", &link);

@@ -60,6 +60,10 @@ pub mod limits {
     pub const PING_INTERVAL: Duration = Duration::from_secs(2);
 }
 
+/// The reactions a participant may send: shown over the sender's picture for a few seconds.
+/// Only these, so that a reaction cannot carry text.
+pub const REACTIONS: [&str; 6] = ["👍", "👏", "😂", "❤", "🎉", "😮"];
+
 /// A participant's id within one meeting, given by the host.
 pub type PeerId = u32;
 
@@ -174,6 +178,11 @@ pub enum ClientMessage {
         to: PeerId,
         /// The offer, answer or candidate.
         signal: Signal,
+    },
+    /// A reaction (one of [`REACTIONS`]) for everyone to see over our picture.
+    React {
+        /// Which.
+        emoji: String,
     },
     /// A chat message to everyone.
     Chat {
@@ -345,6 +354,13 @@ pub enum ServerMessage {
         from: PeerId,
         /// The offer, answer or candidate.
         signal: Signal,
+    },
+    /// A participant reacted (sent to everyone, the sender too).
+    Reaction {
+        /// Who.
+        from: PeerId,
+        /// One of [`REACTIONS`].
+        emoji: String,
     },
     /// A chat message, stamped and numbered by the host so everyone sees the same order.
     Chat {

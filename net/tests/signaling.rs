@@ -928,3 +928,42 @@ async fn hands_go_up_in_order_for_everyone_and_only_the_host_lowers_others() {
         "{hands:?}"
     );
 }
+
+#[tokio::test]
+async fn reactions_reach_everyone_and_carry_no_text() {
+    let (server, mut host) = host(None).await;
+    let mut ada = guest(&server, "Ada", None).await.unwrap();
+    ada.client.send(ClientMessage::React { emoji: "👍".into() });
+    for events in [&mut host.events, &mut ada.events] {
+        loop {
+            if let ServerMessage::Reaction { from, emoji } = next(events).await {
+                assert_eq!((from, emoji.as_str()), (ada.you, "👍"), "the sender sees it too");
+                break;
+            }
+        }
+    }
+    // Anything but the few reactions is refused, and nobody sees it.
+    for text in ["visit evil.example", "", "👍👍", "\u{202e}👍"] {
+        ada.client.send(ClientMessage::React { emoji: text.into() });
+        loop {
+            match next(&mut ada.events).await {
+                ServerMessage::Error { message } => {
+                    assert!(message.contains("a reaction is one of"), "{message}");
+                    break;
+                }
+                ServerMessage::Reaction { emoji, .. } => panic!("{emoji:?} was shown"),
+                _ => {}
+            }
+        }
+    }
+    // A burst is cut off as chat is.
+    for _ in 0..videomeet_net::protocol::limits::CHAT_BURST + 5 {
+        ada.client.send(ClientMessage::React { emoji: "🎉".into() });
+    }
+    loop {
+        if let ServerMessage::Error { message } = next(&mut ada.events).await {
+            assert!(message.contains("too fast"), "{message}");
+            break;
+        }
+    }
+}

@@ -33,6 +33,8 @@ pub enum Line {
     StopSharing {},
     /// Raise our hand, or put it down.
     Hand { raised: bool },
+    /// Show a reaction over our picture: one of 👍 👏 😂 ❤ 🎉 😮.
+    React { emoji: String },
     /// Capture from another camera (an id from `videomeet devices`).
     UseCamera { id: String },
     /// Capture from another microphone.
@@ -78,6 +80,7 @@ impl Line {
             Self::Share { screen } => Command::ShareScreen(find_screen(&screen)?),
             Self::StopSharing {} => Command::StopSharing,
             Self::Hand { raised } => Command::RaiseHand(raised),
+            Self::React { emoji } => Command::React(emoji),
             Self::UseCamera { id } => {
                 Command::UseCamera(VideoChoice::from_id(&id).ok_or_else(|| unknown("camera", &id))?)
             }

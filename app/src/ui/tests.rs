@@ -1137,3 +1137,31 @@ fn hands_are_raised_shown_in_order_and_lowered_by_the_host() {
     harness.run();
     assert_eq!(commands.try_recv().ok(), Some(Command::RaiseHand(false)));
 }
+
+#[test]
+fn reactions_are_sent_from_the_bar_and_shown_over_the_picture_for_a_moment() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    harness.run();
+    harness.get_by_label("😀 React").click();
+    harness.run();
+    harness.get_by_label("👍").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::React("👍".into())));
+    send(
+        &events,
+        Event::Reaction {
+            from: 2,
+            emoji: "🎉".into(),
+        },
+    );
+    harness.run();
+    on_tile(&harness, "Grace Hopper", "Grace Hopper reacts 🎉");
+    harness.state().advance(Duration::from_millis(4100));
+    harness.run();
+    assert!(
+        harness.query_by_label("Grace Hopper reacts 🎉").is_none(),
+        "gone after 4 s"
+    );
+}

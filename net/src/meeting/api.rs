@@ -114,6 +114,8 @@ pub enum Command {
     LockMeeting(bool),
     /// Host only: everyone removed or turned away so far may ask to join again.
     AllowBack,
+    /// Show a reaction (one of [`crate::protocol::REACTIONS`]) over our picture for everyone.
+    React(String),
     /// Raise our hand (everyone sees it, in the order hands went up) or put it down.
     RaiseHand(bool),
     /// Host only: put a participant's raised hand down.
@@ -188,6 +190,13 @@ pub enum Event {
         text: String,
         /// Host clock, ms since the Unix epoch.
         sent_at_ms: u64,
+    },
+    /// A participant reacted (ourselves too): show `emoji` over their picture for a moment.
+    Reaction {
+        /// Who.
+        from: PeerId,
+        /// One of [`crate::protocol::REACTIONS`].
+        emoji: String,
     },
     /// A participant's microphone, camera or screen changed.
     MediaState {

@@ -335,6 +335,7 @@ impl Actor {
             // The host numbers raised hands; any number says "up".
             Command::RaiseHand(up) => self.media.hand = up.then_some(0),
             Command::LowerHand(id) => self.tell_host(ClientMessage::LowerHand { id }),
+            Command::React(emoji) => self.tell_host(ClientMessage::React { emoji }),
             Command::Remove(id) => self.tell_host(ClientMessage::Remove { id }),
             Command::AskToJoin(required) => self.tell_host(ClientMessage::AskToJoin { required }),
             Command::Admit(knock) => self.tell_host(ClientMessage::Admit { knock }),

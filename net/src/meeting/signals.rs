@@ -86,6 +86,7 @@ impl Actor {
                 }
                 self.emit(Event::Problem(Problem::ShareRefused { sharer: name }));
             }
+            ServerMessage::Reaction { from, emoji } => self.emit(Event::Reaction { from, emoji }),
             ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
             ServerMessage::Ended => return Some(EndReason::HostEnded),
             ServerMessage::Removed => return Some(EndReason::Removed),

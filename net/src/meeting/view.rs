@@ -156,7 +156,8 @@ impl MeetingView {
                     person.info.media = *media;
                 }
             }
-            Event::Connection { .. } => {}
+            // Passing: the window shows it a moment; nothing to keep.
+            Event::Connection { .. } | Event::Reaction { .. } => {}
             Event::Stats(all) => {
                 for stats in all {
                     if let Some(person) = self.people.get_mut(&stats.id) {

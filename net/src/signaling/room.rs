@@ -21,7 +21,7 @@ use super::barred::Barred;
 use super::names;
 use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
-    ServerMessage, limits,
+    REACTIONS, ServerMessage, limits,
 };
 use crate::text::clean_chat;
 
@@ -400,6 +400,7 @@ impl Room {
                 }
             }
             ClientMessage::Chat { text } => self.chat(from, &text),
+            ClientMessage::React { emoji } => self.react(from, emoji),
             ClientMessage::MediaState { mut media } => {
                 if media.screen
                     && let Some(refusal) = self.share_refusal(from)
@@ -528,6 +529,21 @@ impl Room {
             };
             self.broadcast(&chat, None);
             return;
+        };
+        self.send(from, ServerMessage::Error { message: refusal });
+    }
+
+    /// Shows `from`'s reaction to everyone: one of the few allowed, as often as chat.
+    fn react(&mut self, from: PeerId, emoji: String) {
+        let Some(member) = self.members.get_mut(&from) else {
+            return;
+        };
+        let refusal = if !REACTIONS.contains(&emoji.as_str()) {
+            format!("a reaction is one of {}", REACTIONS.join(" "))
+        } else if !member.allowance.chat(Instant::now()) {
+            "you are reacting too fast; this one was not shown".to_owned()
+        } else {
+            return self.broadcast(&ServerMessage::Reaction { from, emoji }, None);
         };
         self.send(from, ServerMessage::Error { message: refusal });
     }

@@ -3,6 +3,7 @@
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 use videomeet_net::meeting::Command;
+use videomeet_net::protocol::REACTIONS;
 
 use super::super::settings::Settings;
 use super::super::setup::choose;
@@ -181,6 +182,22 @@ impl MeetingScreen {
                         .clicked()
                     {
                         self.toggle_hand();
+                    }
+                    let mut reaction = None;
+                    ui.menu_button("😀 React", |ui| {
+                        ui.horizontal(|ui| {
+                            for emoji in REACTIONS {
+                                if ui.button(egui::RichText::new(emoji).size(22.0)).clicked() {
+                                    reaction = Some(emoji);
+                                    ui.close();
+                                }
+                            }
+                        });
+                    })
+                    .response
+                    .on_hover_text("Show everyone a reaction over your picture");
+                    if let Some(emoji) = reaction {
+                        self.send(Command::React(emoji.to_owned()));
                     }
                     // Unread messages stand out: the count in the accent colour.
                     let chat = match self.unread {

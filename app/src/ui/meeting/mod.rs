@@ -34,6 +34,9 @@ struct News {
 /// Lines of news shown at most; the oldest give way.
 const NEWS_SHOWN: usize = 4;
 
+/// How long a reaction stays over the sender's picture.
+const REACTION_LIFETIME: Duration = Duration::from_secs(4);
+
 /// How long a problem stays on screen.
 const PROBLEM_LIFETIME: Duration = Duration::from_secs(8);
 /// Louder than this (on the meter's 0..1 scale, about -40 dBFS) counts as speaking.
@@ -124,6 +127,8 @@ pub struct MeetingScreen {
     draft: String,
     /// The chat was just opened: its message field takes the keyboard.
     focus_chat: bool,
+    /// Reactions on show, by whom, and since when.
+    reactions: std::collections::HashMap<PeerId, (String, Instant)>,
     copied: Option<(&'static str, Instant)>,
     devices: Option<DeviceChoices>,
     share_picker: Option<Box<share::SharePicker>>,
@@ -171,6 +176,7 @@ impl MeetingScreen {
             news: Vec::new(),
             draft: String::new(),
             focus_chat: false,
+            reactions: std::collections::HashMap::new(),
             copied: None,
             devices,
             share_picker: None,
@@ -216,6 +222,8 @@ impl MeetingScreen {
         self.caught_up = self.view.you.is_some();
         let now = self.now();
         self.news.retain(|news| now.duration_since(news.at) < PROBLEM_LIFETIME);
+        self.reactions
+            .retain(|_, (_, at)| now.duration_since(*at) < REACTION_LIFETIME);
     }
 
     /// Shows `text` for a few seconds, as a `warning` or as neutral news; the newest few.
@@ -280,6 +288,7 @@ impl MeetingScreen {
                     body: "Let them in or turn them away in the meeting window.".into(),
                 });
             }
+            Event::Reaction { from, emoji } => drop(self.reactions.insert(*from, (emoji.clone(), now))),
             Event::Problem(problem) => self.tell(problem.to_string(), true, now),
             Event::Ended(reason) => drop(self.ended.get_or_insert_with(|| reason.to_string())),
             _ => {}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use eframe::egui::accesskit::Role;
 use eframe::egui::{self, Align2, Color32, FontId, Rect, Stroke, StrokeKind, WidgetInfo};
 use videomeet_media::slot::VideoSlot;
+use videomeet_net::protocol::PeerId;
 
 use super::super::grid::{TILE_ASPECT, grid, spotlight};
 use super::super::style;
@@ -31,6 +32,8 @@ struct TileView {
     reconnecting: bool,
     /// Their hand is up.
     hand: bool,
+    /// Their reaction on show.
+    reaction: Option<String>,
     stats: Option<String>,
 }
 
@@ -46,6 +49,7 @@ impl MeetingScreen {
             host: self.hosting,
             reconnecting: false,
             hand: self.my_media.hand.is_some(),
+            reaction: self.reaction_of(self.view.you),
             stats: self.show_stats.then(|| self.own_stats()),
         };
         let others = self.view.people.values().map(|person| TileView {
@@ -58,6 +62,7 @@ impl MeetingScreen {
             host: person.info.is_host,
             reconnecting: person.reconnecting,
             hand: person.info.media.hand.is_some(),
+            reaction: self.reaction_of(Some(person.info.id)),
             stats: self.show_stats.then(|| {
                 person.stats.as_ref().map_or_else(
                     || "connecting…".to_owned(),
@@ -95,9 +100,16 @@ impl MeetingScreen {
                 host: false,
                 reconnecting: false,
                 hand: false,
+                reaction: None,
                 stats: None,
             });
         std::iter::once(me).chain(others).chain(screens).collect()
+    }
+
+    /// The reaction `id` shows now, if any.
+    fn reaction_of(&self, id: Option<PeerId>) -> Option<String> {
+        id.and_then(|id| self.reactions.get(&id))
+            .map(|(emoji, _)| emoji.clone())
     }
 
     fn own_stats(&self) -> String {
@@ -260,6 +272,22 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
         painted_text(ui, view.key, "tile-stats", stats_rect, stats);
         painter.rect_filled(stats_rect, 4.0, Color32::from_black_alpha(170));
         painter.galley(stats_rect.min + egui::vec2(5.0, 3.0), galley, Color32::WHITE);
+    }
+    if let Some(emoji) = &view.reaction {
+        let drawn = painter.text(
+            frame.right_bottom() + egui::vec2(-12.0, -10.0),
+            Align2::RIGHT_BOTTOM,
+            emoji,
+            FontId::proportional((frame.height() * 0.18).clamp(24.0, 56.0)),
+            Color32::WHITE,
+        );
+        painted_text(
+            ui,
+            view.key,
+            "tile-reaction",
+            drawn,
+            &format!("{} reacts {emoji}", view.name),
+        );
     }
     if pinned {
         painter.text(
