@@ -916,8 +916,26 @@ async fn hands_go_up_in_order_for_everyone_and_only_the_host_lowers_others() {
         }
         assert_eq!(media, MediaState { hand: None, ..muted });
     }
-    // A newcomer sees the hands that are up, with their places.
-    let carol = guest(&server, "Carol", None).await.unwrap();
+    // A newcomer sees the hands that are up, with their places; one cannot come in with a
+    // hand up and a place of its own choosing.
+    let carol = join(
+        &common::target(&server),
+        HelloParams {
+            name: "Carol".into(),
+            media: raised,
+            ..HelloParams::default()
+        },
+    )
+    .await
+    .unwrap();
+    loop {
+        if let ServerMessage::PeerJoined { peer } = next(&mut host.events).await
+            && peer.id == carol.you
+        {
+            assert_eq!(peer.media.hand, None, "no place taken");
+            break;
+        }
+    }
     let hands: Vec<_> = carol
         .peers
         .iter()

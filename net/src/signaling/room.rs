@@ -333,6 +333,8 @@ impl Room {
             ..
         } = joining;
         let name = if is_host { name } else { self.guest_name(&name) };
+        // A hand goes up by `media_state` once in, where the host gives it its place.
+        let media = MediaState { hand: None, ..media };
         let id = self.next_id;
         self.next_id += 1;
         let member = Member {
