@@ -63,6 +63,18 @@ pub struct MeetingConfig {
     pub session: Option<String>,
 }
 
+impl MeetingConfig {
+    /// What we send as we come in: microphone and camera as chosen, no screen, no hand.
+    pub fn media_at_start(&self) -> MediaState {
+        MediaState {
+            mic: self.mic_on,
+            camera: self.camera_on,
+            screen: false,
+            hand: None,
+        }
+    }
+}
+
 impl Default for MeetingConfig {
     /// "Guest" with the synthetic devices (test pattern at 640x360, 440 Hz tone, no
     /// speaker), both on, nothing announced: where tests and benchmarks start. The window and

@@ -15,7 +15,6 @@ use crate::address::JoinTarget;
 use crate::bandwidth::SendRange;
 use crate::discovery::Announcement;
 use crate::peer::PeerConfig;
-use crate::protocol::MediaState;
 use crate::signaling::{HelloParams, Joined, SignalingServer, WaitingHook, join, session_token};
 
 use super::emitter::Emitter;
@@ -61,18 +60,14 @@ impl Meeting {
             mut commands,
             events,
         } = self;
-        let (waiting_tx, mut waiting) = mpsc::unbounded_channel();
+        // The host says it once per knock; a few queued are plenty.
+        let (waiting_tx, mut waiting) = mpsc::channel(4);
         let hello = HelloParams {
             name: config.name.clone(),
-            media: MediaState {
-                mic: config.mic_on,
-                camera: config.camera_on,
-                screen: false,
-                hand: None,
-            },
+            media: config.media_at_start(),
             session: Some(config.session.clone().unwrap_or_else(session_token)),
             on_waiting: Some(WaitingHook(Arc::new(move |message| {
-                let _ = waiting_tx.send(message.to_owned());
+                let _ = waiting_tx.try_send(message.to_owned());
             }))),
             ..HelloParams::default()
         };
@@ -146,12 +141,7 @@ impl Actor {
         commands: mpsc::Receiver<Request>,
         events: Emitter,
     ) -> Result<Self, (MeetingError, Emitter)> {
-        let media = MediaState {
-            mic: config.mic_on,
-            camera: config.camera_on,
-            screen: false,
-            hand: None,
-        };
+        let media = config.media_at_start();
         let (outbound, inbound) = Outbound::new();
         let (peer_events_tx, peer_events) = mpsc::channel(256);
 
