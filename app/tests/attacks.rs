@@ -2,11 +2,14 @@
 //! client written from PROTOCOL.md attacks the host from inside the LAN (loopback
 //! addresses play the machines). After each attack the host is alive, its memory is back
 //! near where it was, the call's video never stayed below 20 fps for more than a second,
-//! nobody was thrown out, and a newcomer with the passcode joins within 2 s.
+//! nobody was thrown out, and a newcomer with the passcode joins within 2 s. Attacks on
+//! what people see (names, chat) are checked in what Ada's program printed.
 
 mod common;
 
+use std::io::Write;
 use std::net::Ipv4Addr;
+use std::process::ChildStdin;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +20,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{WebSocketStream, client_async};
-use videomeet_net::protocol::{ClientMessage, MediaState, PROTOCOL_VERSION, ServerMessage, Signal};
+use videomeet_net::protocol::{ClientMessage, DenyReason, MediaState, PROTOCOL_VERSION, ServerMessage, Signal, limits};
 
 const PASSCODE: &str = "s3cret";
 
@@ -185,6 +188,279 @@ async fn passcode_guessing(port: u16) {
     }
 }
 
+/// The first line `lines` got since `since` that `wanted` picks, waiting up to `limit`.
+async fn printed(lines: &Lines, since: Instant, limit: Duration, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let found = lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(at, event)| *at >= since && wanted(event))
+            .map(|(_, event)| event.clone());
+        if found.is_some() || Instant::now() >= deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Gives the headless host `command` on its input and waits for it to be carried out.
+async fn host_command(input: &mut ChildStdin, host: &Lines, command: Value) {
+    let line = command.to_string();
+    let sent = Instant::now();
+    writeln!(input, "{line}").expect("the host reads commands");
+    let reply = printed(host, sent, Duration::from_secs(2), |event| {
+        event["event"] == "reply" && event["line"] == line.as_str()
+    })
+    .await;
+    assert!(
+        reply.as_ref().is_some_and(|reply| reply["ok"] == true),
+        "the host did not carry out {line}: {reply:?}"
+    );
+}
+
+/// The knock the host was told of since `since` for a guest called `name`.
+async fn knock_heard(host: &Lines, since: Instant, name: &str) -> u64 {
+    let knocking = printed(host, since, Duration::from_secs(2), |event| {
+        event["event"] == "knocking" && event["name"] == name
+    })
+    .await;
+    knocking
+        .and_then(|event| event["knock"].as_u64())
+        .unwrap_or_else(|| panic!("the host was not told that {name} knocks"))
+}
+
+/// Addresses the knock flood comes from: more than the waiting room has places, so every
+/// place can be held by an address of its own; a newcomer from an address with no knock
+/// waiting still takes the place of the oldest knock (PROTOCOL.md, Limits).
+const FLOOD_ADDRESSES: u8 = limits::MAX_WAITING as u8 + 4;
+
+/// With guests asked to wait: knocks from many addresses, each one more than an address
+/// may have waiting, fill what they can of the waiting room. A newcomer still gets to wait
+/// and is let in by the host; a guest the host turned away, knocking again without a
+/// session token, stays out. Returns how long the newcomer took from knocking to being
+/// let in.
+async fn knock_flood(port: u16, host_input: &mut ChildStdin, host: &Lines) -> Duration {
+    host_command(
+        host_input,
+        host,
+        serde_json::json!({"command": "ask_to_join", "on": true}),
+    )
+    .await;
+    let mut flood = Vec::new();
+    let (mut waiting, mut refused) = (0, 0);
+    for address in 1..=FLOOD_ADDRESSES {
+        for n in 0..=limits::WAITING_PER_ADDRESS {
+            let from = Ipv4Addr::new(127, 0, 5, address);
+            let Some(mut socket) = connect(port, from, &format!("Flood {address}.{n}"), PASSCODE).await else {
+                continue;
+            };
+            match first_answer(&mut socket, Duration::from_secs(2)).await {
+                Some(ServerMessage::Waiting { .. }) => waiting += 1,
+                Some(ServerMessage::Denied {
+                    reason: DenyReason::TooManyConnections,
+                    ..
+                }) => refused += 1,
+                other => panic!("knock flood: a knock from {from} was answered {other:?}"),
+            }
+            flood.push(socket);
+        }
+    }
+    println!("knock flood: {waiting} knocks were told to wait, {refused} were refused");
+    assert!(
+        waiting >= limits::MAX_WAITING,
+        "knock flood: the flood did not fill the waiting room: {waiting} knocks waited"
+    );
+
+    let knocked = Instant::now();
+    let mut newcomer = connect(port, Ipv4Addr::LOCALHOST, "Newcomer", PASSCODE)
+        .await
+        .expect("the newcomer connects");
+    let answer = first_answer(&mut newcomer, Duration::from_secs(2)).await;
+    assert!(
+        matches!(answer, Some(ServerMessage::Waiting { .. })),
+        "knock flood: a newcomer was not let wait while {FLOOD_ADDRESSES} addresses flooded the waiting room: {answer:?}"
+    );
+    let knock = knock_heard(host, knocked, "Newcomer").await;
+    host_command(
+        host_input,
+        host,
+        serde_json::json!({"command": "admit", "knock": knock}),
+    )
+    .await;
+    let answer = first_answer(&mut newcomer, Duration::from_secs(2)).await;
+    assert!(
+        matches!(answer, Some(ServerMessage::Welcome { .. })),
+        "knock flood: the newcomer the host let in was not welcomed: {answer:?}"
+    );
+    let let_in = knocked.elapsed();
+    let _ = newcomer.send(Message::text(ClientMessage::Leave.to_json())).await;
+
+    // Turned away, then back without a session token: the address keeps it out.
+    let from = Ipv4Addr::new(127, 0, 5, 200);
+    let since = Instant::now();
+    let mut turned_away = connect(port, from, "Turned away", PASSCODE).await.expect("connects");
+    let answer = first_answer(&mut turned_away, Duration::from_secs(2)).await;
+    assert!(
+        matches!(answer, Some(ServerMessage::Waiting { .. })),
+        "knock flood: a guest from a fresh address could not wait: {answer:?}"
+    );
+    let knock = knock_heard(host, since, "Turned away").await;
+    host_command(host_input, host, serde_json::json!({"command": "deny", "knock": knock})).await;
+    let answer = first_answer(&mut turned_away, Duration::from_secs(2)).await;
+    assert!(
+        matches!(
+            answer,
+            Some(ServerMessage::Denied {
+                reason: DenyReason::NotAdmitted,
+                ..
+            })
+        ),
+        "knock flood: the guest the host turned away was told {answer:?}"
+    );
+    let mut again = connect(port, from, "Turned away", PASSCODE).await.expect("connects");
+    let answer = first_answer(&mut again, Duration::from_secs(2)).await;
+    assert!(
+        matches!(
+            answer,
+            Some(ServerMessage::Denied {
+                reason: DenyReason::NotAdmitted,
+                ..
+            })
+        ),
+        "knock flood: a guest the host turned away, knocking again without a session token, was told {answer:?}"
+    );
+
+    for socket in &mut flood {
+        let _ = socket.send(Message::text(ClientMessage::Leave.to_json())).await;
+    }
+    drop(flood);
+    host_command(
+        host_input,
+        host,
+        serde_json::json!({"command": "ask_to_join", "on": false}),
+    )
+    .await;
+    let_in
+}
+
+/// Names that try to pass for the host, for Ada or for each other.
+const LOOK_ALIKES: [&str; 6] = [
+    "Grace",
+    "grace (HOST)",
+    "Ada",
+    "\u{202E}Ada\u{200B}",
+    "\u{2066}Grace\u{2069}\u{FEFF}",
+    "Eve\u{1B}[31m\u{0}\u{7}\r",
+];
+/// Chat full of terminal escapes, bells, NULs, carriage returns and direction overrides.
+const RAW_CHAT: &str = "\u{202E}gnp.exe\u{202C} line\r\nnext\u{7}\u{1B}[2J\u{0} \u{2066}x\u{2069}\u{FEFF}y\u{200B}z";
+
+/// The characters of `text` nobody should be shown: controls (but line breaks where
+/// `lines` allows them) and invisible format characters.
+fn unshowable(text: &str, lines: bool) -> Vec<String> {
+    text.chars()
+        .filter(|c| {
+            (c.is_control() && !(lines && *c == '\n'))
+                || matches!(
+                    c,
+                    '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+                )
+        })
+        .map(|c| format!("U+{:04X}", u32::from(c)))
+        .collect()
+}
+
+/// The names `who`'s program showed since `since` for the participants `ids`, as they joined.
+async fn names_shown(who: &str, lines: &Lines, since: Instant, ids: &[u64]) -> Vec<String> {
+    let mut names = Vec::new();
+    for id in ids {
+        let joined = printed(lines, since, Duration::from_secs(2), |event| {
+            event["event"] == "peer_joined" && event["peer"]["id"] == *id
+        })
+        .await;
+        let name = joined.as_ref().and_then(|event| event["peer"]["name"].as_str());
+        names.push(
+            name.unwrap_or_else(|| panic!("names and raw chat: {who} was not told that {id} joined"))
+                .to_owned(),
+        );
+    }
+    names
+}
+
+/// Guests join with look-alike names and one chats raw text: Ada is shown names told apart
+/// from hers, the host's and each other's, and text without controls or format characters.
+async fn names_and_raw_chat(port: u16, host: &Lines, ada: &Lines) {
+    let since = Instant::now();
+    let mut guests = Vec::new();
+    for (n, name) in LOOK_ALIKES.iter().enumerate() {
+        let from = Ipv4Addr::new(127, 0, 6, n as u8 + 1);
+        let mut socket = connect(port, from, name, PASSCODE).await.expect("connects");
+        let answer = first_answer(&mut socket, Duration::from_secs(2)).await;
+        let Some(ServerMessage::Welcome { you, .. }) = answer else {
+            panic!("names and raw chat: {name:?} was not let in: {answer:?}");
+        };
+        guests.push((you, socket));
+    }
+    let (chatter, socket) = &mut guests[0];
+    let chat = ClientMessage::Chat { text: RAW_CHAT.into() };
+    socket.send(Message::text(chat.to_json())).await.expect("sends");
+    let chatter = *chatter;
+    let chat = printed(ada, since, Duration::from_secs(2), |event| {
+        event["event"] == "chat" && event["from"] == chatter
+    })
+    .await
+    .expect("names and raw chat: Ada was not shown the chat message");
+
+    let ids: Vec<u64> = guests.iter().map(|(id, _)| u64::from(*id)).collect();
+    let names = names_shown("Ada", ada, since, &ids).await;
+    for (wanted, name) in LOOK_ALIKES.iter().zip(&names) {
+        let bad = unshowable(name, false);
+        assert!(
+            bad.is_empty(),
+            "names and raw chat: Ada was shown the name {name:?} (asked for {wanted:?}) with {bad:?}"
+        );
+        for taken in ["Grace", "Ada"] {
+            assert!(
+                !name.eq_ignore_ascii_case(taken),
+                "names and raw chat: a guest who asked for {wanted:?} was shown to Ada as {name:?}, like {taken}"
+            );
+        }
+        assert!(
+            !name.to_lowercase().ends_with("(host)"),
+            "names and raw chat: a guest who asked for {wanted:?} was shown to Ada as the host, {name:?}"
+        );
+    }
+    let mut lowered: Vec<String> = names.iter().map(|name| name.to_lowercase()).collect();
+    lowered.sort();
+    lowered.dedup();
+    assert_eq!(
+        lowered.len(),
+        names.len(),
+        "names and raw chat: Ada was shown names that cannot be told apart: {names:?}"
+    );
+    assert_eq!(
+        names_shown("the host", host, since, &ids).await,
+        names,
+        "names and raw chat: the host and Ada were shown different names"
+    );
+
+    let text = chat["text"].as_str().expect("chat text");
+    let bad = unshowable(text, true);
+    assert!(
+        bad.is_empty(),
+        "names and raw chat: Ada was shown the chat message {text:?} with {bad:?}"
+    );
+    assert_eq!(chat["name"], names[0].as_str(), "names and raw chat: the chat's sender");
+    assert_eq!(text, "gnp.exe line\nnext[2J xyz", "names and raw chat: the chat's text");
+    println!("names and raw chat: Ada was shown the names {names:?} and the chat {text:?}");
+
+    for (_, socket) in &mut guests {
+        let _ = socket.send(Message::text(ClientMessage::Leave.to_json())).await;
+    }
+}
+
 /// Reads what the host sends `sockets` for `duration`, as a client that keeps up would.
 async fn drain_for(sockets: &mut [WebSocketStream<TcpStream>], duration: Duration) {
     let deadline = tokio::time::Instant::now() + duration;
@@ -235,7 +511,7 @@ fn check_call(attack: &str, since: Instant, host: &Lines, ada: &Lines) {
 
 #[test]
 fn attacks_from_inside_the_lan_end_nothing() {
-    let (host, host_lines, joined) = start_host(&["--passcode", PASSCODE, "--size", "320x240", "--duration", "90"]);
+    let (mut host, host_lines, joined) = start_host(&["--passcode", PASSCODE, "--size", "320x240", "--duration", "90"]);
     let link = joined["link"].as_str().expect("a link").to_owned();
     let port: u16 = link
         .rsplit_once(':')
@@ -243,6 +519,7 @@ fn attacks_from_inside_the_lan_end_nothing() {
         .and_then(|port| port.parse().ok())
         .expect("a port in the link");
     let host_pid = host.0.id();
+    let mut host_input = host.0.stdin.take().expect("the host's input");
     let host_lines = collect(host_lines);
     let mut ada = Running(
         videomeet(&[
@@ -279,14 +556,29 @@ fn attacks_from_inside_the_lan_end_nothing() {
         .build()
         .unwrap();
     let mut held = Vec::new();
-    for attack in ["chat burst", "candidate flood", "idle slots", "passcode guessing"] {
+    for attack in [
+        "chat burst",
+        "candidate flood",
+        "idle slots",
+        "passcode guessing",
+        "knock flood",
+        "names and raw chat",
+    ] {
         let since = Instant::now();
         runtime.block_on(async {
             match attack {
                 "chat burst" => chat_burst(port).await,
                 "candidate flood" => candidate_flood(port).await,
                 "idle slots" => held = idle_slots(port).await,
-                _ => passcode_guessing(port).await,
+                "passcode guessing" => passcode_guessing(port).await,
+                "knock flood" => {
+                    let let_in = knock_flood(port, &mut host_input, &host_lines).await;
+                    println!(
+                        "knock flood: a newcomer who waited was let in {:.1} ms after knocking",
+                        let_in.as_secs_f64() * 1000.0
+                    );
+                }
+                _ => names_and_raw_chat(port, &host_lines, &ada_lines).await,
             }
         });
         let joined_in = runtime.block_on(newcomer_joins(port));

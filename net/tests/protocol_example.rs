@@ -24,10 +24,9 @@ use videomeet_net::meeting::{Event, Meeting, MeetingConfig, MeetingHandle, Role}
 use videomeet_net::peer::PeerConfig;
 use videomeet_net::protocol::ClientMessage;
 use videomeet_net::signaling::HostConfig;
-use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
+use webrtc::peer_connection::RTCIceCandidateInit;
 
-use common::other_stack::{Theirs, other_stack, receive};
+use common::other_stack::{Offering, Theirs, candidate_of, first_mid, mid_of, other_stack, receive};
 
 const PROTOCOL: &str = include_str!("../PROTOCOL.md");
 
@@ -169,12 +168,6 @@ struct Facts {
     code: String,
     /// The host's participant id, from `welcome`.
     host: Option<u64>,
-    /// Our offer's SDP.
-    offer: Option<String>,
-    /// The host's answer has been applied.
-    answered: bool,
-    /// The host's candidates that came before its answer.
-    early: Vec<RTCIceCandidateInit>,
     /// Nonces of our pings.
     pings: Vec<u64>,
 }
@@ -182,7 +175,7 @@ struct Facts {
 /// The client's side: a raw WebSocket and a webrtc-rs peer.
 struct Client {
     socket: common::RawSocket,
-    pc: Arc<dyn PeerConnection>,
+    link: Offering,
     candidates: mpsc::Receiver<RTCIceCandidateInit>,
     facts: Facts,
     /// Host messages received and not yet matched with the example.
@@ -208,10 +201,7 @@ impl Client {
             fields.insert("code".into(), self.facts.code.to_lowercase().into());
         }
         let messages = if shortened(&message["signal"]["sdp"]) {
-            let offer = self.pc.create_offer(None).await.expect("an offer");
-            self.pc.set_local_description(offer.clone()).await.unwrap();
-            message["signal"]["sdp"] = offer.sdp.clone().into();
-            self.facts.offer = Some(offer.sdp);
+            message["signal"]["sdp"] = self.link.offer().await.into();
             vec![message]
         } else if shortened(&message["signal"]["candidate"]) {
             let candidates = self.own_candidates().await;
@@ -295,36 +285,9 @@ impl Client {
             }
             "signal answer" => {
                 let sdp = message["signal"]["sdp"].as_str().expect("an SDP").to_owned();
-                let answer = RTCSessionDescription::answer(sdp).expect("an answer");
-                self.pc
-                    .set_remote_description(answer)
-                    .await
-                    .expect("the answer applies");
-                self.facts.answered = true;
-                for candidate in std::mem::take(&mut self.facts.early) {
-                    self.pc
-                        .add_ice_candidate(candidate)
-                        .await
-                        .expect("the host's candidate applies");
-                }
+                self.link.take_answer(sdp).await;
             }
-            "signal candidate" => {
-                let signal = &message["signal"];
-                let candidate = RTCIceCandidateInit {
-                    candidate: signal["candidate"].as_str().expect("a candidate").to_owned(),
-                    sdp_mid: signal["sdpMid"].as_str().map(str::to_owned),
-                    sdp_mline_index: signal["sdpMLineIndex"].as_u64().map(|index| index as u16),
-                    ..Default::default()
-                };
-                if self.facts.answered {
-                    self.pc
-                        .add_ice_candidate(candidate)
-                        .await
-                        .expect("the host's candidate applies");
-                } else {
-                    self.facts.early.push(candidate);
-                }
-            }
+            "signal candidate" => self.link.take_candidate(candidate_of(&message["signal"])).await,
             "pong" => {
                 let nonce = message["nonce"].as_u64();
                 assert!(
@@ -388,25 +351,6 @@ fn assert_filled(step: &Step, message: &Value) {
     walk(message, "", step.line);
 }
 
-/// The first video m-line's mid in `sdp`.
-fn first_video_mid(sdp: &str) -> Option<String> {
-    let video = sdp.split("\r\nm=").find(|section| section.starts_with("video "))?;
-    let mid = video.lines().find_map(|line| line.strip_prefix("a=mid:"))?;
-    Some(mid.trim().to_owned())
-}
-
-/// The mid of the m-line `track` arrived on.
-async fn mid_of(pc: &Arc<dyn PeerConnection>, track: &Arc<dyn TrackRemote>) -> Option<String> {
-    for transceiver in pc.get_transceivers().await {
-        if let Ok(Some(receiver)) = transceiver.receiver().await
-            && std::ptr::addr_eq(Arc::as_ptr(receiver.track()), Arc::as_ptr(track))
-        {
-            return transceiver.mid().await.ok().flatten();
-        }
-    }
-    None
-}
-
 /// Grace hosts a meeting on loopback as the example's `welcome` describes it, with the
 /// passcode of its `hello`, sending a test pattern and a tone. Returns where to join, and the
 /// handle that keeps the meeting going.
@@ -468,7 +412,7 @@ async fn the_documented_exchange_brings_the_hosts_picture() {
     let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connects");
     let mut client = Client {
         socket,
-        pc: Arc::clone(&pc),
+        link: Offering::new(Arc::clone(&pc)),
         candidates,
         facts: Facts {
             code: target.code.clone().expect("the link has the meeting code"),
@@ -489,8 +433,8 @@ async fn the_documented_exchange_brings_the_hosts_picture() {
     }
 
     // First media: the host's camera arrives on our first video m-line and is decoded.
-    let offer = client.facts.offer.clone().expect("the example offers");
-    let camera_mid = first_video_mid(&offer).expect("the offer has video");
+    let offer = client.link.offered().expect("the example offers");
+    let camera_mid = first_mid(offer, "video").expect("the offer has video");
     let pictures = Arc::new(VideoSlot::default());
     let (sound, _heard) = std::sync::mpsc::sync_channel(1024);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

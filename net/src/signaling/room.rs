@@ -263,7 +263,7 @@ impl Room {
     /// [`limits::WAITING_PER_ADDRESS`] knocks; when the waiting room is full, a newcomer
     /// from an address with fewer knocks than the one with most takes the place of that
     /// one's oldest (told `too_many_connections`), so knocks from a few addresses cannot
-    /// keep everyone else out.
+    /// keep everyone else out, nor one knock from each of many addresses.
     fn make_room_to_wait(&mut self, address: IpAddr) -> bool {
         let mut per_address: HashMap<IpAddr, usize> = HashMap::new();
         for knock in self.knocks.values() {
@@ -277,7 +277,7 @@ impl Room {
             return true;
         }
         let most = per_address.values().copied().max().unwrap_or(0);
-        if most <= own + 1 {
+        if most <= own {
             return false;
         }
         // Tickets grow with time: the first found is the oldest of the most crowded.
