@@ -49,6 +49,10 @@ pub enum Command {
         /// with an `admit` or `deny` command on stdin).
         #[arg(long)]
         ask_to_join: bool,
+        /// Every participant sends to and receives from every other one (a full mesh),
+        /// instead of through the host, which forwards everyone's media.
+        #[arg(long)]
+        mesh: bool,
         #[command(flatten)]
         media: MediaArgs,
     },

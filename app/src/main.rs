@@ -33,6 +33,7 @@ fn main() -> anyhow::Result<()> {
             no_announce,
             allowed_origins,
             ask_to_join,
+            mesh,
             media,
         }) => {
             let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
@@ -40,6 +41,7 @@ fn main() -> anyhow::Result<()> {
             host.port = port;
             host.allowed_origins = allowed_origins;
             host.ask_to_join = ask_to_join;
+            host.forwarding = !mesh;
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {

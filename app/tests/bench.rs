@@ -36,10 +36,15 @@ fn a_short_bench_call_writes_its_figures() {
     for participant in participants {
         assert!(participant["cpu_pct"].as_f64() > Some(0.0), "{participant}");
         assert!(participant["peak_rss_mb"].as_f64() > Some(1.0), "{participant}");
+        assert!(participant["upload_kbps"].as_f64() > Some(10.0), "{participant}");
+        assert!(participant["download_kbps"].as_f64() > Some(10.0), "{participant}");
     }
     assert_eq!(results["machine"]["cores"].as_u64().map(|c| c > 0), Some(true));
     let table = std::fs::read_to_string(out.join("bench.md")).expect("bench.md written");
-    assert!(table.contains("| 2 participants, 320x180 30 fps, 2 s |"), "{table}");
+    assert!(
+        table.contains("| 2 participants, forwarded, 320x180 30 fps, 2 s |"),
+        "{table}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -9,6 +9,7 @@ pub mod bandwidth;
 mod depacketize;
 mod description;
 pub mod discovery;
+pub mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod impair;
@@ -20,6 +21,7 @@ pub mod receive;
 pub mod remote_candidates;
 pub mod safety;
 mod secret;
+mod send_track;
 pub mod signaling;
 pub mod text;
 

@@ -3,8 +3,8 @@
 //! with the rest and carries nothing until its sender shares, so starting a share needs no
 //! new negotiation.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -12,13 +12,11 @@ use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::network_type::NetworkType;
 use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
-use rtc::media::Sample;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
+use rtc::rtp_transceiver::RTCRtpTransceiverDirection;
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
@@ -28,16 +26,17 @@ use webrtc::peer_connection::{
     RTCPeerConnectionState, RTCSessionDescription, RTCStatsReportEntry, Registry, SettingEngineBuilder,
     SrtpProtectionProfile, StatsSelector, configure_rtcp_reports,
 };
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 use webrtc::runtime::Runtime;
 
 use crate::bandwidth::{self, SendEstimate, SendRange};
 use crate::description;
 use crate::impair::ImpairedRuntime;
 use crate::keyframe_requests::{self, KeyframeRequestForwarder};
-use crate::protocol::Signal;
+use crate::protocol::{FeedKind, ForwardedFeed, PeerId, Signal};
 use crate::remote_candidates::{RemoteCandidates, Taken};
 use crate::safety;
+use crate::send_track::{SendTrack, TrackSpec};
 
 /// H.264 constrained baseline, packetization mode 1: what every browser decodes.
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
@@ -68,7 +67,7 @@ const SRTP_PROFILES: [SrtpProtectionProfile; 3] = [
 #[error("media connection: {0}")]
 pub struct PeerError(String);
 
-fn peer_error(error: impl std::fmt::Display) -> PeerError {
+pub(crate) fn peer_error(error: impl std::fmt::Display) -> PeerError {
     PeerError(error.to_string())
 }
 
@@ -183,6 +182,21 @@ fn h264() -> RTCRtpCodec {
     }
 }
 
+fn codec_of(kind: RtpCodecKind) -> RTCRtpCodec {
+    match kind {
+        RtpCodecKind::Audio => opus(),
+        _ => h264(),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A track on which a forwarding host sends another participant's feed (see
+/// [`crate::forward`]).
+pub struct ForwardTrack(pub(crate) Arc<SendTrack<TrackLocalStaticRTP>>);
+
 fn opus() -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: MIME_TYPE_OPUS.into(),
@@ -229,106 +243,23 @@ fn configure_retransmission(registry: Registry, media: &mut MediaEngine) -> Regi
         )
 }
 
-/// One outgoing track and what is needed to write to it.
-struct SendTrack {
-    track: Arc<TrackLocalStaticSample>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    /// The payload type negotiated for this connection ([`NOT_NEGOTIATED`] before): the
-    /// other side's numbering when it offered, which need not be ours.
-    payload_type: AtomicU16,
-}
-
-/// No payload type negotiated yet: nothing is sent.
-const NOT_NEGOTIATED: u16 = u16::MAX;
-
-impl SendTrack {
-    /// A track whose id starts with `prefix`.
-    async fn new(
-        pc: &dyn PeerConnection,
-        kind: RtpCodecKind,
-        codec: RTCRtpCodec,
-        prefix: &str,
-    ) -> Result<Self, PeerError> {
-        let ssrc = u32::from_le_bytes(random_bytes());
-        // The id is made unique: webrtc hands feedback about a sent track (keyframe requests)
-        // to the track with that id, and looks among the received tracks first, so a sent
-        // "video" beside a received "video" never heard a keyframe request.
-        let id = format!("{prefix}-{ssrc:08x}");
-        let track = MediaStreamTrack::new(
-            "videomeet".into(),
-            id.clone(),
-            id,
-            kind,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec,
-                ..Default::default()
-            }],
-        );
-        let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track).map_err(peer_error)?);
-        let sender = pc
-            .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
-            .await
-            .map_err(peer_error)?;
-        Ok(Self {
-            track,
-            sender,
-            ssrc,
-            payload_type: AtomicU16::new(NOT_NEGOTIATED),
-        })
-    }
-
-    /// Takes the payload type from the codecs both sides agreed on; call after each remote
-    /// description. Before one, the sender's codecs are our own numbering, which a peer that
-    /// numbers its codecs otherwise refuses, so nothing is sent until then.
-    async fn follow_negotiation(&self) -> Result<(), PeerError> {
-        let parameters = self.sender.get_parameters().await.map_err(peer_error)?;
-        let payload_type = parameters
-            .rtp_parameters
-            .codecs
-            .first()
-            .map_or(NOT_NEGOTIATED, |codec| u16::from(codec.payload_type));
-        self.payload_type.store(payload_type, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Writes one encoded frame; dropped silently until the connection has negotiated.
-    async fn write(&self, data: Bytes, duration: Duration) -> Result<(), PeerError> {
-        let Ok(payload_type) = u8::try_from(self.payload_type.load(Ordering::Relaxed)) else {
-            return Ok(());
-        };
-        let sample = Sample {
-            data,
-            duration,
-            ..Sample::new(Instant::now())
-        };
-        self.track
-            .write_sample(self.ssrc, payload_type, &sample, &[])
-            .await
-            .map_err(peer_error)
-    }
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    // SSRCs only need to differ between streams; the clock is a fine fallback.
-    if getrandom::fill(&mut bytes).is_err() {
-        let now = crate::clock_ms().to_le_bytes();
-        bytes.iter_mut().zip(now.iter().cycle()).for_each(|(b, n)| *b = *n);
-    }
-    bytes
+/// The three tracks that carry one other participant's feeds on a forwarding host's
+/// connection to a guest.
+struct ForwardedTracks {
+    from: PeerId,
+    tracks: Vec<(FeedKind, Arc<SendTrack<TrackLocalStaticRTP>>)>,
 }
 
 /// A WebRTC connection to one other participant.
 pub struct PeerLink {
     pc: Arc<dyn PeerConnection>,
-    video: SendTrack,
-    screen: SendTrack,
-    audio: SendTrack,
+    video: SendTrack<TrackLocalStaticSample>,
+    screen: SendTrack<TrackLocalStaticSample>,
+    audio: SendTrack<TrackLocalStaticSample>,
+    /// On a forwarding host's connection: the other participants' feeds we send.
+    forwarded: tokio::sync::Mutex<Vec<ForwardedTracks>>,
+    /// From a forwarding host: which of its m-lines carry whose feeds (its latest offer).
+    remote_feeds: Mutex<Vec<ForwardedFeed>>,
     /// Candidates that arrived before the remote description; applied with it. Bounded.
     early_candidates: Mutex<RemoteCandidates>,
     /// What the path to the other side carries, as congestion control estimates it.
@@ -439,9 +370,15 @@ impl PeerLink {
         }
         let pc = builder.build().await.map_err(peer_error)?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
-        let video = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), VideoFeed::Camera.track_id()).await?;
-        let screen = SendTrack::new(pc.as_ref(), RtpCodecKind::Video, h264(), VideoFeed::Screen.track_id()).await?;
-        let audio = SendTrack::new(pc.as_ref(), RtpCodecKind::Audio, opus(), "audio").await?;
+        let own = |kind, prefix| TrackSpec {
+            kind,
+            codec: codec_of(kind),
+            stream: "videomeet",
+            prefix,
+        };
+        let video = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, VideoFeed::Camera.track_id())).await?;
+        let screen = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, VideoFeed::Screen.track_id())).await?;
+        let audio = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Audio, "audio")).await?;
         for (feed, track) in [(VideoFeed::Camera, &video.track), (VideoFeed::Screen, &screen.track)] {
             let (track, events) = (Arc::clone(track), events.clone());
             tokio::spawn(async move {
@@ -458,28 +395,164 @@ impl PeerLink {
             video,
             screen,
             audio,
+            forwarded: tokio::sync::Mutex::default(),
+            remote_feeds: Mutex::default(),
             early_candidates: Mutex::default(),
             estimate,
         })
     }
 
-    /// Which of the other side's videos `track` carries, from the m-line it arrived on
-    /// (see [`VideoFeed::of_mline`]).
-    pub async fn feed_of(&self, track: &Arc<dyn TrackRemote>) -> VideoFeed {
-        let Some(remote) = self.pc.remote_description().await else {
-            return VideoFeed::Camera;
+    /// Whose feed `track` carries and which: `None` for the other side's own, told apart by
+    /// the m-line it arrived on (see [`VideoFeed::of_mline`]); a forwarding host's offer
+    /// names the m-lines that carry others' feeds.
+    pub async fn origin_of(&self, track: &Arc<dyn TrackRemote>) -> (Option<PeerId>, FeedKind) {
+        let audio = track.kind().await == RtpCodecKind::Audio;
+        let own = |feed: VideoFeed| match feed {
+            _ if audio => FeedKind::Audio,
+            VideoFeed::Camera => FeedKind::Camera,
+            VideoFeed::Screen => FeedKind::Screen,
         };
+        let Some(mid) = self.mid_of(track).await else {
+            return (None, own(VideoFeed::Camera));
+        };
+        let forwarded = lock(&self.remote_feeds)
+            .iter()
+            .find(|feed| feed.mid == mid)
+            .map(|feed| (feed.from, feed.kind));
+        if let Some((from, kind)) = forwarded {
+            return (Some(from), kind);
+        }
+        let feed = match self.pc.remote_description().await {
+            Some(remote) => VideoFeed::of_mline(&remote.sdp, &mid),
+            None => VideoFeed::Camera,
+        };
+        (None, own(feed))
+    }
+
+    /// The mid of the m-line `track` arrives on.
+    async fn mid_of(&self, track: &Arc<dyn TrackRemote>) -> Option<String> {
         for transceiver in self.pc.get_transceivers().await {
             let Ok(Some(receiver)) = transceiver.receiver().await else {
                 continue;
             };
-            if std::ptr::addr_eq(Arc::as_ptr(receiver.track()), Arc::as_ptr(track))
-                && let Ok(Some(mid)) = transceiver.mid().await
-            {
-                return VideoFeed::of_mline(&remote.sdp, &mid);
+            if std::ptr::addr_eq(Arc::as_ptr(receiver.track()), Arc::as_ptr(track)) {
+                return transceiver.mid().await.ok().flatten();
             }
         }
-        VideoFeed::Camera
+        None
+    }
+
+    /// The mid of the m-line `sender` sends on, once negotiated.
+    async fn mid_of_sender(&self, sender: &Arc<dyn RtpSender>) -> Option<String> {
+        self.transceiver_of(sender).await?.mid().await.ok().flatten()
+    }
+
+    /// The transceiver `sender` belongs to.
+    async fn transceiver_of(&self, sender: &Arc<dyn RtpSender>) -> Option<Arc<dyn RtpTransceiver>> {
+        for transceiver in self.pc.get_transceivers().await {
+            if let Ok(Some(ours)) = transceiver.sender().await
+                && Arc::ptr_eq(&ours, sender)
+            {
+                return Some(transceiver);
+            }
+        }
+        None
+    }
+
+    /// Adds tracks for `from`'s sound, camera and screen, which a forwarding host sends on
+    /// this connection; they go out with the next offer. Returns them, to be written.
+    pub async fn forward_from(&self, from: PeerId) -> Result<Vec<(FeedKind, ForwardTrack)>, PeerError> {
+        let stream = format!("participant-{from}");
+        let mut tracks = Vec::new();
+        for (kind, prefix) in [
+            (FeedKind::Audio, "audio-of"),
+            (FeedKind::Camera, "video-of"),
+            (FeedKind::Screen, "screen-of"),
+        ] {
+            let media = match kind {
+                FeedKind::Audio => RtpCodecKind::Audio,
+                _ => RtpCodecKind::Video,
+            };
+            let spec = TrackSpec {
+                kind: media,
+                codec: codec_of(media),
+                stream: &stream,
+                prefix: &format!("{prefix}-{from}"),
+            };
+            let track = SendTrack::packets(self.pc.as_ref(), &spec).await?;
+            // We only send on it: what the guest might send there would mean nothing. A
+            // transceiver a departed participant left is reused, and made send-only again.
+            if let Some(transceiver) = self.transceiver_of(&track.sender).await {
+                transceiver
+                    .set_direction(RTCRtpTransceiverDirection::Sendonly)
+                    .await
+                    .map_err(peer_error)?;
+            }
+            tracks.push((kind, ForwardTrack(Arc::new(track))));
+        }
+        self.forwarded.lock().await.push(ForwardedTracks {
+            from,
+            tracks: tracks
+                .iter()
+                .map(|(kind, track)| (*kind, Arc::clone(&track.0)))
+                .collect(),
+        });
+        Ok(tracks)
+    }
+
+    /// Removes the tracks that carried `from`'s feeds (it left); the next offer says so.
+    pub async fn stop_forwarding(&self, from: PeerId) {
+        let removed: Vec<ForwardedTracks> = {
+            let mut forwarded = self.forwarded.lock().await;
+            let (gone, kept) = std::mem::take(&mut *forwarded)
+                .into_iter()
+                .partition(|tracks| tracks.from == from);
+            *forwarded = kept;
+            gone
+        };
+        for (_, track) in removed.iter().flat_map(|tracks| &tracks.tracks) {
+            if let Err(error) = self.pc.remove_track(&track.sender).await {
+                tracing::debug!(%error, "a forwarded track not removed");
+            }
+        }
+    }
+
+    /// Whose feeds this connection forwards.
+    pub async fn forwarded_sources(&self) -> Vec<PeerId> {
+        self.forwarded.lock().await.iter().map(|tracks| tracks.from).collect()
+    }
+
+    /// The feeds a forwarding host's offer names: the negotiated m-lines of forwarded tracks.
+    async fn forwarded_feeds(&self) -> Vec<ForwardedFeed> {
+        let forwarded: Vec<(PeerId, FeedKind, Arc<dyn RtpSender>)> = self
+            .forwarded
+            .lock()
+            .await
+            .iter()
+            .flat_map(|tracks| {
+                tracks
+                    .tracks
+                    .iter()
+                    .map(|(kind, track)| (tracks.from, *kind, Arc::clone(&track.sender)))
+            })
+            .collect();
+        let mut feeds = Vec::with_capacity(forwarded.len());
+        for (from, kind, sender) in forwarded {
+            if let Some(mid) = self.mid_of_sender(&sender).await {
+                feeds.push(ForwardedFeed { mid, from, kind });
+            }
+        }
+        feeds
+    }
+
+    /// True while an offer of ours waits for its answer.
+    pub async fn offer_outstanding(&self) -> bool {
+        self.pc.pending_local_description().await.is_some()
+    }
+
+    /// True once an offer and its answer have been exchanged either way.
+    pub async fn negotiated(&self) -> bool {
+        self.pc.current_remote_description().await.is_some()
     }
 
     /// Starts negotiation: returns the offer to send.
@@ -488,6 +561,7 @@ impl PeerLink {
         self.pc.set_local_description(offer.clone()).await.map_err(peer_error)?;
         Ok(Signal::Offer {
             sdp: description::offer_to_send(&offer.sdp),
+            feeds: self.forwarded_feeds().await,
         })
     }
 
@@ -498,11 +572,25 @@ impl PeerLink {
         self.create_offer().await
     }
 
-    /// Applies the other side's offer: returns the answer to send.
-    pub async fn accept_offer(&self, sdp: String) -> Result<Signal, PeerError> {
+    /// Withdraws an offer of ours that the other side's crossed, so that theirs can be
+    /// accepted (the side that gives way offers again afterwards). Returns whether there
+    /// was one.
+    pub async fn withdraw_offer(&self) -> Result<bool, PeerError> {
+        if !self.offer_outstanding().await {
+            return Ok(false);
+        }
+        let rollback = RTCSessionDescription::rollback(None).map_err(peer_error)?;
+        self.pc.set_local_description(rollback).await.map_err(peer_error)?;
+        Ok(true)
+    }
+
+    /// Applies the other side's offer: returns the answer to send. `feeds` are the m-lines
+    /// that carry other participants' feeds, when the other side is a forwarding host.
+    pub async fn accept_offer(&self, sdp: String, feeds: Vec<ForwardedFeed>) -> Result<Signal, PeerError> {
         let offer = RTCSessionDescription::offer(sdp).map_err(peer_error)?;
         let offered = offer.sdp.clone();
         self.pc.set_remote_description(offer).await.map_err(peer_error)?;
+        *lock(&self.remote_feeds) = feeds;
         self.apply_early_candidates().await;
         let answer = self.pc.create_answer(None).await.map_err(peer_error)?;
         self.pc
@@ -566,6 +654,16 @@ impl PeerLink {
         for track in [&self.video, &self.screen, &self.audio] {
             track.follow_negotiation().await?;
         }
+        let forwarded: Vec<_> = self
+            .forwarded
+            .lock()
+            .await
+            .iter()
+            .flat_map(|tracks| tracks.tracks.iter().map(|(_, track)| Arc::clone(track)))
+            .collect();
+        for track in forwarded {
+            track.follow_negotiation().await?;
+        }
         Ok(())
     }
 
@@ -606,8 +704,10 @@ impl PeerLink {
         self.estimate.bps()
     }
 
-    /// Transport counters and network figures right now.
-    pub async fn counters(&self) -> LinkCounters {
+    /// Transport counters and network figures right now: the connection's own, and apart
+    /// from them the streams a forwarding host relays from others, by whose they are (their
+    /// round trip is the connection's).
+    pub async fn counters(&self) -> (LinkCounters, HashMap<PeerId, LinkCounters>) {
         let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
         let pair = report
             .transport()
@@ -616,7 +716,7 @@ impl PeerLink {
                 RTCStatsReportEntry::IceCandidatePair(pair) => Some(pair),
                 _ => None,
             });
-        let mut counters = LinkCounters {
+        let mut own = LinkCounters {
             rtt_ms: pair
                 .map(|pair| pair.current_round_trip_time * 1000.0)
                 .filter(|rtt| *rtt > 0.0),
@@ -625,7 +725,19 @@ impl PeerLink {
             }),
             ..LinkCounters::default()
         };
+        let origins: HashMap<String, PeerId> = lock(&self.remote_feeds)
+            .iter()
+            .map(|feed| (feed.mid.clone(), feed.from))
+            .collect();
+        let mut relayed: HashMap<PeerId, LinkCounters> = HashMap::new();
         for stream in report.inbound_rtp_streams() {
+            let counters = match origins.get(&stream.mid) {
+                Some(from) => relayed.entry(*from).or_insert(LinkCounters {
+                    rtt_ms: own.rtt_ms,
+                    ..LinkCounters::default()
+                }),
+                None => &mut own,
+            };
             let received = &stream.received_rtp_stream_stats;
             counters.bytes_received += stream.bytes_received;
             counters.packets_received += received.packets_received;
@@ -638,9 +750,9 @@ impl PeerLink {
             counters.jitter_ms = counters.jitter_ms.max(received.jitter / clock_rate * 1000.0);
         }
         for stream in report.outbound_rtp_streams() {
-            counters.bytes_sent += stream.sent_rtp_stream_stats.bytes_sent;
+            own.bytes_sent += stream.sent_rtp_stream_stats.bytes_sent;
         }
-        counters
+        (own, relayed)
     }
 
     /// Closes the connection and its tasks.

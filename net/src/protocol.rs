@@ -100,6 +100,34 @@ pub struct MeetingInfo {
     /// time counts from the same moment). Absent from hosts that did not send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at_ms: Option<u64>,
+    /// The host forwards everyone's media: a guest has one media connection, to the host,
+    /// and the host's offers say which m-line carries whose feed. Absent (false): every
+    /// participant connects to every other one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forwarding: bool,
+}
+
+/// What one m-line of a forwarding host's offer carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardedFeed {
+    /// The m-line's `a=mid`.
+    pub mid: String,
+    /// Whose media it is.
+    pub from: PeerId,
+    /// Which of their feeds.
+    pub kind: FeedKind,
+}
+
+/// One of a participant's three feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedKind {
+    /// Their sound.
+    Audio,
+    /// Their camera.
+    Camera,
+    /// Their shared screen.
+    Screen,
 }
 
 /// One participant as the others see them.
@@ -126,6 +154,10 @@ pub enum Signal {
     Offer {
         /// The session description.
         sdp: String,
+        /// From a forwarding host only: the m-lines that carry other participants' feeds
+        /// (the rest carry the host's own, as in any offer).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        feeds: Vec<ForwardedFeed>,
     },
     /// An SDP answer.
     Answer {
@@ -487,7 +519,10 @@ mod tests {
             ClientMessage::Leave,
             ClientMessage::Signal {
                 to: 3,
-                signal: Signal::Offer { sdp: "v=0".into() },
+                signal: Signal::Offer {
+                    sdp: "v=0".into(),
+                    feeds: Vec::new(),
+                },
             },
         ];
         for message in messages {

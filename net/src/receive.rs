@@ -11,6 +11,7 @@ use videomeet_media::decode_thread::VideoDecoderThread;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::assemble::{Assembled, FrameAssembler};
+use crate::forward::Fanout;
 
 /// How long a partly received frame may wait for missing packets (retransmissions).
 const MAX_FRAME_DELAY: Duration = Duration::from_millis(150);
@@ -19,7 +20,8 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Depacketizes a remote H.264 track into `decoder` until the track ends. Asks the sender
 /// for a keyframe when frames were lost, the decoder fell behind, or it refused a frame.
-pub async fn receive_video(track: Arc<dyn TrackRemote>, decoder: VideoDecoderThread) {
+/// At a forwarding host, every packet also goes to `fanout` first, as it came.
+pub async fn receive_video(track: Arc<dyn TrackRemote>, decoder: VideoDecoderThread, fanout: Option<Arc<Fanout>>) {
     let mut assembler = FrameAssembler::new(MAX_FRAME_DELAY);
     let mut last_request: Option<Instant> = None;
     let stats = decoder.stats();
@@ -27,6 +29,9 @@ pub async fn receive_video(track: Arc<dyn TrackRemote>, decoder: VideoDecoderThr
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
+                if let Some(fanout) = &fanout {
+                    fanout.forward(&packet);
+                }
                 let media_ssrc = packet.header.ssrc;
                 let now = Instant::now();
                 assembler.push(now, packet);
@@ -58,11 +63,19 @@ pub async fn receive_video(track: Arc<dyn TrackRemote>, decoder: VideoDecoderThr
 
 /// Forwards a remote Opus track's packets to the mixer as participant `source` until the
 /// track ends. A full mixer queue drops packets (the jitter buffer conceals them) rather than
-/// delaying the reader.
-pub async fn receive_audio(track: Arc<dyn TrackRemote>, source: SourceId, mixer: SyncSender<MixerInput>) {
+/// delaying the reader. At a forwarding host, every packet also goes to `fanout` first.
+pub async fn receive_audio(
+    track: Arc<dyn TrackRemote>,
+    source: SourceId,
+    mixer: SyncSender<MixerInput>,
+    fanout: Option<Arc<Fanout>>,
+) {
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
+                if let Some(fanout) = &fanout {
+                    fanout.forward(&packet);
+                }
                 let input = MixerInput::Packet {
                     source,
                     sequence: packet.header.sequence_number,

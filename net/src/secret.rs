@@ -3,7 +3,8 @@
 /// Letters and digits that cannot be mistaken for one another when read aloud or typed.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+/// Random bytes from the operating system.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The operating system's generator only fails on broken systems; fall back to the
     // clock there rather than refusing to host (codes are names, not the passcode).

@@ -12,6 +12,7 @@ fn meeting(code: &str, title: &str) -> MeetingInfo {
         host_name: "Grace".into(),
         passcode_required: true,
         started_at_ms: None,
+        forwarding: false,
     }
 }
 

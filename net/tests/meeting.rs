@@ -1,9 +1,8 @@
 //! Whole meetings through the actor: a host and guests on loopback with synthetic devices.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,262 +11,17 @@ use tokio::net::{TcpListener, TcpStream};
 
 use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::audio::playout_stats::PlayoutCounts;
-use videomeet_media::slot::VideoSlot;
-use videomeet_media::video::{VideoFormat, read_stamp};
-use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
+use videomeet_media::video::VideoFormat;
+use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
 use videomeet_net::JoinTarget;
 use videomeet_net::impair::{ImpairedRuntime, Impairment};
-use videomeet_net::meeting::{Command, Device, Meeting, MeetingConfig, MeetingHandle, MeetingView, Problem, Role};
-use videomeet_net::peer::PeerConfig;
+use videomeet_net::meeting::{Command, Device, Problem, Role};
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::{LeaveReason, PeerId};
-use videomeet_net::signaling::HostConfig;
 
-/// Waits until a participant has seen what a check asks for; a timeout names the check.
-macro_rules! until {
-    ($participant:expr, $seconds:expr, $check:expr) => {
-        $participant.until($seconds, stringify!($check), $check).await
-    };
-}
-
-/// What one participant has seen so far: the meeting as its events told it.
-type Seen = MeetingView;
-
-struct Participant {
-    handle: MeetingHandle,
-    seen: Arc<Mutex<Seen>>,
-    heard: Receiver<AudioFrame>,
-    actor: tokio::task::JoinHandle<()>,
-    tone_hz: f32,
-}
-
-impl Participant {
-    async fn start(role: Role, name: &str, tone_hz: u32) -> Self {
-        Self::start_on(role, name, tone_hz, None).await
-    }
-
-    /// Like [`Participant::start`], sending through `network` when given.
-    async fn start_on(role: Role, name: &str, tone_hz: u32, network: Option<Arc<ImpairedRuntime>>) -> Self {
-        Self::start_sized(role, name, tone_hz, network, VideoFormat::new(320, 240, 30)).await
-    }
-
-    /// Like [`Participant::start_on`], with a camera of `format`.
-    async fn start_sized(
-        role: Role,
-        name: &str,
-        tone_hz: u32,
-        network: Option<Arc<ImpairedRuntime>>,
-        format: VideoFormat,
-    ) -> Self {
-        let (tap, heard) = sync_channel(4096);
-        let config = MeetingConfig {
-            name: name.into(),
-            camera: VideoChoice::TestPattern,
-            video_format: format,
-            camera_on: true,
-            microphone: MicrophoneChoice::TestTone { freq_hz: tone_hz },
-            mic_on: true,
-            speaker: SpeakerChoice::Mute,
-            voice_processing: true,
-            audio_tap: Some(tap),
-            peer: PeerConfig {
-                ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-                impairment: network,
-                ..PeerConfig::default()
-            },
-            announce: false,
-            session: None,
-        };
-        let (meeting, handle, mut events) = Meeting::new(role, config, Arc::new(|| {}));
-        let actor = tokio::spawn(meeting.run());
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let collected = Arc::clone(&seen);
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                collected.lock().unwrap().apply(&event);
-            }
-        });
-        let participant = Self {
-            handle,
-            seen,
-            heard,
-            actor,
-            tone_hz: tone_hz as f32,
-        };
-        until!(participant, 5, |seen| seen.you.is_some());
-        participant
-    }
-
-    fn id(&self) -> PeerId {
-        self.seen.lock().unwrap().you.expect("joined")
-    }
-
-    /// Waits until `check` holds, up to `seconds`; the panic names `what` was awaited and
-    /// by whom. Called through [`until!`], which names the check by its source.
-    async fn until(&self, seconds: u64, what: &str, check: impl Fn(&Seen) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        while !check(&self.seen.lock().unwrap()) {
-            let who = self.seen.lock().unwrap().you;
-            assert!(
-                Instant::now() < deadline,
-                "participant {who:?} waited {seconds} s in vain for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Where `from`'s decoded `feed` arrives (it must have arrived).
-    fn slot(&self, from: PeerId, feed: VideoFeed) -> Arc<VideoSlot> {
-        let seen = self.seen.lock().unwrap();
-        Arc::clone(
-            seen.video(from, feed)
-                .unwrap_or_else(|| panic!("no {feed:?} from {from}")),
-        )
-    }
-
-    /// Watches `from`'s camera for `duration`. Pictures are counted as the slot counts them,
-    /// one for each picture the decoder published, read here or not. The sender's frame
-    /// numbers in them only have to rise; where they jump by more than the pictures in
-    /// between, they tell how many of its frames never reached the screen.
-    async fn watch(&self, from: PeerId, duration: Duration) -> Watched {
-        let slot = self.slot(from, VideoFeed::Camera);
-        let mut frame = VideoFrame::default();
-        // The picture on show when watching starts is not counted (it may be from before an
-        // outage), nor frames skipped before the first new one.
-        let first = slot.generation();
-        let (mut generation, mut number) = (first, None);
-        let mut watched = Watched {
-            over: duration,
-            pictures: 0,
-            skipped: 0,
-            unreadable: 0,
-            longest_gap: Duration::ZERO,
-        };
-        let (start, mut shown_at) = (Instant::now(), Instant::now());
-        while start.elapsed() < duration {
-            if let Some(newer) = slot.read_if_newer(generation, &mut frame) {
-                let counter = read_stamp(&frame).map(|stamp| stamp.counter);
-                match (number, counter) {
-                    (Some(previous), Some(counter)) => {
-                        assert!(counter > previous, "frame {counter} shown after frame {previous}");
-                        watched.skipped += u64::from(counter - previous).saturating_sub(newer - generation);
-                    }
-                    (_, None) => watched.unreadable += 1,
-                    (None, Some(_)) => {}
-                }
-                watched.longest_gap = watched.longest_gap.max(shown_at.elapsed());
-                (generation, number, shown_at) = (newer, counter, Instant::now());
-            }
-            tokio::time::sleep(Duration::from_millis(3)).await;
-        }
-        watched.pictures = generation - first;
-        watched.longest_gap = watched.longest_gap.max(shown_at.elapsed());
-        watched
-    }
-
-    /// Asserts that `from`'s camera moves here at nearly its full 30 pictures a second for
-    /// the next second: at least 20 pictures, none on screen for longer than 450 ms, at most
-    /// 6 of the sender's frames never decoded. A picture frozen half of the time fails.
-    async fn sees_moving(&self, from: PeerId, what: &str) {
-        let watched = self.watch(from, Duration::from_secs(1)).await;
-        watched.assert_moving(what, 20, Duration::from_millis(450), 6);
-    }
-
-    /// Waits until this participant is told that its `device` stopped on its own.
-    async fn until_lost(&self, seconds: u64, device: Device) {
-        let what = format!("word that the {device} stopped");
-        self.until(seconds, &what, |seen| {
-            seen.problems
-                .iter()
-                .any(|p| matches!(p, Problem::DeviceLost { device: lost, .. } if *lost == device))
-        })
-        .await;
-    }
-
-    /// The last second of what this participant heard.
-    fn last_second_heard(&self) -> Vec<f32> {
-        let played: Vec<f32> = self.heard.try_iter().flat_map(|frame| frame.samples.to_vec()).collect();
-        played[played.len().saturating_sub(48_000)..].to_vec()
-    }
-}
-
-/// What a participant decoded of someone's camera while watching it. Few pictures with
-/// few frames skipped mean that frames were made late or came late: a sender starved of
-/// the machine, or a queue on the way, rather than a receiver dropping what it got.
-#[derive(Debug)]
-struct Watched {
-    /// How long it watched.
-    over: Duration,
-    /// Pictures decoded and shown.
-    pictures: u64,
-    /// Frames the sender numbered and this participant never decoded: lost on the way,
-    /// dropped by the decoder or before sending.
-    skipped: u64,
-    /// Pictures whose frame number could not be read (a camera sent at a quarter of its
-    /// size on a thin path blurs it away), so that they say nothing of order or continuity.
-    unreadable: u64,
-    /// Longest time without a new picture, from the start to the end of watching.
-    longest_gap: Duration,
-}
-
-impl Watched {
-    /// Pictures a second.
-    fn fps(&self) -> f64 {
-        self.pictures as f64 / self.over.as_secs_f64()
-    }
-
-    /// Asserts that the video moved during `what`: at least `pictures` pictures, never
-    /// still for longer than `longest_gap`, at most `skipped` of the sender's frames never
-    /// decoded.
-    fn assert_moving(&self, what: &str, pictures: u64, longest_gap: Duration, skipped: u64) {
-        println!("{what}: {:.1} pictures a second, {self:?}", self.fps());
-        assert!(
-            self.pictures >= pictures,
-            "{what}: {} pictures, not {pictures}: {self:?}",
-            self.pictures
-        );
-        assert!(
-            self.longest_gap <= longest_gap,
-            "{what}: still for longer than {longest_gap:?}: {self:?}"
-        );
-        assert!(
-            self.skipped <= skipped,
-            "{what}: more than {skipped} frames never decoded: {self:?}"
-        );
-    }
-}
-
-/// The machine's cores, shared by the tests of this file, which run at once: a test that
-/// measures timing on a constrained network takes them whole, because on two busy cores
-/// a starved encoder looks like the network's fault.
-static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-/// A share of the machine, beside the other tests.
-async fn shared_machine() -> tokio::sync::RwLockReadGuard<'static, ()> {
-    MACHINE.read().await
-}
-
-/// The whole machine, once every other test has finished or before any starts.
-async fn whole_machine() -> tokio::sync::RwLockWriteGuard<'static, ()> {
-    MACHINE.write().await
-}
-
-/// Grace hosts on loopback with a 440 Hz tone; returns her and where to join.
-async fn host_on_loopback() -> (Participant, JoinTarget) {
-    host_on(None).await
-}
-
-/// Like [`host_on_loopback`], Grace sending through `network` when given.
-async fn host_on(network: Option<Arc<ImpairedRuntime>>) -> (Participant, JoinTarget) {
-    let mut host_config = HostConfig::new("Lab", "Grace");
-    host_config.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    host_config.port = 0;
-    let host = Participant::start_on(Role::Host(host_config), "Grace", 440, network).await;
-    let link = host.seen.lock().unwrap().link.clone().expect("a link");
-    let mut target = JoinTarget::parse(&link).expect("the link parses");
-    target.host = "127.0.0.1".into();
-    (host, target)
-}
+#[macro_use]
+mod participant;
+use participant::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_participants_see_and_hear_each_other_chat_and_leave() {
@@ -289,25 +43,23 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
             .iter()
             .all(|id| seen.video(*id, VideoFeed::Camera).is_some()));
     }
-    // Each pair of participants sees one safety code, and different pairs different ones.
-    for participant in everyone {
-        until!(participant, 5, |seen| seen
-            .people
-            .values()
-            .filter(|p| p.safety_code.is_some())
-            .count()
-            == 2);
+    // The host forwards: each guest has one connection, to the host, and its safety code
+    // is the host's for it; guests share none with each other.
+    until!(host, 5, |seen| seen
+        .people
+        .values()
+        .filter(|p| p.safety_code.is_some())
+        .count()
+        == 2);
+    for guest in [&ada, &bob] {
+        until!(guest, 5, |seen| seen.people[&ids[0]].safety_code.is_some());
     }
-    let code = |of: &Participant, with: PeerId| {
-        of.seen.lock().unwrap().people[&with]
-            .safety_code
-            .clone()
-            .expect("a safety code")
-    };
+    let code = |of: &Participant, with: PeerId| of.seen.lock().unwrap().people[&with].safety_code.clone();
     assert_eq!(code(&host, ids[1]), code(&ada, ids[0]));
     assert_eq!(code(&host, ids[2]), code(&bob, ids[0]));
-    assert_eq!(code(&ada, ids[2]), code(&bob, ids[1]));
     assert_ne!(code(&host, ids[1]), code(&host, ids[2]));
+    assert_eq!(code(&ada, ids[2]), None, "Ada has a connection of her own with Bob");
+    assert_eq!(code(&bob, ids[1]), None, "Bob has a connection of his own with Ada");
 
     let watched = futures_util::future::join_all(everyone.iter().enumerate().flat_map(|(index, participant)| {
         let ids = &ids;
@@ -321,12 +73,19 @@ async fn three_participants_see_and_hear_each_other_chat_and_leave() {
     }
 
     // Statistics for both others: media flowing, round-trip time measured, decode timed.
-    for participant in everyone {
+    // What a guest sends goes to the host only.
+    for (participant, id) in everyone.iter().zip(&ids) {
         until!(participant, 3, |seen| {
             let stats: Vec<_> = seen.people.values().filter_map(|p| p.stats.as_ref()).collect();
             stats.len() == 2
                 && stats.iter().all(|s| {
-                    s.receive_kbps > 50.0 && s.send_kbps > 50.0 && s.fps > 20.0 && s.decode_ms > 0.0 && s.width == 320
+                    let sent_to = s.id == ids[0] || *id == ids[0];
+                    s.receive_kbps > 50.0
+                        && (s.send_kbps > 50.0) == sent_to
+                        && s.rtt_ms.is_some()
+                        && s.fps > 20.0
+                        && s.decode_ms > 0.0
+                        && s.width == 320
                 })
         });
     }
@@ -647,9 +406,11 @@ async fn malformed_offers_and_candidates_from_a_peer_change_nothing() {
     let garbage = [
         Signal::Offer {
             sdp: "v=0\r\nthis is not a session description".into(),
+            feeds: Vec::new(),
         },
         Signal::Offer {
             sdp: format!("v=0\r\n{}", "a=x\r\n".repeat(5_000)),
+            feeds: Vec::new(),
         },
         Signal::Answer { sdp: "v=0".into() },
         Signal::Candidate {

@@ -1,9 +1,14 @@
 //! A peer that is not Video Meet joins a meeting of two Video Meet participants: plain
 //! webrtc-rs that numbers its codecs otherwise (H.264 96, Opus 97) and puts its audio m-line
-//! first. It joins through signaling as PROTOCOL.md describes, offering to both participants,
-//! who answer with its numbers and must send with them too. Every direction must carry picture
-//! and sound: it decodes both participants' cameras and hears both, each of them decodes its
-//! camera and hears it, and the two of them still see and hear each other.
+//! first. It joins through signaling as PROTOCOL.md describes, in both kinds of meeting.
+//! Without forwarding it offers to both participants, who answer with its numbers and must
+//! send with them too. With forwarding it offers to the host only, answers the host's offers
+//! on that connection, and tells from their `feeds` which m-lines carry the other
+//! participant's media; its own reaches the other participant through the host too. Every
+//! direction must carry picture and sound: it decodes both participants' cameras and hears
+//! both, each of them decodes its camera and hears it, and the two of them still see and hear
+//! each other. With forwarding, the other participant then leaves, and the host offers again
+//! without its feeds.
 
 mod common;
 
@@ -28,7 +33,7 @@ use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, 
 use videomeet_net::JoinTarget;
 use videomeet_net::meeting::{Meeting, MeetingConfig, MeetingHandle, MeetingView, Role};
 use videomeet_net::peer::{PeerConfig, VideoFeed};
-use videomeet_net::protocol::PeerId;
+use videomeet_net::protocol::{FeedKind, PeerId};
 use videomeet_net::signaling::HostConfig;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::RTCIceCandidateInit;
@@ -45,6 +50,7 @@ const FORMAT: VideoFormat = VideoFormat::new(320, 240, 30);
 const GRACE_HZ: u32 = 440;
 const BOB_HZ: u32 = 660;
 const ADA_HZ: u32 = 550;
+const CAROL_HZ: u32 = 770;
 /// How long each direction is measured once all of them carry something.
 const WINDOW: Duration = Duration::from_secs(3);
 /// Pictures each direction must bring in the window: half of the 90 sent.
@@ -136,11 +142,11 @@ impl Participant {
     }
 }
 
-/// The kind of each track that arrived from a participant, and the mid of its m-line.
-type Arrived = Arc<Mutex<Vec<(RtpCodecKind, Option<String>)>>>;
+/// The feed each track that arrived from a participant carries, and the mid of its m-line.
+type Arrived = Arc<Mutex<Vec<(FeedKind, Option<String>)>>>;
 
-/// Where the other stack's signaling puts what arrives from one participant; the test reads
-/// it through [`Received`].
+/// Where the other stack's signaling puts what arrives from one participant, through whichever
+/// connection it comes; the test reads it through [`Received`].
 struct FromParticipant {
     /// The participant's camera, decoded.
     pictures: Arc<VideoSlot>,
@@ -149,14 +155,88 @@ struct FromParticipant {
     arrived: Arrived,
 }
 
-/// The other stack in the meeting: a raw WebSocket to the host, and one webrtc-rs connection
-/// to each participant who was in before it, which it offered.
+/// Where what arrives from one participant goes, and where the test reads it.
+fn from_participant() -> (FromParticipant, Received) {
+    let (sound_tx, sound) = sync_channel(4096);
+    let (pictures, arrived) = (Arc::new(VideoSlot::default()), Arrived::default());
+    let into = FromParticipant {
+        pictures: Arc::clone(&pictures),
+        sound: sound_tx,
+        arrived: Arc::clone(&arrived),
+    };
+    (
+        into,
+        Received {
+            pictures,
+            sound,
+            arrived,
+        },
+    )
+}
+
+/// What one m-line of a forwarding host's offer carries, as its `feeds` say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Feed {
+    mid: String,
+    from: PeerId,
+    kind: FeedKind,
+}
+
+/// The `feeds` of an offer's `signal` object, read as PROTOCOL.md describes them (left out:
+/// none).
+fn feeds_of(signal: &Value) -> Vec<Feed> {
+    let Some(feeds) = signal.get("feeds").filter(|feeds| !feeds.is_null()) else {
+        return Vec::new();
+    };
+    let feeds = feeds
+        .as_array()
+        .unwrap_or_else(|| panic!("feeds is not an array: {signal}"));
+    let feed = |feed: &Value| Feed {
+        mid: feed["mid"].as_str().expect("a feed's mid").to_owned(),
+        from: feed["from"].as_u64().expect("a feed's participant") as PeerId,
+        kind: match feed["kind"].as_str() {
+            Some("audio") => FeedKind::Audio,
+            Some("camera") => FeedKind::Camera,
+            Some("screen") => FeedKind::Screen,
+            _ => panic!("a feed of no kind PROTOCOL.md names: {feed}"),
+        },
+    };
+    feeds.iter().map(feed).collect()
+}
+
+/// An offer the other stack received and answered.
+#[derive(Clone, Debug)]
+struct TakenOffer {
+    sdp: String,
+    feeds: Vec<Feed>,
+}
+
+/// The offers the other stack answered, in order (a forwarding host's only).
+type TakenOffers = Arc<Mutex<Vec<TakenOffer>>>;
+
+/// The other stack's connection to one participant, which it offered.
+struct Link {
+    offering: Offering,
+    /// From the latest offer of a forwarding host: the m-lines that carry others' feeds.
+    feeds: Vec<Feed>,
+}
+
+/// The other stack in the meeting: a raw WebSocket to the host, and a webrtc-rs connection,
+/// which it offered, to each participant who was in before it (without forwarding) or to the
+/// host only (with).
 struct Newcomer {
     socket: RawSocket,
     /// Its id, from `welcome`.
     you: PeerId,
-    links: BTreeMap<PeerId, Offering>,
+    /// The host's id, from `welcome`.
+    host: PeerId,
+    /// The host forwards, as `welcome` says.
+    forwarding: bool,
+    links: BTreeMap<PeerId, Link>,
     from: BTreeMap<PeerId, FromParticipant>,
+    offers: TakenOffers,
+    /// What arrives from participants who joined after us, as the test reads it.
+    joiners: Arc<Mutex<BTreeMap<PeerId, Received>>>,
     candidates: mpsc::Receiver<(PeerId, RTCIceCandidateInit)>,
     tracks: mpsc::Receiver<(PeerId, Arc<dyn TrackRemote>)>,
     pings: u64,
@@ -172,10 +252,18 @@ struct Received {
     arrived: Arrived,
 }
 
+/// What the other stack sends and receives once in the meeting.
+struct Joined {
+    /// What it sends on each of its connections, by the participant at the other end.
+    sends: BTreeMap<PeerId, Sends>,
+    /// What it receives from each participant `welcome` listed, whichever connection brings it.
+    received: BTreeMap<PeerId, Received>,
+}
+
 impl Newcomer {
     /// Says `hello` as `name`, sending sound and camera, and offers to everyone `welcome`
-    /// lists. Returns, for each participant, what it sends them and what it receives.
-    async fn join(target: &JoinTarget, name: &str) -> (Self, BTreeMap<PeerId, (Sends, Received)>) {
+    /// lists, or only to the host when it forwards.
+    async fn join(target: &JoinTarget, name: &str) -> (Self, Joined) {
         let url = format!("ws://127.0.0.1:{}/", target.port);
         let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connects");
         let (candidates_tx, candidates) = mpsc::channel(256);
@@ -183,8 +271,12 @@ impl Newcomer {
         let mut newcomer = Self {
             socket,
             you: 0,
+            host: 0,
+            forwarding: false,
             links: BTreeMap::new(),
             from: BTreeMap::new(),
+            offers: TakenOffers::default(),
+            joiners: Arc::default(),
             candidates,
             tracks,
             pings: 0,
@@ -204,9 +296,27 @@ impl Newcomer {
             }
         };
         newcomer.you = welcome["you"].as_u64().expect("our id") as PeerId;
-        let mut joined = BTreeMap::new();
-        for peer in welcome["peers"].as_array().expect("peers") {
+        // Left out, `forwarding` is false.
+        newcomer.forwarding = welcome["meeting"]["forwarding"].as_bool().unwrap_or(false);
+        let peers = welcome["peers"].as_array().expect("peers");
+        let host = peers
+            .iter()
+            .find(|peer| peer["is_host"] == true)
+            .expect("the host is in");
+        newcomer.host = host["id"].as_u64().expect("the host's id") as PeerId;
+        let mut joined = Joined {
+            sends: BTreeMap::new(),
+            received: BTreeMap::new(),
+        };
+        for peer in peers {
             let id = peer["id"].as_u64().expect("an id") as PeerId;
+            let (into, received) = from_participant();
+            newcomer.from.insert(id, into);
+            joined.received.insert(id, received);
+            if newcomer.forwarding && id != newcomer.host {
+                // The host brings this participant's media.
+                continue;
+            }
             let (their_candidates, mut candidates) = mpsc::channel(64);
             let (their_tracks, mut tracks) = mpsc::channel(8);
             let (pc, sends) = other_stack_sending(Theirs {
@@ -230,23 +340,14 @@ impl Newcomer {
             newcomer
                 .send(json!({"type": "signal", "to": id, "signal": {"kind": "offer", "sdp": sdp}}))
                 .await;
-            newcomer.links.insert(id, offering);
-            let (sound_tx, sound) = sync_channel(4096);
-            let (pictures, arrived) = (Arc::new(VideoSlot::default()), Arc::default());
-            newcomer.from.insert(
+            newcomer.links.insert(
                 id,
-                FromParticipant {
-                    pictures: Arc::clone(&pictures),
-                    sound: sound_tx,
-                    arrived: Arc::clone(&arrived),
+                Link {
+                    offering,
+                    feeds: Vec::new(),
                 },
             );
-            let received = Received {
-                pictures,
-                sound,
-                arrived,
-            };
-            joined.insert(id, (sends, received));
+            joined.sends.insert(id, sends);
         }
         (newcomer, joined)
     }
@@ -302,15 +403,42 @@ impl Newcomer {
             Some("signal") => {
                 let from = message["from"].as_u64().expect("from") as PeerId;
                 let signal = &message["signal"];
+                let forwarding = self.forwarding;
                 let link = self
                     .links
                     .get_mut(&from)
-                    .unwrap_or_else(|| panic!("a signal from {from}, to whom we did not offer: {message}"));
+                    .unwrap_or_else(|| panic!("a signal from {from}, with whom we have no connection: {message}"));
                 match signal["kind"].as_str() {
-                    Some("answer") => link.take_answer(signal["sdp"].as_str().expect("an SDP").into()).await,
-                    Some("candidate") => link.take_candidate(candidate_of(signal)).await,
-                    _ => panic!("participant {from} sent what a later joiner never gets: {message}"),
+                    Some("answer") => {
+                        link.offering
+                            .take_answer(signal["sdp"].as_str().expect("an SDP").into())
+                            .await;
+                    }
+                    Some("candidate") => link.offering.take_candidate(candidate_of(signal)).await,
+                    Some("offer") => {
+                        assert!(
+                            forwarding,
+                            "participant {from} offered to a later joiner in a meeting without forwarding: {message}"
+                        );
+                        let sdp = signal["sdp"].as_str().expect("an SDP").to_owned();
+                        let feeds = feeds_of(signal);
+                        let Some(answer) = link.offering.take_offer(sdp.clone()).await else {
+                            // Our offer crossed it: the host withdraws this one and offers again.
+                            return;
+                        };
+                        link.feeds = feeds.clone();
+                        self.offers.lock().unwrap().push(TakenOffer { sdp, feeds });
+                        let answer = json!({"kind": "answer", "sdp": answer});
+                        self.send(json!({"type": "signal", "to": from, "signal": answer})).await;
+                    }
+                    _ => panic!("participant {from} sent a signal PROTOCOL.md does not name: {message}"),
                 }
+            }
+            Some("peer_joined") => {
+                let id = message["peer"]["id"].as_u64().expect("an id") as PeerId;
+                let (into, received) = from_participant();
+                self.from.insert(id, into);
+                self.joiners.lock().unwrap().insert(id, received);
             }
             Some("ping") => self.send(json!({"type": "pong", "nonce": message["nonce"]})).await,
             Some("error" | "removed" | "ended" | "denied") => panic!("the host says: {message}"),
@@ -319,28 +447,44 @@ impl Newcomer {
         }
     }
 
-    /// Takes in a track from participant `from`: its camera is decoded when it came on our
-    /// first video m-line, its sound counted; every track's m-line is noted.
-    async fn on_track(&mut self, from: PeerId, track: Arc<dyn TrackRemote>) {
-        let pc = &self.links[&from].pc;
-        let mid = mid_of(pc, &track).await;
-        let kind = track.kind().await;
-        let into = &self.from[&from];
-        into.arrived.lock().unwrap().push((kind, mid.clone()));
-        let offer = self.links[&from].offered().expect("we offered");
-        if kind == RtpCodecKind::Audio || mid == first_mid(offer, "video") {
+    /// Takes in a track that came on the connection to participant `link`: whose it is and
+    /// which feed, from the m-line it came on (one the host's `feeds` name carries another
+    /// participant's; the others carry the participant's own, told apart as PROTOCOL.md
+    /// says); cameras are decoded, sound counted, and every track's m-line noted.
+    async fn on_track(&mut self, link: PeerId, track: Arc<dyn TrackRemote>) {
+        let Link { offering, feeds } = &self.links[&link];
+        let mid = mid_of(&offering.pc, &track).await;
+        let audio = track.kind().await == RtpCodecKind::Audio;
+        let forwarded = feeds.iter().find(|feed| Some(&feed.mid) == mid.as_ref());
+        let (who, kind) = match forwarded {
+            Some(feed) => (feed.from, feed.kind),
+            None if audio => (link, FeedKind::Audio),
+            None if mid == first_mid(offering.offered().expect("we offered"), "video") => (link, FeedKind::Camera),
+            None => (link, FeedKind::Screen),
+        };
+        assert_eq!(
+            audio,
+            kind == FeedKind::Audio,
+            "participant {who}'s {kind:?} came on an m-line of another kind ({mid:?})"
+        );
+        let into = self
+            .from
+            .get(&who)
+            .unwrap_or_else(|| panic!("a track of participant {who}, of whom we were not told"));
+        into.arrived.lock().unwrap().push((kind, mid));
+        if kind != FeedKind::Screen {
             receive(track, &into.pictures, &into.sound).await;
         }
     }
 
-    /// Steps until every participant's answer is applied, for at most `wait`.
+    /// Steps until every participant we offered to has answered, for at most `wait`.
     async fn until_answered(&mut self, wait: Duration) {
         let deadline = Instant::now() + wait;
-        while !self.links.values().all(Offering::answered) {
+        while !self.links.values().all(|link| link.offering.answered()) {
             let waiting: Vec<_> = self
                 .links
                 .iter()
-                .filter(|(_, link)| !link.answered())
+                .filter(|(_, link)| !link.offering.answered())
                 .map(|(id, _)| *id)
                 .collect();
             let stepped = tokio::time::timeout_at(deadline, self.step()).await;
@@ -465,9 +609,116 @@ impl Direction<'_> {
     }
 }
 
-async fn host_on_loopback() -> (Participant, JoinTarget) {
+/// How the host connects the participants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rules {
+    /// Everyone connects to everyone (`HostConfig::forwarding` off).
+    Mesh,
+    /// Each guest connects to the host, which forwards the others' media.
+    Forwarding,
+}
+
+/// One m-line of a description, as far as the test reads it.
+struct MLine {
+    kind: String,
+    mid: Option<String>,
+    /// `sendrecv`, `sendonly`, `recvonly` or `inactive`, when said.
+    direction: Option<String>,
+    section: String,
+}
+
+/// The m-lines of `sdp`, in order.
+fn mlines(sdp: &str) -> Vec<MLine> {
+    let mut found: Vec<MLine> = Vec::new();
+    for line in sdp.lines() {
+        if let Some(media) = line.strip_prefix("m=") {
+            found.push(MLine {
+                kind: media.split(' ').next().unwrap_or_default().to_owned(),
+                mid: None,
+                direction: None,
+                section: String::new(),
+            });
+        }
+        let Some(mline) = found.last_mut() else { continue };
+        if let Some(mid) = line.strip_prefix("a=mid:") {
+            mline.mid = Some(mid.trim().to_owned());
+        }
+        if let Some(direction) = ["sendrecv", "sendonly", "recvonly", "inactive"]
+            .into_iter()
+            .find(|direction| line.strip_prefix("a=") == Some(*direction))
+        {
+            mline.direction = Some(direction.to_owned());
+        }
+        mline.section.push_str(line);
+        mline.section.push('\n');
+    }
+    found
+}
+
+/// The kinds and mids of `sdp`'s m-lines, in order.
+fn kinds_and_mids(sdp: &str) -> Vec<(String, Option<String>)> {
+    mlines(sdp).into_iter().map(|mline| (mline.kind, mline.mid)).collect()
+}
+
+/// Fails unless a forwarding host's `offer`, on the connection we offered with `ours`, keeps
+/// our m-lines first, in our order; its `feeds` name one audio and two video m-lines (sound,
+/// camera, screen) for each of `others` and nobody else's; the host sends on no further m-line
+/// that `feeds` does not name; and every m-line is numbered as we number.
+fn assert_forwarding_offer(ours: &str, offer: &TakenOffer, others: &[PeerId]) {
+    let (own, offered) = (kinds_and_mids(ours), mlines(&offer.sdp));
+    let what = format!("the host's offer, with feeds {:?}:\n{}", offer.feeds, offer.sdp);
+    assert!(offered.len() >= own.len(), "our m-lines are kept in {what}");
+    let kept: Vec<_> = offered[..own.len()]
+        .iter()
+        .map(|mline| (mline.kind.clone(), mline.mid.clone()))
+        .collect();
+    assert_eq!(kept, own, "our m-lines first, as we offered them, in {what}");
+    for mline in &offered {
+        let codec = match mline.kind.as_str() {
+            "audio" => format!("a=rtpmap:{THEIR_OPUS} opus/48000/2"),
+            _ => format!("a=rtpmap:{THEIR_H264} H264/90000"),
+        };
+        assert!(
+            mline.section.contains(&codec),
+            "m-line {:?} lacks {codec} in {what}",
+            mline.mid
+        );
+    }
+    for mline in &offered[own.len()..] {
+        let named = offer.feeds.iter().any(|feed| mline.mid.as_ref() == Some(&feed.mid));
+        assert!(
+            named || matches!(mline.direction.as_deref(), Some("recvonly" | "inactive")),
+            "the host sends on m-line {:?}, which no feed names, in {what}",
+            mline.mid
+        );
+    }
+    let mut named = Vec::new();
+    for feed in &offer.feeds {
+        let position = offered
+            .iter()
+            .position(|mline| mline.mid.as_ref() == Some(&feed.mid))
+            .unwrap_or_else(|| panic!("{feed:?} names no m-line of {what}"));
+        assert!(position >= own.len(), "{feed:?} names one of our m-lines in {what}");
+        let kind = if feed.kind == FeedKind::Audio { "audio" } else { "video" };
+        assert_eq!(
+            offered[position].kind, kind,
+            "{feed:?} names an m-line of another kind in {what}"
+        );
+        named.push((feed.from, feed.kind));
+    }
+    named.sort_by_key(|(from, kind)| (*from, *kind as u8));
+    let mut expected: Vec<_> = others
+        .iter()
+        .flat_map(|from| [FeedKind::Audio, FeedKind::Camera, FeedKind::Screen].map(|kind| (*from, kind)))
+        .collect();
+    expected.sort_by_key(|(from, kind)| (*from, *kind as u8));
+    assert_eq!(named, expected, "the feeds of {what}");
+}
+
+async fn host_on_loopback(rules: Rules) -> (Participant, JoinTarget) {
     let mut config = HostConfig::new("Standup", "Grace");
     (config.bind_ip, config.port) = (IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    config.forwarding = rules == Rules::Forwarding;
     let grace = Participant::start(Role::Host(config), "Grace", GRACE_HZ).await;
     let link = grace.seen.lock().unwrap().link.clone().expect("a link");
     let mut target = JoinTarget::parse(&link).expect("the link parses");
@@ -475,10 +726,30 @@ async fn host_on_loopback() -> (Participant, JoinTarget) {
     (grace, target)
 }
 
+/// The two meetings run one after the other: each one's figures are what two cores bring
+/// for one meeting of three.
+static ONE_MEETING_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_peer_with_other_payload_numbers_joins_a_meeting_of_two_and_every_direction_carries_picture_and_sound() {
+async fn a_peer_numbering_otherwise_joins_a_mesh_of_two_and_every_direction_carries_picture_and_sound() {
+    joins_a_meeting_of_two(Rules::Mesh).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_numbering_otherwise_joins_through_a_forwarding_host_and_every_direction_carries_picture_and_sound() {
+    joins_a_meeting_of_two(Rules::Forwarding).await;
+}
+
+/// Ada, the other stack, joins Grace (host) and Bob in a meeting with `rules`, and every
+/// direction carries picture and sound. With forwarding, Bob then leaves.
+async fn joins_a_meeting_of_two(rules: Rules) {
+    let _alone = ONE_MEETING_AT_A_TIME.lock().await;
+    let label = match rules {
+        Rules::Mesh => "without forwarding",
+        Rules::Forwarding => "with forwarding",
+    };
     let started = Instant::now();
-    let (grace, target) = host_on_loopback().await;
+    let (grace, target) = host_on_loopback(rules).await;
     let join = Role::Join {
         target: target.clone(),
         passcode: None,
@@ -500,22 +771,37 @@ async fn a_peer_with_other_payload_numbers_joins_a_meeting_of_two_and_every_dire
         }
     }
 
-    // Ada joins, offers to both, and both answer with her numbers.
+    // Ada joins and offers, to both of them without forwarding and to the host only with it;
+    // whoever she offered answers with her numbers.
     let (mut ada, joined) = Newcomer::join(&target, "Ada").await;
-    let names = BTreeMap::from([(grace.id(), grace.name), (bob.id(), bob.name)]);
     assert_eq!(
-        joined.keys().collect::<Vec<_>>(),
+        ada.forwarding,
+        rules == Rules::Forwarding,
+        "welcome's meeting.forwarding, {label}"
+    );
+    let names = BTreeMap::from([(grace.id(), grace.name), (bob.id(), bob.name)]);
+    let offered_to: Vec<PeerId> = match rules {
+        Rules::Mesh => names.keys().copied().collect(),
+        Rules::Forwarding => vec![grace.id()],
+    };
+    assert_eq!(
+        joined.sends.keys().copied().collect::<Vec<_>>(),
+        offered_to,
+        "Ada offers to everyone who was in before her without forwarding, to the host only with it"
+    );
+    assert_eq!(
+        joined.received.keys().collect::<Vec<_>>(),
         names.keys().collect::<Vec<_>>(),
-        "Ada offers to everyone who was in before her"
+        "welcome lists Grace and Bob"
     );
     ada.until_answered(Duration::from_secs(10)).await;
     for (id, link) in &ada.links {
-        assert_their_numbering("Ada's offer", link.offered().expect("an offer"));
-        let answer = link.pc.remote_description().await.expect("an answer").sdp;
-        assert_their_numbering(&format!("{}'s answer", names[id]), &answer);
+        assert_their_numbering("Ada's offer", link.offering.offered().expect("an offer"));
+        let answer = link.offering.answer().expect("an answer");
+        assert_their_numbering(&format!("{}'s answer", names[id]), answer);
     }
-    let (mut sends, mut received) = (Vec::new(), BTreeMap::new());
-    for (id, (to, from)) in joined {
+    let mut sends = Vec::new();
+    for (id, to) in joined.sends {
         let numbers = (to.sound.payload_type().await, to.camera.payload_type().await);
         assert_eq!(
             numbers,
@@ -524,14 +810,16 @@ async fn a_peer_with_other_payload_numbers_joins_a_meeting_of_two_and_every_dire
             names[&id]
         );
         sends.push(to);
-        received.insert(id, from);
     }
+    let received = joined.received;
     let ada_id = ada.you;
     let offers: BTreeMap<PeerId, String> = ada
         .links
         .iter()
-        .map(|(id, link)| (*id, link.offered().expect("an offer").to_owned()))
+        .map(|(id, link)| (*id, link.offering.offered().expect("an offer").to_owned()))
         .collect();
+    let host_offers = Arc::clone(&ada.offers);
+    let ada_joiners = Arc::clone(&ada.joiners);
     let _sender = AbortOnDrop(tokio::spawn(send_media(sends, FORMAT, 500_000, ADA_HZ as f32)));
     let mut signaling = AbortOnDrop(tokio::spawn(async move {
         loop {
@@ -540,6 +828,7 @@ async fn a_peer_with_other_payload_numbers_joins_a_meeting_of_two_and_every_dire
     }));
 
     // Six directions: Grace and Bob to Ada, Ada to each of them, and the two between them.
+    // With forwarding, Bob's reach Ada and Ada's reach Bob through Grace's program.
     let mut directions = Vec::new();
     for participant in [&grace, &bob] {
         directions.push(Direction {
@@ -575,15 +864,22 @@ async fn a_peer_with_other_payload_numbers_joins_a_meeting_of_two_and_every_dire
 
     // Every direction starts carrying picture and sound.
     let joined_at = Instant::now();
+    let mut carrying = vec![None; directions.len()];
     loop {
-        let missing: Vec<_> = directions.iter_mut().filter_map(Direction::missing).collect();
+        let mut missing = Vec::new();
+        for (direction, since) in directions.iter_mut().zip(&mut carrying) {
+            match direction.missing() {
+                Some(what) => missing.push(what),
+                None => _ = since.get_or_insert_with(|| joined_at.elapsed()),
+            }
+        }
         if missing.is_empty() {
             break;
         }
         signaling.assert_running("Ada's signaling");
         assert!(
             joined_at.elapsed() < Duration::from_secs(10),
-            "10 s after Ada joined, some directions carry nothing yet:\n  {}",
+            "10 s after Ada joined a meeting {label}, some directions carry nothing yet:\n  {}",
             missing.join("\n  ")
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -598,19 +894,20 @@ async fn a_peer_with_other_payload_numbers_joins_a_meeting_of_two_and_every_dire
     tokio::time::sleep(WINDOW).await;
     let mut failures = Vec::new();
     println!(
-        "{:.1} s from the start to Ada's join, {:.1} s from there to media in every direction; in {:.0} s:",
+        "{label}: {:.1} s from the start to Ada's join, {:.1} s from there to media in every direction; in {:.0} s:",
         (joined_at - started).as_secs_f64(),
         first_media.as_secs_f64(),
         WINDOW.as_secs_f64()
     );
-    for (direction, (pictures, first_frame, sound)) in directions.iter_mut().zip(before) {
+    for ((direction, (pictures, first_frame, sound)), since) in directions.iter_mut().zip(before).zip(carrying) {
         let pictures = direction.pictures() - pictures;
         let frames = (first_frame, direction.newest_frame());
         let (sound, tone) = (direction.sound() - sound, direction.tone());
         let number = |frame: Option<u32>| frame.map_or("?".into(), |frame| frame.to_string());
+        let since = since.unwrap_or_default().as_secs_f64();
         let line = format!(
-            "{} → {}: {pictures} pictures decoded (the sender's frames {} to {}), {sound} {}, \
-             its {} Hz tone at {tone:.2}",
+            "{} → {} (from {since:.1} s): {pictures} pictures decoded (the sender's frames {} to {}), \
+             {sound} {}, its {} Hz tone at {tone:.2}",
             direction.from,
             direction.to,
             number(frames.0),
@@ -629,27 +926,245 @@ async fn a_peer_with_other_payload_numbers_joins_a_meeting_of_two_and_every_dire
     }
     assert!(
         failures.is_empty(),
-        "not every direction carried picture and sound (at least {LEAST_PICTURES} pictures with \
-         rising frame numbers, {LEAST_SOUND} of sound, the tone at {LEAST_TONE}):\n  {}",
+        "{label}, not every direction carried picture and sound (at least {LEAST_PICTURES} \
+         pictures with rising frame numbers, {LEAST_SOUND} of sound, the tone at {LEAST_TONE}):\n  {}",
         failures.join("\n  ")
     );
+    drop(directions);
 
-    // Grace's and Bob's tracks came on the m-lines of Ada's offers that PROTOCOL.md names:
-    // sound on the audio one, camera on the first video one, nothing on the screen's.
+    // Without forwarding nobody offers to Ada. With it, the host offered her Bob's feeds on
+    // her connection: her m-lines first, then Bob's sound, camera and screen.
+    let taken = host_offers.lock().unwrap().clone();
+    let bob_feeds = match rules {
+        Rules::Mesh => {
+            assert!(
+                taken.is_empty(),
+                "offers to a later joiner without forwarding: {taken:?}"
+            );
+            Vec::new()
+        }
+        Rules::Forwarding => {
+            let last = taken.last().expect("the host offers Ada Bob's feeds");
+            assert_forwarding_offer(&offers[&grace.id()], last, &[bob.id()]);
+            println!(
+                "  the host offered Ada {} time(s); the last offer has m-lines {:?} and feeds {:?}",
+                taken.len(),
+                kinds_and_mids(&last.sdp),
+                last.feeds
+            );
+            last.feeds.clone()
+        }
+    };
+
+    // Each participant's tracks came on the m-lines PROTOCOL.md names: a participant's own on
+    // the m-lines of Ada's offer to it (sound on the audio one, camera on the first video one,
+    // nothing on the screen's); a participant's whose media the host forwards on the m-lines
+    // the host's `feeds` name for its sound and camera.
     for (id, from) in &received {
-        let mid = |kind| first_mid(&offers[id], kind);
+        let mut expected = if bob_feeds.iter().any(|feed| feed.from == *id) {
+            let mid = |kind| {
+                let feed = bob_feeds.iter().find(|feed| feed.from == *id && feed.kind == kind);
+                feed.map(|feed| feed.mid.clone())
+            };
+            vec![
+                (FeedKind::Audio, mid(FeedKind::Audio)),
+                (FeedKind::Camera, mid(FeedKind::Camera)),
+            ]
+        } else {
+            let mid = |kind| first_mid(&offers[id], kind);
+            vec![(FeedKind::Audio, mid("audio")), (FeedKind::Camera, mid("video"))]
+        };
         let mut arrived = from.arrived.lock().unwrap().clone();
         arrived.sort_by_key(|(_, mid)| mid.clone());
-        let mut expected = vec![(RtpCodecKind::Audio, mid("audio")), (RtpCodecKind::Video, mid("video"))];
         expected.sort_by_key(|(_, mid)| mid.clone());
         assert_eq!(
             arrived, expected,
-            "the tracks from {} came on these m-lines of Ada's",
+            "the tracks from {} came on these m-lines of Ada's connection",
             names[id]
         );
     }
+
+    if rules == Rules::Forwarding {
+        let joiners = Arc::clone(&ada_joiners);
+        let later = Later {
+            grace: &grace,
+            target: &target,
+            ours: &offers[&grace.id()],
+            host_offers: &host_offers,
+            joiners: &joiners,
+            ada: ada_id,
+        };
+        later.bob_leaves(bob, &received[&grace.id()], &mut signaling).await;
+        later.carol_joins(&mut signaling).await;
+    }
     signaling.assert_running("Ada's signaling");
-    println!("{:.1} s in all", started.elapsed().as_secs_f64());
+    println!("{label}: {:.1} s in all", started.elapsed().as_secs_f64());
+}
+
+/// What happens at a forwarding meeting once Ada, Grace and Bob see and hear each other.
+struct Later<'a> {
+    grace: &'a Participant,
+    target: &'a JoinTarget,
+    /// Ada's offer to Grace.
+    ours: &'a str,
+    host_offers: &'a TakenOffers,
+    joiners: &'a Mutex<BTreeMap<PeerId, Received>>,
+    ada: PeerId,
+}
+
+impl Later<'_> {
+    /// The host's next offer to Ada after the `count` she has answered, within 5 s of `since`.
+    async fn next_offer(
+        &self,
+        count: usize,
+        since: Instant,
+        why: &str,
+        signaling: &mut AbortOnDrop<()>,
+    ) -> (TakenOffer, TakenOffer) {
+        while self.host_offers.lock().unwrap().len() == count {
+            signaling.assert_running("Ada's signaling");
+            assert!(
+                since.elapsed() < Duration::from_secs(5),
+                "no offer from the host within 5 s of {why}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let taken = self.host_offers.lock().unwrap();
+        (taken[count - 1].clone(), taken[count].clone())
+    }
+
+    /// Bob leaves: the host offers again, naming no feeds. His m-lines stay where they were,
+    /// the host sending nothing on them, and Grace's camera keeps coming.
+    async fn bob_leaves(&self, bob: Participant, from_grace: &Received, signaling: &mut AbortOnDrop<()>) {
+        let count = self.host_offers.lock().unwrap().len();
+        drop(bob);
+        let left_at = Instant::now();
+        let (previous, last) = self.next_offer(count, left_at, "Bob's leaving", signaling).await;
+        let offered_again = left_at.elapsed();
+        assert_forwarding_offer(self.ours, &last, &[]);
+        assert_eq!(
+            kinds_and_mids(&last.sdp),
+            kinds_and_mids(&previous.sdp),
+            "the host's offer after Bob left keeps every m-line where it was:\n{}",
+            last.sdp
+        );
+        let now = mlines(&last.sdp);
+        let directions: Vec<_> = previous
+            .feeds
+            .iter()
+            .map(|feed| {
+                let mline = now.iter().find(|mline| mline.mid.as_ref() == Some(&feed.mid));
+                let direction = mline.and_then(|mline| mline.direction.clone());
+                format!("{} {}", feed.mid, direction.unwrap_or_default())
+            })
+            .collect();
+        let at_offer = from_grace.pictures.generation();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while from_grace.pictures.generation() < at_offer + 15 {
+            signaling.assert_running("Ada's signaling");
+            assert!(
+                Instant::now() < deadline,
+                "Grace's camera stopped reaching Ada once she answered the offer after Bob left"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        println!(
+            "  Bob left: the host offered again {:.2} s later, without feeds; Bob's m-lines stay ({}), \
+             and Grace's camera went on",
+            offered_again.as_secs_f64(),
+            directions.join(", ")
+        );
+    }
+
+    /// Carol joins: the host offers Ada her feeds, and Ada and Carol see and hear each other
+    /// through the host, on the m-lines its `feeds` name.
+    async fn carol_joins(&self, signaling: &mut AbortOnDrop<()>) {
+        let count = self.host_offers.lock().unwrap().len();
+        let join = Role::Join {
+            target: self.target.clone(),
+            passcode: None,
+        };
+        let joining_at = Instant::now();
+        let carol = Participant::start(join, "Carol", CAROL_HZ).await;
+        let (previous, last) = self.next_offer(count, joining_at, "Carol's joining", signaling).await;
+        let offered_at = joining_at.elapsed();
+        assert_forwarding_offer(self.ours, &last, &[carol.id()]);
+        let feed_mids: Vec<_> = last.feeds.iter().map(|feed| feed.mid.clone()).collect();
+        let (before, now) = (kinds_and_mids(&previous.sdp).len(), kinds_and_mids(&last.sdp).len());
+        let received = self
+            .joiners
+            .lock()
+            .unwrap()
+            .remove(&carol.id())
+            .expect("Ada was told Carol joined");
+        let mut directions = [
+            Direction {
+                from: "Carol",
+                to: "Ada",
+                tone_hz: CAROL_HZ,
+                at: Receiving::Theirs {
+                    received: &received,
+                    packets: Vec::new(),
+                },
+            },
+            Direction {
+                from: "Ada",
+                to: "Carol",
+                tone_hz: ADA_HZ,
+                at: Receiving::Ours {
+                    viewer: &carol,
+                    sender: self.ada,
+                },
+            },
+            Direction {
+                from: "Grace",
+                to: "Carol",
+                tone_hz: GRACE_HZ,
+                at: Receiving::Ours {
+                    viewer: &carol,
+                    sender: self.grace.id(),
+                },
+            },
+        ];
+        loop {
+            let missing: Vec<_> = directions.iter_mut().filter_map(Direction::missing).collect();
+            if missing.is_empty() {
+                break;
+            }
+            signaling.assert_running("Ada's signaling");
+            assert!(
+                joining_at.elapsed() < Duration::from_secs(5),
+                "5 s after Carol joined, some directions carry nothing yet:\n  {}",
+                missing.join("\n  ")
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let carrying = joining_at.elapsed();
+        let mid = |kind| {
+            last.feeds
+                .iter()
+                .find(|feed| feed.kind == kind)
+                .map(|feed| feed.mid.clone())
+        };
+        let mut expected = vec![
+            (FeedKind::Audio, mid(FeedKind::Audio)),
+            (FeedKind::Camera, mid(FeedKind::Camera)),
+        ];
+        let mut arrived = received.arrived.lock().unwrap().clone();
+        arrived.sort_by_key(|(_, mid)| mid.clone());
+        expected.sort_by_key(|(_, mid)| mid.clone());
+        assert_eq!(
+            arrived, expected,
+            "the tracks from Carol came on these m-lines of Ada's connection"
+        );
+        println!(
+            "  Carol joined: the host offered Ada her feeds {:.2} s later, on m-lines {feed_mids:?} \
+             ({before} m-lines before, {now} now); Carol and Ada saw and heard each other, and \
+             Carol Grace, {:.1} s after she joined",
+            offered_at.as_secs_f64(),
+            carrying.as_secs_f64()
+        );
+    }
 }
 
 /// Aborts the task when dropped, so that nothing of the test outlives it.

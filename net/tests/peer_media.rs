@@ -15,8 +15,8 @@ use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{VideoFormat, read_stamp};
 use videomeet_media::{AudioFrame, VideoFrame, clock};
-use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink, VideoFeed};
-use videomeet_net::protocol::Signal;
+use videomeet_net::peer::{PeerConfig, PeerEvent, PeerLink};
+use videomeet_net::protocol::{FeedKind, Signal};
 use videomeet_net::receive::{receive_audio, receive_video};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
@@ -79,10 +79,10 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
     relay_candidates(b_events, Arc::clone(&alice), b_state_tx, b_tracks_tx, b_keyframes_tx);
 
     // Alice offers (the newcomer offers), Bob answers.
-    let Signal::Offer { sdp: offer } = alice.create_offer().await.unwrap() else {
+    let Signal::Offer { sdp: offer, .. } = alice.create_offer().await.unwrap() else {
         panic!("not an offer")
     };
-    let Signal::Answer { sdp: answer } = bob.accept_offer(offer).await.unwrap() else {
+    let Signal::Answer { sdp: answer } = bob.accept_offer(offer, Vec::new()).await.unwrap() else {
         panic!("not an answer")
     };
     alice.accept_answer(answer).await.unwrap();
@@ -119,7 +119,7 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
             .await
             .expect("track")
             .unwrap();
-        if bob.feed_of(&track).await == VideoFeed::Screen {
+        if bob.origin_of(&track).await.1 == FeedKind::Screen {
             continue; // nothing is shared here
         }
         received += 1;
@@ -136,10 +136,10 @@ async fn video_and_audio_arrive_decoded_with_low_latency() {
                     .await
                     .expect("the keyframe request arrives within 2 s");
                 let decoder = VideoDecoderThread::start("decode-test", Arc::clone(&slot), || {}).unwrap();
-                tokio::spawn(receive_video(track, decoder));
+                tokio::spawn(receive_video(track, decoder, None));
             }
             _ => {
-                tokio::spawn(receive_audio(track, 1, audio_tx.clone()));
+                tokio::spawn(receive_audio(track, 1, audio_tx.clone(), None));
             }
         }
     }
@@ -216,7 +216,7 @@ async fn a_peer_cannot_make_us_hold_endless_candidates() {
         PeerLink::new(&loopback(), events).await.unwrap()
     };
     let offering = link().await;
-    let Signal::Offer { sdp } = offering.create_offer().await.unwrap() else {
+    let Signal::Offer { sdp, .. } = offering.create_offer().await.unwrap() else {
         panic!("not an offer");
     };
 
@@ -224,11 +224,11 @@ async fn a_peer_cannot_make_us_hold_endless_candidates() {
     let waiting = link().await;
     assert_eq!(taken_of_1000(&waiting).await, MAX_EARLY_CANDIDATES);
     // They all go to the ICE agent with the offer.
-    waiting.accept_offer(sdp.clone()).await.unwrap();
+    waiting.accept_offer(sdp.clone(), Vec::new()).await.unwrap();
 
     // After the offer, each description takes a bounded number.
     let described = link().await;
-    described.accept_offer(sdp).await.unwrap();
+    described.accept_offer(sdp, Vec::new()).await.unwrap();
     assert_eq!(taken_of_1000(&described).await, MAX_CANDIDATES_PER_DESCRIPTION);
     for link in [offering, waiting, described] {
         link.close().await;

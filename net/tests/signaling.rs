@@ -299,7 +299,10 @@ async fn signals_and_media_states_go_to_the_right_participant() {
     let (server, mut host) = host(None).await;
     let mut ada = guest(&server, "Ada", None).await.unwrap();
     let mut bob = guest(&server, "Bob", None).await.unwrap();
-    let offer = Signal::Offer { sdp: "v=0".into() };
+    let offer = Signal::Offer {
+        sdp: "v=0".into(),
+        feeds: Vec::new(),
+    };
     bob.client.send(ClientMessage::Signal {
         to: ada.you,
         signal: offer.clone(),
@@ -726,6 +729,7 @@ async fn offers_sent_the_instant_welcome_arrives_are_relayed() {
         let to = peers.iter().find(|peer| peer.is_host).expect("the host is listed").id;
         let offer = Signal::Offer {
             sdp: format!("v=0 join {join}"),
+            feeds: Vec::new(),
         };
         say(
             &mut socket,

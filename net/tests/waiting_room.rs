@@ -80,7 +80,10 @@ async fn a_denied_guest_receives_nothing_of_the_meeting_and_its_session_stays_ou
     ada.client.send(ClientMessage::Chat { text: "secret".into() });
     ada.client.send(ClientMessage::Signal {
         to: host.you,
-        signal: Signal::Offer { sdp: "v=0".into() },
+        signal: Signal::Offer {
+            sdp: "v=0".into(),
+            feeds: Vec::new(),
+        },
     });
     ada.client.send(ClientMessage::MediaState {
         media: Default::default(),

@@ -28,6 +28,18 @@ pub struct CallSetup {
     pub audio_only: bool,
     /// How long figures are collected.
     pub duration_secs: f64,
+    /// How media travels.
+    pub topology: Topology,
+}
+
+/// How a call carries media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Topology {
+    /// Every guest sends to the host, which forwards to the others.
+    Forward,
+    /// Everyone sends to everyone.
+    Mesh,
 }
 
 /// What one call measured.
@@ -67,7 +79,14 @@ impl CallSetup {
         } else {
             format!("{} {} fps", self.size, self.fps)
         };
-        format!("{} participants, {media}, {} s", self.participants, self.duration_secs)
+        let topology = match self.topology {
+            Topology::Forward => "forwarded",
+            Topology::Mesh => "mesh",
+        };
+        format!(
+            "{} participants, {topology}, {media}, {} s",
+            self.participants, self.duration_secs
+        )
     }
 }
 
@@ -80,6 +99,10 @@ pub struct Usage {
     pub cpu_pct: f64,
     /// Largest resident memory since it started, MB.
     pub peak_rss_mb: f64,
+    /// What it sent, all connections together, kbit/s (mean of its per-second figures).
+    pub upload_kbps: Option<f64>,
+    /// What it received, all connections together, kbit/s.
+    pub download_kbps: Option<f64>,
 }
 
 impl CallResult {
@@ -97,7 +120,11 @@ impl CallResult {
 /// Starts the host, then the guests, waits until everyone receives everyone, measures.
 pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResult> {
     anyhow::ensure!(setup.participants >= 2, "a call needs at least 2 participants");
-    let host = super::start_host(exe, "P1", &media_flags(setup, 1))?;
+    let mut host_flags = media_flags(setup, 1);
+    if setup.topology == Topology::Mesh {
+        host_flags.push("--mesh".to_owned());
+    }
+    let host = super::start_host(exe, "P1", &host_flags)?;
     let link = super::link_of(&host)?;
     let mut everyone = vec![host];
     for number in 2..=setup.participants {
@@ -124,24 +151,36 @@ pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResul
     let until = measuring + Duration::from_secs_f64(setup.duration_secs);
     while Instant::now() < until {
         std::thread::sleep(Duration::from_millis(200).min(until - Instant::now()));
-        for participant in &everyone {
-            events.extend(participant.take_lines().into_iter().map(|(_, line)| line));
+        for (index, participant) in everyone.iter().enumerate() {
+            events.extend(participant.take_lines().into_iter().map(|(_, line)| (index, line)));
         }
     }
     let elapsed = measuring.elapsed().as_secs_f64();
+    let events: Vec<(usize, Value)> = events
+        .iter()
+        .filter_map(|(index, line)| Some((*index, serde_json::from_str::<Value>(line).ok()?)))
+        .collect();
     let mut participants = Vec::new();
-    for (participant, before) in everyone.iter().zip(cpu_before) {
+    for (index, (participant, before)) in everyone.iter().zip(cpu_before).enumerate() {
         let used = participant.cpu_time()?.saturating_sub(before).as_secs_f64();
+        let per_second = |key: &str| {
+            let totals: Vec<f64> = events
+                .iter()
+                .filter(|(of, event)| *of == index && event["event"] == "stats")
+                .filter_map(|(_, event)| event["peers"].as_array())
+                .map(|peers| peers.iter().filter_map(|peer| peer[key].as_f64()).sum())
+                .collect();
+            mean(&totals).map(round1)
+        };
         participants.push(Usage {
             name: participant.name.clone(),
             cpu_pct: round1(used / elapsed * 100.0),
             peak_rss_mb: round1(participant.peak_rss_bytes()? as f64 / 1e6),
+            upload_kbps: per_second("send_kbps"),
+            download_kbps: per_second("receive_kbps"),
         });
     }
-    let events: Vec<Value> = events
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .collect();
+    let events: Vec<Value> = events.into_iter().map(|(_, event)| event).collect();
     let of_kind = |kind: &'static str| events.iter().filter(move |event| event["event"] == kind);
     let numbers = |key: &str| {
         of_kind("video_stats")

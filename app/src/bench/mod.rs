@@ -55,6 +55,10 @@ pub struct BenchArgs {
     /// Frames per second.
     #[arg(long, default_value_t = 30)]
     pub fps: u32,
+    /// How calls carry media; a list runs one call each: `forward` (through the host) or
+    /// `mesh` (everyone to everyone).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "forward")]
+    pub topology: Vec<call::Topology>,
     /// Also run each call with cameras off.
     #[arg(long)]
     pub audio_only: bool,
@@ -95,8 +99,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             // Without cameras the picture size does not matter: one call per count.
             let sizes = if audio_only { &args.size[..1] } else { &args.size[..] };
             for size in sizes {
-                for &participants in &args.participants {
-                    let setup = call_setup(args, participants, size, audio_only);
+                for (&participants, &topology) in args
+                    .participants
+                    .iter()
+                    .flat_map(|n| args.topology.iter().map(move |t| (n, t)))
+                {
+                    let setup = call::CallSetup {
+                        topology,
+                        ..call_setup(args, participants, size, audio_only)
+                    };
                     eprintln!("bench: call {setup:?}");
                     match call::run(&exe, &setup) {
                         Ok(result) => calls.push(result),
@@ -174,6 +185,7 @@ fn call_setup(args: &BenchArgs, participants: usize, size: &str, audio_only: boo
         fps: args.fps,
         audio_only,
         duration_secs: args.duration,
+        topology: call::Topology::Forward,
     }
 }
 

@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::call::{CallResult, FailedCall};
+use super::call::{self, CallResult, FailedCall};
 use super::chromium::BrowserResult;
-use super::figures::{cell, round1};
+use super::figures::{self, cell, round1};
 use super::join::JoinResult;
 use super::window::WindowResult;
 
@@ -95,14 +95,19 @@ pub fn markdown(
     );
     if !calls.is_empty() || !failed_calls.is_empty() {
         out.push_str(
-            "| call | video latency p50 / p95 / p99 ms | audio latency p50 / p95 ms | fps | freezes | longest gap ms | CPU per participant % of a core (mean, max) | peak RSS MB (max) |\n\
-             |---|---|---|---|---|---|---|---|\n",
+            "| call | video latency p50 / p95 / p99 ms | audio latency p50 / p95 ms | fps | freezes | longest gap ms | CPU per participant % of a core (mean, max) | host CPU % | peak RSS MB (max) | guest up / down kbps (mean) | host up / down kbps |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for call in calls {
             let cpu_max = call.participants.iter().map(|p| p.cpu_pct).reduce(f64::max);
+            let host = call.participants.first();
+            let guests = call.participants.get(1..).unwrap_or_default();
+            let guest_mean = |kbps: fn(&call::Usage) -> Option<f64>| {
+                figures::mean(&guests.iter().filter_map(kbps).collect::<Vec<_>>())
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} / {} / {} | {} / {} | {} | {} | {} | {}, {} | {} |",
+                "| {} | {} / {} / {} | {} / {} | {} | {} | {} | {}, {} | {} | {} | {} / {} | {} / {} |",
                 call.setup.label(),
                 cell(call.latency_ms.p50),
                 cell(call.latency_ms.p95),
@@ -114,13 +119,22 @@ pub fn markdown(
                 cell(call.max_gap_ms),
                 cell(call.cpu_pct_mean()),
                 cell(cpu_max),
+                cell(host.map(|usage| usage.cpu_pct)),
                 cell(call.peak_rss_mb_max()),
+                cell(guest_mean(|usage| usage.upload_kbps)),
+                cell(guest_mean(|usage| usage.download_kbps)),
+                cell(host.and_then(|usage| usage.upload_kbps)),
+                cell(host.and_then(|usage| usage.download_kbps)),
             );
         }
         for failed in failed_calls {
             // One line: a table cell cannot hold a line break or a bar.
             let reason = failed.reason.replace(['\n', '|'], " ");
-            let _ = writeln!(out, "| {} | did not run: {reason} | | | | | | |", failed.setup.label());
+            let _ = writeln!(
+                out,
+                "| {} | did not run: {reason} | | | | | | | | | |",
+                failed.setup.label()
+            );
         }
         out.push('\n');
     }
@@ -217,6 +231,7 @@ mod tests {
             fps: 30,
             audio_only: false,
             duration_secs: 15.0,
+            topology: call::Topology::Mesh,
         };
         let failed = [FailedCall {
             setup,
@@ -225,7 +240,7 @@ mod tests {
         let table = markdown(&Machine::here(), (&[], &failed), None, &[], None);
         assert!(
             table.contains(
-                "| 10 participants, 640x360 30 fps, 15 s | did not run: waiting for first_frame from P1: P1 said nothing   in time | | | | | | |\n"
+                "| 10 participants, mesh, 640x360 30 fps, 15 s | did not run: waiting for first_frame from P1: P1 said nothing   in time | | | | | | | | | |\n"
             ),
             "{table}"
         );

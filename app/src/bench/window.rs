@@ -82,6 +82,8 @@ pub fn run(exe: &std::path::Path, size: &str, fps: u32, duration: Duration) -> a
         name: window.name.clone(),
         cpu_pct: round1(cpu / measuring.elapsed().as_secs_f64() * 100.0),
         peak_rss_mb: round1(window.peak_rss_bytes()? as f64 / 1e6),
+        upload_kbps: None,
+        download_kbps: None,
     };
     drop((guest, window));
     let _ = std::fs::remove_dir_all(&config);

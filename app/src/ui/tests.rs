@@ -498,6 +498,7 @@ fn joined() -> Event {
             host_name: "Ada Lovelace".into(),
             passcode_required: false,
             started_at_ms: None,
+            forwarding: false,
         },
         link: "videomeet://192.168.1.20:47800/ABCD2345".into(),
         local_video: slot_with(quadrants(1280, 720, COLOURS)),

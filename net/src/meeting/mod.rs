@@ -8,6 +8,7 @@
 mod api;
 mod devices;
 mod emitter;
+mod forwarding;
 mod local_media;
 mod path;
 mod remote;
@@ -18,6 +19,7 @@ mod view;
 
 pub use api::*;
 use emitter::Emitter;
+use forwarding::{Fanouts, Relayed};
 pub use local_media::bitrate_for;
 use local_media::{CaptureSetup, Inbound};
 use path::PathNews;
@@ -43,7 +45,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 use crate::bandwidth::Allocation;
 use crate::discovery::Announcement;
 use crate::peer::{PeerConfig, PeerEvent, VideoFeed};
-use crate::protocol::{ClientMessage, MediaState, PeerId, ServerMessage};
+use crate::protocol::{ClientMessage, FeedKind, MediaState, PeerId, ServerMessage};
 use crate::receive::{receive_audio, receive_video};
 use crate::signaling::{SignalingClient, SignalingServer};
 
@@ -68,6 +70,16 @@ struct Actor {
     events: Emitter,
     /// The other participants we have a media connection with.
     remotes: HashMap<PeerId, Remote>,
+    /// The meeting's host forwards everyone's media (see [`forwarding`]).
+    forwarding: bool,
+    /// The host's id (ours when we host).
+    host: PeerId,
+    /// Participants whose media reaches us through the forwarding host's connection.
+    relayed: HashMap<PeerId, Relayed>,
+    /// Participants who left: a track of theirs that arrives late is not taken.
+    departed: std::collections::HashSet<PeerId>,
+    /// As a forwarding host: each guest's feeds, to the others.
+    fanouts: Fanouts,
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
     peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
     inbound: Inbound,
@@ -192,41 +204,64 @@ impl Actor {
         }
     }
 
+    /// A track arrived on the connection to `id`: its sender's media (or, from a forwarding
+    /// host, another participant's) is decoded or mixed, and forwarded when we forward.
     async fn on_track(&mut self, id: PeerId, track: Arc<dyn TrackRemote>) {
-        use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-        let task = match track.kind().await {
-            RtpCodecKind::Video => {
-                let Some(link) = self.remotes.get(&id).map(|remote| Arc::clone(&remote.link)) else {
-                    return;
+        let Some(link) = self.remotes.get(&id).map(|remote| Arc::clone(&remote.link)) else {
+            return;
+        };
+        let (relayed_from, kind) = link.origin_of(&track).await;
+        let who = relayed_from.unwrap_or(id);
+        if self.departed.contains(&who) {
+            return;
+        }
+        let fanout = (self.forwards() && relayed_from.is_none()).then(|| {
+            let fanout = self.fanouts.of(id, kind);
+            fanout.set_upstream(Arc::clone(&track));
+            fanout
+        });
+        let task = match kind {
+            FeedKind::Camera | FeedKind::Screen => {
+                let feed = if kind == FeedKind::Camera {
+                    VideoFeed::Camera
+                } else {
+                    VideoFeed::Screen
                 };
-                let feed = link.feed_of(&track).await;
                 let slot = Arc::new(VideoSlot::default());
                 let waker = self.events.waker();
                 let thread_name = match feed {
-                    VideoFeed::Camera => format!("video-decode-{id}"),
-                    VideoFeed::Screen => format!("screen-decode-{id}"),
+                    VideoFeed::Camera => format!("video-decode-{who}"),
+                    VideoFeed::Screen => format!("screen-decode-{who}"),
                 };
                 match VideoDecoderThread::start(&thread_name, Arc::clone(&slot), move || waker()) {
                     Ok(decoder) => {
-                        if feed == VideoFeed::Camera
-                            && let Some(remote) = self.remotes.get_mut(&id)
-                        {
-                            remote.meter.decode = Some(decoder.stats());
+                        if feed == VideoFeed::Camera {
+                            let meter = match relayed_from {
+                                Some(from) => Some(&mut self.relayed.entry(from).or_default().meter),
+                                None => self.remotes.get_mut(&id).map(|remote| &mut remote.meter),
+                            };
+                            if let Some(meter) = meter {
+                                meter.decode = Some(decoder.stats());
+                            }
                         }
-                        self.emit(Event::Video { id, feed, slot });
-                        tokio::spawn(receive_video(track, decoder))
+                        self.emit(Event::Video { id: who, feed, slot });
+                        tokio::spawn(receive_video(track, decoder, fanout))
                     }
                     Err(error) => {
                         let reason = error.to_string();
-                        self.emit(Event::Problem(Problem::Decoder { id, reason }));
+                        self.emit(Event::Problem(Problem::Decoder { id: who, reason }));
                         return;
                     }
                 }
             }
-            _ => tokio::spawn(receive_audio(track, id, self.mixer.input())),
+            FeedKind::Audio => tokio::spawn(receive_audio(track, who, self.mixer.input(), fanout)),
         };
-        match self.remotes.get_mut(&id) {
-            Some(remote) => remote.tasks.push(task),
+        let tasks = match relayed_from {
+            Some(from) => Some(&mut self.relayed.entry(from).or_default().tasks),
+            None => self.remotes.get_mut(&id).map(|remote| &mut remote.tasks),
+        };
+        match tasks {
+            Some(tasks) => tasks.push(task),
             None => task.abort(),
         }
     }
@@ -419,14 +454,21 @@ impl Actor {
         let mut stats = Vec::with_capacity(self.remotes.len());
         let mut news = Vec::new();
         let now = std::time::Instant::now();
+        let mut relayed_counters = HashMap::new();
         for (id, remote) in &mut self.remotes {
-            let counters = remote.link.counters().await;
+            let (counters, relayed) = remote.link.counters().await;
+            relayed_counters.extend(relayed);
             // Our own ears first: webrtc may take 10 s to say a path failed.
             news.push((*id, remote.path.heard(counters.heard, now)));
             let playout = self.capture.levels.playout.counts(*id);
             let mut read = remote.meter.read(*id, counters, playout);
             read.estimate_kbps = remote.link.send_estimate_bps() as f64 / 1000.0;
             stats.push(read);
+        }
+        for (id, relayed) in &mut self.relayed {
+            let counters = relayed_counters.remove(id).unwrap_or_default();
+            let playout = self.capture.levels.playout.counts(*id);
+            stats.push(relayed.meter.read(*id, counters, playout));
         }
         if !stats.is_empty() {
             stats.sort_by_key(|s| s.id);
@@ -451,6 +493,9 @@ impl Actor {
         let _ = self.mixer.input().try_send(MixerInput::Remove(id));
         // Its tasks stop and its connection closes as it goes.
         self.remotes.remove(&id);
+        self.relayed.remove(&id);
+        self.departed.insert(id);
+        self.fanouts.remove(id);
     }
 
     async fn shut_down(mut self, end: EndReason) {

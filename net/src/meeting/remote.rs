@@ -17,6 +17,8 @@ pub(super) struct Remote {
     pub(super) tasks: Vec<JoinHandle<()>>,
     pub(super) meter: Meter,
     pub(super) path: PathHealth,
+    /// Our offer was made while another was in flight: make it once that is answered.
+    pub(super) offer_again: bool,
 }
 
 impl Remote {
@@ -26,6 +28,7 @@ impl Remote {
             tasks: Vec::new(),
             meter: Meter::default(),
             path: PathHealth::default(),
+            offer_again: false,
         }
     }
 }

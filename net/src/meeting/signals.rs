@@ -50,13 +50,18 @@ impl Actor {
     pub(super) async fn on_signaling(&mut self, message: ServerMessage) -> Option<EndReason> {
         match message {
             ServerMessage::PeerJoined { peer } => {
-                // They will offer; be ready for it.
-                self.connect(peer.id).await;
+                if self.connects_to(peer.id) {
+                    // They will offer; be ready for it.
+                    self.connect(peer.id).await;
+                }
                 self.emit(Event::PeerJoined(peer));
+                // The others start receiving the newcomer.
+                self.sync_forwarding().await;
             }
             ServerMessage::PeerLeft { id, reason } => {
                 self.disconnect(id);
                 self.emit(Event::PeerLeft { id, reason });
+                self.sync_forwarding().await;
             }
             ServerMessage::Signal { from, signal } => self.on_remote_signal(from, signal).await,
             ServerMessage::Chat {
@@ -103,10 +108,51 @@ impl Actor {
     }
 
     pub(super) async fn on_remote_signal(&mut self, from: PeerId, signal: Signal) {
+        if !self.connects_to(from) {
+            tracing::debug!(peer = from, "a guest of a forwarding meeting connects to the host only");
+            return;
+        }
         let Some(link) = self.connect(from).await else { return };
         let result = match signal {
-            Signal::Offer { sdp } => link.accept_offer(sdp).await.map(|answer| self.signal(from, answer)),
-            Signal::Answer { sdp } => link.accept_answer(sdp).await,
+            Signal::Offer { sdp, feeds } => {
+                // Offers that cross: the forwarding host gives way (it withdraws its own and
+                // offers again after answering), everyone else keeps theirs.
+                let withdrawn = if self.forwards() {
+                    match link.withdraw_offer().await {
+                        Ok(withdrawn) => withdrawn,
+                        Err(error) => {
+                            tracing::warn!(peer = from, %error, "our crossing offer not withdrawn");
+                            false
+                        }
+                    }
+                } else if link.offer_outstanding().await {
+                    tracing::debug!(peer = from, "an offer crossed ours; the other side gives way");
+                    return;
+                } else {
+                    false
+                };
+                // Only the host says whose media its m-lines carry.
+                let feeds = if from == self.host { feeds } else { Vec::new() };
+                match link.accept_offer(sdp, feeds).await {
+                    Ok(answer) => {
+                        self.signal(from, answer);
+                        if withdrawn {
+                            self.offer_again(from).await;
+                        }
+                        // A guest's first offer: it starts receiving the others.
+                        self.sync_forwarding().await;
+                        Ok(())
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Signal::Answer { sdp } => {
+                let accepted = link.accept_answer(sdp).await;
+                if self.remotes.get(&from).is_some_and(|remote| remote.offer_again) {
+                    self.offer_again(from).await;
+                }
+                accepted
+            }
             Signal::Candidate {
                 candidate,
                 sdp_mid,

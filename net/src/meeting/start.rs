@@ -18,6 +18,7 @@ use crate::peer::PeerConfig;
 use crate::signaling::{HelloParams, Joined, SignalingServer, WaitingHook, join, session_token};
 
 use super::emitter::Emitter;
+use super::forwarding::Fanouts;
 use super::local_media::{CaptureSetup, DeviceEnded, Outbound, bitrate_for, opened};
 use super::{
     Actor, Command, Device, EndReason, Event, MeetingConfig, MeetingError, MeetingHandle, Problem, Request, Role, Waker,
@@ -231,6 +232,15 @@ impl Actor {
             commands,
             events,
             remotes: HashMap::new(),
+            forwarding: joined.meeting.forwarding,
+            host: joined
+                .peers
+                .iter()
+                .find(|peer| peer.is_host)
+                .map_or(joined.you, |peer| peer.id),
+            relayed: HashMap::new(),
+            departed: Default::default(),
+            fanouts: Fanouts::default(),
             peer_events_tx,
             peer_events,
             inbound,
@@ -253,6 +263,9 @@ impl Actor {
         // The newcomer offers to everyone already there.
         for peer in joined.peers {
             meeting.emit(Event::PeerJoined(peer.clone()));
+            if !meeting.connects_to(peer.id) {
+                continue;
+            }
             if let Some(link) = meeting.connect(peer.id).await {
                 match link.create_offer().await {
                     Ok(offer) => meeting.signal(peer.id, offer),

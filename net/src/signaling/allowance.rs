@@ -117,7 +117,7 @@ impl Allowance {
 /// The text a signal carries.
 fn signal_bytes(signal: &Signal) -> usize {
     match signal {
-        Signal::Offer { sdp } | Signal::Answer { sdp } => sdp.len(),
+        Signal::Offer { sdp, .. } | Signal::Answer { sdp } => sdp.len(),
         Signal::Candidate { candidate, sdp_mid, .. } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len),
     }
 }

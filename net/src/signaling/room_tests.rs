@@ -14,6 +14,7 @@ fn room() -> mpsc::Sender<RoomEvent> {
         host_name: "Grace".into(),
         passcode_required: false,
         started_at_ms: None,
+        forwarding: false,
     };
     let (events, inbox) = mpsc::channel(64);
     tokio::spawn(Room::new(meeting, Arc::default(), false).run(inbox));

@@ -36,6 +36,9 @@ pub struct HostConfig {
     /// Web origins (`https://host:port`) whose pages may join. Native clients send no
     /// origin and are always heard; a page from any origin not listed is refused.
     pub allowed_origins: Vec<String>,
+    /// The host's program forwards everyone's media, so each guest sends and receives over
+    /// one connection (see [`crate::forward`]); off, everyone connects to everyone.
+    pub forwarding: bool,
 }
 
 impl HostConfig {
@@ -49,6 +52,7 @@ impl HostConfig {
             port: DEFAULT_PORT,
             ask_to_join: false,
             allowed_origins: Vec::new(),
+            forwarding: true,
         }
     }
 }
@@ -192,6 +196,7 @@ impl SignalingServer {
             host_name: clean_name(&config.host_name),
             passcode_required: config.passcode.is_some(),
             started_at_ms: Some(crate::clock_ms()),
+            forwarding: config.forwarding,
         };
         let participant_count = Arc::new(AtomicUsize::new(0));
         let (room_tx, room_rx) = mpsc::channel(1024);

@@ -3,7 +3,8 @@
 //! receives on all three m-lines; the sending kind ([`other_stack_sending`]) also sends sound
 //! and a camera of its own ([`send_media`]). What it receives is decoded (pictures) or counted
 //! (sound packets). It joins as a later joiner does, offering: [`Offering`] applies the answer
-//! and keeps the other side's candidates until then.
+//! and keeps the other side's candidates until then, and answers the offers a forwarding host
+//! makes on the same connection afterwards.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -283,19 +284,20 @@ pub async fn receive(
     match kind {
         RtpCodecKind::Video => {
             let decoder = VideoDecoderThread::start("decode-theirs", Arc::clone(pictures), || {}).unwrap();
-            tokio::spawn(receive_video(track, decoder));
+            tokio::spawn(receive_video(track, decoder, None));
         }
-        _ => drop(tokio::spawn(receive_audio(track, 1, sound.clone()))),
+        _ => drop(tokio::spawn(receive_audio(track, 1, sound.clone(), None))),
     }
     kind
 }
 
 /// The other stack's side of one connection's negotiation, as the later joiner: it offers,
-/// applies the answer, and keeps the candidates that come before the answer until then.
+/// applies the answer, and keeps the candidates that come before the answer until then. Once
+/// answered, it answers the other side's offers (a forwarding host's).
 pub struct Offering {
     pub pc: Arc<dyn PeerConnection>,
     offer: Option<String>,
-    answered: bool,
+    answer: Option<String>,
     early: Vec<RTCIceCandidateInit>,
 }
 
@@ -304,7 +306,7 @@ impl Offering {
         Self {
             pc,
             offer: None,
-            answered: false,
+            answer: None,
             early: Vec::new(),
         }
     }
@@ -324,25 +326,50 @@ impl Offering {
 
     /// The answer has been applied.
     pub fn answered(&self) -> bool {
-        self.answered
+        self.answer.is_some()
+    }
+
+    /// The other side's answer to our offer, once applied.
+    pub fn answer(&self) -> Option<&str> {
+        self.answer.as_deref()
     }
 
     /// Applies the other side's answer, then the candidates that came before it.
     pub async fn take_answer(&mut self, sdp: String) {
-        let answer = RTCSessionDescription::answer(sdp).expect("an answer");
+        let answer = RTCSessionDescription::answer(sdp.clone()).expect("an answer");
         self.pc
             .set_remote_description(answer)
             .await
             .expect("the answer applies");
-        self.answered = true;
+        self.answer = Some(sdp);
         for candidate in std::mem::take(&mut self.early) {
             self.apply(candidate).await;
         }
     }
 
+    /// Applies an offer of the other side's and returns the answer to send. `None` while our
+    /// own offer waits for its answer: offers crossed, and the other side (a forwarding host)
+    /// withdraws its own when ours reaches it, answers, and offers again.
+    pub async fn take_offer(&mut self, sdp: String) -> Option<String> {
+        if !self.answered() {
+            return None;
+        }
+        let offer = RTCSessionDescription::offer(sdp).expect("an offer");
+        self.pc
+            .set_remote_description(offer)
+            .await
+            .expect("the other side's offer applies");
+        let answer = self.pc.create_answer(None).await.expect("an answer");
+        self.pc
+            .set_local_description(answer.clone())
+            .await
+            .expect("our answer applies");
+        Some(answer.sdp)
+    }
+
     /// Applies one of the other side's candidates, or keeps it until the answer.
     pub async fn take_candidate(&mut self, candidate: RTCIceCandidateInit) {
-        if self.answered {
+        if self.answered() {
             self.apply(candidate).await;
         } else {
             self.early.push(candidate);

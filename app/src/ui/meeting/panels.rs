@@ -51,6 +51,8 @@ impl MeetingScreen {
         ui.heading(format!("People ({})", self.participant_count()));
         ui.separator();
         let me = (None, self.my_name.clone(), " (you)", self.hosting, self.my_media, None);
+        let forwarding = self.view.meeting.as_ref().is_some_and(|meeting| meeting.forwarding);
+        let host_name = self.view.meeting.as_ref().map(|meeting| meeting.host_name.clone());
         let others = self.view.people.values().map(|person| {
             let info = &person.info;
             let code = person.safety_code.clone();
@@ -116,12 +118,29 @@ impl MeetingScreen {
                     });
                 });
                 if let Some(code) = safety_code {
+                    let through_host = if forwarding && (host || self.hosting) {
+                        " It proves the connection to the host's program, which forwards everyone's \
+                         sound and pictures: that program can see and hear them."
+                    } else {
+                        ""
+                    };
                     ui.horizontal(|ui| {
                         ui.add_space(32.0);
                         ui.label(egui::RichText::new(format!("Safety code {code}")).monospace().weak())
                             .on_hover_text(format!(
                                 "Safety code of your connection with {name}. Read it aloud together: \
-                                 if {name} sees the same digits, nobody is listening in between."
+                                 if {name} sees the same digits, nobody is listening in between.{through_host}"
+                            ));
+                    });
+                } else if forwarding && !self.hosting && !host && id.is_some() {
+                    let host_name = host_name.as_deref().unwrap_or("the host");
+                    ui.horizontal(|ui| {
+                        ui.add_space(32.0);
+                        ui.label(egui::RichText::new(format!("Through {host_name}")).weak())
+                            .on_hover_text(format!(
+                                "{name}'s sound and pictures reach you through {host_name}'s program, \
+                                 which forwards them and can see and hear them. Compare the safety code \
+                                 with {host_name} to be sure nobody else is in between."
                             ));
                     });
                 }

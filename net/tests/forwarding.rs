@@ -1,0 +1,234 @@
+//! Meetings whose host forwards everyone's media: each guest has one connection, to the
+//! host, and the host passes the RTP it receives on to the others without decoding it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use videomeet_media::audio::goertzel::amplitude;
+use videomeet_media::video::VideoFormat;
+use videomeet_net::impair::{ImpairedRuntime, Impairment};
+use videomeet_net::meeting::{Command, Role};
+use videomeet_net::peer::VideoFeed;
+use videomeet_net::protocol::{LeaveReason, PeerId};
+
+#[macro_use]
+mod participant;
+use participant::*;
+
+/// Small pictures, so that six participants decoding five cameras each fit on two cores.
+const SMALL: VideoFormat = VideoFormat::new(320, 240, 15);
+
+/// Tones of the six: far enough apart to be heard one by one in a mix.
+const TONES: [u32; 6] = [440, 550, 660, 770, 880, 990];
+
+/// The host and five guests, each decoding the five others' cameras.
+async fn six() -> Vec<Participant> {
+    let (host, target) = host_sized(None, SMALL).await;
+    let mut everyone = vec![host];
+    for (name, tone) in ["Ada", "Bob", "Cy", "Di", "Ed"].into_iter().zip(&TONES[1..]) {
+        let role = Role::Join {
+            target: target.clone(),
+            passcode: None,
+        };
+        everyone.push(Participant::start_sized(role, name, *tone, None, SMALL).await);
+    }
+    let ids: Vec<PeerId> = everyone.iter().map(Participant::id).collect();
+    for participant in &everyone {
+        let own = participant.id();
+        until!(participant, 15, |seen| ids
+            .iter()
+            .filter(|id| **id != own)
+            .all(|id| seen.video(*id, VideoFeed::Camera).is_some()));
+    }
+    everyone
+}
+
+/// Every one of `viewers` watches every other one's camera at once for `seconds`: each
+/// moves, with at least `pictures` pictures and at most `skipped` frames never decoded.
+async fn everyone_sees_everyone_moving(
+    viewers: &[&Participant],
+    when: &str,
+    seconds: u64,
+    pictures: u64,
+    skipped: u64,
+) {
+    let ids: Vec<PeerId> = viewers.iter().map(|viewer| viewer.id()).collect();
+    let ids = &ids;
+    let watched = futures_util::future::join_all(viewers.iter().flat_map(|viewer| {
+        let own = viewer.id();
+        ids.iter().filter(move |id| **id != own).map(move |id| async move {
+            let watched = viewer.watch(*id, Duration::from_secs(seconds)).await;
+            (own, *id, watched)
+        })
+    }))
+    .await;
+    for (viewer, sender, watched) in &watched {
+        let what = format!("{viewer} watching {sender} {when}");
+        watched.assert_moving(&what, pictures, Duration::from_millis(500), skipped);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_see_and_hear_each_other_through_the_host_and_one_leaving_disturbs_nobody() {
+    let _machine = whole_machine().await;
+    let everyone = six().await;
+    let ids: Vec<PeerId> = everyone.iter().map(Participant::id).collect();
+    let host = &everyone[0];
+
+    // One connection per guest, to the host: a safety code with the host only.
+    until!(host, 5, |seen| seen.people.values().all(|p| p.safety_code.is_some()));
+    for guest in &everyone[1..] {
+        until!(guest, 5, |seen| seen.people[&ids[0]].safety_code.is_some());
+        let codes = guest
+            .seen
+            .lock()
+            .unwrap()
+            .people
+            .values()
+            .filter(|p| p.safety_code.is_some())
+            .count();
+        assert_eq!(codes, 1, "a guest connected to someone besides the host");
+    }
+
+    // Every camera moves for every viewer.
+    everyone_sees_everyone_moving(&everyone.iter().collect::<Vec<_>>(), "of six", 3, 30, 8).await;
+
+    // Everyone hears the five others, and not themselves: a mix of five tones through
+    // Opus spreads a little into every band, so the own tone must be far below the others.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (listener, participant) in everyone.iter().enumerate() {
+        let heard = participant.last_second_heard();
+        assert!(heard.len() >= 24_000, "only {} samples played", heard.len());
+        let levels: Vec<f32> = TONES.iter().map(|tone| amplitude(&heard, *tone as f32)).collect();
+        println!("{listener} hears {levels:?}");
+        let others = levels
+            .iter()
+            .enumerate()
+            .filter(|(speaker, _)| *speaker != listener)
+            .map(|(_, level)| *level);
+        let weakest = others.fold(f32::MAX, f32::min);
+        assert!(weakest > 0.05, "{listener} hears someone at only {weakest}: {levels:?}");
+        assert!(
+            levels[listener] < weakest / 5.0,
+            "{listener} hears its own tone at {}: {levels:?}",
+            levels[listener]
+        );
+    }
+
+    // Bob's program dies: the host sees him go and nobody else's pictures stop.
+    let bob = &everyone[2];
+    bob.actor.abort();
+    until!(host, 10, |seen| seen
+        .left
+        .contains(&(ids[2], LeaveReason::ConnectionLost)));
+    let remaining: Vec<&Participant> = everyone.iter().filter(|p| p.id() != ids[2]).collect();
+    everyone_sees_everyone_moving(&remaining, "after one left", 2, 20, 6).await;
+    for guest in &remaining[1..] {
+        until!(guest, 5, |seen| seen.left.iter().any(|(id, _)| *id == ids[2]));
+    }
+    assert!(host.handle.send(Command::Leave));
+    for guest in &remaining[1..] {
+        until!(guest, 5, |seen| seen.ended.is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packets_lost_between_the_host_and_a_guest_are_sent_again_from_the_hosts_cache_with_its_camera_off() {
+    let _machine = whole_machine().await;
+    // Only what the host sends is lost: Ada's own path is clean, so a picture of hers
+    // that reaches Bob whole was repaired by the host.
+    let network = Arc::new(ImpairedRuntime::new(Impairment {
+        loss: 0.05,
+        seed: 7,
+        ..Impairment::default()
+    }));
+    let (host, target) = host_sized(Some(network), SMALL).await;
+    let join = || Role::Join {
+        target: target.clone(),
+        passcode: None,
+    };
+    let ada = Participant::start_sized(join(), "Ada", 550, None, SMALL).await;
+    let bob = Participant::start_sized(join(), "Bob", 660, None, SMALL).await;
+    let ada_id = ada.id();
+    until!(bob, 15, |seen| seen.video(ada_id, VideoFeed::Camera).is_some());
+    // Forwarding does not need the host's own camera or microphone.
+    assert!(host.handle.send(Command::SetCamera(false)));
+    assert!(host.handle.send(Command::SetMic(false)));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    bob.watch(ada_id, Duration::from_secs(4)).await.assert_moving(
+        "Ada's camera at Bob, 5 % lost after the host",
+        50,
+        Duration::from_millis(400),
+        4,
+    );
+    assert!(host.handle.send(Command::Leave));
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guests_shared_screen_reaches_another_guest_through_the_host() {
+    use videomeet_media::VideoFrame;
+    use videomeet_media::screen::{ScreenKind, list_screens};
+
+    let expected = std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_some();
+    if std::env::var_os("DISPLAY").is_none() {
+        assert!(!expected, "VIDEOMEET_EXPECT_DISPLAY is set but DISPLAY is not");
+        eprintln!("no display: forwarded screen sharing not tested");
+        return;
+    }
+    let _machine = whole_machine().await;
+    let display = list_screens()
+        .expect("screens are listed")
+        .into_iter()
+        .find(|s| s.kind == ScreenKind::Display)
+        .expect("a display");
+    let (host, target) = host_sized(None, SMALL).await;
+    let join = || Role::Join {
+        target: target.clone(),
+        passcode: None,
+    };
+    let ada = Participant::start_sized(join(), "Ada", 550, None, SMALL).await;
+    let bob = Participant::start_sized(join(), "Bob", 660, None, SMALL).await;
+    let ada_id = ada.id();
+    until!(bob, 15, |seen| seen.video(ada_id, VideoFeed::Camera).is_some());
+
+    // Bob decodes Ada's screen, which only the host receives from her, within 2 s.
+    let asked = std::time::Instant::now();
+    assert!(ada.handle.send(Command::ShareScreen(display)));
+    until!(bob, 2, |seen| seen.video(ada_id, VideoFeed::Screen).is_some());
+    let slot = bob.slot(ada_id, VideoFeed::Screen);
+    let mut frame = VideoFrame::default();
+    while slot.read_if_newer(0, &mut frame).is_none() {
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "no forwarded screen picture within 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!(
+        "Ada's screen decoded by Bob after {:?}, {}x{}",
+        asked.elapsed(),
+        frame.width(),
+        frame.height()
+    );
+    assert!(
+        frame.width() >= 640,
+        "the screen arrived at {}x{}",
+        frame.width(),
+        frame.height()
+    );
+
+    // Her camera goes on beside it; stopping is seen at once.
+    bob.watch(ada_id, Duration::from_secs(1)).await.assert_moving(
+        "Ada's camera beside her screen",
+        12,
+        Duration::from_millis(450),
+        3,
+    );
+    assert!(ada.handle.send(Command::StopSharing));
+    until!(bob, 2, |seen| seen
+        .people
+        .get(&ada_id)
+        .is_some_and(|p| !p.info.media.screen));
+    assert!(host.handle.send(Command::Leave));
+}
