@@ -131,10 +131,45 @@ pub struct MediaArgs {
     /// Send this chat message once joined.
     #[arg(long)]
     pub chat: Option<String>,
+    /// Draw the others as a gallery (each at most 480x270) or as a speaker view (the first
+    /// other participant, the host for a guest, at full size; the rest as 160x90
+    /// thumbnails), so that a forwarding host sends each camera at the size that fits.
+    /// Without it, every camera comes whole.
+    #[arg(long, value_enum)]
+    pub view: Option<ViewLayout>,
     /// Share a screen once joined: `display` (the first), `display:N`, or `window:TITLE`
     /// (the whole title or a part only one window has); see `videomeet devices`.
     #[arg(long, value_name = "SCREEN")]
     pub share: Option<String>,
+}
+
+/// How a headless participant draws the others (see `--view`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewLayout {
+    /// Everyone as a tile of at most 480x270.
+    Gallery,
+    /// One at full size, the rest as 160x90 thumbnails.
+    Speaker,
+}
+
+impl ViewLayout {
+    /// The sizes this layout draws `others` at (in the order they came; the first is the
+    /// speaker).
+    pub fn sizes(self, others: &[videomeet_net::protocol::PeerId]) -> Vec<videomeet_net::protocol::ViewSize> {
+        others
+            .iter()
+            .enumerate()
+            .map(|(place, id)| {
+                let (width, height) = match (self, place) {
+                    (Self::Gallery, _) => (480, 270),
+                    (Self::Speaker, 0) => (1920, 1080),
+                    (Self::Speaker, _) => (160, 90),
+                };
+                videomeet_net::protocol::ViewSize { id: *id, width, height }
+            })
+            .collect()
+    }
 }
 
 impl MediaArgs {

@@ -23,6 +23,7 @@ use videomeet_net::meeting::{Command, EndReason, Event, Meeting, MeetingConfig, 
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::PeerId;
 
+use crate::cli::ViewLayout;
 use crate::stop::StopRequests;
 
 /// How long a meeting has to end after Ctrl+C or SIGTERM before the program stops anyway.
@@ -36,6 +37,7 @@ pub fn run(
     mut config: MeetingConfig,
     duration: Option<Duration>,
     first_commands: Vec<Command>,
+    layout: Option<ViewLayout>,
 ) -> anyhow::Result<()> {
     // What we hear, to report which tones are in it.
     let (tap, heard) = std::sync::mpsc::sync_channel(256);
@@ -71,6 +73,8 @@ pub fn run(
         // 1000 fps.
         report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut leaving = false;
+        // Who the view was last sized for.
+        let mut viewed: Vec<PeerId> = Vec::new();
         // Asked to stop: when to give up waiting for the meeting to end.
         let mut stopping: Option<tokio::time::Instant> = None;
         // Participants heard so far: the first played sound of each is reported
@@ -87,6 +91,16 @@ pub fn run(
                     view.apply(&event);
                     if let Event::Ended(reason) = event {
                         break reason;
+                    }
+                    if let Some(layout) = layout {
+                        // The host first (for a guest, the one it hears from first), then
+                        // in the order they came.
+                        let mut others: Vec<PeerId> = view.people.keys().copied().collect();
+                        others.sort_by_key(|id| (!view.people[id].info.is_host, *id));
+                        if others != viewed {
+                            handle.send(Command::View(layout.sizes(&others)));
+                            viewed = others;
+                        }
                     }
                     // A stats reader for each video on show, as long as it is.
                     videos.retain(|(id, feed), stats| {

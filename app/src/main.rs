@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {
-                headless::run(role, config, media.duration()?, media.first_commands()?)
+                headless::run(role, config, media.duration()?, media.first_commands()?, media.view)
             } else {
                 ui::run(Some(ui::Start { role, config, title }), *STARTED, last_crash)
             }
@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
             let title = target.authority();
             let role = videomeet_net::meeting::Role::Join { target, passcode };
             if headless {
-                headless::run(role, config, media.duration()?, media.first_commands()?)
+                headless::run(role, config, media.duration()?, media.first_commands()?, media.view)
             } else {
                 ui::run(Some(ui::Start { role, config, title }), *STARTED, last_crash)
             }

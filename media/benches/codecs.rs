@@ -3,8 +3,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jpeg_encoder::{ColorType, Encoder as JpegEncoder};
 use videomeet_media::audio::{EchoReference, TestTone, VoiceProcessor, talking};
+use videomeet_media::capture::LayeredEncoder;
 use videomeet_media::codec::{H264Config, H264Decoder, H264Encoder, OpusConfig, OpusDecoder, OpusEncoder};
-use videomeet_media::video::{PixelConverter, PixelFormat, TestPattern, VideoFormat};
+use videomeet_media::video::{Layer, LayerSet, PixelConverter, PixelFormat, TestPattern, VideoFormat};
 use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame};
 
 const SIZES: [(&str, VideoFormat); 2] = [("360p", VideoFormat::P360), ("720p", VideoFormat::P720)];
@@ -59,6 +60,41 @@ fn h264(c: &mut Criterion) {
                 next = (next + 1) % packets.len();
             });
         });
+    }
+    group.finish();
+}
+
+/// One 1280x720 camera picture encoded in the layers wanted (see `LayeredEncoder`): the full
+/// layer alone (as a camera was always sent), all three, or the quarter alone (a camera
+/// nobody watches large). Shrinking is counted in; capture times advance 33 ms a picture, as
+/// a camera's do, so the rate control sees real time.
+fn camera_layers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("camera_layers_720p");
+    let mut clip = pattern_clip(VideoFormat::P720);
+    for (name, wanted) in [
+        ("full", LayerSet::FULL),
+        ("full_half_quarter", LayerSet::ALL),
+        ("quarter", LayerSet::of(&[Layer::Quarter])),
+    ] {
+        let mut encoder = LayeredEncoder::new(H264Config::CAMERA_720P).unwrap();
+        encoder.control().wanted.set(wanted);
+        let mut next = 0u64;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let frame = &mut clip[(next % u64::from(CLIP_FRAMES)) as usize];
+                frame.capture_time_us = next * 33_333;
+                next += 1;
+                encoder.encode(frame, |_, packet| {
+                    std::hint::black_box(packet);
+                });
+            });
+        });
+        let stats = encoder.control().stats();
+        let sent: Vec<String> = wanted
+            .iter()
+            .map(|layer| format!("{layer:?} {}/{}", stats.sent(layer), stats.encodes(layer)))
+            .collect();
+        eprintln!("{name}: pictures sent/encoded: {}", sent.join(", "));
     }
     group.finish();
 }
@@ -143,5 +179,5 @@ fn voice(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, h264, camera_formats, opus, voice);
+criterion_group!(benches, h264, camera_layers, camera_formats, opus, voice);
 criterion_main!(benches);

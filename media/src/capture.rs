@@ -6,7 +6,7 @@ use std::sync::mpsc::sync_channel;
 use std::thread::JoinHandle;
 
 use crate::audio::{AudioLevel, EchoReference, VoiceProcessor};
-use crate::codec::{BitrateTarget, H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
+use crate::codec::{BitrateTarget, CodecError, H264Config, H264Encoder, KeyframeRequest, OpusConfig, OpusEncoder};
 use crate::devices::{MicrophoneChoice, VideoChoice};
 use crate::frame::{AudioFrame, EncodedVideoFrame, VideoFrame};
 use crate::screen::pace::MOVING_INTERVAL;
@@ -14,7 +14,7 @@ use crate::screen::{ChannelOrder, ScreenCapture, ScreenChoice, ScreenError, Scre
 use crate::slot::VideoSlot;
 use crate::video::scale::{fit_within, shrink};
 use crate::video::size_ladder::SizeLadder;
-use crate::video::{PixelConverter, PixelFormat, VideoError, VideoFormat};
+use crate::video::{Layer, PixelConverter, PixelFormat, VideoError, VideoFormat, WantedLayers};
 
 /// Why a capture thread could not start, for the user.
 pub type CaptureError = String;
@@ -105,31 +105,217 @@ fn spawn_capture<S, E: std::fmt::Display>(
     Ok(CaptureThread { control, thread })
 }
 
-/// What the network side may ask of a running encoder.
+/// What the network side may ask of one layer's encoder.
 #[derive(Clone, Debug)]
-pub struct EncoderControl {
-    /// Raise it to make the next picture a keyframe.
+pub struct LayerControl {
+    /// Raise it to make the layer's next picture a keyframe.
     pub keyframes: KeyframeRequest,
-    /// The bitrate to aim at; the camera's pictures are also sent smaller when it is thin.
+    /// The bitrate the layer aims at.
     pub bitrate: BitrateTarget,
 }
 
+/// What the network side may ask of a running encoder, and what it did.
+///
+/// A camera is sent in the [`Layer`]s that `wanted` says, each with a keyframe request and a
+/// bitrate target of its own ([`EncoderControl::layer`]). A screen share is one stream: its
+/// full layer, whatever `wanted` says.
+#[derive(Clone, Debug)]
+pub struct EncoderControl {
+    /// Raise it to make the next picture of the full layer a keyframe (the full layer's
+    /// [`LayerControl::keyframes`]).
+    pub keyframes: KeyframeRequest,
+    /// The bitrate the full layer aims at (its [`LayerControl::bitrate`]); the camera's full
+    /// layer is also sent smaller when it is thin, see [`SizeLadder`].
+    pub bitrate: BitrateTarget,
+    /// The layers a camera encodes: the full one only until told otherwise.
+    pub wanted: WantedLayers,
+    layers: [LayerControl; 3],
+    stats: Arc<LayerStats>,
+}
+
 impl EncoderControl {
-    fn of(encoder: &H264Encoder) -> Self {
+    /// Controls for encoders made with `config`: the full layer aims at its bitrate, the
+    /// others at their [`Layer::default_bitrate`] of it.
+    fn new(config: H264Config) -> Self {
+        let layers = Layer::ALL.map(|layer| LayerControl {
+            keyframes: KeyframeRequest::default(),
+            bitrate: BitrateTarget::new(layer.default_bitrate(config.bitrate_bps)),
+        });
+        let full = &layers[Layer::Full.index()];
         Self {
-            keyframes: encoder.keyframe_request(),
-            bitrate: encoder.bitrate_target(),
+            keyframes: full.keyframes.clone(),
+            bitrate: full.bitrate.clone(),
+            wanted: WantedLayers::default(),
+            layers,
+            stats: Arc::default(),
+        }
+    }
+
+    /// The keyframe request and bitrate target of `layer`.
+    pub fn layer(&self, layer: Layer) -> &LayerControl {
+        &self.layers[layer.index()]
+    }
+
+    /// What each layer's encoder did so far.
+    pub fn stats(&self) -> &LayerStats {
+        &self.stats
+    }
+
+    /// An encoder for `layer`, following that layer's controls.
+    fn encoder(&self, config: H264Config, layer: Layer) -> Result<H264Encoder, CodecError> {
+        let control = self.layer(layer);
+        H264Encoder::with_controls(config, control.keyframes.clone(), control.bitrate.clone())
+    }
+}
+
+/// Running totals of an encoder's layers, readable from any thread.
+#[derive(Debug, Default)]
+pub struct LayerStats {
+    encodes: [AtomicU64; 3],
+    sent: [AtomicU64; 3],
+}
+
+impl LayerStats {
+    /// Pictures handed to `layer`'s encoder.
+    pub fn encodes(&self, layer: Layer) -> u64 {
+        self.encodes[layer.index()].load(Ordering::Relaxed)
+    }
+
+    /// Encoded pictures of `layer` delivered (the encoder skips some when the bitrate is thin).
+    pub fn sent(&self, layer: Layer) -> u64 {
+        self.sent[layer.index()].load(Ordering::Relaxed)
+    }
+
+    fn count(&self, layer: Layer, sent: bool) {
+        self.encodes[layer.index()].fetch_add(1, Ordering::Relaxed);
+        if sent {
+            self.sent[layer.index()].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Encodes a camera's pictures in the layers its [`EncoderControl`] wants, each layer by an
+/// H.264 encoder of its own.
+///
+/// A layer's encoder is made the first time the layer is wanted and dropped as soon as it is
+/// not: a layer nobody wants costs neither encoding nor shrinking, and holds no reference
+/// pictures. A layer wanted again gets a fresh encoder, whose first picture is a keyframe,
+/// which its new viewers need anyway after the gap. The full layer is the captured picture,
+/// sent smaller when its bitrate is thin (see [`SizeLadder`]); the half and quarter layers
+/// are shrunk from it, the quarter from the half when both are wanted.
+pub struct LayeredEncoder {
+    config: H264Config,
+    control: EncoderControl,
+    /// Indexed by [`Layer::index`].
+    encoders: [Option<H264Encoder>; 3],
+    ladder: SizeLadder,
+    /// The full layer shrunk by the ladder, the half layer and the quarter layer.
+    pictures: [VideoFrame; 3],
+    encoded: EncodedVideoFrame,
+}
+
+impl LayeredEncoder {
+    /// An encoder wanting the full layer only, at `config` (the other layers at their
+    /// [`Layer::default_bitrate`]). The full layer's encoder is made now, so that a broken
+    /// codec library shows up here and not once the camera is on.
+    pub fn new(config: H264Config) -> Result<Self, CodecError> {
+        let control = EncoderControl::new(config);
+        let full = control.encoder(config, Layer::Full)?;
+        Ok(Self {
+            config,
+            control,
+            encoders: [Some(full), None, None],
+            ladder: SizeLadder::default(),
+            pictures: Default::default(),
+            encoded: EncodedVideoFrame::default(),
+        })
+    }
+
+    /// Which layers to encode, their keyframes and bitrates, and what was encoded.
+    pub fn control(&self) -> &EncoderControl {
+        &self.control
+    }
+
+    /// Encodes `frame` in each layer wanted now and hands every encoded picture to `deliver`
+    /// with its layer, largest layer first. Encoding errors are logged (the next picture may
+    /// well encode).
+    pub fn encode(&mut self, frame: &VideoFrame, mut deliver: impl FnMut(Layer, &EncodedVideoFrame)) {
+        let wanted = self.control.wanted.get();
+        let Self {
+            config,
+            control,
+            encoders,
+            ladder,
+            pictures: [full, half, quarter],
+            encoded,
+        } = self;
+        for layer in Layer::ALL {
+            if !wanted.contains(layer) {
+                encoders[layer.index()] = None;
+            }
+        }
+        let mut encode = |layer: Layer, picture: &VideoFrame| {
+            let encoder = match &mut encoders[layer.index()] {
+                Some(encoder) => encoder,
+                none => match control.encoder(*config, layer) {
+                    Ok(encoder) => none.insert(encoder),
+                    Err(error) => {
+                        tracing::warn!(%error, ?layer, "no encoder for a layer");
+                        return;
+                    }
+                },
+            };
+            match encoder.encode(picture, encoded) {
+                Ok(sent) => {
+                    control.stats.count(layer, sent);
+                    if sent {
+                        deliver(layer, encoded);
+                    }
+                }
+                Err(error) => {
+                    control.stats.count(layer, false);
+                    tracing::warn!(%error, ?layer, "encoding failed");
+                }
+            }
+        };
+        let capture = (frame.width(), frame.height());
+        if wanted.contains(Layer::Full) {
+            let bitrate = control.bitrate.get();
+            let (width, height) = ladder.size(std::time::Instant::now(), capture, config.max_fps, bitrate);
+            let picture = if (width, height) == capture {
+                frame
+            } else {
+                shrink(frame, width, height, full);
+                &*full
+            };
+            encode(Layer::Full, picture);
+        }
+        let half = if wanted.contains(Layer::Half) {
+            let (width, height) = Layer::Half.size(capture);
+            shrink(frame, width, height, half);
+            Some(&*half)
+        } else {
+            None
+        };
+        if let Some(picture) = half {
+            encode(Layer::Half, picture);
+        }
+        if wanted.contains(Layer::Quarter) {
+            let (width, height) = Layer::Quarter.size(capture);
+            // From the half layer when there is one: a quarter of the pixels to read.
+            shrink(half.unwrap_or(frame), width, height, quarter);
+            encode(Layer::Quarter, quarter);
         }
     }
 }
 
 /// Starts the camera (or test pattern) thread: while enabled, every frame goes to `preview`
-/// (then `on_preview` is called, to ask for a repaint), is encoded (at a smaller size when
-/// the bitrate target is too thin for the full one, see [`SizeLadder`]) and handed to
-/// `deliver`. While disabled the camera is closed, so its light goes out, and opened again
-/// when enabled. When the camera stops (unplugged, taken away) or cannot be opened again,
-/// `ended` is called with the reason and the thread ends. Returns once the source is open
-/// (at once when starting disabled), with the encoder's controls.
+/// (then `on_preview` is called, to ask for a repaint), is encoded in each layer the
+/// returned control wants (the full one only unless told otherwise; see [`LayeredEncoder`])
+/// and handed to `deliver` with its layer. While disabled the camera is closed, so its light
+/// goes out, and opened again when enabled. When the camera stops (unplugged, taken away) or
+/// cannot be opened again, `ended` is called with the reason and the thread ends. Returns
+/// once the source is open (at once when starting disabled), with the encoder's controls.
 // The camera thread reports to four places (preview, repaint, network, end); bundling them
 // would only move the same arguments into a struct built once at each of two call sites.
 #[allow(clippy::too_many_arguments)]
@@ -140,12 +326,11 @@ pub fn start_video(
     enabled: bool,
     preview: Arc<VideoSlot>,
     on_preview: impl Fn() + Send + 'static,
-    mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
+    mut deliver: impl FnMut(Layer, &EncodedVideoFrame) + Send + 'static,
     ended: impl FnOnce(VideoError) + Send + 'static,
 ) -> Result<(CaptureThread, EncoderControl), CaptureError> {
-    let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
-    let encoder_control = EncoderControl::of(&encoder);
-    let bitrate = encoder_control.bitrate.clone();
+    let mut encoder = LayeredEncoder::new(config).map_err(|e| e.to_string())?;
+    let encoder_control = encoder.control().clone();
     let first_open = {
         let choice = choice.clone();
         move || {
@@ -157,8 +342,7 @@ pub fn start_video(
         }
     };
     let capture = spawn_capture("video-capture", enabled, first_open, move |mut source, control| {
-        let (mut frame, mut encoded) = (VideoFrame::default(), EncodedVideoFrame::default());
-        let (mut ladder, mut smaller) = (SizeLadder::default(), VideoFrame::default());
+        let mut frame = VideoFrame::default();
         while control.running() {
             if !control.enabled() {
                 // Camera off: the device goes (and its light with it) until wanted again.
@@ -182,19 +366,7 @@ pub fn start_video(
                 ended(error);
                 break;
             }
-            let full = (frame.width(), frame.height());
-            let (width, height) = ladder.size(std::time::Instant::now(), full, config.max_fps, bitrate.get());
-            let picture = if (width, height) == full {
-                &frame
-            } else {
-                shrink(&frame, width, height, &mut smaller);
-                &smaller
-            };
-            match encoder.encode(picture, &mut encoded) {
-                Ok(true) => deliver(&encoded),
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "encoding failed"),
-            }
+            encoder.encode(&frame, &mut deliver);
             preview.publish(&mut frame);
             on_preview();
         }
@@ -335,9 +507,9 @@ pub fn start_screen(
     mut deliver: impl FnMut(&EncodedVideoFrame) + Send + 'static,
     ended: impl FnOnce(ScreenError) + Send + 'static,
 ) -> Result<ScreenShare, CaptureError> {
-    let mut encoder = H264Encoder::new(config).map_err(|e| e.to_string())?;
-    let control = EncoderControl::of(&encoder);
-    let wanted = control.keyframes.clone();
+    let control = EncoderControl::new(config);
+    let mut encoder = control.encoder(config, Layer::Full).map_err(|e| e.to_string())?;
+    let (wanted, layer_stats) = (control.keyframes.clone(), Arc::clone(&control.stats));
     let stats = Arc::new(ScreenCaptureStats::default());
     let totals = Arc::clone(&stats);
     let thread = spawn_capture(
@@ -377,13 +549,14 @@ pub fn start_screen(
                                 shrink(&full, width, height, &mut scaled);
                                 &scaled
                             };
-                            match encoder.encode(frame, &mut encoded) {
-                                Ok(true) => {
-                                    deliver(&encoded);
-                                    totals.sent.fetch_add(1, Ordering::Relaxed);
-                                }
-                                Ok(false) => {}
-                                Err(error) => tracing::warn!(%error, "screen encoding failed"),
+                            let sent = encoder
+                                .encode(frame, &mut encoded)
+                                .inspect_err(|error| tracing::warn!(%error, "screen encoding failed"))
+                                .unwrap_or(false);
+                            layer_stats.count(Layer::Full, sent);
+                            if sent {
+                                deliver(&encoded);
+                                totals.sent.fetch_add(1, Ordering::Relaxed);
                             }
                         }
                         Err(error) => tracing::warn!(%error, "screen picture not converted"),
@@ -446,7 +619,7 @@ mod tests {
             || {},
             {
                 let sent = Arc::clone(&sent);
-                move |_| {
+                move |_, _| {
                     sent.fetch_add(1, Ordering::Relaxed);
                 }
             },
@@ -474,5 +647,62 @@ mod tests {
             "on again: pictures are sent"
         );
         assert!(!ended.load(Ordering::Relaxed), "the camera was opened afresh");
+    }
+
+    #[test]
+    fn the_camera_thread_sends_the_layers_wanted_and_stops_one_within_a_couple_of_pictures() {
+        let capture = (640, 360);
+        let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (_camera, control) = start_video(
+            VideoChoice::TestPattern,
+            VideoFormat::new(capture.0, capture.1, 30),
+            H264Config::CAMERA_720P,
+            true,
+            Arc::new(VideoSlot::default()),
+            || {},
+            {
+                let sent = Arc::clone(&sent);
+                move |layer, frame| {
+                    let size = (frame.width, frame.height);
+                    sent.lock().unwrap().push((layer, size, frame.keyframe));
+                }
+            },
+            |error| panic!("the test pattern ended: {error}"),
+        )
+        .expect("the test pattern starts");
+        let stats = control.stats();
+        assert!(eventually(|| stats.sent(Layer::Full) >= 5), "the full layer is sent");
+        assert_eq!(
+            (stats.encodes(Layer::Half), stats.encodes(Layer::Quarter)),
+            (0, 0),
+            "smaller layers encoded before anyone wanted them"
+        );
+        control.wanted.set(crate::video::LayerSet::ALL);
+        assert!(
+            eventually(|| Layer::ALL.iter().all(|&layer| stats.sent(layer) >= 10)),
+            "every layer is sent once wanted: {:?}",
+            Layer::ALL.map(|layer| stats.sent(layer))
+        );
+        control.wanted.want(Layer::Full, false);
+        let (full, quarter) = (stats.encodes(Layer::Full), stats.sent(Layer::Quarter));
+        assert!(
+            eventually(|| stats.sent(Layer::Quarter) >= quarter + 10),
+            "the quarter layer goes on"
+        );
+        let late = stats.encodes(Layer::Full) - full;
+        assert!(
+            late <= 2,
+            "{late} pictures of the full layer encoded after it was unwanted"
+        );
+        let sent = sent.lock().unwrap();
+        for layer in Layer::ALL {
+            let of_layer: Vec<_> = sent.iter().filter(|(sent, ..)| *sent == layer).collect();
+            assert!(
+                of_layer.iter().all(|(_, size, _)| *size == layer.size(capture)),
+                "{layer:?} sent at {:?}",
+                of_layer.iter().map(|(_, size, _)| size).collect::<Vec<_>>()
+            );
+            assert!(of_layer[0].2, "{layer:?} starts with a keyframe");
+        }
     }
 }

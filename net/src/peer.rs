@@ -13,7 +13,6 @@ use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::network_type::NetworkType;
 use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
-use rtc::rtp_transceiver::RTCRtpTransceiverDirection;
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -37,6 +36,7 @@ use crate::protocol::{FeedKind, ForwardedFeed, PeerId, Signal};
 use crate::remote_candidates::{RemoteCandidates, Taken};
 use crate::safety;
 use crate::send_track::{SendTrack, TrackSpec};
+pub use videomeet_media::video::Layer;
 
 /// H.264 constrained baseline, packetization mode 1: what every browser decodes.
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
@@ -83,6 +83,9 @@ pub struct PeerConfig {
     pub impairment: Option<Arc<ImpairedRuntime>>,
     /// Where congestion control's estimate starts and the most it grows to.
     pub send: SendRange,
+    /// Send the camera in layers too (to a forwarding host): two more video tracks, after
+    /// the audio, for its half and quarter sizes.
+    pub camera_layers: bool,
 }
 
 impl Default for PeerConfig {
@@ -92,6 +95,7 @@ impl Default for PeerConfig {
             ice_servers: Vec::new(),
             impairment: None,
             send: SendRange::default(),
+            camera_layers: false,
         }
     }
 }
@@ -136,10 +140,11 @@ impl VideoFeed {
         }
     }
 
-    /// The feed the video m-line `mid` of `sdp` carries: the first video m-line is the
-    /// camera, the second the screen, in both directions. Track ids carry no meaning: a
-    /// browser cannot choose them.
-    fn of_mline(sdp: &str, mid: &str) -> Self {
+    /// The feed the video m-line `mid` of `sdp` carries, and its layer: the first video
+    /// m-line is the camera, the second the screen, in both directions; a guest of a
+    /// forwarding host sends its camera's half and quarter sizes on a third and fourth.
+    /// Track ids carry no meaning: a browser cannot choose them.
+    fn of_mline(sdp: &str, mid: &str) -> (Self, Layer) {
         let mut videos_seen = 0;
         let mut in_video = false;
         for line in sdp.lines() {
@@ -147,10 +152,15 @@ impl VideoFeed {
                 in_video = media.starts_with("video ");
                 videos_seen += usize::from(in_video);
             } else if in_video && line.strip_prefix("a=mid:").is_some_and(|found| found.trim() == mid) {
-                return if videos_seen == 1 { Self::Camera } else { Self::Screen };
+                return match videos_seen {
+                    1 => (Self::Camera, Layer::Full),
+                    3 => (Self::Camera, Layer::Half),
+                    4 => (Self::Camera, Layer::Quarter),
+                    _ => (Self::Screen, Layer::Full),
+                };
             }
         }
-        Self::Camera
+        (Self::Camera, Layer::Full)
     }
 }
 
@@ -165,8 +175,8 @@ pub enum PeerEvent {
     /// The other side's audio or video track arrived.
     Track(Arc<dyn TrackRemote>),
     /// The other side asked for a keyframe of one of our videos (it lost some or has just
-    /// started).
-    KeyframeRequested(VideoFeed),
+    /// started), of that layer of it.
+    KeyframeRequested(VideoFeed, Layer),
 }
 
 fn h264() -> RTCRtpCodec {
@@ -256,8 +266,12 @@ pub struct PeerLink {
     video: SendTrack<TrackLocalStaticSample>,
     screen: SendTrack<TrackLocalStaticSample>,
     audio: SendTrack<TrackLocalStaticSample>,
+    /// To a forwarding host: our camera's half and quarter sizes.
+    layers: Option<[SendTrack<TrackLocalStaticSample>; 2]>,
     /// On a forwarding host's connection: the other participants' feeds we send.
     forwarded: tokio::sync::Mutex<Vec<ForwardedTracks>>,
+    /// The other side's first offer had its camera in layers.
+    remote_layers: std::sync::atomic::AtomicBool,
     /// From a forwarding host: which of its m-lines carry whose feeds (its latest offer).
     remote_feeds: Mutex<Vec<ForwardedFeed>>,
     /// Candidates that arrived before the remote description; applied with it. Bounded.
@@ -379,13 +393,29 @@ impl PeerLink {
         let video = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, VideoFeed::Camera.track_id())).await?;
         let screen = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, VideoFeed::Screen.track_id())).await?;
         let audio = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Audio, "audio")).await?;
-        for (feed, track) in [(VideoFeed::Camera, &video.track), (VideoFeed::Screen, &screen.track)] {
+        let layers = if config.camera_layers {
+            Some([
+                SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, "video-half")).await?,
+                SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, "video-quarter")).await?,
+            ])
+        } else {
+            None
+        };
+        let mut videos = vec![
+            (VideoFeed::Camera, Layer::Full, &video.track),
+            (VideoFeed::Screen, Layer::Full, &screen.track),
+        ];
+        if let Some([half, quarter]) = &layers {
+            videos.push((VideoFeed::Camera, Layer::Half, &half.track));
+            videos.push((VideoFeed::Camera, Layer::Quarter, &quarter.track));
+        }
+        for (feed, layer, track) in videos {
             let (track, events) = (Arc::clone(track), events.clone());
             tokio::spawn(async move {
                 // Ends when the connection closes.
                 while let Some(event) = track.poll().await {
                     if let TrackLocalEvent::OnRtcpPacket(_) = event {
-                        let _ = events.try_send(PeerEvent::KeyframeRequested(feed));
+                        let _ = events.try_send(PeerEvent::KeyframeRequested(feed, layer));
                     }
                 }
             });
@@ -395,17 +425,19 @@ impl PeerLink {
             video,
             screen,
             audio,
+            layers,
             forwarded: tokio::sync::Mutex::default(),
             remote_feeds: Mutex::default(),
+            remote_layers: std::sync::atomic::AtomicBool::new(false),
             early_candidates: Mutex::default(),
             estimate,
         })
     }
 
-    /// Whose feed `track` carries and which: `None` for the other side's own, told apart by
-    /// the m-line it arrived on (see [`VideoFeed::of_mline`]); a forwarding host's offer
-    /// names the m-lines that carry others' feeds.
-    pub async fn origin_of(&self, track: &Arc<dyn TrackRemote>) -> (Option<PeerId>, FeedKind) {
+    /// Whose feed `track` carries, which, and its layer: `None` for the other side's own,
+    /// told apart by the m-line it arrived on (see [`VideoFeed::of_mline`]); a forwarding
+    /// host's offer names the m-lines that carry others' feeds.
+    pub async fn origin_of(&self, track: &Arc<dyn TrackRemote>) -> (Option<PeerId>, FeedKind, Layer) {
         let audio = track.kind().await == RtpCodecKind::Audio;
         let own = |feed: VideoFeed| match feed {
             _ if audio => FeedKind::Audio,
@@ -413,20 +445,27 @@ impl PeerLink {
             VideoFeed::Screen => FeedKind::Screen,
         };
         let Some(mid) = self.mid_of(track).await else {
-            return (None, own(VideoFeed::Camera));
+            return (None, own(VideoFeed::Camera), Layer::Full);
         };
         let forwarded = lock(&self.remote_feeds)
             .iter()
             .find(|feed| feed.mid == mid)
             .map(|feed| (feed.from, feed.kind));
         if let Some((from, kind)) = forwarded {
-            return (Some(from), kind);
+            return (Some(from), kind, Layer::Full);
         }
-        let feed = match self.pc.remote_description().await {
-            Some(remote) => VideoFeed::of_mline(&remote.sdp, &mid),
-            None => VideoFeed::Camera,
+        let (feed, layer) = match self.pc.remote_description().await {
+            Some(remote) if !audio => VideoFeed::of_mline(&remote.sdp, &mid),
+            _ => (VideoFeed::Camera, Layer::Full),
         };
-        (None, own(feed))
+        (None, own(feed), layer)
+    }
+
+    /// Whether the other side's first offer had its camera in layers (a third and fourth
+    /// video m-line, see [`VideoFeed::of_mline`]); later offers of a forwarding host add
+    /// m-lines of its own.
+    pub fn sends_layers(&self) -> bool {
+        self.remote_layers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The mid of the m-line `track` arrives on.
@@ -480,14 +519,6 @@ impl PeerLink {
                 prefix: &format!("{prefix}-{from}"),
             };
             let track = SendTrack::packets(self.pc.as_ref(), &spec).await?;
-            // We only send on it: what the guest might send there would mean nothing. A
-            // transceiver a departed participant left is reused, and made send-only again.
-            if let Some(transceiver) = self.transceiver_of(&track.sender).await {
-                transceiver
-                    .set_direction(RTCRtpTransceiverDirection::Sendonly)
-                    .await
-                    .map_err(peer_error)?;
-            }
             tracks.push((kind, ForwardTrack(Arc::new(track))));
         }
         self.forwarded.lock().await.push(ForwardedTracks {
@@ -589,6 +620,10 @@ impl PeerLink {
     pub async fn accept_offer(&self, sdp: String, feeds: Vec<ForwardedFeed>) -> Result<Signal, PeerError> {
         let offer = RTCSessionDescription::offer(sdp).map_err(peer_error)?;
         let offered = offer.sdp.clone();
+        if self.pc.current_remote_description().await.is_none() {
+            let layered = offered.matches("\nm=video ").count() >= 4;
+            self.remote_layers.store(layered, std::sync::atomic::Ordering::Relaxed);
+        }
         self.pc.set_remote_description(offer).await.map_err(peer_error)?;
         *lock(&self.remote_feeds) = feeds;
         self.apply_early_candidates().await;
@@ -651,7 +686,10 @@ impl PeerLink {
 
     /// Every track sends with the payload types just negotiated.
     async fn follow_negotiation(&self) -> Result<(), PeerError> {
-        for track in [&self.video, &self.screen, &self.audio] {
+        for track in [&self.video, &self.screen, &self.audio]
+            .into_iter()
+            .chain(self.layers.iter().flatten())
+        {
             track.follow_negotiation().await?;
         }
         let forwarded: Vec<_> = self
@@ -668,12 +706,26 @@ impl PeerLink {
     }
 
     /// Sends one H.264 access unit (Annex B) of `feed`; `duration` is the time until the next
-    /// frame.
-    pub async fn send_video(&self, feed: VideoFeed, unit: Bytes, duration: Duration) -> Result<(), PeerError> {
-        match feed {
-            VideoFeed::Camera => self.video.write(unit, duration).await,
-            VideoFeed::Screen => self.screen.write(unit, duration).await,
+    /// frame. A smaller `layer` of the camera goes on its own track, when this connection
+    /// has them.
+    pub async fn send_video(
+        &self,
+        feed: VideoFeed,
+        layer: Layer,
+        unit: Bytes,
+        duration: Duration,
+    ) -> Result<(), PeerError> {
+        match (feed, layer, &self.layers) {
+            (VideoFeed::Screen, _, _) => self.screen.write(unit, duration).await,
+            (VideoFeed::Camera, Layer::Half, Some([half, _])) => half.write(unit, duration).await,
+            (VideoFeed::Camera, Layer::Quarter, Some([_, quarter])) => quarter.write(unit, duration).await,
+            (VideoFeed::Camera, _, _) => self.video.write(unit, duration).await,
         }
+    }
+
+    /// Whether this connection carries our camera in layers.
+    pub fn has_layers(&self) -> bool {
+        self.layers.is_some()
     }
 
     /// Sends one 20 ms Opus packet.
@@ -765,19 +817,22 @@ impl PeerLink {
 
 #[cfg(test)]
 mod tests {
-    use super::VideoFeed;
+    use super::{Layer, VideoFeed};
 
     #[test]
     fn the_first_video_mline_is_the_camera_and_the_second_the_screen() {
         // Audio first, mids that are not numbers: order decides, not names.
         let sdp = "v=0\r\nm=audio 9 X 97\r\na=mid:sound\r\nm=video 9 X 96\r\na=mid:b\r\n\
             m=video 9 X 96\r\na=mid:a\r\n";
-        assert_eq!(VideoFeed::of_mline(sdp, "b"), VideoFeed::Camera);
-        assert_eq!(VideoFeed::of_mline(sdp, "a"), VideoFeed::Screen);
+        assert_eq!(VideoFeed::of_mline(sdp, "b"), (VideoFeed::Camera, Layer::Full));
+        assert_eq!(VideoFeed::of_mline(sdp, "a"), (VideoFeed::Screen, Layer::Full));
         assert_eq!(
             VideoFeed::of_mline(sdp, "sound"),
-            VideoFeed::Camera,
+            (VideoFeed::Camera, Layer::Full),
             "not a video: the default"
         );
+        let layered = format!("{sdp}m=video 9 X 96\r\na=mid:h\r\nm=video 9 X 96\r\na=mid:q\r\n");
+        assert_eq!(VideoFeed::of_mline(&layered, "h"), (VideoFeed::Camera, Layer::Half));
+        assert_eq!(VideoFeed::of_mline(&layered, "q"), (VideoFeed::Camera, Layer::Quarter));
     }
 }

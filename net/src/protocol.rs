@@ -83,6 +83,10 @@ pub struct MediaState {
     /// them; absent while the hand is down. A client raising its hand sends any number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hand: Option<u64>,
+    /// The size of the camera's picture at its largest, `[width, height]`, when known: a
+    /// forwarding host picks the layer that fits each viewer from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera_size: Option<[u32; 2]>,
 }
 
 /// What everyone knows about the meeting.
@@ -116,6 +120,50 @@ pub struct ForwardedFeed {
     pub from: PeerId,
     /// Which of their feeds.
     pub kind: FeedKind,
+}
+
+/// One size of a camera sent in layers (simulcast): the picture as captured, or halved, or
+/// quartered in each direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// As captured.
+    Full,
+    /// Half the width and height.
+    Half,
+    /// A quarter of the width and height.
+    Quarter,
+}
+
+impl From<videomeet_media::video::Layer> for Layer {
+    fn from(layer: videomeet_media::video::Layer) -> Self {
+        match layer {
+            videomeet_media::video::Layer::Full => Self::Full,
+            videomeet_media::video::Layer::Half => Self::Half,
+            videomeet_media::video::Layer::Quarter => Self::Quarter,
+        }
+    }
+}
+
+impl From<Layer> for videomeet_media::video::Layer {
+    fn from(layer: Layer) -> Self {
+        match layer {
+            Layer::Full => Self::Full,
+            Layer::Half => Self::Half,
+            Layer::Quarter => Self::Quarter,
+        }
+    }
+}
+
+/// How large a viewer draws one participant's camera, in pixels; `0x0` when not at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewSize {
+    /// Whose camera.
+    pub id: PeerId,
+    /// Width it is drawn at.
+    pub width: u32,
+    /// Height it is drawn at.
+    pub height: u32,
 }
 
 /// One of a participant's three feeds.
@@ -163,6 +211,19 @@ pub enum Signal {
     Answer {
         /// The session description.
         sdp: String,
+    },
+    /// To a forwarding host: the largest size this client draws each participant's camera
+    /// at, so that the host forwards the layer that fits (and nothing for a camera not
+    /// drawn). A participant not listed is drawn at full size. Each replaces the last.
+    View {
+        /// One per participant.
+        sizes: Vec<ViewSize>,
+    },
+    /// From a forwarding host: the layers of its camera this client should send (on its
+    /// camera m-line and the two layer m-lines after its audio); none when nobody draws it.
+    Layers {
+        /// Wanted now.
+        camera: Vec<Layer>,
     },
     /// A trickled ICE candidate (`RTCIceCandidateInit`).
     Candidate {
@@ -478,6 +539,7 @@ mod tests {
                 camera: false,
                 screen: false,
                 hand: None,
+                camera_size: None,
             },
         };
         assert_eq!(

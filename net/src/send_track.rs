@@ -12,6 +12,7 @@ use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -127,10 +128,32 @@ impl SendTrack<TrackLocalStaticSample> {
 }
 
 impl SendTrack<TrackLocalStaticRTP> {
-    /// A track for media forwarded as it arrived, added to `pc`.
+    /// A track for media forwarded as it arrived, added to `pc` on a send-only m-line of its
+    /// own: never one the other side sends on (`add_track` would take any m-line of the kind
+    /// without a track of ours, such as a guest's camera layers).
     pub(crate) async fn packets(pc: &dyn PeerConnection, spec: &TrackSpec<'_>) -> Result<Self, PeerError> {
         let (track, ssrc) = spec.describe();
-        Self::add(pc, Arc::new(TrackLocalStaticRTP::new(track)), ssrc).await
+        let track = Arc::new(TrackLocalStaticRTP::new(track));
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendonly,
+            streams: Vec::new(),
+            send_encodings: Vec::new(),
+        };
+        let transceiver = pc
+            .add_transceiver_from_track(Arc::clone(&track) as Arc<dyn TrackLocal>, Some(init))
+            .await
+            .map_err(peer_error)?;
+        let sender = transceiver
+            .sender()
+            .await
+            .map_err(peer_error)?
+            .ok_or_else(|| peer_error("a forwarding track without a sender"))?;
+        Ok(Self {
+            track,
+            sender,
+            ssrc,
+            payload_type: AtomicU16::new(NOT_NEGOTIATED),
+        })
     }
 
     /// Sends a packet another participant sent us, as this track's: our SSRC and this

@@ -9,7 +9,7 @@ use videomeet_media::video::VideoFormat;
 use videomeet_net::impair::{ImpairedRuntime, Impairment};
 use videomeet_net::meeting::{Command, Role};
 use videomeet_net::peer::VideoFeed;
-use videomeet_net::protocol::{LeaveReason, PeerId};
+use videomeet_net::protocol::{LeaveReason, PeerId, ViewSize};
 
 #[macro_use]
 mod participant;
@@ -66,6 +66,18 @@ async fn everyone_sees_everyone_moving(
         let what = format!("{viewer} watching {sender} {when}");
         watched.assert_moving(&what, pictures, Duration::from_millis(500), skipped);
     }
+}
+
+/// Grace hosts (sending through `network` when given), and Ada and Bob join.
+async fn three(network: Option<Arc<ImpairedRuntime>>) -> [Participant; 3] {
+    let (host, target) = host_sized(network, SMALL).await;
+    let join = || Role::Join {
+        target: target.clone(),
+        passcode: None,
+    };
+    let ada = Participant::start_sized(join(), "Ada", 550, None, SMALL).await;
+    let bob = Participant::start_sized(join(), "Bob", 660, None, SMALL).await;
+    [host, ada, bob]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,13 +154,7 @@ async fn packets_lost_between_the_host_and_a_guest_are_sent_again_from_the_hosts
         seed: 7,
         ..Impairment::default()
     }));
-    let (host, target) = host_sized(Some(network), SMALL).await;
-    let join = || Role::Join {
-        target: target.clone(),
-        passcode: None,
-    };
-    let ada = Participant::start_sized(join(), "Ada", 550, None, SMALL).await;
-    let bob = Participant::start_sized(join(), "Bob", 660, None, SMALL).await;
+    let [host, ada, bob] = three(Some(network)).await;
     let ada_id = ada.id();
     until!(bob, 15, |seen| seen.video(ada_id, VideoFeed::Camera).is_some());
     // Forwarding does not need the host's own camera or microphone.
@@ -182,13 +188,7 @@ async fn a_guests_shared_screen_reaches_another_guest_through_the_host() {
         .into_iter()
         .find(|s| s.kind == ScreenKind::Display)
         .expect("a display");
-    let (host, target) = host_sized(None, SMALL).await;
-    let join = || Role::Join {
-        target: target.clone(),
-        passcode: None,
-    };
-    let ada = Participant::start_sized(join(), "Ada", 550, None, SMALL).await;
-    let bob = Participant::start_sized(join(), "Bob", 660, None, SMALL).await;
+    let [host, ada, bob] = three(None).await;
     let ada_id = ada.id();
     until!(bob, 15, |seen| seen.video(ada_id, VideoFeed::Camera).is_some());
 
@@ -230,5 +230,107 @@ async fn a_guests_shared_screen_reaches_another_guest_through_the_host() {
         .people
         .get(&ada_id)
         .is_some_and(|p| !p.info.media.screen));
+    assert!(host.handle.send(Command::Leave));
+}
+
+/// The size of the newest picture `viewer` decoded of `id`'s camera.
+fn decoded_size(viewer: &Participant, id: PeerId) -> Option<(u32, u32)> {
+    let mut frame = videomeet_media::VideoFrame::default();
+    viewer.slot(id, VideoFeed::Camera).read_if_newer(0, &mut frame)?;
+    Some((frame.width(), frame.height()))
+}
+
+/// Waits up to `limit` until `viewer` decodes `id`'s camera at `size`; returns how long.
+async fn until_decoded_at(viewer: &Participant, id: PeerId, size: (u32, u32), limit: Duration) -> Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let seen = decoded_size(viewer, id);
+        if seen == Some(size) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{id}'s camera at {seen:?}, not {size:?}, after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn view(sizes: &[(PeerId, u32, u32)]) -> Command {
+    let sizes = sizes.iter().map(|(id, width, height)| ViewSize {
+        id: *id,
+        width: *width,
+        height: *height,
+    });
+    Command::View(sizes.collect())
+}
+
+/// What `viewer` received of `id` in its last per-second figures, in kbit/s.
+fn receiving_kbps(viewer: &Participant, id: PeerId) -> f64 {
+    let seen = viewer.seen.lock().unwrap();
+    seen.people[&id]
+        .stats
+        .as_ref()
+        .map_or(f64::NAN, |stats| stats.receive_kbps)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_viewer_gets_the_layer_it_draws_and_nothing_of_a_hidden_tile() {
+    let _machine = whole_machine().await;
+    let [host, ada, bob] = three(None).await;
+    let (grace_id, ada_id, bob_id) = (host.id(), ada.id(), bob.id());
+    until!(bob, 15, |seen| seen.video(ada_id, VideoFeed::Camera).is_some()
+        && seen.video(grace_id, VideoFeed::Camera).is_some());
+    until!(host, 15, |seen| seen.video(ada_id, VideoFeed::Camera).is_some());
+
+    // Nobody said how they draw: everyone whole.
+    until_decoded_at(&bob, ada_id, (320, 240), Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let whole_kbps = receiving_kbps(&host, ada_id);
+
+    // Bob draws Ada and Grace as thumbnails: their quarter layers, within a second.
+    assert!(bob.handle.send(view(&[(ada_id, 80, 60), (grace_id, 80, 60)])));
+    let took = until_decoded_at(&bob, ada_id, (80, 60), Duration::from_secs(1)).await;
+    println!("Ada's quarter layer at Bob after {took:?}");
+    until_decoded_at(&bob, grace_id, (80, 60), Duration::from_secs(1)).await;
+    // Grace still draws Ada whole, so Ada sends both sizes.
+    bob.watch(ada_id, Duration::from_secs(1)).await.assert_moving(
+        "Ada's thumbnail at Bob",
+        12,
+        Duration::from_millis(450),
+        3,
+    );
+    until_decoded_at(&host, ada_id, (320, 240), Duration::from_secs(1)).await;
+
+    // Bob pins Ada: whole again within a second.
+    assert!(bob.handle.send(view(&[(ada_id, 320, 240), (grace_id, 80, 60)])));
+    let took = until_decoded_at(&bob, ada_id, (320, 240), Duration::from_secs(1)).await;
+    println!("Ada pinned at Bob after {took:?}");
+
+    // Grace draws Ada small too: nobody wants her whole, and she stops sending it.
+    assert!(host.handle.send(view(&[(ada_id, 80, 60), (bob_id, 80, 60)])));
+    assert!(bob.handle.send(view(&[(ada_id, 80, 60), (grace_id, 80, 60)])));
+    until_decoded_at(&host, ada_id, (80, 60), Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let quarter_kbps = receiving_kbps(&host, ada_id);
+    println!("Grace receives Ada at {whole_kbps:.0} kbit/s whole, {quarter_kbps:.0} kbit/s as a thumbnail");
+    assert!(
+        quarter_kbps < whole_kbps / 2.0,
+        "Ada still sends her whole camera: {quarter_kbps:.0} kbit/s, {whole_kbps:.0} before"
+    );
+
+    // Bob scrolls Ada away: nothing of her camera reaches him within a second.
+    assert!(bob.handle.send(view(&[(ada_id, 0, 0), (grace_id, 80, 60)])));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let hidden = bob.watch(ada_id, Duration::from_secs(2)).await;
+    println!("Ada hidden at Bob: {hidden:?}");
+    assert_eq!(
+        hidden.pictures, 0,
+        "Bob still decodes Ada's camera while not drawing it"
+    );
+    // And she comes back when drawn again.
+    assert!(bob.handle.send(view(&[(ada_id, 160, 120), (grace_id, 80, 60)])));
+    let took = until_decoded_at(&bob, ada_id, (160, 120), Duration::from_secs(1)).await;
+    println!("Ada back at Bob, half size, after {took:?}");
     assert!(host.handle.send(Command::Leave));
 }

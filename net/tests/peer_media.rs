@@ -54,7 +54,7 @@ fn relay_candidates(
                 PeerEvent::Track(track) => {
                     let _ = tracks.try_send(track);
                 }
-                PeerEvent::KeyframeRequested(_) => {
+                PeerEvent::KeyframeRequested(..) => {
                     let _ = keyframe_requests.try_send(());
                 }
                 PeerEvent::Candidate(_) | PeerEvent::IceConnected => {}

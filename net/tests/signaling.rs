@@ -328,6 +328,7 @@ async fn signals_and_media_states_go_to_the_right_participant() {
         camera: true,
         screen: false,
         hand: None,
+        camera_size: None,
     };
     ada.client.send(ClientMessage::MediaState { media: muted });
     loop {
@@ -885,6 +886,7 @@ async fn hands_go_up_in_order_for_everyone_and_only_the_host_lowers_others() {
         screen: false,
         // Any number says "up": the host gives the place.
         hand: Some(77),
+        camera_size: None,
     };
     ada.client.send(ClientMessage::MediaState { media: raised });
     assert_eq!(

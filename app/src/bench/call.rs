@@ -30,6 +30,8 @@ pub struct CallSetup {
     pub duration_secs: f64,
     /// How media travels.
     pub topology: Topology,
+    /// How each participant draws the others (`None`: every camera whole).
+    pub view: Option<crate::cli::ViewLayout>,
 }
 
 /// How a call carries media.
@@ -83,8 +85,13 @@ impl CallSetup {
             Topology::Forward => "forwarded",
             Topology::Mesh => "mesh",
         };
+        let view = match self.view {
+            Some(crate::cli::ViewLayout::Gallery) => ", gallery",
+            Some(crate::cli::ViewLayout::Speaker) => ", speaker view",
+            None => "",
+        };
         format!(
-            "{} participants, {topology}, {media}, {} s",
+            "{} participants, {topology}{view}, {media}, {} s",
             self.participants, self.duration_secs
         )
     }
@@ -217,6 +224,11 @@ fn media_flags(setup: &CallSetup, number: usize) -> Vec<String> {
     ];
     if setup.audio_only {
         flags.push("--camera-off".to_owned());
+    }
+    match setup.view {
+        Some(crate::cli::ViewLayout::Gallery) => flags.extend(["--view".to_owned(), "gallery".to_owned()]),
+        Some(crate::cli::ViewLayout::Speaker) => flags.extend(["--view".to_owned(), "speaker".to_owned()]),
+        None => {}
     }
     flags
 }

@@ -59,6 +59,10 @@ pub struct BenchArgs {
     /// `mesh` (everyone to everyone).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "forward")]
     pub topology: Vec<call::Topology>,
+    /// How each participant draws the others; a list runs one call each (`gallery`,
+    /// `speaker`). Without it, every camera is drawn whole.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub view: Vec<crate::cli::ViewLayout>,
     /// Also run each call with cameras off.
     #[arg(long)]
     pub audio_only: bool,
@@ -99,13 +103,21 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             // Without cameras the picture size does not matter: one call per count.
             let sizes = if audio_only { &args.size[..1] } else { &args.size[..] };
             for size in sizes {
-                for (&participants, &topology) in args
-                    .participants
-                    .iter()
-                    .flat_map(|n| args.topology.iter().map(move |t| (n, t)))
-                {
+                let views: Vec<Option<crate::cli::ViewLayout>> = if args.view.is_empty() {
+                    vec![None]
+                } else {
+                    args.view.iter().copied().map(Some).collect()
+                };
+                let calls_wanted = args.participants.iter().flat_map(|n| {
+                    let views = &views;
+                    args.topology
+                        .iter()
+                        .flat_map(move |t| views.iter().map(move |v| (*n, *t, *v)))
+                });
+                for (participants, topology, view) in calls_wanted {
                     let setup = call::CallSetup {
                         topology,
+                        view,
                         ..call_setup(args, participants, size, audio_only)
                     };
                     eprintln!("bench: call {setup:?}");
@@ -186,6 +198,7 @@ fn call_setup(args: &BenchArgs, participants: usize, size: &str, audio_only: boo
         audio_only,
         duration_secs: args.duration,
         topology: call::Topology::Forward,
+        view: None,
     }
 }
 

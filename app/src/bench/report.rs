@@ -232,6 +232,7 @@ mod tests {
             audio_only: false,
             duration_secs: 15.0,
             topology: call::Topology::Mesh,
+            view: None,
         };
         let failed = [FailedCall {
             setup,

@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::meeting::{Command, MeetingHandle};
-use videomeet_net::protocol::{KnockId, PeerId};
+use videomeet_net::protocol::{KnockId, PeerId, ViewSize};
 
 use crate::cli::find_screen;
 
@@ -59,6 +59,9 @@ pub enum Line {
     AllowManySharers { allowed: bool },
     /// Host: everyone removed or turned away may ask again.
     AllowBack {},
+    /// How large we draw each participant's camera, e.g. `[{"id":2,"width":480,"height":270}]`
+    /// (`0x0`: not drawn), so that a forwarding host sends the layer that fits.
+    View { sizes: Vec<ViewSize> },
     /// Leave the meeting (ends it for everyone when hosting).
     Leave {},
 }
@@ -99,6 +102,7 @@ impl Line {
             Self::LowerHand { id } => Command::LowerHand(id),
             Self::AllowManySharers { allowed } => Command::AllowManySharers(allowed),
             Self::AllowBack {} => Command::AllowBack,
+            Self::View { sizes } => Command::View(sizes),
             Self::Leave {} => Command::Leave,
         })
     }

@@ -236,6 +236,7 @@ impl App {
                         camera: settings.camera_on && setup.camera.is_some(),
                         screen: false,
                         hand: None,
+                        camera_size: None,
                     },
                 };
                 let Starting {

@@ -20,7 +20,7 @@ use videomeet_net::JoinTarget;
 use videomeet_net::discovery::DiscoveredMeeting;
 use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, PeerStats, Request, Role as MeetingRole};
 use videomeet_net::peer::VideoFeed;
-use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerInfo};
+use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo, ViewSize};
 
 use super::home::HomeScreen;
 use super::meeting::{MeetingScreen, Myself};
@@ -426,12 +426,42 @@ impl MeetingState {
     }
 }
 
-/// The commands a screen sent, in order.
-struct Commands(mpsc::Receiver<Request>);
+/// The commands a screen sent, in order; how it said it draws the cameras apart.
+struct Commands {
+    requests: mpsc::Receiver<Request>,
+    others: std::collections::VecDeque<Command>,
+    views: Vec<Vec<ViewSize>>,
+}
 
 impl Commands {
+    fn new(requests: mpsc::Receiver<Request>) -> Self {
+        Self {
+            requests,
+            others: Default::default(),
+            views: Vec::new(),
+        }
+    }
+
+    /// Sorts what was sent so far into views and the rest.
+    fn take_sent(&mut self) {
+        while let Ok(request) = self.requests.try_recv() {
+            match request.command {
+                Command::View(sizes) => self.views.push(sizes),
+                command => self.others.push_back(command),
+            }
+        }
+    }
+
+    /// The next command other than a view.
     fn try_recv(&mut self) -> Result<Command, mpsc::error::TryRecvError> {
-        self.0.try_recv().map(|request| request.command)
+        self.take_sent();
+        self.others.pop_front().ok_or(mpsc::error::TryRecvError::Empty)
+    }
+
+    /// The views sent since the last call.
+    fn views(&mut self) -> Vec<Vec<ViewSize>> {
+        self.take_sent();
+        std::mem::take(&mut self.views)
     }
 }
 
@@ -451,6 +481,7 @@ fn meeting_harness() -> (Harness<'static, MeetingState>, mpsc::Sender<Event>, Co
             camera: true,
             screen: false,
             hand: None,
+            camera_size: None,
         },
     };
     let clock = Arc::new(Mutex::new(Instant::now()));
@@ -472,7 +503,7 @@ fn meeting_harness() -> (Harness<'static, MeetingState>, mpsc::Sender<Event>, Co
         },
         state,
     );
-    (harness, events_tx, Commands(commands))
+    (harness, events_tx, Commands::new(commands))
 }
 
 fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
@@ -484,6 +515,7 @@ fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
             camera,
             screen: false,
             hand: None,
+            camera_size: None,
         },
         is_host: false,
     }
@@ -673,6 +705,37 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
 }
 
 #[test]
+fn the_window_tells_the_meeting_how_large_it_draws_each_camera() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    send(&events, Event::PeerJoined(peer(3, "Alan Turing", false, false)));
+    harness.run();
+    let size_of = |view: &[ViewSize], id: PeerId| {
+        let size = view.iter().find(|size| size.id == id).expect("a size for everyone");
+        (size.width, size.height)
+    };
+    let sent = commands.views();
+    let grid = sent.last().expect("the window said how it draws the cameras").clone();
+    assert_eq!(grid.len(), 2, "ours is not sent, nor anyone twice: {grid:?}");
+    let (grace, alan) = (size_of(&grid, 2), size_of(&grid, 3));
+    assert_eq!(grace, alan, "a grid draws everyone alike");
+    assert!(grace.0 > 100 && grace.1 > 50, "{grid:?}");
+    // Pinned, Grace is drawn large and Alan small: the meeting is told (after a quarter of
+    // a second at most).
+    double_click(&mut harness, "Video of Grace Hopper");
+    std::thread::sleep(Duration::from_millis(260));
+    harness.run();
+    let pinned = commands.views().last().cloned().expect("a new view once pinned");
+    let (grace_pinned, alan_pinned) = (size_of(&pinned, 2), size_of(&pinned, 3));
+    println!("grid {grace:?} each; pinned Grace {grace_pinned:?}, Alan {alan_pinned:?}");
+    assert!(grace_pinned.0 > grace.0 && alan_pinned.0 < grace.0, "{pinned:?}");
+    // Nothing changed: nothing is sent again.
+    harness.run();
+    assert!(commands.views().is_empty(), "the same view sent again");
+}
+
+#[test]
 fn the_tiles_mark_who_is_muted_hosting_reconnecting_and_pinned() {
     let (mut harness, events, _commands) = meeting_harness();
     send(&events, joined());
@@ -751,6 +814,7 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
         camera: true,
         screen: true,
         hand: None,
+        camera_size: None,
     };
     send(&events, Event::MediaState { id: 2, media: sharing });
     harness.run();

@@ -83,7 +83,8 @@ impl KeyframeRequest {
 pub struct BitrateTarget(Arc<AtomicU32>);
 
 impl BitrateTarget {
-    fn new(bitrate_bps: u32) -> Self {
+    /// A target of `bitrate_bps`, for an encoder made later with [`H264Encoder::with_controls`].
+    pub fn new(bitrate_bps: u32) -> Self {
         Self(Arc::new(AtomicU32::new(bitrate_bps)))
     }
 
@@ -110,13 +111,31 @@ pub struct H264Encoder {
 impl H264Encoder {
     /// An encoder with `config`; the picture size comes from the first frame.
     pub fn new(config: H264Config) -> Result<Self, CodecError> {
+        Self::with_controls(
+            config,
+            KeyframeRequest::default(),
+            BitrateTarget::new(config.bitrate_bps),
+        )
+    }
+
+    /// An encoder that follows controls made before it (and kept after it): `keyframes` and
+    /// `bitrate`, whose current value replaces `config`'s. Its first picture is a keyframe.
+    pub fn with_controls(
+        config: H264Config,
+        keyframes: KeyframeRequest,
+        bitrate: BitrateTarget,
+    ) -> Result<Self, CodecError> {
+        let config = H264Config {
+            bitrate_bps: bitrate.get(),
+            ..config
+        };
         // Build one now so that a broken codec library shows up here, not mid-call.
         build_encoder(config)?;
         Ok(Self {
             encoder: None,
             config,
-            keyframe_request: KeyframeRequest::default(),
-            bitrate_target: BitrateTarget::new(config.bitrate_bps),
+            keyframe_request: keyframes,
+            bitrate_target: bitrate,
         })
     }
 

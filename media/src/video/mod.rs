@@ -2,6 +2,7 @@
 
 mod camera;
 pub mod convert;
+pub mod layer;
 pub mod scale;
 pub mod size_ladder;
 pub mod stamp;
@@ -9,6 +10,7 @@ mod test_pattern;
 
 pub use camera::{Camera, CameraInfo, list_cameras};
 pub use convert::{ConvertError, PixelConverter, PixelFormat};
+pub use layer::{Layer, LayerSet, WantedLayers};
 pub use stamp::{FoundStamp, Stamp, find_stamps, read_stamp};
 pub use test_pattern::TestPattern;
 

@@ -12,7 +12,7 @@ use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice};
 
 use crate::address::JoinTarget;
 use crate::peer::{PeerConfig, VideoFeed};
-use crate::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
+use crate::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo, ViewSize};
 use crate::signaling::{HostConfig, JoinError};
 
 /// Called when there is something new to show; the UI passes "request a repaint".
@@ -71,6 +71,7 @@ impl MeetingConfig {
             camera: self.camera_on,
             screen: false,
             hand: None,
+            camera_size: Some([self.video_format.width, self.video_format.height]),
         }
     }
 }
@@ -106,6 +107,10 @@ pub enum Command {
     SetMic(bool),
     /// Turn the camera on or off.
     SetCamera(bool),
+    /// How large we draw each other participant's camera now (`0x0`: not at all), so that
+    /// a forwarding host sends each at the size that fits. Participants not listed are
+    /// drawn at full size.
+    View(Vec<ViewSize>),
     /// Send a chat message to everyone.
     Chat(String),
     /// Capture from another camera (the old one keeps going if the new one fails).

@@ -5,6 +5,7 @@ use videomeet_media::audio::mixer::MixerInput;
 use videomeet_media::capture;
 use videomeet_media::codec::H264Config;
 use videomeet_media::screen::ScreenChoice;
+use videomeet_media::video::Layer;
 use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice};
 
 use crate::peer::VideoFeed;
@@ -45,6 +46,8 @@ impl Actor {
                 self.cameras_opened = number;
                 self.video = video;
                 self.camera = camera;
+                // The layers wanted of our camera do not change with the camera.
+                encoder.wanted.set(self.camera_encoder.wanted.get());
                 self.camera_encoder = encoder;
                 self.follow_bandwidth();
                 Ok(())
@@ -68,7 +71,7 @@ impl Actor {
             capture::start_screen(
                 choice,
                 H264Config::SCREEN,
-                move |frame| frames.video_frame(VideoFeed::Screen, &frame.data),
+                move |frame| frames.video_frame(VideoFeed::Screen, Layer::Full, frame),
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();

@@ -11,8 +11,8 @@ use videomeet_media::audio::{AudioLevels, EchoReference};
 use videomeet_media::capture::{self, CaptureThread, EncoderControl};
 use videomeet_media::codec::{H264Config, OpusConfig};
 use videomeet_media::slot::VideoSlot;
-use videomeet_media::video::VideoFormat;
-use videomeet_media::{MicrophoneChoice, VideoChoice};
+use videomeet_media::video::{Layer, VideoFormat};
+use videomeet_media::{EncodedVideoFrame, MicrophoneChoice, VideoChoice};
 
 use crate::peer::VideoFeed;
 
@@ -24,18 +24,37 @@ use super::{Device, Problem};
 #[derive(Clone)]
 pub(super) struct Outbound {
     pub(super) sound: mpsc::Sender<Bytes>,
-    pub(super) video: mpsc::Sender<(VideoFeed, Bytes)>,
+    pub(super) video: mpsc::Sender<OutFrame>,
     /// Set when a video frame found its queue full and was dropped: the viewers' decoders
-    /// miss a reference, so that feed's next frame asks its encoder for a keyframe.
-    pub(super) video_dropped: Arc<[AtomicBool; 2]>,
+    /// miss a reference, so that stream's next frame asks its encoder for a keyframe. One
+    /// for each camera layer, then the screen.
+    pub(super) video_dropped: Arc<[AtomicBool; 4]>,
     pub(super) devices: mpsc::Sender<DeviceEnded>,
 }
 
 /// The other ends of [`Outbound`], read by the meeting.
 pub(super) struct Inbound {
     pub(super) sound: mpsc::Receiver<Bytes>,
-    pub(super) video: mpsc::Receiver<(VideoFeed, Bytes)>,
+    pub(super) video: mpsc::Receiver<OutFrame>,
     pub(super) devices: mpsc::Receiver<DeviceEnded>,
+}
+
+/// One encoded picture of ours, on its way to the others.
+pub(super) struct OutFrame {
+    pub(super) feed: VideoFeed,
+    /// Which layer of the camera (a screen is always whole).
+    pub(super) layer: Layer,
+    pub(super) data: Bytes,
+    /// A decoder can start here.
+    pub(super) keyframe: bool,
+}
+
+/// The stream `feed` and `layer` name, as an index of [`Outbound::video_dropped`].
+fn stream_index(feed: VideoFeed, layer: Layer) -> usize {
+    match feed {
+        VideoFeed::Camera => layer.index(),
+        VideoFeed::Screen => 3,
+    }
 }
 
 /// 20 ms sound packets queued at most: a second.
@@ -62,16 +81,23 @@ impl Outbound {
         (outbound, inbound)
     }
 
-    /// Hands over one encoded video frame of `feed`, from a capture thread (never waits).
-    pub(super) fn video_frame(&self, feed: VideoFeed, frame: &[u8]) {
-        if self.video.try_send((feed, Bytes::copy_from_slice(frame))).is_err() {
-            self.video_dropped[feed as usize].store(true, Ordering::Relaxed);
+    /// Hands over one encoded video frame of `feed`'s `layer`, from a capture thread (never
+    /// waits).
+    pub(super) fn video_frame(&self, feed: VideoFeed, layer: Layer, frame: &EncodedVideoFrame) {
+        let frame = OutFrame {
+            feed,
+            layer,
+            data: Bytes::copy_from_slice(&frame.data),
+            keyframe: frame.keyframe,
+        };
+        if self.video.try_send(frame).is_err() {
+            self.video_dropped[stream_index(feed, layer)].store(true, Ordering::Relaxed);
         }
     }
 
-    /// Whether a frame of `feed` was dropped since the last call.
-    pub(super) fn take_dropped(&self, feed: VideoFeed) -> bool {
-        self.video_dropped[feed as usize].swap(false, Ordering::Relaxed)
+    /// Whether a frame of `feed`'s `layer` was dropped since the last call.
+    pub(super) fn take_dropped(&self, feed: VideoFeed, layer: Layer) -> bool {
+        self.video_dropped[stream_index(feed, layer)].swap(false, Ordering::Relaxed)
     }
 }
 
@@ -127,7 +153,8 @@ impl CaptureSetup {
                 // Our own picture does not wake the screen: it is drawn whenever the screen
                 // is (with the others' video, which does wake it), so it costs no extra frames.
                 || {},
-                move |frame| frames.video_frame(VideoFeed::Camera, &frame.data),
+                // Every layer encoded goes to the meeting, which sends each where it is wanted.
+                move |layer, frame| frames.video_frame(VideoFeed::Camera, layer, frame),
                 move |error| {
                     // From the capture thread, never the runtime: waiting here is fine.
                     let reason = error.to_string();

@@ -19,9 +19,9 @@ mod view;
 
 pub use api::*;
 use emitter::Emitter;
-use forwarding::{Fanouts, Relayed};
+use forwarding::{Fanouts, Layering, Relayed};
 pub use local_media::bitrate_for;
-use local_media::{CaptureSetup, Inbound};
+use local_media::{CaptureSetup, Inbound, OutFrame};
 use path::PathNews;
 use remote::Remote;
 pub use start::Meeting;
@@ -44,9 +44,9 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::bandwidth::Allocation;
 use crate::discovery::Announcement;
-use crate::peer::{PeerConfig, PeerEvent, VideoFeed};
+use crate::peer::{Layer, PeerConfig, PeerEvent, VideoFeed};
 use crate::protocol::{ClientMessage, FeedKind, MediaState, PeerId, ServerMessage};
-use crate::receive::{receive_audio, receive_video};
+use crate::receive::{forward_track, receive_audio, receive_video};
 use crate::signaling::{SignalingClient, SignalingServer};
 
 /// Our running screen share.
@@ -80,6 +80,8 @@ struct Actor {
     departed: std::collections::HashSet<PeerId>,
     /// As a forwarding host: each guest's feeds, to the others.
     fanouts: Fanouts,
+    /// As a forwarding host: how everyone draws everyone, to choose layers.
+    layering: Layering,
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
     peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
     inbound: Inbound,
@@ -125,7 +127,7 @@ impl Actor {
                     None => break EndReason::HostLost,
                 },
                 Some((id, event)) = self.peer_events.recv() => self.on_peer_event(id, event).await,
-                Some((feed, frame)) = self.inbound.video.recv() => self.send_video(feed, frame).await,
+                Some(frame) = self.inbound.video.recv() => self.send_video(frame).await,
                 Some(ended) = self.inbound.devices.recv() => self.on_device_ended(ended),
                 request = self.commands.recv() => match request {
                     Some(Request { command: Command::Leave, reply }) => {
@@ -178,8 +180,10 @@ impl Actor {
                     step: ConnectionStep::Dtls,
                 });
                 // A new viewer needs keyframes to start from.
-                self.request_keyframe(VideoFeed::Camera);
-                self.request_keyframe(VideoFeed::Screen);
+                for layer in Layer::ALL {
+                    self.request_keyframe(VideoFeed::Camera, layer);
+                }
+                self.request_keyframe(VideoFeed::Screen, Layer::Full);
                 let code = match self.remotes.get(&id) {
                     Some(remote) => remote.link.safety_code().await,
                     None => None,
@@ -199,7 +203,7 @@ impl Actor {
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
             // several viewers costs one keyframe.
-            PeerEvent::KeyframeRequested(feed) => self.request_keyframe(feed),
+            PeerEvent::KeyframeRequested(feed, layer) => self.request_keyframe(feed, layer),
             PeerEvent::Track(track) => self.on_track(id, track).await,
         }
     }
@@ -210,16 +214,28 @@ impl Actor {
         let Some(link) = self.remotes.get(&id).map(|remote| Arc::clone(&remote.link)) else {
             return;
         };
-        let (relayed_from, kind) = link.origin_of(&track).await;
+        let (relayed_from, kind, layer) = link.origin_of(&track).await;
         let who = relayed_from.unwrap_or(id);
         if self.departed.contains(&who) {
             return;
         }
         let fanout = (self.forwards() && relayed_from.is_none()).then(|| {
-            let fanout = self.fanouts.of(id, kind);
+            let fanout = self.fanouts.of(id, kind, layer);
             fanout.set_upstream(Arc::clone(&track));
             fanout
         });
+        if let Some(fanout) = fanout.clone()
+            && kind == FeedKind::Camera
+        {
+            // A guest's camera at a forwarding host: each layer to the others as it came,
+            // and the layer chosen for our own window decoded.
+            let task = tokio::spawn(forward_track(track, fanout));
+            if let Some(remote) = self.remotes.get_mut(&id) {
+                remote.tasks.push(task);
+            }
+            self.view_forwarded_camera(id);
+            return;
+        }
         let task = match kind {
             FeedKind::Camera | FeedKind::Screen => {
                 let feed = if kind == FeedKind::Camera {
@@ -274,9 +290,15 @@ impl Actor {
         }
     }
 
-    async fn send_video(&mut self, feed: VideoFeed, frame: Bytes) {
-        if self.capture.outbound.take_dropped(feed) {
-            self.request_keyframe(feed);
+    async fn send_video(&mut self, frame: OutFrame) {
+        let OutFrame {
+            feed,
+            layer,
+            data,
+            keyframe,
+        } = frame;
+        if self.capture.outbound.take_dropped(feed, layer) {
+            self.request_keyframe(feed, layer);
         }
         let duration = match feed {
             VideoFeed::Screen => match self.screen.as_mut() {
@@ -292,17 +314,49 @@ impl Actor {
             },
             VideoFeed::Camera => self.frame_interval,
         };
-        for (id, Remote { link, .. }) in &self.remotes {
-            if let Err(error) = link.send_video(feed, frame.clone(), duration).await {
+        let forwards = self.forwards();
+        let mut keyframes_wanted = Vec::new();
+        for (id, remote) in &mut self.remotes {
+            // Whether this connection gets this picture: each layer on its own track to a
+            // forwarding host; the layer chosen for each guest from a forwarding host (a
+            // change of layer waits for its keyframe); the full camera otherwise.
+            let send = match feed {
+                VideoFeed::Screen => true,
+                VideoFeed::Camera if remote.link.has_layers() => true,
+                VideoFeed::Camera if forwards => {
+                    let own = &mut remote.own_camera;
+                    if own.target.is_none() {
+                        own.current = None;
+                    }
+                    if own.current != own.target && Some(layer) == own.target && keyframe {
+                        own.current = own.target;
+                    }
+                    if own.current != own.target
+                        && let Some(target) = own.target
+                    {
+                        keyframes_wanted.push(target);
+                    }
+                    own.current == Some(layer)
+                }
+                VideoFeed::Camera => layer == Layer::Full,
+            };
+            if !send {
+                continue;
+            }
+            if let Err(error) = remote.link.send_video(feed, layer, data.clone(), duration).await {
                 tracing::trace!(peer = id, %error, "video not sent");
             }
         }
+        for layer in keyframes_wanted {
+            self.request_keyframe(VideoFeed::Camera, layer);
+        }
     }
 
-    /// Asks the encoder of our `feed` for a keyframe (several requests at once cost one).
-    fn request_keyframe(&self, feed: VideoFeed) {
+    /// Asks the encoder of our `feed` (of that layer of the camera) for a keyframe (several
+    /// requests at once cost one).
+    fn request_keyframe(&self, feed: VideoFeed, layer: Layer) {
         match feed {
-            VideoFeed::Camera => self.camera_encoder.keyframes.request(),
+            VideoFeed::Camera => self.camera_encoder.layer(layer).keyframes.request(),
             VideoFeed::Screen => {
                 if let Some(share) = &self.screen {
                     share.capture.control.keyframes.request();
@@ -341,7 +395,9 @@ impl Actor {
             Command::SetCamera(on) => {
                 self.video.set_enabled(on);
                 if on {
-                    self.camera_encoder.keyframes.request();
+                    for layer in Layer::ALL {
+                        self.request_keyframe(VideoFeed::Camera, layer);
+                    }
                 }
                 self.media.camera = on;
             }
@@ -371,6 +427,7 @@ impl Actor {
             Command::RaiseHand(up) => self.media.hand = up.then_some(0),
             Command::LowerHand(id) => self.tell_host(ClientMessage::LowerHand { id }),
             Command::React(emoji) => self.tell_host(ClientMessage::React { emoji }),
+            Command::View(sizes) => self.set_view(sizes),
             Command::Remove(id) => self.tell_host(ClientMessage::Remove { id }),
             Command::AskToJoin(required) => self.tell_host(ClientMessage::AskToJoin { required }),
             Command::Admit(knock) => self.tell_host(ClientMessage::Admit { knock }),
@@ -495,6 +552,7 @@ impl Actor {
         self.remotes.remove(&id);
         self.relayed.remove(&id);
         self.departed.insert(id);
+        self.layering.forget(id);
         self.fanouts.remove(id);
     }
 

@@ -7,7 +7,7 @@ use tokio::task::JoinHandle;
 
 use super::path::PathHealth;
 use super::stats::Meter;
-use crate::peer::PeerLink;
+use crate::peer::{Layer, PeerLink};
 
 /// One other participant: the media connection, the tasks that serve it, its figures and
 /// the health of the path to it.
@@ -19,6 +19,24 @@ pub(super) struct Remote {
     pub(super) path: PathHealth,
     /// Our offer was made while another was in flight: make it once that is answered.
     pub(super) offer_again: bool,
+    /// As a forwarding host: the layer of our own camera this guest gets.
+    pub(super) own_camera: OwnCamera,
+}
+
+/// Which layer of our camera one guest gets (see [`super::forwarding`]): the one chosen for
+/// it, from the picture on which a change of layer is made.
+pub(super) struct OwnCamera {
+    pub(super) target: Option<Layer>,
+    pub(super) current: Option<Layer>,
+}
+
+impl Default for OwnCamera {
+    fn default() -> Self {
+        Self {
+            target: Some(Layer::Full),
+            current: Some(Layer::Full),
+        }
+    }
 }
 
 impl Remote {
@@ -29,6 +47,7 @@ impl Remote {
             meter: Meter::default(),
             path: PathHealth::default(),
             offer_again: false,
+            own_camera: OwnCamera::default(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::peer::PeerLink;
+use crate::peer::{PeerConfig, PeerLink};
 use crate::protocol::{ClientMessage, PeerId, ServerMessage, Signal};
 
 use super::remote::Remote;
@@ -24,7 +24,12 @@ impl Actor {
             return Some(Arc::clone(&remote.link));
         }
         let (events_tx, mut events) = mpsc::channel(64);
-        let link = match PeerLink::new(&self.peer_config, events_tx).await {
+        // To a forwarding host, our camera goes in layers, for it to pick from.
+        let config = PeerConfig {
+            camera_layers: self.forwarding && self.server.is_none() && id == self.host,
+            ..self.peer_config.clone()
+        };
+        let link = match PeerLink::new(&config, events_tx).await {
             Ok(link) => Arc::new(link),
             Err(error) => {
                 let reason = error.to_string();
@@ -50,6 +55,7 @@ impl Actor {
     pub(super) async fn on_signaling(&mut self, message: ServerMessage) -> Option<EndReason> {
         match message {
             ServerMessage::PeerJoined { peer } => {
+                self.layering.set_camera_size(peer.id, peer.media.camera_size);
                 if self.connects_to(peer.id) {
                     // They will offer; be ready for it.
                     self.connect(peer.id).await;
@@ -77,6 +83,9 @@ impl Actor {
                 sent_at_ms,
             }),
             ServerMessage::MediaState { id, media } => {
+                if self.layering.set_camera_size(id, media.camera_size) {
+                    self.choose_layers();
+                }
                 if id == self.you {
                     // Our hand's place in the order, or the host put it down.
                     self.media.hand = media.hand;
@@ -108,6 +117,20 @@ impl Actor {
     }
 
     pub(super) async fn on_remote_signal(&mut self, from: PeerId, signal: Signal) {
+        match signal {
+            Signal::View { sizes } if self.forwards() => {
+                self.layering.set_view(from, &sizes);
+                return self.choose_layers();
+            }
+            Signal::Layers { camera } if from == self.host && self.forwarding => {
+                let wanted = camera.into_iter().map(Into::into).collect();
+                return self.camera_encoder.wanted.set(wanted);
+            }
+            Signal::View { .. } | Signal::Layers { .. } => {
+                return tracing::debug!(peer = from, "a view or layers not for us");
+            }
+            _ => {}
+        }
         if !self.connects_to(from) {
             tracing::debug!(peer = from, "a guest of a forwarding meeting connects to the host only");
             return;
@@ -165,6 +188,8 @@ impl Actor {
                 }
                 return;
             }
+            // Taken above.
+            Signal::View { .. } | Signal::Layers { .. } => return,
         };
         if let Err(error) = result {
             tracing::warn!(peer = from, %error, "negotiation failed");

@@ -241,6 +241,7 @@ impl Actor {
             relayed: HashMap::new(),
             departed: Default::default(),
             fanouts: Fanouts::default(),
+            layering: Default::default(),
             peer_events_tx,
             peer_events,
             inbound,

@@ -216,6 +216,7 @@ mod tests {
             camera: false,
             screen: true,
             hand: None,
+            camera_size: None,
         };
         view.apply(&Event::MediaState { id: 2, media });
         view.apply(&Event::Reconnecting {

@@ -114,10 +114,13 @@ impl Allowance {
     }
 }
 
-/// The text a signal carries.
+/// The text a signal carries (lists counted at about the size of their JSON).
 fn signal_bytes(signal: &Signal) -> usize {
     match signal {
-        Signal::Offer { sdp, .. } | Signal::Answer { sdp } => sdp.len(),
+        Signal::Offer { sdp, feeds } => sdp.len() + feeds.len() * 48,
+        Signal::Answer { sdp } => sdp.len(),
+        Signal::View { sizes } => 16 + sizes.len() * 40,
+        Signal::Layers { camera } => 16 + camera.len() * 10,
         Signal::Candidate { candidate, sdp_mid, .. } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len),
     }
 }

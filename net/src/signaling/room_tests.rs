@@ -149,6 +149,7 @@ async fn media_states_beyond_the_allowance_are_merged_into_the_latest() {
         camera: n + 1 == states,
         screen: false,
         hand: None,
+        camera_size: None,
     };
     for n in 0..states {
         say(&room, ada, ClientMessage::MediaState { media: state(n) }).await;

@@ -63,6 +63,7 @@ pub async fn guest(server: &SignalingServer, name: &str, passcode: Option<&str>)
                 camera: true,
                 screen: false,
                 hand: None,
+                camera_size: None,
             },
             ..Default::default()
         },

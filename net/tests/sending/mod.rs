@@ -9,7 +9,7 @@ use videomeet_media::audio::TestTone;
 use videomeet_media::codec::{H264Config, H264Encoder, OpusConfig, OpusEncoder};
 use videomeet_media::video::{TestPattern, VideoFormat, VideoSource};
 use videomeet_media::{AudioFrame, EncodedVideoFrame, VideoFrame};
-use videomeet_net::peer::{PeerLink, VideoFeed};
+use videomeet_net::peer::{Layer, PeerLink, VideoFeed};
 
 /// Sends `frames` pictures of the test pattern in `format` at `bitrate_bps`, each with a
 /// 20 ms packet of a 440 Hz tone, paced by the pattern's clock; a keyframe every
@@ -46,7 +46,7 @@ pub async fn send_call(
         if encoder.encode(&frame, &mut unit).unwrap() {
             let unit = Bytes::copy_from_slice(&unit.data);
             let _ = link
-                .send_video(VideoFeed::Camera, unit, Duration::from_millis(33))
+                .send_video(VideoFeed::Camera, Layer::Full, unit, Duration::from_millis(33))
                 .await;
         }
         // One 20 ms sound packet per picture is enough here.

@@ -18,7 +18,7 @@ use eframe::egui;
 use tokio::sync::mpsc;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, MeetingView};
-use videomeet_net::protocol::{LeaveReason, MediaState, PeerId};
+use videomeet_net::protocol::{LeaveReason, MediaState, PeerId, ViewSize};
 
 use super::notify::Notice;
 use super::settings::Settings;
@@ -121,6 +121,8 @@ pub struct MeetingScreen {
     show_info: bool,
     show_devices: bool,
     pinned: Option<TileKey>,
+    /// How large we last told the meeting we draw each camera, and when.
+    view_sent: Option<(Vec<ViewSize>, Instant)>,
     active: Option<(TileKey, Instant)>,
     /// What happened lately, shown for a few seconds: who left, and problems.
     news: Vec<News>,
@@ -172,6 +174,7 @@ impl MeetingScreen {
             show_info: false,
             show_devices: false,
             pinned: None,
+            view_sent: None,
             active: None,
             news: Vec::new(),
             draft: String::new(),

@@ -6,11 +6,13 @@
 //! that names it and says when it is pinned: screen readers read them, and tests check them.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use eframe::egui::accesskit::Role;
 use eframe::egui::{self, Align2, Color32, FontId, Rect, Stroke, StrokeKind, WidgetInfo};
 use videomeet_media::slot::VideoSlot;
-use videomeet_net::protocol::PeerId;
+use videomeet_net::meeting::Command;
+use videomeet_net::protocol::{PeerId, ViewSize};
 
 use super::super::grid::{TILE_ASPECT, grid, spotlight};
 use super::super::style;
@@ -151,6 +153,7 @@ impl MeetingScreen {
                 .zip(views.iter())
                 .collect(),
         };
+        self.tell_view(ui.ctx(), &placed);
         let active = self.active.map(|(key, _)| key);
         let mut toggled = None;
         for (rect, view) in placed {
@@ -173,6 +176,52 @@ impl MeetingScreen {
         ui.allocate_rect(area, egui::Sense::hover());
     }
 }
+
+impl MeetingScreen {
+    /// Tells the meeting how large each camera is drawn, in pixels, so that a forwarding host
+    /// sends each at the size that fits: again at once when someone comes or goes, and when a
+    /// tile's size changes by a tenth or more, at most four times a second.
+    fn tell_view(&mut self, ctx: &egui::Context, placed: &[(Rect, &TileView)]) {
+        let scale = ctx.pixels_per_point();
+        let sizes: Vec<ViewSize> = placed
+            .iter()
+            .filter_map(|(rect, view)| match view.key {
+                TileKey::Peer(id) => Some(ViewSize {
+                    id,
+                    width: (rect.width() * scale).round() as u32,
+                    height: (rect.height() * scale).round() as u32,
+                }),
+                _ => None,
+            })
+            .collect();
+        let close = |a: u32, b: u32| a.abs_diff(b) * 10 <= a.max(b);
+        let (alike, recent) = match &self.view_sent {
+            Some((sent, at)) => {
+                let same_people = sent.len() == sizes.len() && sent.iter().zip(&sizes).all(|(a, b)| a.id == b.id);
+                let alike = same_people
+                    && sent
+                        .iter()
+                        .zip(&sizes)
+                        .all(|(a, b)| close(a.width, b.width) && close(a.height, b.height));
+                (alike, same_people.then_some(at.elapsed()))
+            }
+            None => (false, None),
+        };
+        if alike {
+            return;
+        }
+        // Someone came or went: at once. A resize: once it has settled a little.
+        if let Some(since) = recent.filter(|since| *since < VIEW_SETTLE) {
+            ctx.request_repaint_after(VIEW_SETTLE - since);
+            return;
+        }
+        self.send(Command::View(sizes.clone()));
+        self.view_sent = Some((sizes, Instant::now()));
+    }
+}
+
+/// Tiles that change size are told again at most this often.
+const VIEW_SETTLE: Duration = Duration::from_millis(250);
 
 /// Tile ids of shared screens start here.
 const SCREEN_TILES: u64 = 1 << 32;
