@@ -71,6 +71,15 @@ async fn everyone_sees_everyone_moving(
     }
 }
 
+/// The host ends the meeting, and everyone's meeting is over before the next test takes
+/// the machine.
+async fn ended_for_everyone(host: &Participant, guests: &[&Participant]) {
+    assert!(host.handle.send(Command::Leave));
+    for participant in guests.iter().copied().chain([host]) {
+        until!(participant, 10, |seen| seen.ended.is_some());
+    }
+}
+
 /// Grace hosts (sending through `network` when given), and Ada and Bob join.
 async fn three(network: Option<Arc<ImpairedRuntime>>) -> [Participant; 3] {
     let (host, target) = host_sized(network, SMALL).await;
@@ -170,7 +179,7 @@ async fn packets_lost_between_the_host_and_a_guest_are_sent_again_from_the_hosts
         Duration::from_millis(400),
         4,
     );
-    assert!(host.handle.send(Command::Leave));
+    ended_for_everyone(&host, &[&ada, &bob]).await;
 }
 
 #[cfg(target_os = "linux")]
@@ -233,7 +242,7 @@ async fn a_guests_shared_screen_reaches_another_guest_through_the_host() {
         .people
         .get(&ada_id)
         .is_some_and(|p| !p.info.media.screen));
-    assert!(host.handle.send(Command::Leave));
+    ended_for_everyone(&host, &[&ada, &bob]).await;
 }
 
 /// The size of the newest picture `viewer` decoded of `id`'s camera.
@@ -335,5 +344,5 @@ async fn each_viewer_gets_the_layer_it_draws_and_nothing_of_a_hidden_tile() {
     assert!(bob.handle.send(view(&[(ada_id, 160, 120), (grace_id, 80, 60)])));
     let took = until_decoded_at(&bob, ada_id, (160, 120), Duration::from_secs(1)).await;
     println!("Ada back at Bob, half size, after {took:?}");
-    assert!(host.handle.send(Command::Leave));
+    ended_for_everyone(&host, &[&ada, &bob]).await;
 }
