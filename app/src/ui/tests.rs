@@ -642,6 +642,16 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
         "Alan Turing",
         "no video\n↓ 40 kbps · ↑ 1500 kbps\nRTT 3 ms · loss 0.0 % · jitter 0.0 ms",
     );
+    // A camera sent larger than it comes: the statistics name the layer received.
+    let mut grace = peer(2, "Grace Hopper", true, true).media;
+    grace.camera_size = Some([1280, 720]);
+    send(&events, Event::MediaState { id: 2, media: grace });
+    harness.run();
+    on_tile(
+        &harness,
+        "Grace Hopper",
+        "640×360 (half size) · 30 fps · decode 0.7 ms\n↓ 1400 kbps · ↑ 1500 kbps\nRTT 2 ms · loss 0.0 % · jitter 0.0 ms",
+    );
     // A guest's meeting time counts from the meeting's start, not from its own arrival.
     let (mut late, guest_events, _guest_commands) = meeting_harness();
     let mut arrival = joined();

@@ -72,8 +72,14 @@ impl MeetingScreen {
                         let rtt = s.rtt_ms.map_or_else(|| "–".to_owned(), |rtt| format!("{rtt:.0} ms"));
                         // Without a picture coming in there is no size or rate to speak of.
                         let video = if person.info.media.camera && s.width > 0 {
+                            let layer = person
+                                .info
+                                .media
+                                .camera_size
+                                .and_then(|[full, _]| layer_word(s.width, full))
+                                .map_or_else(String::new, |word| format!(" ({word})"));
                             format!(
-                                "{}×{} · {:.0} fps · decode {:.1} ms",
+                                "{}×{}{layer} · {:.0} fps · decode {:.1} ms",
                                 s.width, s.height, s.fps, s.decode_ms
                             )
                         } else {
@@ -222,6 +228,20 @@ impl MeetingScreen {
 
 /// Tiles that change size are told again at most this often.
 const VIEW_SETTLE: Duration = Duration::from_millis(250);
+
+/// Which layer of a camera `full` pixels wide a picture `received` pixels wide is, in
+/// words; `None` for the whole picture.
+fn layer_word(received: u32, full: u32) -> Option<&'static str> {
+    if received == 0 || received >= full {
+        return None;
+    }
+    let ratio = f64::from(full) / f64::from(received);
+    Some(match ratio {
+        r if (1.8..2.2).contains(&r) => "half size",
+        r if (3.6..4.4).contains(&r) => "quarter size",
+        _ => "smaller",
+    })
+}
 
 /// Tile ids of shared screens start here.
 const SCREEN_TILES: u64 = 1 << 32;
