@@ -44,6 +44,22 @@ impl SendRange {
     }
 }
 
+impl SendRange {
+    /// For a forwarding host's connection to a guest, which carries everyone's streams: up
+    /// to the others of a meeting at the protocol's limit, each camera whole, and a screen.
+    /// It starts there too, as a LAN carries it; a narrower path brings it down within a
+    /// second or two (the delay-based half falls to what the path delivers), and the host
+    /// sends that guest smaller layers.
+    pub fn forwarding(self) -> Self {
+        let most = self.start_bps * (crate::protocol::limits::MAX_PARTICIPANTS as u64 - 1)
+            + u64::from(H264Config::SCREEN.bitrate_bps);
+        Self {
+            start_bps: most,
+            max_bps: most,
+        }
+    }
+}
+
 impl Default for SendRange {
     /// For a 720p30 camera.
     fn default() -> Self {

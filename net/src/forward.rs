@@ -34,6 +34,53 @@ const KEYFRAME_REQUEST_MERGE: Duration = Duration::from_millis(250);
 /// What a receiver's queue carries: a packet and the layer it belongs to.
 type Tagged = (Layer, rtp::Packet);
 
+/// What a forwarded packet costs on the wire beyond its payload: RTP header and extensions,
+/// the SRTP tag, UDP and IPv4, so that a feed's rate compares with a path's estimate.
+const WIRE_OVERHEAD_BYTES: u64 = 60;
+
+/// The window over which a feed's rate is measured.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
+/// The rate of a feed, over the last whole window; zero once it has been quiet for two.
+#[derive(Debug)]
+struct Rate {
+    since: Instant,
+    bytes: u64,
+    bps: u64,
+}
+
+impl Rate {
+    fn new(now: Instant) -> Self {
+        Self {
+            since: now,
+            bytes: 0,
+            bps: 0,
+        }
+    }
+
+    fn add(&mut self, now: Instant, bytes: u64) {
+        let elapsed = now.saturating_duration_since(self.since);
+        if elapsed >= RATE_WINDOW {
+            self.bps = if elapsed >= 2 * RATE_WINDOW {
+                0
+            } else {
+                (self.bytes * 8 * 1000) / (elapsed.as_millis().max(1) as u64)
+            };
+            self.since = now;
+            self.bytes = 0;
+        }
+        self.bytes += bytes;
+    }
+
+    fn bps(&self, now: Instant) -> u64 {
+        if now.saturating_duration_since(self.since) >= 2 * RATE_WINDOW {
+            0
+        } else {
+            self.bps
+        }
+    }
+}
+
 /// One feed (one layer of it) of one sender, and the receivers it goes to.
 pub struct Fanout {
     layer: Layer,
@@ -42,6 +89,7 @@ pub struct Fanout {
     upstream: Mutex<Option<Arc<dyn TrackRemote>>>,
     upstream_ssrc: AtomicU32,
     last_keyframe_request: Mutex<Option<Instant>>,
+    rate: Mutex<Rate>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -57,7 +105,14 @@ impl Fanout {
             upstream: Mutex::default(),
             upstream_ssrc: AtomicU32::new(0),
             last_keyframe_request: Mutex::default(),
+            rate: Mutex::new(Rate::new(Instant::now())),
         }
+    }
+
+    /// What the sender sends of this feed, in bits per second on the wire, over the last
+    /// second; zero when nothing came for two.
+    pub fn bps(&self) -> u64 {
+        lock(&self.rate).bps(Instant::now())
     }
 
     /// The sender's track arrived: packets read from it are forwarded with [`Self::forward`].
@@ -68,6 +123,8 @@ impl Fanout {
     /// Hands a copy of `packet` to every receiver's queue; a full queue loses it.
     pub fn forward(&self, packet: &rtp::Packet) {
         self.upstream_ssrc.store(packet.header.ssrc, Ordering::Relaxed);
+        let bytes = packet.payload.len() as u64 + WIRE_OVERHEAD_BYTES;
+        lock(&self.rate).add(Instant::now(), bytes);
         for (receiver, queue) in lock(&self.receivers).iter() {
             if let Err(mpsc::error::TrySendError::Full(_)) = queue.try_send((self.layer, packet.clone())) {
                 tracing::trace!(receiver, "forwarding queue full: a packet dropped");
@@ -403,6 +460,22 @@ mod tests {
             .pass(Some(Layer::Full), false, Layer::Full, packet(5, 5, P_SLICE))
             .unwrap();
         assert_eq!(passed.header.sequence_number, 5);
+    }
+
+    #[test]
+    fn a_rate_is_measured_over_whole_seconds_and_falls_to_nothing_when_quiet() {
+        let start = Instant::now();
+        let mut rate = Rate::new(start);
+        for tick in 0..100 {
+            rate.add(start + Duration::from_millis(tick * 10), 1_000);
+        }
+        assert_eq!(rate.bps(start + Duration::from_millis(990)), 0, "no whole window yet");
+        rate.add(start + Duration::from_secs(1), 1_000);
+        assert_eq!(rate.bps(start + Duration::from_secs(1)), 800_000);
+        assert_eq!(rate.bps(start + Duration::from_millis(2_900)), 800_000);
+        assert_eq!(rate.bps(start + Duration::from_secs(3)), 0, "quiet for two seconds");
+        rate.add(start + Duration::from_secs(5), 1_000);
+        assert_eq!(rate.bps(start + Duration::from_secs(5)), 0, "a window after a silence");
     }
 
     #[test]

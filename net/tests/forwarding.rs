@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::video::VideoFormat;
+use videomeet_net::JoinTarget;
 use videomeet_net::impair::{ImpairedRuntime, Impairment};
 use videomeet_net::meeting::{Command, Role};
 use videomeet_net::peer::VideoFeed;
@@ -82,6 +83,11 @@ async fn ended_for_everyone(host: &Participant, guests: &[&Participant]) {
 
 /// Grace hosts (sending through `network` when given), and Ada and Bob join.
 async fn three(network: Option<Arc<ImpairedRuntime>>) -> [Participant; 3] {
+    three_and_where_to_join(network).await.0
+}
+
+/// Like [`three`], with where to join the meeting.
+async fn three_and_where_to_join(network: Option<Arc<ImpairedRuntime>>) -> ([Participant; 3], JoinTarget) {
     let (host, target) = host_sized(network, SMALL).await;
     let join = || Role::Join {
         target: target.clone(),
@@ -89,7 +95,7 @@ async fn three(network: Option<Arc<ImpairedRuntime>>) -> [Participant; 3] {
     };
     let ada = Participant::start_sized(join(), "Ada", 550, None, SMALL).await;
     let bob = Participant::start_sized(join(), "Bob", 660, None, SMALL).await;
-    [host, ada, bob]
+    ([host, ada, bob], target)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,4 +356,80 @@ async fn each_viewer_gets_the_layer_it_draws_and_nothing_of_a_hidden_tile() {
     let took = until_decoded_at(&bob, ada_id, (160, 120), Duration::from_secs(1)).await;
     println!("Ada back at Bob, half size, after {took:?}");
     ended_for_everyone(&host, &[&ada, &bob]).await;
+}
+
+/// Grace hosts; Ada and Bob join, and Cy, whose download carries `cy_download`.
+async fn four_with_cy_downloading(cy_download: Impairment) -> [Participant; 4] {
+    let ([host, ada, bob], target) = three_and_where_to_join(None).await;
+    let network = Arc::new(ImpairedRuntime::with_download(Impairment::default(), cy_download));
+    let role = Role::Join { target, passcode: None };
+    let cy = Participant::start_sized(role, "Cy", 770, Some(network), SMALL).await;
+    [host, ada, bob, cy]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_behind_a_narrow_download_keeps_sound_and_thumbnails_and_the_others_keep_theirs() {
+    let _machine = whole_machine().await;
+    let narrow: Impairment = "rate=300kbps".parse().expect("an impairment");
+    let everyone = four_with_cy_downloading(narrow).await;
+    let ids: Vec<PeerId> = everyone.iter().map(Participant::id).collect();
+    let others_of = |viewer: PeerId| -> Vec<PeerId> { ids.iter().copied().filter(|id| *id != viewer).collect() };
+    // A gallery: everyone draws the others at half their size. From each, about 80 kbit/s
+    // of half layer and 60 of sound: for three, 420, more than Cy's path carries.
+    for (participant, id) in everyone.iter().zip(&ids) {
+        let tiles: Vec<(PeerId, u32, u32)> = others_of(*id).into_iter().map(|other| (other, 160, 120)).collect();
+        assert!(participant.handle.send(view(&tiles)));
+    }
+    let [_, ada, _, cy] = &everyone;
+    for viewer in [ada, cy] {
+        let others = others_of(viewer.id());
+        until!(viewer, 20, |seen| others
+            .iter()
+            .all(|id| seen.video(*id, VideoFeed::Camera).is_some()));
+    }
+    // The host learns Cy's path and fits it; a larger layer it tries is undone.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+
+    let cy_heard = futures_util::future::join_all(
+        others_of(cy.id())
+            .into_iter()
+            .map(|id| async move { (id, cy.played_over(id, Duration::from_secs(5)).await) }),
+    );
+    let cy_saw = futures_util::future::join_all(
+        others_of(cy.id())
+            .into_iter()
+            .map(|id| async move { (id, cy.watch(id, Duration::from_secs(5)).await) }),
+    );
+    let ada_saw = futures_util::future::join_all(
+        others_of(ada.id())
+            .into_iter()
+            .map(|id| async move { (id, ada.watch(id, Duration::from_secs(5)).await) }),
+    );
+    let (cy_heard, cy_saw, ada_saw) = tokio::join!(cy_heard, cy_saw, ada_saw);
+
+    let sizes: Vec<_> = others_of(cy.id()).into_iter().map(|id| decoded_size(cy, id)).collect();
+    println!("Cy decodes the others at {sizes:?}");
+    for (id, played) in &cy_heard {
+        println!("Cy heard {id}: {:.1} % concealed of {played:?}", played.concealed_pct());
+    }
+    // Cy: everyone's sound, nearly whole.
+    for (id, played) in &cy_heard {
+        assert!(played.frames() >= 200, "Cy played {} frames of {id}", played.frames());
+        assert!(played.concealed_pct() < 5.0, "Cy lost {id}'s sound: {played:?}");
+    }
+    // Cy: every camera still moving, some of them smaller than drawn.
+    for (id, watched) in &cy_saw {
+        // A pause while the host tries a larger layer and undoes it.
+        watched.assert_moving(&format!("{id}'s camera at Cy"), 30, Duration::from_secs(2), 40);
+    }
+    assert!(
+        sizes.contains(&Some((80, 60))),
+        "nothing went smaller for Cy's path: {sizes:?}"
+    );
+    // Ada: every camera at the size she draws it, at its full rate.
+    for (id, watched) in &ada_saw {
+        watched.assert_moving(&format!("{id}'s camera at Ada"), 60, Duration::from_millis(500), 5);
+        assert_eq!(decoded_size(ada, *id), Some((160, 120)), "{id}'s camera at Ada");
+    }
+    drop(everyone);
 }

@@ -473,32 +473,16 @@ async fn host_and_ada_on(networks: [&Arc<ImpairedRuntime>; 2]) -> (Participant, 
     (host, ada)
 }
 
-/// How the host played Ada's sound over `duration`: 20 ms frames decoded, rebuilt from
-/// the next packet's FEC data, or concealed. A frame counts as rebuilt whenever the next
-/// packet is there, FEC data in it or not: these counts show the receiver using FEC, not
-/// the sender putting it in.
-async fn played_over(host: &Participant, ada: PeerId, duration: Duration) -> PlayoutCounts {
-    let levels = Arc::clone(host.seen.lock().unwrap().audio_levels.as_ref().expect("joined"));
-    let before = levels.playout.counts(ada);
-    tokio::time::sleep(duration).await;
-    levels.playout.counts(ada).since(&before)
-}
-
-/// Frames of `played`, all kinds together.
-fn frames(played: &PlayoutCounts) -> u64 {
-    played.decoded + played.recovered + played.concealed
-}
-
 /// Asserts how the host heard Ada over `seconds` at `loss_pct` % loss: nearly every 20 ms
 /// played, less than `concealed_pct` % of it concealed, and her tone still there.
 async fn hears_through_loss(host: &Participant, ada: PeerId, loss_pct: u32, seconds: u64, concealed_pct: f64) {
-    let played = played_over(host, ada, Duration::from_secs(seconds)).await;
+    let played = host.played_over(ada, Duration::from_secs(seconds)).await;
     let (concealed, level) = (played.concealed_pct(), tone_level(&host.last_second_heard(), 660.0));
     println!("{loss_pct} % loss: {concealed:.1} % concealed of {played:?}, tone at {level:.2}");
     assert!(
-        frames(&played) >= seconds * 40,
+        played.frames() >= seconds * 40,
         "only {} audio frames played in {seconds} s",
-        frames(&played)
+        played.frames()
     );
     assert!(
         concealed < concealed_pct,
@@ -603,7 +587,7 @@ async fn through_a_500_kbps_bottleneck() -> (PlayoutCounts, Watched) {
     println!("bottleneck found {:?} after joining", started.elapsed());
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let played = played_over(&host, ada_id, Duration::from_secs(4)).await;
+    let played = host.played_over(ada_id, Duration::from_secs(4)).await;
     let watched = host.watch(ada_id, Duration::from_secs(3)).await;
     let estimate = ada.seen.lock().unwrap().people[&host_id]
         .stats
@@ -612,7 +596,7 @@ async fn through_a_500_kbps_bottleneck() -> (PlayoutCounts, Watched) {
     println!(
         "500 kbps: {:.1} % of {} audio frames concealed, estimate {estimate:?} kbps; video {watched:?}",
         played.concealed_pct(),
-        frames(&played)
+        played.frames()
     );
     assert!(host.handle.send(Command::Leave));
     until!(ada, 10, |seen| seen.ended.is_some());
@@ -623,7 +607,7 @@ async fn through_a_500_kbps_bottleneck() -> (PlayoutCounts, Watched) {
 async fn a_500_kbps_bottleneck_keeps_sound_first_and_video_moving() {
     let _machine = whole_machine().await;
     let (played, watched) = through_a_500_kbps_bottleneck().await;
-    let (concealed_pct, frames) = (played.concealed_pct(), frames(&played));
+    let (concealed_pct, frames) = (played.concealed_pct(), played.frames());
     assert!(frames >= 160, "only {frames} audio frames played in 4 s");
     assert!(concealed_pct < 5.0, "sound comes first: {concealed_pct:.1} % concealed");
     // The video moves, every run: at least 15 pictures in 3 s reach the viewer (a freeze of

@@ -28,9 +28,14 @@ impl PlayoutCounts {
         }
     }
 
+    /// Frames played, all kinds together.
+    pub fn frames(&self) -> u64 {
+        self.decoded + self.recovered + self.concealed
+    }
+
     /// Share of frames concealed, in percent (0 when nothing played).
     pub fn concealed_pct(&self) -> f64 {
-        let total = self.decoded + self.recovered + self.concealed;
+        let total = self.frames();
         if total == 0 {
             0.0
         } else {

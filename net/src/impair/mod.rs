@@ -1,10 +1,12 @@
 //! A bad network on demand: loss, delay, jitter, reordering and a rate cap for the media a
-//! participant sends, decided by a seeded generator so a run can be repeated.
+//! participant sends, and optionally for what it receives, decided by a seeded generator so
+//! a run can be repeated.
 //!
 //! The kernel's `netem` needs privileges and modules that test machines and users' laptops
 //! often lack; this layer sits in the process instead, between WebRTC and its UDP sockets
-//! (see [`ImpairedRuntime`]). It shapes what leaves the socket, like `netem` on egress; to
-//! impair both directions, impair both participants.
+//! (see [`ImpairedRuntime`]). It shapes what leaves the socket, like `netem` on egress, and
+//! with [`ImpairedRuntime::with_download`] what arrives too (a participant on a narrow
+//! Wi-Fi, whatever the others send it).
 
 mod socket;
 

@@ -140,7 +140,10 @@ impl Actor {
                     Some(request) => self.on_request(request).await,
                 },
                 _ = housekeeping.tick() => self.housekeeping().await,
-                _ = bandwidth.tick() => self.follow_bandwidth(),
+                _ = bandwidth.tick() => {
+                    self.follow_bandwidth();
+                    self.choose_layers();
+                }
             }
         };
         self.shut_down(end).await;
@@ -203,7 +206,17 @@ impl Actor {
             PeerEvent::State(_) => {}
             // The encoder takes the flag at its next frame, so a burst of requests from
             // several viewers costs one keyframe.
-            PeerEvent::KeyframeRequested(feed, layer) => self.request_keyframe(feed, layer),
+            PeerEvent::KeyframeRequested(feed, layer) => {
+                // A forwarding host sends each guest one layer of its camera, on one track:
+                // the request is for that layer.
+                let layer = match self.remotes.get(&id) {
+                    Some(remote) if feed == VideoFeed::Camera && self.forwards() => {
+                        remote.own_camera.target.unwrap_or(layer)
+                    }
+                    _ => layer,
+                };
+                self.request_keyframe(feed, layer);
+            }
             PeerEvent::Track(track) => self.on_track(id, track).await,
         }
     }
@@ -473,26 +486,27 @@ impl Actor {
         }
     }
 
-    /// Sets our encoders' bitrates from the slowest path's estimate (see [`crate::bandwidth`]).
+    /// Sets our encoders' bitrates from the paths' estimates (see [`crate::bandwidth`]): the
+    /// slowest path's, since everyone gets the same streams; but a forwarding host's camera
+    /// follows the fastest, since a slower path gets a smaller layer of it.
     fn follow_bandwidth(&self) {
-        let Some(slowest) = self
-            .remotes
-            .values()
-            .map(|remote| remote.link.send_estimate_bps())
-            .min()
-        else {
+        let estimates = self.remotes.values().map(|remote| remote.link.send_estimate_bps());
+        let (Some(slowest), Some(fastest)) = (estimates.clone().min(), estimates.max()) else {
             return;
         };
         let sharing = self.screen.is_some();
-        let allocation = Allocation::for_estimate(
-            slowest,
-            sharing,
-            self.capture.h264.bitrate_bps,
-            H264Config::SCREEN.bitrate_bps,
-        );
-        self.camera_encoder.bitrate.set(allocation.camera_bps);
+        let allocation = |estimate| {
+            Allocation::for_estimate(
+                estimate,
+                sharing,
+                self.capture.h264.bitrate_bps,
+                H264Config::SCREEN.bitrate_bps,
+            )
+        };
+        let camera_path = if self.forwards() { fastest } else { slowest };
+        self.camera_encoder.bitrate.set(allocation(camera_path).camera_bps);
         if let Some(share) = &self.screen {
-            share.capture.control.bitrate.set(allocation.screen_bps);
+            share.capture.control.bitrate.set(allocation(slowest).screen_bps);
         }
     }
 

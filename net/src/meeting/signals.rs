@@ -24,9 +24,15 @@ impl Actor {
             return Some(Arc::clone(&remote.link));
         }
         let (events_tx, mut events) = mpsc::channel(64);
-        // To a forwarding host, our camera goes in layers, for it to pick from.
+        // To a forwarding host, our camera goes in layers, for it to pick from; from one,
+        // everyone's streams.
         let config = PeerConfig {
             camera_layers: self.forwarding && self.server.is_none() && id == self.host,
+            send: if self.forwards() {
+                self.peer_config.send.forwarding()
+            } else {
+                self.peer_config.send
+            },
             ..self.peer_config.clone()
         };
         let link = match PeerLink::new(&config, events_tx).await {

@@ -7,6 +7,7 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use videomeet_media::audio::playout_stats::PlayoutCounts;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{VideoFormat, read_stamp};
 use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
@@ -118,6 +119,17 @@ impl Participant {
             seen.video(from, feed)
                 .unwrap_or_else(|| panic!("no {feed:?} from {from}")),
         )
+    }
+
+    /// How we played `from`'s sound over `duration`: 20 ms frames decoded, rebuilt from
+    /// the next packet's FEC data, or concealed. A frame counts as rebuilt whenever the next
+    /// packet is there, FEC data in it or not: these counts show the receiver using FEC, not
+    /// the sender putting it in.
+    pub async fn played_over(&self, from: PeerId, duration: Duration) -> PlayoutCounts {
+        let levels = Arc::clone(self.seen.lock().unwrap().audio_levels.as_ref().expect("joined"));
+        let before = levels.playout.counts(from);
+        tokio::time::sleep(duration).await;
+        levels.playout.counts(from).since(&before)
     }
 
     /// Watches `from`'s camera for `duration`. Pictures are counted as the slot counts them,
