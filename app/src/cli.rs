@@ -53,6 +53,10 @@ pub enum Command {
         /// instead of through the host, which forwards everyone's media.
         #[arg(long)]
         mesh: bool,
+        /// Pass on the sound of everyone who talks, however many talk at once; by default,
+        /// while more than three do, each participant gets the loudest three.
+        #[arg(long)]
+        all_voices: bool,
         #[command(flatten)]
         media: MediaArgs,
     },

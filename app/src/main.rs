@@ -34,6 +34,7 @@ fn main() -> anyhow::Result<()> {
             allowed_origins,
             ask_to_join,
             mesh,
+            all_voices,
             media,
         }) => {
             let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
@@ -42,6 +43,9 @@ fn main() -> anyhow::Result<()> {
             host.allowed_origins = allowed_origins;
             host.ask_to_join = ask_to_join;
             host.forwarding = !mesh;
+            if all_voices {
+                host.loudest_sounds = None;
+            }
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {

@@ -262,9 +262,16 @@ impl LayerSwitch {
             self.current = Some(layer);
             let header = &packet.header;
             (self.sequence_offset, self.timestamp_offset) = match self.last_sent {
-                Some((sequence, timestamp)) => (
+                // Another layer: its clock follows the last picture's.
+                Some((sequence, timestamp)) if at_keyframes => (
                     sequence.wrapping_add(1).wrapping_sub(header.sequence_number),
                     timestamp.wrapping_add(PICTURE_TICKS).wrapping_sub(header.timestamp),
+                ),
+                // The same stream again after a pause, as after silence left out: the
+                // numbers follow on, the clock tells the time that passed.
+                Some((sequence, _)) => (
+                    sequence.wrapping_add(1).wrapping_sub(header.sequence_number),
+                    self.timestamp_offset,
                 ),
                 None => (0, 0),
             };
@@ -460,6 +467,30 @@ mod tests {
             .pass(Some(Layer::Full), false, Layer::Full, packet(5, 5, P_SLICE))
             .unwrap();
         assert_eq!(passed.header.sequence_number, 5);
+    }
+
+    #[test]
+    fn sound_paused_and_passed_again_numbers_on_and_keeps_its_clock() {
+        let mut switch = LayerSwitch::default();
+        let pass = |switch: &mut LayerSwitch, on: bool, sequence: u16, timestamp: u32| {
+            switch
+                .pass(
+                    on.then_some(Layer::Full),
+                    false,
+                    Layer::Full,
+                    packet(sequence, timestamp, b"x"),
+                )
+                .map(|packet| (packet.header.sequence_number, packet.header.timestamp))
+        };
+        assert_eq!(pass(&mut switch, true, 100, 48_000), Some((100, 48_000)));
+        assert_eq!(pass(&mut switch, false, 101, 48_960), None, "not passed on");
+        assert_eq!(pass(&mut switch, false, 150, 96_000), None);
+        assert_eq!(
+            pass(&mut switch, true, 151, 96_960),
+            Some((101, 96_960)),
+            "no gap in the numbers (nothing to conceal or ask again), the time that passed kept"
+        );
+        assert_eq!(pass(&mut switch, true, 152, 97_920), Some((102, 97_920)));
     }
 
     #[test]

@@ -32,6 +32,18 @@ pub struct CallSetup {
     pub topology: Topology,
     /// How each participant draws the others (`None`: every camera whole).
     pub view: Option<crate::cli::ViewLayout>,
+    /// Whose sound a forwarding host passes on.
+    pub voices: Voices,
+}
+
+/// Whose sound a forwarding host passes on while many talk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Voices {
+    /// The loudest three (the host's default).
+    Loudest,
+    /// Everyone's (`--all-voices`).
+    All,
 }
 
 /// How a call carries media.
@@ -90,8 +102,12 @@ impl CallSetup {
             Some(crate::cli::ViewLayout::Speaker) => ", speaker view",
             None => "",
         };
+        let voices = match (self.topology, self.voices) {
+            (Topology::Forward, Voices::All) => ", all voices",
+            _ => "",
+        };
         format!(
-            "{} participants, {topology}{view}, {media}, {} s",
+            "{} participants, {topology}{view}{voices}, {media}, {} s",
             self.participants, self.duration_secs
         )
     }
@@ -130,6 +146,9 @@ pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResul
     let mut host_flags = media_flags(setup, 1);
     if setup.topology == Topology::Mesh {
         host_flags.push("--mesh".to_owned());
+    }
+    if setup.voices == Voices::All {
+        host_flags.push("--all-voices".to_owned());
     }
     let host = super::start_host(exe, "P1", &host_flags)?;
     let link = super::link_of(&host)?;

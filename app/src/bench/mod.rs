@@ -63,6 +63,10 @@ pub struct BenchArgs {
     /// `speaker`). Without it, every camera is drawn whole.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub view: Vec<crate::cli::ViewLayout>,
+    /// Whose sound a forwarding host passes on while many talk (everyone does, in a
+    /// bench); a list runs one call each: `loudest` (the loudest three) or `all`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "loudest")]
+    pub sound: Vec<call::Voices>,
     /// Also run each call with cameras off.
     #[arg(long)]
     pub audio_only: bool,
@@ -110,14 +114,17 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 };
                 let calls_wanted = args.participants.iter().flat_map(|n| {
                     let views = &views;
-                    args.topology
-                        .iter()
-                        .flat_map(move |t| views.iter().map(move |v| (*n, *t, *v)))
+                    args.topology.iter().flat_map(move |t| {
+                        views
+                            .iter()
+                            .flat_map(move |v| args.sound.iter().map(move |s| (*n, *t, *v, *s)))
+                    })
                 });
-                for (participants, topology, view) in calls_wanted {
+                for (participants, topology, view, voices) in calls_wanted {
                     let setup = call::CallSetup {
                         topology,
                         view,
+                        voices,
                         ..call_setup(args, participants, size, audio_only)
                     };
                     eprintln!("bench: call {setup:?}");
@@ -199,6 +206,7 @@ fn call_setup(args: &BenchArgs, participants: usize, size: &str, audio_only: boo
         duration_secs: args.duration,
         topology: call::Topology::Forward,
         view: None,
+        voices: call::Voices::Loudest,
     }
 }
 

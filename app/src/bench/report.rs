@@ -233,6 +233,7 @@ mod tests {
             duration_secs: 15.0,
             topology: call::Topology::Mesh,
             view: None,
+            voices: call::Voices::Loudest,
         };
         let failed = [FailedCall {
             setup,

@@ -61,8 +61,8 @@ impl Fanouts {
         self.0.get(&(from, kind, layer)).map_or(0, |fanout| fanout.bps())
     }
 
-    /// What `receiver` is to get of `from`'s `kind` feed: for a camera, each of its layers
-    /// as `choice` says; otherwise the one stream.
+    /// What `receiver` is to get of `from`'s `kind` feed, as `choice` says: for a camera,
+    /// one of its layers; otherwise the one stream, or nothing.
     pub(super) fn subscribe(
         &mut self,
         receiver: PeerId,
@@ -74,12 +74,7 @@ impl Fanouts {
             let sources = Layer::ALL.iter().map(|layer| self.of(from, kind, *layer)).collect();
             Subscription::new(receiver, sources, choice, true)
         } else {
-            Subscription::new(
-                receiver,
-                vec![self.of(from, kind, Layer::Full)],
-                LayerChoice::default(),
-                false,
-            )
+            Subscription::new(receiver, vec![self.of(from, kind, Layer::Full)], choice, false)
         }
     }
 
@@ -141,7 +136,11 @@ impl Actor {
                     }
                 };
                 for (kind, track) in tracks {
-                    let choice = self.layering.choice(receiver, *from);
+                    let choice = match kind {
+                        FeedKind::Camera => self.layering.choice(receiver, *from),
+                        FeedKind::Audio => self.speakers.choice(receiver, *from),
+                        FeedKind::Screen => LayerChoice::default(),
+                    };
                     let subscription = self.fanouts.subscribe(receiver, *from, kind, choice);
                     let task = write_forwarded(subscription, track);
                     if let Some(remote) = self.remotes.get_mut(&receiver) {
@@ -335,6 +334,20 @@ impl Actor {
             .link
             .send_estimate_bps()
             .saturating_sub(forwarded + own_sound + own_screen)
+    }
+
+    /// As a forwarding host: whose sound each participant gets (see [`super::speakers`]).
+    pub(super) fn choose_speakers(&mut self) {
+        let Some(server) = self.server.as_ref().filter(|_| self.forwarding) else {
+            return;
+        };
+        let loudest = server.loudest_sounds();
+        let levels: Vec<(PeerId, f32)> = self
+            .remotes
+            .keys()
+            .map(|id| (*id, self.capture.levels.remote(*id)))
+            .collect();
+        self.speakers.choose(&levels, loudest, Instant::now());
     }
 
     /// Offers the connection to `id` again, now or once the offer in flight is answered.

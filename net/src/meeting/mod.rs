@@ -13,6 +13,7 @@ mod local_media;
 mod path;
 mod remote;
 mod signals;
+mod speakers;
 mod start;
 mod stats;
 mod view;
@@ -82,6 +83,8 @@ struct Actor {
     fanouts: Fanouts,
     /// As a forwarding host: how everyone draws everyone, to choose layers.
     layering: Layering,
+    /// As a forwarding host: whose sound each participant gets.
+    speakers: speakers::Speakers,
     peer_events_tx: mpsc::Sender<(PeerId, PeerEvent)>,
     peer_events: mpsc::Receiver<(PeerId, PeerEvent)>,
     inbound: Inbound,
@@ -143,6 +146,7 @@ impl Actor {
                 _ = bandwidth.tick() => {
                     self.follow_bandwidth();
                     self.choose_layers();
+                    self.choose_speakers();
                 }
             }
         };
@@ -567,6 +571,7 @@ impl Actor {
         self.relayed.remove(&id);
         self.departed.insert(id);
         self.layering.forget(id);
+        self.speakers.forget(id);
         self.fanouts.remove(id);
     }
 

@@ -242,6 +242,7 @@ impl Actor {
             departed: Default::default(),
             fanouts: Fanouts::default(),
             layering: Default::default(),
+            speakers: Default::default(),
             peer_events_tx,
             peer_events,
             inbound,

@@ -39,7 +39,14 @@ pub struct HostConfig {
     /// The host's program forwards everyone's media, so each guest sends and receives over
     /// one connection (see [`crate::forward`]); off, everyone connects to everyone.
     pub forwarding: bool,
+    /// With forwarding, while more than this many talk at once, each participant gets the
+    /// sound of only the loudest this many; `None` passes everyone's on (see
+    /// [`crate::meeting`]'s speakers).
+    pub loudest_sounds: Option<usize>,
 }
+
+/// How many talkers' sound a forwarding host passes on while many talk at once.
+pub const LOUDEST_SOUNDS: usize = 3;
 
 impl HostConfig {
     /// A meeting on all interfaces at the default port.
@@ -53,6 +60,7 @@ impl HostConfig {
             ask_to_join: false,
             allowed_origins: Vec::new(),
             forwarding: true,
+            loudest_sounds: Some(LOUDEST_SOUNDS),
         }
     }
 }
@@ -173,6 +181,7 @@ impl Drop for ConnectionSlot {
 /// A running signaling server. Dropping it ends the meeting for everyone.
 pub struct SignalingServer {
     local_addr: SocketAddr,
+    loudest_sounds: Option<usize>,
     shared: Arc<Shared>,
     participant_count: Arc<AtomicUsize>,
     accept_task: JoinHandle<()>,
@@ -216,6 +225,7 @@ impl SignalingServer {
         tracing::info!(%local_addr, code = %shared.meeting.code, "hosting");
         Ok(Self {
             local_addr,
+            loudest_sounds: config.loudest_sounds,
             shared,
             participant_count,
             accept_task,
@@ -226,6 +236,11 @@ impl SignalingServer {
     /// The address and port it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// See [`HostConfig::loudest_sounds`].
+    pub fn loudest_sounds(&self) -> Option<usize> {
+        self.loudest_sounds
     }
 
     /// The meeting as guests see it.
