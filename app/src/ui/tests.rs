@@ -745,6 +745,196 @@ fn the_window_tells_the_meeting_how_large_it_draws_each_camera() {
     assert!(commands.views().is_empty(), "the same view sent again");
 }
 
+/// A meeting of sixteen, us and "Guest 2" to "Guest 16", and how loud each is.
+fn sixteen_in_the_meeting(events: &mpsc::Sender<Event>) -> Arc<AudioLevels> {
+    let joined = joined();
+    let Event::Joined { audio_levels, .. } = &joined else {
+        unreachable!()
+    };
+    let levels = Arc::clone(audio_levels);
+    send(events, joined);
+    for id in 2..=16 {
+        send(events, Event::PeerJoined(peer(id, &format!("Guest {id}"), true, true)));
+    }
+    levels
+}
+
+/// The tile of "Guest `id`", if drawn.
+fn guest_tile<State>(harness: &Harness<'_, State>, id: PeerId) -> Option<egui::Rect> {
+    harness
+        .query_by_role_and_label(Role::Group, &format!("Video of Guest {id}"))
+        .map(|node| node.rect())
+}
+
+/// Asserts that the last view sent gives every guest its tile's size as drawn, `0x0` for
+/// those not drawn; returns the sizes by id.
+fn view_is_as_drawn<State>(harness: &Harness<'_, State>, commands: &mut Commands) -> Vec<(PeerId, u32, u32)> {
+    let view = commands.views().pop().expect("a view sent");
+    assert_eq!(view.len(), 15, "everyone but us, once: {view:?}");
+    for size in &view {
+        let drawn = guest_tile(harness, size.id).map_or((0, 0), |tile| {
+            (tile.width().round() as u32, tile.height().round() as u32)
+        });
+        assert_eq!((size.width, size.height), drawn, "Guest {}", size.id);
+    }
+    view.iter().map(|size| (size.id, size.width, size.height)).collect()
+}
+
+#[test]
+fn a_gallery_too_full_for_the_window_shows_pages_and_only_their_cameras_are_sent() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    let levels = sixteen_in_the_meeting(&events);
+    harness.run();
+    snapshot(&mut harness, "meeting_gallery_pages");
+    // Our own tile and the first others on the first page; the page controls below them.
+    harness.get_by_label("Page 1 of 2");
+    assert!(harness.get_by_label("Previous page").accesskit_node().is_disabled());
+    let next = harness.get_by_label("Next page");
+    let lowest_tile = harness
+        .get_all_by_role(Role::Group)
+        .map(|tile| tile.rect().max.y)
+        .fold(0.0, f32::max);
+    assert!(next.rect().min.y > lowest_tile, "the controls are below the tiles");
+    harness.get_by_role_and_label(Role::Group, "Video of Ada Lovelace (you)");
+    let first_page = view_is_as_drawn(&harness, &mut commands);
+    let shown = |view: &[(PeerId, u32, u32)]| -> Vec<PeerId> {
+        view.iter()
+            .filter(|(_, width, _)| *width > 0)
+            .map(|(id, ..)| *id)
+            .collect()
+    };
+    let on_first_page = shown(&first_page);
+    assert!(
+        on_first_page.contains(&2) && !on_first_page.contains(&16),
+        "{first_page:?}"
+    );
+    // No smaller than readable.
+    let readable = super::grid::MIN_TILE_WIDTH as u32;
+    assert!(
+        first_page.iter().all(|(_, width, _)| *width == 0 || *width >= readable),
+        "{first_page:?}"
+    );
+
+    // The next page shows the others (not us), and the meeting is told at once.
+    next.click();
+    harness.run();
+    harness.get_by_label("Page 2 of 2");
+    assert!(harness.get_by_label("Next page").accesskit_node().is_disabled());
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Group, "Video of Ada Lovelace (you)")
+            .is_none()
+    );
+    let second_page = shown(&view_is_as_drawn(&harness, &mut commands));
+    assert!(second_page.contains(&16), "{second_page:?}");
+    assert!(on_first_page.iter().all(|id| !second_page.contains(id)));
+    // Back by keyboard.
+    harness.get_by_label("Previous page").focus();
+    harness.key_press(Key::Enter);
+    harness.run();
+    harness.get_by_label("Page 1 of 2");
+    assert_eq!(shown(&view_is_as_drawn(&harness, &mut commands)), on_first_page);
+
+    // Someone on the second page speaks: they take the first page's last place, and keep
+    // it when they stop, until the page changes.
+    let last_place = *on_first_page.last().expect("others on the first page");
+    levels.update_remote(16, &[0.5; 960]);
+    harness.run();
+    on_tile(&harness, "Guest 16", "Guest 16");
+    let with_speaker = shown(&view_is_as_drawn(&harness, &mut commands));
+    assert!(
+        with_speaker.contains(&16) && !with_speaker.contains(&last_place),
+        "{with_speaker:?}"
+    );
+    for _ in 0..10 {
+        levels.update_remote(16, &[0.0; 960]);
+    }
+    harness.state().advance(Duration::from_secs(2));
+    harness.run();
+    assert!(
+        guest_tile(&harness, 16).is_some(),
+        "the speaker stays while on this page"
+    );
+    // The one whose place they took speaks: back in it, and the guest leaves.
+    levels.update_remote(last_place, &[0.5; 960]);
+    harness.run();
+    assert_eq!(shown(&view_is_as_drawn(&harness, &mut commands)), on_first_page);
+    harness.get_by_label("Next page").click();
+    harness.run();
+    harness.get_by_label("Previous page").click();
+    harness.run();
+    assert_eq!(shown(&view_is_as_drawn(&harness, &mut commands)), on_first_page);
+}
+
+#[test]
+fn speaker_view_shows_the_latest_speaker_large_and_is_switched_by_button_or_shortcut() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    let levels = sixteen_in_the_meeting(&events);
+    harness.run();
+    let largest_other = |view: &[(PeerId, u32, u32)], large: PeerId| {
+        view.iter()
+            .filter(|(id, ..)| *id != large)
+            .map(|(_, width, _)| *width)
+            .max()
+            .unwrap_or(0)
+    };
+    let width_of = |view: &[(PeerId, u32, u32)], id: PeerId| {
+        view.iter()
+            .find(|(shown, ..)| *shown == id)
+            .map_or(0, |(_, width, _)| *width)
+    };
+    // Nobody has spoken yet: the first other is large; we are in the strip below.
+    harness.get_by_label("👤 Speaker view").click();
+    harness.run();
+    let view = view_is_as_drawn(&harness, &mut commands);
+    assert!(width_of(&view, 2) > 2 * largest_other(&view, 2), "{view:?}");
+    let large = guest_tile(&harness, 2).expect("Guest 2 drawn");
+    let ours = harness
+        .get_by_role_and_label(Role::Group, "Video of Ada Lovelace (you)")
+        .rect();
+    assert!(ours.min.y > large.max.y, "our own tile is in the strip");
+    assert!(harness.query_by_label("Next page").is_none(), "no pages");
+    assert!(
+        view.iter().any(|(_, width, _)| *width == 0),
+        "the strip cannot hold fifteen: {view:?}"
+    );
+    snapshot(&mut harness, "meeting_speaker_view");
+
+    // Guest 15 spoke, then Guest 12: Guest 12 is large, Guest 15 next in the strip.
+    levels.update_remote(15, &[0.5; 960]);
+    harness.run();
+    levels.update_remote(12, &[0.9; 960]);
+    harness.run();
+    let view = view_is_as_drawn(&harness, &mut commands);
+    assert!(width_of(&view, 12) > 2 * largest_other(&view, 12), "{view:?}");
+    assert!(
+        width_of(&view, 15) > 0,
+        "the one who spoke before is in the strip: {view:?}"
+    );
+
+    // Alt+W: the gallery again, everyone alike, in pages; Alt+W once more: speaker view.
+    harness.key_press_modifiers(Modifiers::ALT, Key::W);
+    harness.run();
+    harness.get_by_label("Page 1 of 2");
+    let gallery = view_is_as_drawn(&harness, &mut commands);
+    let widths: std::collections::BTreeSet<u32> =
+        gallery.iter().map(|(_, width, _)| *width).filter(|w| *w > 0).collect();
+    assert_eq!(widths.len(), 1, "alike: {gallery:?}");
+    harness.key_press_modifiers(Modifiers::ALT, Key::W);
+    harness.run();
+    let view = view_is_as_drawn(&harness, &mut commands);
+    assert!(width_of(&view, 12) > 2 * largest_other(&view, 12), "{view:?}");
+    // The choice stays while a tile is pinned and let go (Guest 12 large again); the
+    // button says where it leads.
+    double_click(&mut harness, "Video of Guest 15");
+    double_click(&mut harness, "Video of Guest 15, pinned");
+    assert!(guest_tile(&harness, 12).is_some_and(|tile| tile.width() > large.width() - 1.0));
+    harness.get_by_label("⊞ Gallery view").click();
+    harness.run();
+    harness.get_by_label("Page 1 of 2");
+    harness.get_by_label("👤 Speaker view");
+}
+
 #[test]
 fn the_tiles_mark_who_is_muted_hosting_reconnecting_and_pinned() {
     let (mut harness, events, _commands) = meeting_harness();
@@ -1159,6 +1349,7 @@ fn every_control_fits_a_narrow_window_and_none_moves_while_talking_muted() {
         "👥 People (1)",
         "📊 Statistics",
         "⚙ Devices",
+        "👤 Speaker view",
     ];
     let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(640.0, 480.0));
     for label in controls {

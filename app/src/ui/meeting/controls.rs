@@ -8,7 +8,7 @@ use videomeet_net::protocol::REACTIONS;
 use super::super::settings::Settings;
 use super::super::setup::choose;
 use super::super::style;
-use super::{MeetingScreen, Panel};
+use super::{MeetingScreen, Panel, ViewMode};
 
 /// Microphone on and off.
 pub const TOGGLE_MIC: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::A);
@@ -22,6 +22,8 @@ pub const TOGGLE_PEOPLE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT
 pub const TOGGLE_SHARE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::S);
 /// Raise or lower the hand.
 pub const TOGGLE_HAND: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Y);
+/// Speaker view or gallery view (W, as Jitsi Meet's shortcut for its tile view).
+pub const TOGGLE_VIEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::W);
 /// Leave the meeting.
 pub const LEAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Q);
 
@@ -47,6 +49,11 @@ fn clock_time(duration: std::time::Duration) -> String {
     } else {
         format!("{minutes}:{seconds:02}")
     }
+}
+
+/// A tooltip's `text` followed by its `shortcut`: "Chat (Alt+H)".
+fn with_shortcut(ctx: &egui::Context, text: &str, shortcut: &KeyboardShortcut) -> String {
+    format!("{text} ({})", ctx.format_shortcut(shortcut))
 }
 
 /// How wide the news lines are, at most.
@@ -76,11 +83,17 @@ impl MeetingScreen {
         if pressed(&TOGGLE_HAND) {
             self.toggle_hand();
         }
+        if pressed(&TOGGLE_VIEW) {
+            self.toggle_view_mode();
+        }
         if pressed(&LEAVE) {
             self.ask_to_leave();
         }
     }
 
+    /// The title, who is there and for how long; on the right the meeting info and the
+    /// switch between gallery and speaker view (here rather than among the controls below,
+    /// which fill the width of the window's first size).
     pub(super) fn top_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.heading(&self.title);
@@ -94,6 +107,18 @@ impl MeetingScreen {
             );
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.toggle_value(&mut self.show_info, "ℹ Meeting info");
+                // Named for what it switches to, as the camera button is.
+                let (view, hint) = match self.view_mode {
+                    ViewMode::Gallery => ("👤 Speaker view", "The speaker large, the others in a strip"),
+                    ViewMode::Speaker => ("⊞ Gallery view", "Everyone alike, in pages if need be"),
+                };
+                if ui
+                    .button(view)
+                    .on_hover_text(with_shortcut(ui.ctx(), hint, &TOGGLE_VIEW))
+                    .clicked()
+                {
+                    self.toggle_view_mode();
+                }
             });
         });
     }
@@ -104,7 +129,7 @@ impl MeetingScreen {
     pub(super) fn control_bar(&mut self, ui: &mut egui::Ui) {
         ui.add_space(4.0);
         let ctx = ui.ctx().clone();
-        let tip = |text: &str, shortcut: &KeyboardShortcut| format!("{text} ({})", ctx.format_shortcut(shortcut));
+        let tip = |text: &str, shortcut: &KeyboardShortcut| with_shortcut(&ctx, text, shortcut);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
             let leave =
                 egui::Button::new(egui::RichText::new("Leave").color(egui::Color32::WHITE).strong()).fill(style::ERROR);

@@ -61,6 +61,16 @@ pub enum TileKey {
     Screen(PeerId),
 }
 
+/// How the tiles are arranged when no tile is pinned and no screen is shared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ViewMode {
+    /// Everyone alike, in pages when not everyone fits.
+    #[default]
+    Gallery,
+    /// The latest speaker large, the others in a strip.
+    Speaker,
+}
+
 /// The side panel on the right, if open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Panel {
@@ -121,6 +131,17 @@ pub struct MeetingScreen {
     show_info: bool,
     show_devices: bool,
     pinned: Option<TileKey>,
+    /// Gallery or speaker view, as chosen: kept for the rest of the meeting.
+    view_mode: ViewMode,
+    /// The gallery page shown, from 0.
+    page: usize,
+    /// The latest speaker from another gallery page: shown on this one (in an empty place,
+    /// or in the last) until the page changes, even after they stop speaking, so that a
+    /// conversation across pages does not swap tiles back and forth.
+    page_guest: Option<TileKey>,
+    /// Who spoke, the latest first, each once: speaker view shows the latest other than us
+    /// large, and its strip shows these before the others.
+    speakers: Vec<TileKey>,
     /// How large we last told the meeting we draw each camera, and when.
     view_sent: Option<(Vec<ViewSize>, Instant)>,
     active: Option<(TileKey, Instant)>,
@@ -174,6 +195,10 @@ impl MeetingScreen {
             show_info: false,
             show_devices: false,
             pinned: None,
+            view_mode: ViewMode::default(),
+            page: 0,
+            page_guest: None,
+            speakers: Vec::new(),
             view_sent: None,
             active: None,
             news: Vec::new(),
@@ -271,6 +296,7 @@ impl MeetingScreen {
                 if matches!(self.pinned, Some(TileKey::Peer(pinned) | TileKey::Screen(pinned)) if pinned == *id) {
                     self.pinned = None;
                 }
+                self.speakers.retain(|key| *key != TileKey::Peer(*id));
             }
             Event::Sharing(name) => self.my_media.screen = name.is_some(),
             Event::Chat { from, name, text, .. } if Some(*from) != self.view.you => {
@@ -332,6 +358,16 @@ impl MeetingScreen {
         }
     }
 
+    /// Switches between gallery and speaker view. A pinned tile is let go, so that the
+    /// switch shows what it says.
+    fn toggle_view_mode(&mut self) {
+        self.view_mode = match self.view_mode {
+            ViewMode::Gallery => ViewMode::Speaker,
+            ViewMode::Speaker => ViewMode::Gallery,
+        };
+        self.pinned = None;
+    }
+
     fn leave(&mut self) {
         self.send(Command::Leave);
         self.ended.get_or_insert_with(|| EndReason::Left.to_string());
@@ -346,7 +382,8 @@ impl MeetingScreen {
     }
 
     /// The tile to highlight: the loudest participant above the speaking level, held a
-    /// moment after they stop so the frame does not flicker between words.
+    /// moment after they stop so the frame does not flicker between words. Whoever speaks
+    /// goes to the front of [`Self::speakers`].
     fn update_active_speaker(&mut self) {
         let now = self.now();
         let Some(levels) = &self.view.audio_levels else { return };
@@ -360,6 +397,8 @@ impl MeetingScreen {
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((key, _)) = loudest.take() {
             self.active = Some((key, now));
+            self.speakers.retain(|spoke| *spoke != key);
+            self.speakers.insert(0, key);
         } else if self
             .active
             .is_some_and(|(_, since)| now.duration_since(since) > SPEAKER_HOLD)

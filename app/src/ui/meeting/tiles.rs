@@ -1,5 +1,7 @@
-//! The video tiles: the grid (or one pinned tile large), each with its name, muted-mic
+//! The video tiles: the gallery in pages, or one tile large (pinned, a shared screen, or in
+//! speaker view the latest speaker) with others in a strip; each with its name, muted-mic
 //! sign, initials when the camera is off, the active speaker's frame, and statistics.
+//! Tiles not drawn are told to the meeting as such, so that their cameras are not sent.
 //!
 //! What is painted as text (the name label with its marks, the statistics, "connecting
 //! video…") also gets an accessibility node with the same words, and the tile itself one
@@ -9,15 +11,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui::accesskit::Role;
-use eframe::egui::{self, Align2, Color32, FontId, Rect, Stroke, StrokeKind, WidgetInfo};
+use eframe::egui::{self, Align2, Color32, FontId, Rect, Stroke, StrokeKind, WidgetInfo, vec2};
 use videomeet_media::slot::VideoSlot;
 use videomeet_net::meeting::Command;
 use videomeet_net::protocol::{PeerId, ViewSize};
 
-use super::super::grid::{TILE_ASPECT, grid, spotlight};
+use super::super::grid::{Gallery, spotlight, strip_choice};
 use super::super::style;
 use super::super::video_view::{SELF_TILE, video_ui};
-use super::{MeetingScreen, TileKey};
+use super::{MeetingScreen, TileKey, ViewMode};
+
+/// The tiles shown, each as (index among all tiles, place).
+type Placed = Vec<(usize, Rect)>;
 
 /// What one tile shows.
 struct TileView {
@@ -137,32 +142,18 @@ impl MeetingScreen {
         format!("{size} · sending {sending:.0} kbps in all")
     }
 
-    /// Lays out and draws every tile; double-click pins or unpins one.
+    /// Lays out and draws the tiles shown, and the page controls when the gallery has
+    /// pages; double-click pins or unpins a tile.
     pub(super) fn tiles(&mut self, ui: &mut egui::Ui) {
         let area = ui.available_rect_before_wrap();
         let views = self.tile_views();
-        // A pinned tile is shown large; otherwise a shared screen is.
-        let pinned = self
-            .pinned
-            .and_then(|key| views.iter().position(|view| view.key == key))
-            .or_else(|| views.iter().position(|view| matches!(view.key, TileKey::Screen(_))));
-        let placed: Vec<(Rect, &TileView)> = match pinned {
-            Some(index) => {
-                let (main, strip) = spotlight(area, views.len() - 1);
-                let others = views.iter().enumerate().filter(|(i, _)| *i != index).map(|(_, v)| v);
-                std::iter::once((main, &views[index]))
-                    .chain(strip.into_iter().zip(others))
-                    .collect()
-            }
-            None => grid(area, views.len(), TILE_ASPECT)
-                .into_iter()
-                .zip(views.iter())
-                .collect(),
-        };
-        self.tell_view(ui.ctx(), &placed);
+        let keys: Vec<TileKey> = views.iter().map(|view| view.key).collect();
+        let (placed, gallery) = self.arrange(area, &keys);
+        self.tell_view(ui.ctx(), &views, &placed);
         let active = self.active.map(|(key, _)| key);
         let mut toggled = None;
-        for (rect, view) in placed {
+        for (index, rect) in placed {
+            let view = &views[index];
             let response = ui.interact(rect, ui.scope_id().with(("tile", view.key)), egui::Sense::click());
             let pinned = self.pinned == Some(view.key);
             response.widget_info(|| WidgetInfo::labeled(Role::Group, true, tile_label(view, pinned)));
@@ -179,44 +170,148 @@ impl MeetingScreen {
         if let Some(key) = toggled {
             self.pinned = if self.pinned == Some(key) { None } else { Some(key) };
         }
+        if let Some(gallery) = gallery
+            && let Some(bar) = gallery.bar
+        {
+            self.page_controls(ui, bar, gallery.pages);
+        }
         ui.allocate_rect(area, egui::Sense::hover());
+    }
+
+    /// Where each tile shown goes (indices in `keys`), and the gallery when it is shown. One
+    /// tile is large when pinned, else a shared screen, else in speaker view the latest
+    /// speaker; otherwise the gallery shows the current page.
+    fn arrange(&mut self, area: Rect, keys: &[TileKey]) -> (Placed, Option<Gallery>) {
+        let index_of = |key: TileKey| keys.iter().position(|shown| *shown == key);
+        let large = self
+            .pinned
+            .and_then(index_of)
+            .or_else(|| keys.iter().position(|key| matches!(key, TileKey::Screen(_))))
+            .or_else(|| (self.view_mode == ViewMode::Speaker).then(|| self.speaker(keys)));
+        if let Some(large) = large {
+            let (main, strip) = spotlight(area, keys.len() - 1);
+            let candidates: Vec<usize> = (0..keys.len()).filter(|index| *index != large).collect();
+            // Our own tile first, then the latest speakers.
+            let preferred: Vec<usize> = std::iter::once(TileKey::Me)
+                .chain(self.speakers.iter().copied())
+                .filter_map(index_of)
+                .collect();
+            let shown = strip_choice(&candidates, strip.len(), &preferred);
+            let placed = std::iter::once((large, main))
+                .chain(shown.into_iter().zip(strip))
+                .collect();
+            return (placed, None);
+        }
+        let gallery = Gallery::new(area, keys.len());
+        self.page = self.page.min(gallery.pages - 1);
+        let mut placed = gallery.layout(self.page, self.page_guest.and_then(index_of));
+        // Another participant speaking while not on this page becomes its guest (not we: we
+        // know when we speak); one whose place the guest took gets it back.
+        if let Some((speaker, _)) = self.active
+            && speaker != TileKey::Me
+            && let Some(index) = index_of(speaker)
+            && !placed.iter().any(|(shown, _)| *shown == index)
+        {
+            self.page_guest = Some(speaker);
+            placed = gallery.layout(self.page, Some(index));
+        }
+        (placed, Some(gallery))
+    }
+
+    /// The tile speaker view shows large (an index in `keys`): the latest speaker other than
+    /// us, else the first other participant, else our own.
+    fn speaker(&self, keys: &[TileKey]) -> usize {
+        self.speakers
+            .iter()
+            .filter(|key| **key != TileKey::Me)
+            .find_map(|key| keys.iter().position(|shown| shown == key))
+            .or_else(|| keys.iter().position(|key| matches!(key, TileKey::Peer(_))))
+            .unwrap_or(0)
+    }
+
+    /// Previous page, "2 / 3" and next page, centred in `bar`; moving to another page lets
+    /// the last one's guest go.
+    fn page_controls(&mut self, ui: &mut egui::Ui, bar: Rect, pages: usize) {
+        const BUTTON: egui::Vec2 = vec2(36.0, 24.0);
+        const NUMBER: egui::Vec2 = vec2(72.0, 24.0);
+        let centre = bar.center();
+        let beside = vec2((NUMBER.x + BUTTON.x) / 2.0, 0.0);
+        let previous = self.page.checked_sub(1);
+        let next = Some(self.page + 1).filter(|next| *next < pages);
+        let mut page = self.page;
+        for (side, text, label, to) in [
+            (-beside, "⏴", "Previous page", previous),
+            (beside, "⏵", "Next page", next),
+        ] {
+            let response = ui
+                .put(Rect::from_center_size(centre + side, BUTTON), |ui: &mut egui::Ui| {
+                    ui.add_enabled(to.is_some(), egui::Button::new(text))
+                })
+                .on_hover_text(label);
+            response.widget_info(|| WidgetInfo::labeled(Role::Button, to.is_some(), label));
+            if response.clicked()
+                && let Some(to) = to
+            {
+                page = to;
+            }
+        }
+        let number = ui.put(
+            Rect::from_center_size(centre, NUMBER),
+            egui::Label::new(format!("{} / {pages}", self.page + 1)),
+        );
+        number.widget_info(|| WidgetInfo::labeled(Role::Label, true, format!("Page {} of {pages}", self.page + 1)));
+        if page != self.page {
+            self.page = page;
+            self.page_guest = None;
+        }
     }
 }
 
 impl MeetingScreen {
-    /// Tells the meeting how large each camera is drawn, in pixels, so that a forwarding host
-    /// sends each at the size that fits: again at once when someone comes or goes, and when a
+    /// Tells the meeting how large each camera is drawn, in pixels (`0x0` for one not drawn,
+    /// which then is not sent), so that a forwarding host sends each at the size that fits:
+    /// again at once when someone comes or goes or a tile is shown or hidden, and when a
     /// tile's size changes by a tenth or more, at most four times a second.
-    fn tell_view(&mut self, ctx: &egui::Context, placed: &[(Rect, &TileView)]) {
+    fn tell_view(&mut self, ctx: &egui::Context, views: &[TileView], placed: &[(usize, Rect)]) {
         let scale = ctx.pixels_per_point();
-        let sizes: Vec<ViewSize> = placed
+        let sizes: Vec<ViewSize> = views
             .iter()
-            .filter_map(|(rect, view)| match view.key {
-                TileKey::Peer(id) => Some(ViewSize {
+            .enumerate()
+            .filter_map(|(index, view)| {
+                let TileKey::Peer(id) = view.key else { return None };
+                let drawn = placed
+                    .iter()
+                    .find(|(shown, _)| *shown == index)
+                    .map_or(egui::Vec2::ZERO, |(_, rect)| rect.size() * scale);
+                Some(ViewSize {
                     id,
-                    width: (rect.width() * scale).round() as u32,
-                    height: (rect.height() * scale).round() as u32,
-                }),
-                _ => None,
+                    width: drawn.x.round() as u32,
+                    height: drawn.y.round() as u32,
+                })
             })
             .collect();
         let close = |a: u32, b: u32| a.abs_diff(b) * 10 <= a.max(b);
         let (alike, recent) = match &self.view_sent {
             Some((sent, at)) => {
-                let same_people = sent.len() == sizes.len() && sent.iter().zip(&sizes).all(|(a, b)| a.id == b.id);
-                let alike = same_people
+                let same_tiles = sent.len() == sizes.len()
+                    && sent
+                        .iter()
+                        .zip(&sizes)
+                        .all(|(a, b)| a.id == b.id && (a.width == 0) == (b.width == 0));
+                let alike = same_tiles
                     && sent
                         .iter()
                         .zip(&sizes)
                         .all(|(a, b)| close(a.width, b.width) && close(a.height, b.height));
-                (alike, same_people.then_some(at.elapsed()))
+                (alike, same_tiles.then_some(at.elapsed()))
             }
             None => (false, None),
         };
         if alike {
             return;
         }
-        // Someone came or went: at once. A resize: once it has settled a little.
+        // Someone came or went, or a tile was shown or hidden: at once. A resize: once it
+        // has settled a little.
         if let Some(since) = recent.filter(|since| *since < VIEW_SETTLE) {
             ctx.request_repaint_after(VIEW_SETTLE - since);
             return;
