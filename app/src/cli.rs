@@ -141,6 +141,10 @@ pub struct MediaArgs {
     /// Without it, every camera comes whole.
     #[arg(long, value_enum)]
     pub view: Option<ViewLayout>,
+    /// Connect to the meeting from this address of ours, on a machine with several (by
+    /// default the system chooses).
+    #[arg(long, value_name = "ADDRESS")]
+    pub local_ip: Option<std::net::IpAddr>,
     /// Share a screen once joined: `display` (the first), `display:N`, or `window:TITLE`
     /// (the whole title or a part only one window has); see `videomeet devices`.
     #[arg(long, value_name = "SCREEN")]
@@ -226,6 +230,7 @@ impl MediaArgs {
             },
             announce,
             session: None,
+            local_ip: self.local_ip,
         })
     }
 

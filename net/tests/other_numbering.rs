@@ -89,8 +89,7 @@ impl Participant {
                 ice_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
                 ..PeerConfig::default()
             },
-            announce: false,
-            session: None,
+            ..MeetingConfig::default()
         };
         let (meeting, handle, mut events) = Meeting::new(role, config, Arc::new(|| {}));
         tokio::spawn(meeting.run());

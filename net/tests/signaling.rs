@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use common::{answer_from, everything_received, first_answer, guest, hello, hello_from, host, next, raw, target};
@@ -569,6 +569,32 @@ async fn a_silent_connection_is_denied_after_the_handshake_timeout() {
         "{received:?}"
     );
     assert!(started.elapsed() >= limits::HANDSHAKE_TIMEOUT && started.elapsed() < limits::HANDSHAKE_TIMEOUT * 2);
+}
+
+#[tokio::test]
+async fn guests_joining_from_addresses_of_their_own_are_not_counted_as_one() {
+    let (server, _host) = host(None).await;
+    let mut guests = Vec::new();
+    for n in 0..limits::CONNECTIONS_PER_ADDRESS + 2 {
+        let params = HelloParams {
+            name: format!("Guest {n}"),
+            local_ip: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 10 + n as u8))),
+            ..Default::default()
+        };
+        let joined = join(&target(&server), params).await;
+        guests.push(joined.unwrap_or_else(|error| panic!("guest {n} was refused: {error}")));
+    }
+    assert_eq!(server.participant_count(), 1 + guests.len());
+    let bad = HelloParams {
+        name: "Nowhere".into(),
+        local_ip: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254))),
+        ..Default::default()
+    };
+    let error = join(&target(&server), bad).await.map(|_| ()).unwrap_err();
+    assert!(
+        error.to_string().contains("cannot connect from 192.0.2.254"),
+        "an address we do not have: {error}"
+    );
 }
 
 #[tokio::test]

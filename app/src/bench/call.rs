@@ -244,6 +244,9 @@ fn media_flags(setup: &CallSetup, number: usize) -> Vec<String> {
     if setup.audio_only {
         flags.push("--camera-off".to_owned());
     }
+    // Each from an address of its own, as on a LAN: the host lets only so many connections
+    // come from one address.
+    flags.extend(["--local-ip".to_owned(), format!("127.0.0.{}", number + 1)]);
     match setup.view {
         Some(crate::cli::ViewLayout::Gallery) => flags.extend(["--view".to_owned(), "gallery".to_owned()]),
         Some(crate::cli::ViewLayout::Speaker) => flags.extend(["--view".to_owned(), "speaker".to_owned()]),

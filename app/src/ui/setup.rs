@@ -391,6 +391,7 @@ impl SetupScreen {
             peer: PeerConfig::default(),
             announce: true,
             session: None,
+            local_ip: None,
         }
     }
 

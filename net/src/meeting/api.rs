@@ -61,6 +61,8 @@ pub struct MeetingConfig {
     /// Our session token; keep one for the program's whole run, so a host that turned us
     /// away keeps us out. `None` takes a new one.
     pub session: Option<String>,
+    /// The address to join from, on a machine with several; the system's choice when `None`.
+    pub local_ip: Option<std::net::IpAddr>,
 }
 
 impl MeetingConfig {
@@ -96,6 +98,7 @@ impl Default for MeetingConfig {
             peer: PeerConfig::default(),
             announce: false,
             session: None,
+            local_ip: None,
         }
     }
 }

@@ -67,6 +67,7 @@ impl Meeting {
             name: config.name.clone(),
             media: config.media_at_start(),
             session: Some(config.session.clone().unwrap_or_else(session_token)),
+            local_ip: config.local_ip,
             on_waiting: Some(WaitingHook(Arc::new(move |message| {
                 let _ = waiting_tx.try_send(message.to_owned());
             }))),

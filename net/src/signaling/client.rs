@@ -50,6 +50,9 @@ pub struct HelloParams {
     pub session: Option<String>,
     /// Told when the host makes us wait until it lets us in.
     pub on_waiting: Option<WaitingHook>,
+    /// The address to connect from, on a machine with several; the system's choice when
+    /// `None`.
+    pub local_ip: Option<std::net::IpAddr>,
 }
 
 /// Why joining failed, in terms a person can act on.
@@ -96,6 +99,26 @@ pub struct Joined {
     pub events: mpsc::Receiver<ServerMessage>,
 }
 
+/// A TCP connection to `host`, from `local_ip` when given.
+async fn connect_from(
+    local_ip: Option<std::net::IpAddr>,
+    host: std::net::SocketAddr,
+) -> Result<tokio::net::TcpStream, String> {
+    let Some(local_ip) = local_ip else {
+        return tokio::net::TcpStream::connect(host).await.map_err(|e| e.to_string());
+    };
+    let socket = if local_ip.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| e.to_string())?;
+    socket
+        .bind(std::net::SocketAddr::new(local_ip, 0))
+        .map_err(|e| format!("cannot connect from {local_ip}: {e}"))?;
+    socket.connect(host).await.map_err(|e| e.to_string())
+}
+
 /// Connects to the meeting at `target` and says hello.
 pub async fn join(target: &JoinTarget, params: HelloParams) -> Result<Joined, JoinError> {
     let address = target.authority();
@@ -110,19 +133,25 @@ pub async fn join(target: &JoinTarget, params: HelloParams) -> Result<Joined, Jo
     let found = tokio::time::timeout(JOIN_TIMEOUT, tokio::net::lookup_host(&address))
         .await
         .map_err(|_| unreachable("the name was not found within 5 seconds".into()))?;
-    if !found.is_ok_and(|mut addresses| addresses.next().is_some()) {
+    let Some(host_address) = found.ok().and_then(|mut addresses| addresses.next()) else {
         return Err(JoinError::UnknownHost {
             host: target.host.clone(),
         });
-    }
+    };
     let url = format!("ws://{address}/");
-    let (mut socket, _) = tokio::time::timeout(
-        JOIN_TIMEOUT,
-        tokio_tungstenite::connect_async_with_config(url, Some(config), true),
-    )
-    .await
-    .map_err(|_| unreachable("no answer within 5 seconds".into()))?
-    .map_err(|e| unreachable(e.to_string()))?;
+    let connecting = async {
+        let stream = connect_from(params.local_ip, host_address).await?;
+        // Messages are small and want to leave at once.
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        tokio_tungstenite::client_async_with_config(url, stream, Some(config))
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let (mut socket, _) = tokio::time::timeout(JOIN_TIMEOUT, connecting)
+        .await
+        .map_err(|_| unreachable("no answer within 5 seconds".into()))?
+        .map_err(unreachable)?;
     let hello = ClientMessage::Hello {
         version: PROTOCOL_VERSION,
         name: params.name,

@@ -71,8 +71,7 @@ impl Participant {
                 impairment: network,
                 ..PeerConfig::default()
             },
-            announce: false,
-            session: None,
+            ..MeetingConfig::default()
         };
         let (meeting, handle, mut events) = Meeting::new(role, config, Arc::new(|| {}));
         let actor = tokio::spawn(meeting.run());
