@@ -13,7 +13,6 @@ use tokio::task::JoinHandle;
 
 use videomeet_media::decode_thread::VideoDecoderThread;
 use videomeet_media::slot::VideoSlot;
-use videomeet_media::video::VideoFormat;
 use videomeet_media::video::{Layer, LayerSet};
 
 use crate::bandwidth::AUDIO_BPS;
@@ -22,7 +21,6 @@ use crate::peer::VideoFeed;
 use crate::protocol::{FeedKind, PeerId, Signal, ViewSize};
 use crate::receive::receive_forwarded_video;
 
-use super::local_media::bitrate_for;
 use super::stats::Meter;
 use super::{Actor, Event, Problem};
 
@@ -59,6 +57,22 @@ impl Fanouts {
     /// What `from` sends of its `kind` feed's `layer` now, in bits per second on the wire.
     fn bps(&self, from: PeerId, kind: FeedKind, layer: Layer) -> u64 {
         self.0.get(&(from, kind, layer)).map_or(0, |fanout| fanout.bps())
+    }
+
+    /// What each layer of `from`'s camera sends, in bits per second: as measured while it is
+    /// sent; a layer not sent now, in the proportions of [`Layer::default_bitrate`] to one
+    /// that is; nothing for a camera that sends nothing (off, or not connected yet), which
+    /// must not take a path's room from those that do.
+    fn camera_costs(&self, from: PeerId) -> [u64; 3] {
+        let measured = Layer::ALL.map(|layer| self.bps(from, FeedKind::Camera, layer));
+        let Some(known) = Layer::ALL.into_iter().find(|layer| measured[layer.index()] > 0) else {
+            return [0; 3];
+        };
+        let scale = |layer: Layer| u64::from(layer.default_bitrate(1_000_000));
+        Layer::ALL.map(|layer| match measured[layer.index()] {
+            0 => measured[known.index()] * scale(layer) / scale(known),
+            bps => bps,
+        })
     }
 
     /// What `receiver` is to get of `from`'s `kind` feed, as `choice` says: for a camera,
@@ -278,23 +292,17 @@ impl Actor {
             layer => layer,
         };
         let (width, height) = view.unwrap_or(full);
-        let full_bps = if own {
-            self.camera_encoder.bitrate.get()
-        } else {
-            bitrate_for(VideoFormat::new(full.0, full.1, 30))
-        };
-        let costs = Layer::ALL.map(|layer| {
-            let measured = if own {
+        let costs = if own {
+            // Our own encoder's aims; nothing while our camera is off.
+            let full_bps = if self.media.camera {
+                self.camera_encoder.bitrate.get()
+            } else {
                 0
-            } else {
-                self.fanouts.bps(drawn, FeedKind::Camera, layer)
             };
-            if measured > 0 {
-                measured
-            } else {
-                u64::from(layer.default_bitrate(full_bps))
-            }
-        });
+            Layer::ALL.map(|layer| u64::from(layer.default_bitrate(full_bps)))
+        } else {
+            self.fanouts.camera_costs(drawn)
+        };
         Tile {
             area: u64::from(width) * u64::from(height),
             asked,
