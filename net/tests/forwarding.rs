@@ -374,6 +374,9 @@ async fn four_with_cy_downloading(cy_download: Impairment) -> [Participant; 4] {
     [host, ada, bob, cy]
 }
 
+/// How long the narrow-download test listens and watches.
+const WATCHED: Duration = Duration::from_secs(8);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_behind_a_narrow_download_keeps_sound_and_thumbnails_and_the_others_keep_theirs() {
     let _machine = whole_machine().await;
@@ -400,17 +403,17 @@ async fn a_guest_behind_a_narrow_download_keeps_sound_and_thumbnails_and_the_oth
     let cy_heard = futures_util::future::join_all(
         others_of(cy.id())
             .into_iter()
-            .map(|id| async move { (id, cy.played_over(id, Duration::from_secs(5)).await) }),
+            .map(|id| async move { (id, cy.played_over(id, WATCHED).await) }),
     );
     let cy_saw = futures_util::future::join_all(
         others_of(cy.id())
             .into_iter()
-            .map(|id| async move { (id, cy.watch(id, Duration::from_secs(5)).await) }),
+            .map(|id| async move { (id, cy.watch(id, WATCHED).await) }),
     );
     let ada_saw = futures_util::future::join_all(
         others_of(ada.id())
             .into_iter()
-            .map(|id| async move { (id, ada.watch(id, Duration::from_secs(5)).await) }),
+            .map(|id| async move { (id, ada.watch(id, WATCHED).await) }),
     );
     let (cy_heard, cy_saw, ada_saw) = tokio::join!(cy_heard, cy_saw, ada_saw);
 
@@ -421,13 +424,15 @@ async fn a_guest_behind_a_narrow_download_keeps_sound_and_thumbnails_and_the_oth
     }
     // Cy: everyone's sound, nearly whole.
     for (id, played) in &cy_heard {
-        assert!(played.frames() >= 200, "Cy played {} frames of {id}", played.frames());
-        assert!(played.concealed_pct() < 5.0, "Cy lost {id}'s sound: {played:?}");
+        assert!(played.frames() >= 400, "Cy played {} frames of {id}", played.frames());
+        // A larger layer the host tries costs a moment of sound before it is undone (one
+        // try, 7-9 % of five seconds); without the fitting, 22-24 % is lost.
+        assert!(played.concealed_pct() < 10.0, "Cy lost {id}'s sound: {played:?}");
     }
     // Cy: every camera still moving, some of them smaller than drawn.
     for (id, watched) in &cy_saw {
         // A pause while the host tries a larger layer and undoes it.
-        watched.assert_moving(&format!("{id}'s camera at Cy"), 30, Duration::from_secs(2), 40);
+        watched.assert_moving(&format!("{id}'s camera at Cy"), 60, Duration::from_secs(2), 80);
     }
     assert!(
         sizes.contains(&Some((80, 60))),
@@ -435,7 +440,7 @@ async fn a_guest_behind_a_narrow_download_keeps_sound_and_thumbnails_and_the_oth
     );
     // Ada: every camera at the size she draws it, at its full rate.
     for (id, watched) in &ada_saw {
-        watched.assert_moving(&format!("{id}'s camera at Ada"), 60, Duration::from_millis(500), 5);
+        watched.assert_moving(&format!("{id}'s camera at Ada"), 100, Duration::from_millis(500), 8);
         assert_eq!(decoded_size(ada, *id), Some((160, 120)), "{id}'s camera at Ada");
     }
     drop(everyone);
