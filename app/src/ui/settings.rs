@@ -24,6 +24,8 @@ pub struct Settings {
     pub mic_on: bool,
     /// Echo cancellation and noise suppression on a real microphone.
     pub voice_processing: bool,
+    /// Our own picture is shown mirrored, as a mirror shows us (others see it as it is).
+    pub mirror_self_view: bool,
     /// Desktop notifications when someone joins or writes while the window is in the background.
     pub notifications: bool,
     /// Title last used for hosting.
@@ -44,6 +46,7 @@ impl Default for Settings {
             camera_on: true,
             mic_on: true,
             voice_processing: true,
+            mirror_self_view: true,
             notifications: true,
             meeting_title: String::new(),
             last_address: String::new(),
@@ -190,5 +193,6 @@ mod tests {
         let file = SettingsFile::load_from(Some(path));
         assert_eq!(file.settings.name, "Grace");
         assert!(file.settings.notifications);
+        assert!(file.settings.mirror_self_view, "mirrored unless turned off");
     }
 }

@@ -216,7 +216,8 @@ impl SetupScreen {
         let width = ui.available_width();
         let (rect, _) = ui.allocate_exact_size(egui::vec2(width, width * 9.0 / 16.0), egui::Sense::hover());
         ui.painter().rect_filled(rect, 8.0, style::TILE);
-        let shown = settings.camera_on && video_ui(ui, PREVIEW_TILE, &self.preview, rect).is_some();
+        let shown =
+            settings.camera_on && video_ui(ui, PREVIEW_TILE, &self.preview, rect, settings.mirror_self_view).is_some();
         if !shown {
             let text = if !settings.camera_on {
                 "Your camera is off".to_owned()

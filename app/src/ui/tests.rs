@@ -26,7 +26,7 @@ use super::home::HomeScreen;
 use super::meeting::{MeetingScreen, Myself};
 use super::settings::Settings;
 use super::setup::{Plan, SetupAction, SetupScreen, Status};
-use super::video_view::{VideoRenderer, video_ui};
+use super::video_view::{VideoRenderer, fit, video_ui};
 
 const WINDOW: egui::Vec2 = egui::vec2(1024.0, 680.0);
 
@@ -146,26 +146,27 @@ fn expected_rgb((y, u, v): (u8, u8, u8)) -> [f32; 3] {
     ]
 }
 
+/// Asserts that `pixel`, drawn at `at`, is `colour` (Y, U, V), give or take a little.
+fn assert_drawn(pixel: [u8; 4], at: (u32, u32), colour: (u8, u8, u8)) {
+    let expected = expected_rgb(colour);
+    for channel in 0..3 {
+        let difference = (f32::from(pixel[channel]) - expected[channel]).abs();
+        assert!(difference <= 3.0, "at {at:?}: drew {pixel:?}, expected {expected:?}");
+    }
+}
+
 #[test]
 fn the_shader_draws_i420_in_the_right_colours() {
     let slot = slot_with(quadrants(320, 180, COLOURS));
     let area = egui::Rect::from_min_size(egui::pos2(0.0, 0.0), egui::vec2(320.0, 180.0));
     let mut harness = builder().with_size(area.size()).build_ui(move |ui| {
-        video_ui(ui, 7, &slot, area);
+        video_ui(ui, 7, &slot, area, false);
     });
     harness.run();
     let image = harness.render().expect("rendered");
     let centres = [(80, 45), (240, 45), (80, 135), (240, 135)];
     for ((x, y), colour) in centres.into_iter().zip(COLOURS) {
-        let pixel = image.get_pixel(x, y).0;
-        let expected = expected_rgb(colour);
-        for channel in 0..3 {
-            let difference = (f32::from(pixel[channel]) - expected[channel]).abs();
-            assert!(
-                difference <= 3.0,
-                "at ({x}, {y}): drew {pixel:?}, expected {expected:?}"
-            );
-        }
+        assert_drawn(image.get_pixel(x, y).0, (x, y), colour);
     }
     // Drawn at its own size, the edge between quadrants stays sharp: two pixels to either
     // side of it the colours are already flat (the chroma planes are half size).
@@ -987,6 +988,187 @@ fn the_tiles_mark_who_is_muted_hosting_reconnecting_and_pinned() {
     harness.state().advance(Duration::from_secs(65 * 60 + 59));
     harness.run();
     harness.get_by_label("3 in the meeting · 1:05:59");
+}
+
+/// The colours drawn at the centres of the top-left and top-right quarters of the picture
+/// (16:9) on the tile labelled `label`, and where.
+fn top_quarters<State>(harness: &mut Harness<'_, State>, label: &str) -> [([u8; 4], (u32, u32)); 2] {
+    let tile = harness.get_by_role_and_label(Role::Group, label).rect();
+    let picture = fit(tile, 16.0 / 9.0);
+    let image = harness.render().expect("rendered");
+    [0.25, 0.75].map(|across| {
+        let at = picture.min + picture.size() * egui::vec2(across, 0.25);
+        let at = (at.x as u32, at.y as u32);
+        (image.get_pixel(at.0, at.1).0, at)
+    })
+}
+
+#[test]
+fn our_own_picture_is_mirrored_unless_turned_off_and_others_are_not() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    send(
+        &events,
+        Event::Video {
+            id: 2,
+            feed: VideoFeed::Camera,
+            slot: slot_with(quadrants(1280, 720, COLOURS)),
+        },
+    );
+    harness.run();
+    // Ours: left and right swapped, as a mirror shows us. Grace's: as it is.
+    let [left, right] = top_quarters(&mut harness, "Video of Ada Lovelace (you)");
+    assert_drawn(left.0, left.1, COLOURS[1]);
+    assert_drawn(right.0, right.1, COLOURS[0]);
+    let [left, right] = top_quarters(&mut harness, "Video of Grace Hopper");
+    assert_drawn(left.0, left.1, COLOURS[0]);
+    assert_drawn(right.0, right.1, COLOURS[1]);
+
+    // Turned off in the devices window: ours as it is too, and remembered. Only the screen
+    // changes: nothing is sent.
+    harness.get_by_label("⚙ Devices").click();
+    harness.run();
+    assert!(harness.state().settings.mirror_self_view, "on unless turned off");
+    harness.get_by_label("Mirror my video").click();
+    harness.run();
+    assert!(!harness.state().settings.mirror_self_view, "kept for the next meeting");
+    let [left, right] = top_quarters(&mut harness, "Video of Ada Lovelace (you)");
+    assert_drawn(left.0, left.1, COLOURS[0]);
+    assert_drawn(right.0, right.1, COLOURS[1]);
+    assert!(commands.try_recv().is_err(), "nothing sent");
+}
+
+#[test]
+fn our_own_tile_is_hidden_from_its_menu_and_shown_again_only_on_our_screen() {
+    let (mut harness, events, mut commands) = meeting_harness();
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    harness.run();
+    let ours = "Video of Ada Lovelace (you)";
+    let grace_before = harness
+        .get_by_role_and_label(Role::Group, "Video of Grace Hopper")
+        .rect();
+    assert!(harness.query_by_label("Self view hidden").is_none());
+    harness.get_by_role_and_label(Role::Group, ours).click_secondary();
+    harness.run();
+    harness.get_by_label("Hide self view").click();
+    harness.run();
+    assert!(harness.query_by_role_and_label(Role::Group, ours).is_none(), "hidden");
+    harness.get_by_label("Self view hidden");
+    // The others' tiles take the room; only how large they are drawn is told, as always.
+    let grace = harness
+        .get_by_role_and_label(Role::Group, "Video of Grace Hopper")
+        .rect();
+    assert!(grace.width() > grace_before.width(), "{grace:?} after {grace_before:?}");
+    assert!(commands.try_recv().is_err(), "nothing but the view is sent");
+    assert!(
+        commands.views().iter().flatten().all(|size| size.id == 2),
+        "only Grace's camera is in the view"
+    );
+    harness.get_by_label("Show").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::Group, ours);
+    assert!(harness.query_by_label("Self view hidden").is_none());
+    assert!(commands.try_recv().is_err(), "nothing sent");
+}
+
+#[test]
+fn f1_or_question_mark_lists_every_shortcut_and_escape_closes_the_list() {
+    let (mut harness, events, _commands) = meeting_harness();
+    send(&events, joined());
+    harness.run();
+    assert!(harness.query_by_label("Keyboard shortcuts").is_none());
+    harness.key_press(Key::F1);
+    harness.run();
+    harness.get_by_label("Keyboard shortcuts");
+    for (keys, does) in [
+        ("Alt+A", "Microphone on or off"),
+        ("Alt+V", "Camera on or off"),
+        ("Alt+H", "Chat open or closed"),
+        ("Alt+U", "Participants open or closed"),
+        ("Alt+S", "Share the screen, or stop sharing"),
+        ("Alt+Y", "Raise or lower your hand"),
+        ("Alt+W", "Speaker view or gallery view"),
+        ("Alt+Q", "Leave the meeting"),
+        ("F1 or ?", "This list of shortcuts"),
+    ] {
+        let keys = harness.get_by_label(keys).rect();
+        let does = harness.get_by_label(does).rect();
+        assert!(
+            (keys.center().y - does.center().y).abs() < 4.0,
+            "{keys:?} beside {does:?}"
+        );
+    }
+    harness.key_press(Key::Escape);
+    harness.run();
+    assert!(
+        harness.query_by_label("Keyboard shortcuts").is_none(),
+        "Escape closes it"
+    );
+
+    harness.key_press_modifiers(Modifiers::SHIFT, Key::Questionmark);
+    harness.run();
+    harness.get_by_label("Keyboard shortcuts");
+    harness.get_by_label("Close window").click();
+    harness.run();
+    assert!(
+        harness.query_by_label("Keyboard shortcuts").is_none(),
+        "closed by its button"
+    );
+
+    // A question mark typed in the chat stays in the chat.
+    harness.key_press_modifiers(Modifiers::ALT, Key::H);
+    harness.run();
+    harness.key_press_modifiers(Modifiers::SHIFT, Key::Questionmark);
+    harness.run();
+    assert!(
+        harness.query_by_label("Keyboard shortcuts").is_none(),
+        "typing in the chat"
+    );
+}
+
+#[test]
+fn alone_in_the_meeting_the_tiles_offer_the_link_to_invite_others() {
+    let (mut harness, events, _commands) = meeting_harness();
+    send(&events, joined());
+    harness.run();
+    harness.get_by_label("You are the only one here");
+    let card = harness.get_by_label("Copy link").rect();
+    for shown in ["videomeet://192.168.1.20:47800/ABCD2345", "ABCD2345", "tea for two"] {
+        assert!(harness.query_by_label(shown).is_some(), "{shown:?} on the card");
+    }
+    harness.get_by_label("Copy link").click();
+    harness.step();
+    let copied = harness.output().platform_output.commands.iter().any(|command| {
+        matches!(command, egui::OutputCommand::CopyText(text) if text == "videomeet://192.168.1.20:47800/ABCD2345")
+    });
+    assert!(copied, "the link is copied");
+    harness.run();
+    let feedback = harness.get_by_label("Copied").rect();
+    assert!(
+        (feedback.center().y - card.center().y).abs() < 1.0,
+        "{feedback:?} where {card:?} was"
+    );
+
+    // Our own tile hidden too, in speaker view: no tile at all, the card still there.
+    harness
+        .get_by_role_and_label(Role::Group, "Video of Ada Lovelace (you)")
+        .click_secondary();
+    harness.run();
+    harness.get_by_label("Hide self view").click();
+    harness.key_press_modifiers(Modifiers::ALT, Key::W);
+    harness.run();
+    assert!(harness.query_by_role(Role::Group).is_none(), "no tile");
+    harness.get_by_label("You are the only one here");
+
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    harness.run();
+    assert!(
+        harness.query_by_label("You are the only one here").is_none(),
+        "gone once someone is here"
+    );
+    assert!(harness.query_by_label("Copy link").is_none());
 }
 
 #[test]

@@ -20,9 +20,26 @@ pub const SELF_TILE: u64 = u64::MAX - 1;
 /// Textures of a tile not drawn for this long are freed (the participant left).
 const UNUSED_TILE_LIFETIME: Duration = Duration::from_secs(5);
 
+/// A vertex entry point added to `yuv.wgsl`: its full-viewport quad (as `vs_main` draws
+/// it; an entry point cannot call another) with the texture coordinates turned round left
+/// to right, for a picture drawn as a mirror shows it.
+const MIRRORED_VERTEX: &str = "
+@vertex
+fn vs_mirrored(@builtin(vertex_index) index: u32) -> VertexOut {
+    let corner = vec2<f32>(f32(index & 1u), f32(index >> 1u));
+    var out: VertexOut;
+    out.position = vec4<f32>(corner.x * 2.0 - 1.0, 1.0 - corner.y * 2.0, 0.0, 1.0);
+    out.uv = vec2<f32>(1.0 - corner.x, corner.y);
+    return out;
+}
+";
+
 /// GPU objects shared by every tile, kept in egui-wgpu's callback resources.
 pub struct VideoRenderer {
+    /// Draws a picture as it is.
     pipeline: wgpu::RenderPipeline,
+    /// Draws a picture mirrored left to right.
+    mirrored_pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
     tiles: HashMap<u64, Tile>,
@@ -44,7 +61,7 @@ impl VideoRenderer {
         let device = &render_state.device;
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("yuv"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("yuv.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{}{MIRRORED_VERTEX}", include_str!("yuv.wgsl")).into()),
         });
         let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
             binding,
@@ -75,30 +92,33 @@ impl VideoRenderer {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("yuv"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState {
-                topology: wgpu::PrimitiveTopology::TriangleStrip,
-                ..Default::default()
-            },
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(render_state.target_format.into())],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = |vertex_entry_point| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some(vertex_entry_point),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState {
+                    module: &shader,
+                    entry_point: Some(vertex_entry_point),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState {
+                    topology: wgpu::PrimitiveTopology::TriangleStrip,
+                    ..Default::default()
+                },
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &shader,
+                    entry_point: Some("fs_main"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(render_state.target_format.into())],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        let (pipeline, mirrored_pipeline) = (pipeline("vs_main"), pipeline("vs_mirrored"));
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("yuv"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -107,6 +127,7 @@ impl VideoRenderer {
         });
         render_state.renderer.write().callback_resources.insert(Self {
             pipeline,
+            mirrored_pipeline,
             layout,
             sampler,
             tiles: HashMap::new(),
@@ -218,6 +239,8 @@ impl VideoRenderer {
 struct VideoCallback {
     id: u64,
     slot: Arc<VideoSlot>,
+    /// Drawn left-right mirrored, as a mirror shows us.
+    mirrored: bool,
     /// Whether this tile has something to draw, known after `prepare`.
     ready: Mutex<bool>,
 }
@@ -249,16 +272,28 @@ impl egui_wgpu::CallbackTrait for VideoCallback {
             return;
         };
         if let Some(tile) = renderer.tiles.get(&self.id) {
-            render_pass.set_pipeline(&renderer.pipeline);
+            render_pass.set_pipeline(if self.mirrored {
+                &renderer.mirrored_pipeline
+            } else {
+                &renderer.pipeline
+            });
             render_pass.set_bind_group(0, &tile.bind_group, &[]);
             render_pass.draw(0..4, 0..1);
         }
     }
 }
 
-/// Draws the video in `slot` as tile `id`, fitted into `rect` with its aspect ratio kept.
-/// Returns the rectangle the picture covers (`None` before the first frame).
-pub fn video_ui(ui: &mut egui::Ui, id: u64, slot: &Arc<VideoSlot>, rect: egui::Rect) -> Option<egui::Rect> {
+/// Draws the video in `slot` as tile `id`, fitted into `rect` with its aspect ratio kept,
+/// left-right `mirrored` if asked (our own picture, as a mirror shows us: only the texture
+/// coordinates are turned, no pixel is copied). Returns the rectangle the picture covers
+/// (`None` before the first frame).
+pub fn video_ui(
+    ui: &mut egui::Ui,
+    id: u64,
+    slot: &Arc<VideoSlot>,
+    rect: egui::Rect,
+    mirrored: bool,
+) -> Option<egui::Rect> {
     let (width, height) = slot.frame_size()?;
     let aspect = width as f32 / height.max(1) as f32;
     let fitted = fit(rect, aspect);
@@ -267,6 +302,7 @@ pub fn video_ui(ui: &mut egui::Ui, id: u64, slot: &Arc<VideoSlot>, rect: egui::R
         VideoCallback {
             id,
             slot: Arc::clone(slot),
+            mirrored,
             ready: Mutex::new(false),
         },
     ));

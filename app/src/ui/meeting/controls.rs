@@ -26,6 +26,85 @@ pub const TOGGLE_HAND: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, 
 pub const TOGGLE_VIEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::W);
 /// Leave the meeting.
 pub const LEAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::ALT, Key::Q);
+/// The list of keyboard shortcuts.
+pub const SHOW_SHORTCUTS: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F1);
+/// The list of keyboard shortcuts, as `?` (Shift+/ on many keyboards) opens it in other
+/// meeting apps.
+pub const SHOW_SHORTCUTS_TOO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Questionmark);
+
+/// A keyboard shortcut of the meeting screen: its keys, what it does in words, and the
+/// doing itself.
+struct Shortcut {
+    /// Any of these does it.
+    keys: &'static [KeyboardShortcut],
+    /// What it does, as the list of shortcuts says.
+    does: &'static str,
+    /// What happens.
+    action: fn(&mut MeetingScreen, &egui::Context),
+}
+
+/// Every shortcut of the meeting screen: both what the keys do and what the list of
+/// shortcuts shows come from here.
+const SHORTCUTS: &[Shortcut] = &[
+    Shortcut {
+        keys: &[TOGGLE_MIC],
+        does: "Microphone on or off",
+        action: |screen, _| screen.toggle_mic(),
+    },
+    Shortcut {
+        keys: &[TOGGLE_CAMERA],
+        does: "Camera on or off",
+        action: |screen, _| screen.toggle_camera(),
+    },
+    Shortcut {
+        keys: &[TOGGLE_CHAT],
+        does: "Chat open or closed",
+        action: |screen, _| screen.toggle_panel(Panel::Chat),
+    },
+    Shortcut {
+        keys: &[TOGGLE_PEOPLE],
+        does: "Participants open or closed",
+        action: |screen, _| screen.toggle_panel(Panel::People),
+    },
+    Shortcut {
+        keys: &[TOGGLE_SHARE],
+        does: "Share the screen, or stop sharing",
+        action: |screen, ctx| screen.toggle_share(ctx),
+    },
+    Shortcut {
+        keys: &[TOGGLE_HAND],
+        does: "Raise or lower your hand",
+        action: |screen, _| screen.toggle_hand(),
+    },
+    Shortcut {
+        keys: &[TOGGLE_VIEW],
+        does: "Speaker view or gallery view",
+        action: |screen, _| screen.toggle_view_mode(),
+    },
+    Shortcut {
+        keys: &[LEAVE],
+        does: "Leave the meeting",
+        action: |screen, _| screen.ask_to_leave(),
+    },
+    Shortcut {
+        keys: &[SHOW_SHORTCUTS, SHOW_SHORTCUTS_TOO],
+        does: "This list of shortcuts",
+        action: |screen, _| screen.show_shortcuts = true,
+    },
+];
+
+/// The character `shortcut` types, if it is one key that does (`?`): such a key is left to
+/// a text field that has the keyboard, and is written as that character.
+fn typed_character(shortcut: &KeyboardShortcut) -> Option<&'static str> {
+    let symbol = shortcut.logical_key.symbol_or_name();
+    let typed = shortcut.modifiers.is_none() && matches!(symbol.as_bytes(), [byte] if byte.is_ascii_graphic());
+    typed.then_some(symbol)
+}
+
+/// `shortcut` in words, as the list of shortcuts writes it: "Alt+A", "F1", "?".
+fn shortcut_words(ctx: &egui::Context, shortcut: &KeyboardShortcut) -> String {
+    typed_character(shortcut).map_or_else(|| ctx.format_shortcut(shortcut), str::to_owned)
+}
 
 /// "You are muted" above the microphone button at `button`, for while the microphone hears
 /// speech: floating, so that the buttons beside it do not move.
@@ -63,31 +142,56 @@ const NEWS_WIDTH: f32 = 420.0;
 const COPIED_FEEDBACK: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl MeetingScreen {
+    /// Does what the [`SHORTCUTS`] pressed since the last frame do.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
-        let pressed = |shortcut: &KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(shortcut));
-        if pressed(&TOGGLE_MIC) {
-            self.toggle_mic();
+        let typing = ctx.egui_wants_keyboard_input();
+        let pressed = |shortcut: &KeyboardShortcut| {
+            !(typing && typed_character(shortcut).is_some()) && ctx.input_mut(|i| i.consume_shortcut(shortcut))
+        };
+        for shortcut in SHORTCUTS {
+            if shortcut.keys.iter().any(pressed) {
+                (shortcut.action)(self, ctx);
+            }
         }
-        if pressed(&TOGGLE_CAMERA) {
-            self.toggle_camera();
-        }
-        if pressed(&TOGGLE_CHAT) {
-            self.toggle_panel(Panel::Chat);
-        }
-        if pressed(&TOGGLE_PEOPLE) {
-            self.toggle_panel(Panel::People);
-        }
-        if pressed(&TOGGLE_SHARE) {
-            self.toggle_share(ctx);
-        }
-        if pressed(&TOGGLE_HAND) {
-            self.toggle_hand();
-        }
-        if pressed(&TOGGLE_VIEW) {
-            self.toggle_view_mode();
-        }
-        if pressed(&LEAVE) {
-            self.ask_to_leave();
+    }
+
+    /// The list of [`SHORTCUTS`]: the keys and what they do. Escape or its close button
+    /// closes it.
+    pub(super) fn shortcuts_window(&mut self, ctx: &egui::Context) {
+        let mut open = !ctx.input(|i| i.key_pressed(Key::Escape));
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcuts")
+                    .num_columns(2)
+                    .spacing([16.0, 6.0])
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for shortcut in SHORTCUTS {
+                            let keys: Vec<String> =
+                                shortcut.keys.iter().map(|keys| shortcut_words(ctx, keys)).collect();
+                            ui.monospace(keys.join(" or "));
+                            ui.label(shortcut.does);
+                            ui.end_row();
+                        }
+                    });
+            });
+        self.show_shortcuts &= open;
+    }
+
+    /// A button that copies `value` and says "Copied" for a moment after; `what` tells the
+    /// copy buttons apart.
+    pub(super) fn copy_button(&mut self, ui: &mut egui::Ui, label: &str, what: &'static str, value: &str) {
+        let now = self.now();
+        let copied = self
+            .copied
+            .is_some_and(|(which, at)| which == what && now.saturating_duration_since(at) < COPIED_FEEDBACK);
+        if ui.button(if copied { "Copied" } else { label }).clicked() {
+            ui.ctx().copy_text(value.to_owned());
+            self.copied = Some((what, now));
         }
     }
 
@@ -250,8 +354,9 @@ impl MeetingScreen {
                     }
                     ui.toggle_value(&mut self.show_stats, "📊 Statistics")
                         .on_hover_text("Resolution, frame rate, bitrate, round-trip time and loss on every tile");
-                    ui.toggle_value(&mut self.show_devices, "⚙ Devices")
-                        .on_hover_text("Switch camera, microphone or speaker; echo cancellation; notifications");
+                    ui.toggle_value(&mut self.show_devices, "⚙ Devices").on_hover_text(
+                        "Switch camera, microphone or speaker; echo cancellation; mirroring; notifications",
+                    );
                 },
             );
         });
@@ -278,13 +383,17 @@ impl MeetingScreen {
             });
     }
 
-    pub(super) fn info_window(&mut self, ctx: &egui::Context) {
-        let code = self
-            .view
+    /// The meeting's code, once joined.
+    pub(super) fn meeting_code(&self) -> String {
+        self.view
             .meeting
             .as_ref()
             .map(|info| info.code.clone())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    pub(super) fn info_window(&mut self, ctx: &egui::Context) {
+        let code = self.meeting_code();
         let address = self
             .view
             .link
@@ -295,7 +404,6 @@ impl MeetingScreen {
             .unwrap_or_default()
             .to_owned();
         let link = self.view.link.clone().unwrap_or_default();
-        let now = self.now();
         let mut open = true;
         egui::Window::new("Meeting info")
             .open(&mut open)
@@ -318,13 +426,7 @@ impl MeetingScreen {
                         for (what, value) in rows.into_iter().filter(|(_, value)| !value.is_empty()) {
                             ui.label(what);
                             ui.monospace(value);
-                            let copied = self.copied.is_some_and(|(which, at)| {
-                                which == what && now.saturating_duration_since(at) < COPIED_FEEDBACK
-                            });
-                            if ui.button(if copied { "Copied" } else { "Copy" }).clicked() {
-                                ctx.copy_text(value.clone());
-                                self.copied = Some((what, now));
-                            }
+                            self.copy_button(ui, "Copy", what, value);
                             ui.end_row();
                         }
                     });
@@ -415,6 +517,8 @@ impl MeetingScreen {
                 {
                     commands.push(Command::UseVoiceProcessing(settings.voice_processing));
                 }
+                ui.checkbox(&mut settings.mirror_self_view, "Mirror my video")
+                    .on_hover_text("Your own picture as a mirror shows you; the others see it as it is");
                 ui.separator();
                 ui.checkbox(&mut settings.notifications, "Desktop notifications")
                     .on_hover_text("When someone joins or writes while this window is in the background");

@@ -130,6 +130,10 @@ pub struct MeetingScreen {
     show_stats: bool,
     show_info: bool,
     show_devices: bool,
+    /// The list of keyboard shortcuts is open.
+    show_shortcuts: bool,
+    /// Our own tile is taken away from the tiles (on this screen only).
+    self_view_hidden: bool,
     pinned: Option<TileKey>,
     /// Gallery or speaker view, as chosen: kept for the rest of the meeting.
     view_mode: ViewMode,
@@ -194,6 +198,8 @@ impl MeetingScreen {
             show_stats: false,
             show_info: false,
             show_devices: false,
+            show_shortcuts: false,
+            self_view_hidden: false,
             pinned: None,
             view_mode: ViewMode::default(),
             page: 0,
@@ -425,7 +431,8 @@ impl MeetingScreen {
         egui::CentralPanel::default().show(ui, |ui| {
             self.knocks_bar(ui);
             self.sharing_bar(ui);
-            self.tiles(ui);
+            self.self_view_hidden_bar(ui);
+            self.tiles(ui, settings.mirror_self_view);
             self.news_ui(ui);
         });
         if self.show_info {
@@ -433,6 +440,9 @@ impl MeetingScreen {
         }
         if self.show_devices {
             self.devices_window(ui.ctx(), settings);
+        }
+        if self.show_shortcuts {
+            self.shortcuts_window(ui.ctx());
         }
         self.share_picker_window(ui.ctx());
         self.confirm_window(ui.ctx());

@@ -32,6 +32,8 @@ struct TileView {
     /// Shown after the name: " (you)" on our own tile.
     suffix: &'static str,
     video: Option<Arc<VideoSlot>>,
+    /// The picture is drawn mirrored left to right (our own, as a mirror shows us).
+    mirrored: bool,
     camera_on: bool,
     mic_on: bool,
     host: bool,
@@ -45,12 +47,15 @@ struct TileView {
 }
 
 impl MeetingScreen {
-    fn tile_views(&self) -> Vec<TileView> {
+    /// Every tile there is to show: ours (unless hidden, `mirrored` as asked), the others'
+    /// cameras, then their shared screens.
+    fn tile_views(&self, mirrored: bool) -> Vec<TileView> {
         let me = TileView {
             key: TileKey::Me,
             name: self.my_name.clone(),
             suffix: " (you)",
             video: self.view.local_video.clone(),
+            mirrored,
             camera_on: self.my_media.camera,
             mic_on: self.my_media.mic,
             host: self.hosting,
@@ -64,6 +69,7 @@ impl MeetingScreen {
             name: person.info.name.clone(),
             suffix: "",
             video: person.camera.clone(),
+            mirrored: false,
             camera_on: person.info.media.camera,
             mic_on: person.info.media.mic,
             host: person.info.is_host,
@@ -108,6 +114,7 @@ impl MeetingScreen {
                 name: person.info.name.clone(),
                 suffix: "'s screen",
                 video: person.screen.clone(),
+                mirrored: false,
                 camera_on: true,
                 mic_on: true,
                 host: false,
@@ -116,7 +123,11 @@ impl MeetingScreen {
                 reaction: None,
                 stats: None,
             });
-        std::iter::once(me).chain(others).chain(screens).collect()
+        std::iter::once(me)
+            .filter(|_| !self.self_view_hidden)
+            .chain(others)
+            .chain(screens)
+            .collect()
     }
 
     /// The reaction `id` shows now, if any.
@@ -143,12 +154,17 @@ impl MeetingScreen {
     }
 
     /// Lays out and draws the tiles shown, and the page controls when the gallery has
-    /// pages; double-click pins or unpins a tile.
-    pub(super) fn tiles(&mut self, ui: &mut egui::Ui) {
+    /// pages; double-click pins or unpins a tile, and our own tile's context menu hides it.
+    /// Our own picture is drawn `mirrored` if asked.
+    pub(super) fn tiles(&mut self, ui: &mut egui::Ui, mirrored: bool) {
         let area = ui.available_rect_before_wrap();
-        let views = self.tile_views();
+        let views = self.tile_views(mirrored);
         let keys: Vec<TileKey> = views.iter().map(|view| view.key).collect();
-        let (placed, gallery) = self.arrange(area, &keys);
+        let (placed, gallery) = if keys.is_empty() {
+            (Vec::new(), None)
+        } else {
+            self.arrange(area, &keys)
+        };
         self.tell_view(ui.ctx(), &views, &placed);
         let active = self.active.map(|(key, _)| key);
         let mut toggled = None;
@@ -166,6 +182,17 @@ impl MeetingScreen {
             if response.double_clicked() {
                 toggled = Some(view.key);
             }
+            if view.key == TileKey::Me {
+                response.context_menu(|ui| {
+                    if ui
+                        .button("Hide self view")
+                        .on_hover_text("Only on your screen: the others still see you")
+                        .clicked()
+                    {
+                        self.hide_self_view();
+                    }
+                });
+            }
         }
         if let Some(key) = toggled {
             self.pinned = if self.pinned == Some(key) { None } else { Some(key) };
@@ -175,7 +202,63 @@ impl MeetingScreen {
         {
             self.page_controls(ui, bar, gallery.pages);
         }
+        if self.view.you.is_some() && self.view.people.is_empty() {
+            self.invite_card(ui, area);
+        }
         ui.allocate_rect(area, egui::Sense::hover());
+    }
+
+    /// Takes our own tile away from the tiles (on this screen only: nothing is sent).
+    fn hide_self_view(&mut self) {
+        self.self_view_hidden = true;
+        if self.pinned == Some(TileKey::Me) {
+            self.pinned = None;
+        }
+    }
+
+    /// Above the tiles while our own is hidden: "Self view hidden" and a button that shows
+    /// it again.
+    pub(super) fn self_view_hidden_bar(&mut self, ui: &mut egui::Ui) {
+        if !self.self_view_hidden {
+            return;
+        }
+        style::banner(ui, style::INFO, |ui| {
+            ui.label("Self view hidden");
+            if ui.button("Show").on_hover_text("Show your own picture again").clicked() {
+                self.self_view_hidden = false;
+            }
+        });
+    }
+
+    /// While nobody else is here: "You are the only one here" with what others need to
+    /// join (the passcode only when hosting: guests do not know it), at the top of `area`.
+    fn invite_card(&mut self, ui: &mut egui::Ui, area: Rect) {
+        let link = self.view.link.clone().unwrap_or_default();
+        let code = self.meeting_code();
+        let passcode = self.passcode.clone().unwrap_or_default();
+        let place = Rect::from_center_size(
+            egui::pos2(area.center().x, area.min.y + 16.0 + INVITE_CARD.y / 2.0),
+            INVITE_CARD,
+        );
+        ui.scope_builder(egui::UiBuilder::new().max_rect(place), |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.heading("You are the only one here");
+                ui.label("Others join with the link, or with the code in their list of meetings.");
+                egui::Grid::new("invite")
+                    .num_columns(2)
+                    .spacing([10.0, 6.0])
+                    .show(ui, |ui| {
+                        for (what, value) in [("Link", &link), ("Code", &code), ("Passcode", &passcode)] {
+                            if !value.is_empty() {
+                                ui.label(what);
+                                ui.monospace(value);
+                                ui.end_row();
+                            }
+                        }
+                    });
+                self.copy_button(ui, "Copy link", "Link", &link);
+            });
+        });
     }
 
     /// Where each tile shown goes (indices in `keys`), and the gallery when it is shown. One
@@ -321,6 +404,9 @@ impl MeetingScreen {
     }
 }
 
+/// How large the card inviting others is, while nobody else is here.
+const INVITE_CARD: egui::Vec2 = vec2(420.0, 150.0);
+
 /// Tiles that change size are told again at most this often.
 const VIEW_SETTLE: Duration = Duration::from_millis(250);
 
@@ -379,7 +465,7 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
         .video
         .as_ref()
         .filter(|_| view.camera_on)
-        .and_then(|slot| video_ui(ui, tile_id(view.key), slot, rect));
+        .and_then(|slot| video_ui(ui, tile_id(view.key), slot, rect, view.mirrored));
     let painter = ui.painter_at(rect);
     if shown.is_none() {
         let radius = (rect.height() * 0.22).clamp(14.0, 80.0);
