@@ -73,8 +73,25 @@ fn screenshot() -> Screenshot {
     }
 }
 
+/// The frame stamps on the screen, ours included: our own picture is drawn as a mirror
+/// shows us, so the screen is read as it is and mirrored (a stamp found so is placed by
+/// its top-left corner on the screen).
 fn stamps(shot: &Screenshot) -> Vec<FoundStamp> {
-    find_stamps(&shot.luma, shot.width, shot.height)
+    let mirrored: Vec<u8> = shot
+        .luma
+        .chunks(shot.width)
+        .flat_map(|row| row.iter().rev().copied())
+        .collect();
+    let mut found = find_stamps(&shot.luma, shot.width, shot.height);
+    found.extend(
+        find_stamps(&mirrored, shot.width, shot.height)
+            .into_iter()
+            .map(|stamp| FoundStamp {
+                x: shot.width.saturating_sub(stamp.x + stamp.width()),
+                ..stamp
+            }),
+    );
+    found
 }
 
 fn keep(shot: &Screenshot) -> PathBuf {

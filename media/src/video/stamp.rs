@@ -118,6 +118,13 @@ pub struct FoundStamp {
     pub cell: f32,
 }
 
+impl FoundStamp {
+    /// Its width in screenshot pixels.
+    pub fn width(&self) -> usize {
+        (COLUMNS as f32 * self.cell).round() as usize
+    }
+}
+
 /// Finds every readable stamp in a grey-scale picture showing videos at any scale, such as
 /// a screenshot of the meeting grid (`luma`: `width` x `height`, one byte per pixel, 0 is
 /// black). A stamp's first row is black (frame counters stay below 65 536 for over half an
