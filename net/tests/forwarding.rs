@@ -431,8 +431,9 @@ async fn a_guest_behind_a_narrow_download_keeps_sound_and_thumbnails_and_the_oth
     }
     // Cy: every camera still moving, some of them smaller than drawn.
     for (id, watched) in &cy_saw {
-        // A pause while the host tries a larger layer and undoes it.
-        watched.assert_moving(&format!("{id}'s camera at Cy"), 60, Duration::from_secs(2), 80);
+        // At least half its pictures; a thumbnail may pause while the path is short (it
+        // stops until a try brings it back) or the host tries a larger layer and undoes it.
+        watched.assert_moving(&format!("{id}'s camera at Cy"), 60, Duration::from_secs(4), 80);
     }
     assert!(
         sizes.contains(&Some((80, 60))),
