@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use videomeet_media::audio::playout_stats::PlayoutCounts;
+use videomeet_media::clock::now_us;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{VideoFormat, read_stamp};
 use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
@@ -142,6 +143,7 @@ impl Participant {
         // outage), nor frames skipped before the first new one.
         let first = slot.generation();
         let (mut generation, mut number) = (first, None);
+        let mut previous_size = (0, 0);
         let mut watched = Watched {
             over: duration,
             pictures: 0,
@@ -152,10 +154,19 @@ impl Participant {
         let (start, mut shown_at) = (Instant::now(), Instant::now());
         while start.elapsed() < duration {
             if let Some(newer) = slot.read_if_newer(generation, &mut frame) {
-                let counter = read_stamp(&frame).map(|stamp| stamp.counter);
+                let stamp = read_stamp(&frame);
+                let counter = stamp.map(|stamp| stamp.counter);
                 match (number, counter) {
                     (Some(previous), Some(counter)) => {
-                        assert!(counter > previous, "frame {counter} shown after frame {previous}");
+                        // How old the picture is tells a picture of long ago from another
+                        // camera's picture of now.
+                        let age_ms = stamp.map_or(0, |stamp| now_us().saturating_sub(stamp.capture_time_us) / 1000);
+                        assert!(
+                            counter > previous,
+                            "frame {counter} ({}x{}, captured {age_ms} ms ago) shown after frame {previous} ({previous_size:?})",
+                            frame.width(),
+                            frame.height()
+                        );
                         watched.skipped += u64::from(counter - previous).saturating_sub(newer - generation);
                     }
                     (_, None) => watched.unreadable += 1,
@@ -163,6 +174,7 @@ impl Participant {
                 }
                 watched.longest_gap = watched.longest_gap.max(shown_at.elapsed());
                 (generation, number, shown_at) = (newer, counter, Instant::now());
+                previous_size = (frame.width(), frame.height());
             }
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
