@@ -191,8 +191,17 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 fn print_event(event: &Event) {
     let line = match event {
-        Event::Joined { you, meeting, link, .. } => {
-            json!({"event": "joined", "you": you, "meeting": meeting, "link": link})
+        Event::Joined {
+            you,
+            meeting,
+            link,
+            web_page,
+            ..
+        } => {
+            let page = web_page
+                .as_ref()
+                .map(|page| json!({"link": page.link, "fingerprint": page.fingerprint}));
+            json!({"event": "joined", "you": you, "meeting": meeting, "link": link, "web_page": page})
         }
         Event::PeerJoined(peer) => json!({"event": "peer_joined", "peer": peer}),
         Event::PeerLeft { id, reason } => json!({"event": "peer_left", "id": id, "reason": reason}),

@@ -18,14 +18,6 @@ const LOG_NAME: &str = "videomeet.log";
 /// Holds the name of the crash report already pointed out at a start.
 const REPORTED_MARK: &str = "crash-reported";
 
-/// The folder for logs and crash reports, if the platform has one.
-pub fn data_dir() -> Option<PathBuf> {
-    match std::env::var_os("VIDEOMEET_DATA_DIR") {
-        Some(folder) => Some(PathBuf::from(folder)),
-        None => directories::ProjectDirs::from("", "", "videomeet").map(|dirs| dirs.data_dir().to_path_buf()),
-    }
-}
-
 /// A log file that starts a new file when it grows past [`MAX_LOG_BYTES`], keeping
 /// [`KEPT_LOGS`] old ones. Cloning shares the file.
 #[derive(Clone)]

@@ -2,7 +2,9 @@
 
 mod bench;
 mod cli;
+mod folders;
 mod headless;
+mod hosting;
 mod logfile;
 mod stop;
 mod ui;
@@ -37,7 +39,7 @@ fn main() -> anyhow::Result<()> {
             all_voices,
             media,
         }) => {
-            let mut host = videomeet_net::signaling::HostConfig::new(&title, &media.name);
+            let mut host = hosting::host_config(&title, &media.name);
             host.passcode = passcode;
             host.port = port;
             host.allowed_origins = allowed_origins;
@@ -86,7 +88,7 @@ fn init_logging(verbose: bool) -> Option<std::path::PathBuf> {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIDEOMEET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let folder = logfile::data_dir().map(|data| data.join("logs"));
+    let folder = folders::data_dir().map(|data| data.join("logs"));
     let file = folder
         .as_deref()
         .and_then(|folder| match logfile::RotatingLog::open(folder) {

@@ -189,6 +189,10 @@ pub struct PeerInfo {
     pub media: MediaState,
     /// True for the host.
     pub is_host: bool,
+    /// True for a guest in a web browser (the host knows it from the `Origin` its page
+    /// sent, which no page can leave out).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub browser: bool,
 }
 
 /// WebRTC negotiation between two participants, relayed by the host.

@@ -17,9 +17,12 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// How many characters a meeting code has.
+pub(crate) const MEETING_CODE_LEN: usize = 8;
+
 /// An 8-character meeting code such as `K7QX3MZP`.
 pub fn meeting_code() -> String {
-    random_bytes::<8>()
+    random_bytes::<MEETING_CODE_LEN>()
         .iter()
         .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
         .collect()

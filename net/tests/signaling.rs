@@ -5,7 +5,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use common::{answer_from, everything_received, first_answer, guest, hello, hello_from, host, next, raw, target};
+use common::{answer_from, everything_received, first_answer, guest, hello, hello_from, host, next, raw, say, target};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use videomeet_net::JoinTarget;
@@ -737,13 +737,6 @@ async fn a_name_that_does_not_resolve_is_told_apart_from_a_host_that_does_not_an
 }
 
 /// Sends `message` on a raw socket.
-async fn say<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    socket: &mut tokio_tungstenite::WebSocketStream<S>,
-    message: &ClientMessage,
-) {
-    socket.send(Message::text(message.to_json())).await.expect("sends");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offers_sent_the_instant_welcome_arrives_are_relayed() {
     let (server, mut host) = host(None).await;

@@ -15,7 +15,7 @@ use super::background::Opening;
 use super::home::HomeScreen;
 use super::meeting::{DeviceChoices, MeetingScreen, Myself};
 use super::notify::Notifier;
-use super::settings::SettingsFile;
+use super::settings::{SettingsFile, Theme};
 use super::setup::{Plan, SetupAction, SetupScreen, Status};
 use crate::update::{Release, newer_release, release_url};
 
@@ -61,6 +61,8 @@ pub struct App {
     frames: u64,
     update_check: Opening<Option<Release>>,
     update: Option<Release>,
+    /// The theme and size last given to egui.
+    appearance: Option<(Theme, u16)>,
 }
 
 impl App {
@@ -79,6 +81,7 @@ impl App {
             frames: 0,
             update_check: Opening::Idle,
             update: None,
+            appearance: None,
         };
         if app.settings.settings.check_for_updates {
             app.check_for_updates(ctx);
@@ -317,6 +320,7 @@ fn failure(error: &MeetingError) -> StartFailure {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.frames += 1;
+        super::settings::follow_appearance(ctx, &mut self.settings.settings, &mut self.appearance);
         match self.frames {
             // The second frame starts once the first is on screen.
             1 => ctx.request_repaint(),

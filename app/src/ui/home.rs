@@ -11,7 +11,7 @@ use videomeet_net::JoinTarget;
 use videomeet_net::discovery::{Browser, DiscoveredMeeting};
 use videomeet_net::protocol::PROTOCOL_VERSION;
 
-use super::settings::Settings;
+use super::settings::{Settings, Theme, UI_SCALES};
 use super::setup::Plan;
 use super::style;
 use crate::update::Release;
@@ -102,7 +102,9 @@ impl HomeScreen {
             self.name_focused = true;
             // Beside the field, not below it: nothing moves when the first letter is typed.
             if !named {
-                ui.label(egui::RichText::new("Enter your name to host or join.").color(style::WARNING));
+                ui.label(
+                    egui::RichText::new("Enter your name to host or join.").color(style::readable(ui, style::WARNING)),
+                );
             }
         });
         let named = !settings.name.trim().is_empty();
@@ -130,6 +132,7 @@ impl HomeScreen {
             &mut settings.check_for_updates,
             "Check for a newer version when Video Meet starts (needs the internet)",
         );
+        appearance_ui(ui, settings);
         plan
     }
 
@@ -196,7 +199,7 @@ impl HomeScreen {
             submitted |= ui.add_enabled(named, egui::Button::new("Join")).clicked();
         });
         if let Some(problem) = &self.address_problem {
-            ui.label(egui::RichText::new(problem).color(style::ERROR));
+            ui.label(egui::RichText::new(problem).color(style::readable(ui, style::ERROR)));
         }
         if !submitted || !named {
             return None;
@@ -217,7 +220,7 @@ impl HomeScreen {
     fn network_ui(&mut self, ui: &mut egui::Ui, named: bool) -> Option<Plan> {
         ui.heading("Meetings on your network");
         if let Some(problem) = &self.discovery_problem {
-            ui.label(egui::RichText::new(problem).color(style::WARNING));
+            ui.label(egui::RichText::new(problem).color(style::readable(ui, style::WARNING)));
         }
         if self.meetings.is_empty() {
             // No spinner: an animation would keep an idle window drawing.
@@ -334,4 +337,27 @@ impl Drop for NetworkMeetings {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// Light or dark, and how large everything is drawn.
+fn appearance_ui(ui: &mut egui::Ui, settings: &mut Settings) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Appearance");
+        for theme in Theme::ALL {
+            ui.selectable_value(&mut settings.theme, theme, theme.label());
+        }
+        ui.separator();
+        ui.label("Size");
+        let step = |percent: u16, by: i32| {
+            let stepped = (i32::from(percent) + by).clamp(i32::from(*UI_SCALES.start()), i32::from(*UI_SCALES.end()));
+            u16::try_from(stepped).unwrap_or(100)
+        };
+        if ui.button("Smaller").on_hover_text("Ctrl+minus").clicked() {
+            settings.ui_scale_percent = step(settings.ui_scale_percent, -10);
+        }
+        ui.label(format!("{} %", settings.ui_scale_percent));
+        if ui.button("Larger").on_hover_text("Ctrl+plus").clicked() {
+            settings.ui_scale_percent = step(settings.ui_scale_percent, 10);
+        }
+    });
 }

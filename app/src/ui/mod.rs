@@ -6,6 +6,7 @@ mod grid;
 mod home;
 mod meeting;
 mod notify;
+mod qr;
 mod settings;
 mod setup;
 mod style;

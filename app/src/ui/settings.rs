@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use eframe::egui;
 use serde::{Deserialize, Serialize};
 
 /// The user's choices. Unknown or missing fields take their defaults, so files written by
@@ -34,6 +35,71 @@ pub struct Settings {
     pub last_address: String,
     /// Ask whether a newer release exists when the app starts (off: it needs the internet).
     pub check_for_updates: bool,
+    /// Light, dark, or as the system says.
+    pub theme: Theme,
+    /// The size of everything in the window, in percent (Ctrl+plus and Ctrl+minus change it
+    /// too).
+    pub ui_scale_percent: u16,
+}
+
+/// The window's colours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// As the system's setting (dark when it says nothing).
+    #[default]
+    System,
+    /// Dark text on light panels.
+    Light,
+    /// Light text on dark panels.
+    Dark,
+}
+
+impl Theme {
+    /// Every choice, in the order offered.
+    pub const ALL: [Self; 3] = [Self::System, Self::Light, Self::Dark];
+
+    /// Its name on the home screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::System => "As the system",
+            Self::Light => "Light",
+            Self::Dark => "Dark",
+        }
+    }
+
+    /// What egui is told.
+    pub fn preference(self) -> egui::ThemePreference {
+        match self {
+            Self::System => egui::ThemePreference::System,
+            Self::Light => egui::ThemePreference::Light,
+            Self::Dark => egui::ThemePreference::Dark,
+        }
+    }
+}
+
+/// The sizes the window may be scaled to, in percent.
+pub const UI_SCALES: std::ops::RangeInclusive<u16> = 50..=300;
+
+/// Gives egui the theme and size `settings` choose when they change (`applied` is what it
+/// was last given), and keeps a size changed with Ctrl+plus or Ctrl+minus. Called once a
+/// frame.
+pub fn follow_appearance(ctx: &egui::Context, settings: &mut Settings, applied: &mut Option<(Theme, u16)>) {
+    let wanted = (
+        settings.theme,
+        settings.ui_scale_percent.clamp(*UI_SCALES.start(), *UI_SCALES.end()),
+    );
+    if *applied == Some(wanted) {
+        let shown = (ctx.zoom_factor() * 100.0).round() as u16;
+        if shown != wanted.1 && UI_SCALES.contains(&shown) {
+            settings.ui_scale_percent = shown;
+            *applied = Some((wanted.0, shown));
+        }
+        return;
+    }
+    ctx.set_theme(wanted.0.preference());
+    ctx.set_zoom_factor(f32::from(wanted.1) / 100.0);
+    *applied = Some(wanted);
 }
 
 impl Default for Settings {
@@ -51,6 +117,8 @@ impl Default for Settings {
             meeting_title: String::new(),
             last_address: String::new(),
             check_for_updates: false,
+            theme: Theme::System,
+            ui_scale_percent: 100,
         }
     }
 }
@@ -96,13 +164,7 @@ impl SettingsFile {
 
 /// `<config folder>/settings.json`.
 fn config_path() -> Option<PathBuf> {
-    let folder = match std::env::var_os("VIDEOMEET_CONFIG_DIR") {
-        Some(folder) => PathBuf::from(folder),
-        None => directories::ProjectDirs::from("", "", "videomeet")?
-            .config_dir()
-            .to_path_buf(),
-    };
-    Some(folder.join("settings.json"))
+    Some(crate::folders::config_dir()?.join("settings.json"))
 }
 
 /// Reads settings; a damaged file is kept aside as `settings.json.damaged` (nothing is

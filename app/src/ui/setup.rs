@@ -13,7 +13,6 @@ use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::JoinTarget;
 use videomeet_net::meeting::{MeetingConfig, Role};
 use videomeet_net::peer::PeerConfig;
-use videomeet_net::signaling::HostConfig;
 
 use super::background::Opening;
 use super::settings::Settings;
@@ -264,7 +263,11 @@ impl SetupScreen {
             self.open_camera(&ctx);
         }
         for note in &devices.notes {
-            ui.label(egui::RichText::new(note).italics().color(style::WARNING));
+            ui.label(
+                egui::RichText::new(note)
+                    .italics()
+                    .color(style::readable(ui, style::WARNING)),
+            );
         }
         ui.add_space(6.0);
         if choose(
@@ -280,7 +283,7 @@ impl SetupScreen {
         ui.horizontal(|ui| {
             style::level_meter(ui, self.mic_level.get(), 200.0);
             if let Some(problem) = self.microphone_thread.problem() {
-                ui.label(egui::RichText::new(problem).color(style::ERROR));
+                ui.label(egui::RichText::new(problem).color(style::readable(ui, style::ERROR)));
             }
         });
         ui.add_space(6.0);
@@ -303,7 +306,7 @@ impl SetupScreen {
                 });
             }
             if let Some(problem) = self.test_sound.problem() {
-                ui.label(egui::RichText::new(problem).color(style::ERROR));
+                ui.label(egui::RichText::new(problem).color(style::readable(ui, style::ERROR)));
             }
         });
     }
@@ -366,7 +369,7 @@ impl SetupScreen {
                 passcode,
                 ask_to_join,
             } => {
-                let mut host = HostConfig::new(title, name.trim());
+                let mut host = crate::hosting::host_config(title, name.trim());
                 host.passcode = passcode.clone();
                 host.ask_to_join = *ask_to_join;
                 Role::Host(host)

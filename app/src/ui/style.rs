@@ -13,6 +13,22 @@ pub const ACTIVE: Color32 = Color32::from_rgb(0x3f, 0xc0, 0x6e);
 /// Tile background behind video and initials.
 pub const TILE: Color32 = Color32::from_gray(32);
 
+/// `colour` (one of the tones above) as text on this theme's panels: as it is on dark
+/// ones; darker on light ones, where the bright tones read poorly (orange on white has a
+/// contrast of about 2:1; these have 4.5:1 or more, as WCAG asks of text).
+pub fn readable(ui: &egui::Ui, colour: Color32) -> Color32 {
+    if ui.visuals().dark_mode {
+        return colour;
+    }
+    match colour {
+        ERROR => Color32::from_rgb(0xb0, 0x1e, 0x23),
+        WARNING => Color32::from_rgb(0x8a, 0x52, 0x00),
+        INFO => Color32::from_rgb(0x1c, 0x5a, 0xa8),
+        ACTIVE => Color32::from_rgb(0x1b, 0x74, 0x3e),
+        other => other,
+    }
+}
+
 /// A framed group of controls.
 pub fn card<R>(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
     egui::Frame::group(ui.style())
@@ -68,7 +84,7 @@ pub fn notice(ui: &mut egui::Ui, edge: Color32, text: &str) {
 pub fn level_meter(ui: &mut egui::Ui, level: f32, width: f32) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
     let painter = ui.painter();
-    painter.rect_filled(rect, 3.0, Color32::from_gray(50));
+    painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
     let mut filled = rect;
     filled.set_width(rect.width() * level.clamp(0.0, 1.0));
     let colour = if level > 0.92 { WARNING } else { ACTIVE };

@@ -18,13 +18,15 @@ use videomeet_media::testing;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
 use videomeet_net::JoinTarget;
 use videomeet_net::discovery::DiscoveredMeeting;
-use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, PeerStats, Request, Role as MeetingRole};
+use videomeet_net::meeting::{
+    Command, EndReason, Event, MeetingHandle, PeerStats, Request, Role as MeetingRole, WebPage,
+};
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::{LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo, ViewSize};
 
 use super::home::HomeScreen;
 use super::meeting::{MeetingScreen, Myself};
-use super::settings::Settings;
+use super::settings::{Settings, Theme, follow_appearance};
 use super::setup::{Plan, SetupAction, SetupScreen, Status};
 use super::video_view::{VideoRenderer, fit, video_ui};
 
@@ -218,6 +220,54 @@ fn home_harness_with(meetings: Vec<DiscoveredMeeting>, settings: Settings) -> Ha
         },
         state,
     )
+}
+
+struct AppearanceState {
+    home: HomeScreen,
+    settings: Settings,
+    applied: Option<(Theme, u16)>,
+}
+
+#[test]
+fn the_theme_and_size_chosen_on_the_home_screen_are_applied_and_remembered() {
+    let state = AppearanceState {
+        home: HomeScreen::new(),
+        settings: settings(),
+        applied: None,
+    };
+    let mut harness = builder().build_ui_state(
+        |ui, state: &mut AppearanceState| {
+            follow_appearance(ui.ctx(), &mut state.settings, &mut state.applied);
+            egui::CentralPanel::default().show(ui, |ui| state.home.ui(ui, &mut state.settings));
+        },
+        state,
+    );
+    harness.run();
+    harness.get_by_label("Light").click();
+    harness.run();
+    assert_eq!(harness.state().settings.theme, Theme::Light);
+    assert!(!(harness.ctx.theme() == egui::Theme::Dark), "the window turned light");
+    snapshot(&mut harness, "home_light");
+
+    harness.get_by_label("Larger").click();
+    harness.run();
+    assert_eq!(harness.state().settings.ui_scale_percent, 110);
+    assert!(
+        (harness.ctx.zoom_factor() - 1.1).abs() < 1e-4,
+        "{}",
+        harness.ctx.zoom_factor()
+    );
+    // egui's own Ctrl+minus: the size it leaves is the one remembered.
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    harness.run();
+    assert_eq!(harness.state().settings.ui_scale_percent, 100);
+
+    harness.get_by_label("Dark").click();
+    harness.run();
+    assert!(
+        (harness.ctx.theme() == egui::Theme::Dark),
+        "the window turned dark again"
+    );
 }
 
 #[test]
@@ -519,6 +569,7 @@ fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
             camera_size: None,
         },
         is_host: false,
+        browser: false,
     }
 }
 
@@ -534,6 +585,11 @@ fn joined() -> Event {
             forwarding: false,
         },
         link: "videomeet://192.168.1.20:47800/ABCD2345".into(),
+        web_page: Some(WebPage {
+            link: "https://192.168.1.20:47800/ABCD2345".into(),
+            fingerprint:
+                "3F:9A:11:C2:7E:05:D8:64:B0:2C:91:4E:AA:17:63:F8:0D:52:C9:3B:E4:76:1A:8F:25:6E:D0:B3:48:9C:07:E1".into(),
+        }),
         local_video: slot_with(quadrants(1280, 720, COLOURS)),
         audio_levels: Arc::new(AudioLevels::default()),
     }
@@ -1287,6 +1343,21 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
             .query_by_label("Others on the network also find the meeting in their list.")
             .is_none()
     );
+    // Browsers join by the page's link: shown, as a code for phones, with the certificate's
+    // fingerprint, and copied by its button.
+    harness.get_by_label("https://192.168.1.20:47800/ABCD2345");
+    harness.get_by_label("A code with the browser link, for a phone's camera");
+    harness.get_by_label(
+        "3F:9A:11:C2:7E:05:D8:64\nB0:2C:91:4E:AA:17:63:F8\n0D:52:C9:3B:E4:76:1A:8F\n25:6E:D0:B3:48:9C:07:E1",
+    );
+    harness.get_by_label("Copy browser link").click();
+    harness.step();
+    let copied = harness.output().platform_output.commands.iter().any(|command| {
+        matches!(command, egui::OutputCommand::CopyText(text) if text == "https://192.168.1.20:47800/ABCD2345")
+    });
+    assert!(copied, "the browser link is copied");
+    harness.run();
+    snapshot(&mut harness, "meeting_info");
 }
 
 #[test]

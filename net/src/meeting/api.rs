@@ -152,6 +152,16 @@ pub enum Command {
     Leave,
 }
 
+/// The host's guest page: where a browser joins the meeting, and how a careful guest
+/// recognises the certificate it is served with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebPage {
+    /// `https://ADDRESS:PORT/CODE`.
+    pub link: String,
+    /// The certificate's SHA-256 fingerprint, as browsers show it.
+    pub fingerprint: String,
+}
+
 /// What happens in the meeting.
 #[derive(Clone)]
 pub enum Event {
@@ -166,6 +176,8 @@ pub enum Event {
         meeting: MeetingInfo,
         /// `videomeet://...` link others can join with.
         link: String,
+        /// Hosting: the page browsers join from.
+        web_page: Option<WebPage>,
         /// Our own captured picture (self view).
         local_video: Arc<VideoSlot>,
         /// How loud our microphone and each participant are, for meters and the active speaker.

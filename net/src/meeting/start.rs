@@ -21,7 +21,8 @@ use super::emitter::Emitter;
 use super::forwarding::Fanouts;
 use super::local_media::{CaptureSetup, DeviceEnded, Outbound, bitrate_for, opened};
 use super::{
-    Actor, Command, Device, EndReason, Event, MeetingConfig, MeetingError, MeetingHandle, Problem, Request, Role, Waker,
+    Actor, Command, Device, EndReason, Event, MeetingConfig, MeetingError, MeetingHandle, Problem, Request, Role,
+    Waker, WebPage,
 };
 
 /// Requests queued for a meeting, at most.
@@ -213,10 +214,15 @@ impl Actor {
             port: target.port,
             code: Some(joined.meeting.code.clone()),
         };
+        let web_page = server.as_ref().map(|server| WebPage {
+            link: format!("https://{}/{}", link.authority(), joined.meeting.code),
+            fingerprint: server.web_identity().fingerprint(),
+        });
         events.emit(Event::Joined {
             you: joined.you,
             meeting: joined.meeting.clone(),
             link: link.to_string(),
+            web_page,
             local_video: Arc::clone(&capture.slot),
             audio_levels: Arc::clone(&capture.levels),
         });

@@ -10,7 +10,7 @@ use videomeet_media::slot::VideoSlot;
 use crate::peer::VideoFeed;
 use crate::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
 
-use super::{EndReason, Event, PeerStats, Problem};
+use super::{EndReason, Event, PeerStats, Problem, WebPage};
 
 /// Another participant, as far as we know.
 #[derive(Clone)]
@@ -72,6 +72,8 @@ pub struct MeetingView {
     pub meeting: Option<MeetingInfo>,
     /// The link others can join with, once we are in.
     pub link: Option<String>,
+    /// Hosting: the page browsers join from.
+    pub web_page: Option<WebPage>,
     /// Our own captured picture.
     pub local_video: Option<Arc<VideoSlot>>,
     /// How loud our microphone and each participant are.
@@ -105,6 +107,7 @@ impl MeetingView {
                 you,
                 meeting,
                 link,
+                web_page,
                 local_video,
                 audio_levels,
             } => {
@@ -112,6 +115,7 @@ impl MeetingView {
                 self.you = Some(*you);
                 self.meeting = Some(meeting.clone());
                 self.link = Some(link.clone());
+                self.web_page = web_page.clone();
                 self.local_video = Some(Arc::clone(local_video));
                 self.audio_levels = Some(Arc::clone(audio_levels));
             }
@@ -198,6 +202,7 @@ mod tests {
             name: name.into(),
             media: MediaState::default(),
             is_host: false,
+            browser: false,
         }
     }
 

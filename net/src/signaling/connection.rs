@@ -18,13 +18,14 @@ use super::allowance::OUTBOX_CAPACITY;
 use super::rate::TokenBucket;
 use super::room::{Joining, RoomEvent};
 use super::server::{ConnectionSlot, Shared};
+use super::web::Io;
 use crate::protocol::{ClientMessage, DenyReason, LeaveReason, PROTOCOL_VERSION, ServerMessage, limits};
 use crate::text::clean_name;
 
 /// Refused messages a connection may send before it is closed.
 const MAX_REFUSALS: u32 = 20;
 
-type Socket = WebSocketStream<TcpStream>;
+type Socket = WebSocketStream<Io>;
 
 /// What the guest said in `hello`, after checking.
 struct Admitted {
@@ -32,6 +33,8 @@ struct Admitted {
     media: crate::protocol::MediaState,
     is_host: bool,
     session: Option<String>,
+    /// It joined from a web page (its handshake carried an `Origin`).
+    browser: bool,
 }
 
 /// How waiting for the room's answer ended without a place in the meeting.
@@ -44,7 +47,7 @@ enum NotJoined {
 
 /// Serves one connection until it closes. Nothing about the meeting reaches the guest
 /// before the room has admitted it.
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, slot: ConnectionSlot, shared: Arc<Shared>) {
+pub(crate) async fn serve(stream: Io, peer: SocketAddr, slot: ConnectionSlot, shared: Arc<Shared>) {
     let opened = tokio::select! {
         opened = open(stream, peer, &shared) => opened,
         () = slot.make_room() => {
@@ -64,6 +67,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, slot: ConnectionS
             name: admitted.name,
             media: admitted.media,
             is_host: admitted.is_host,
+            browser: admitted.browser,
             address: peer.ip(),
             session: admitted.session,
             ticket,
@@ -91,6 +95,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, slot: ConnectionS
 /// it, within a second.
 pub(crate) async fn turn_away(stream: TcpStream) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        let stream: Io = Box::new(stream);
         if let Ok(mut socket) = accept_async_with_config(stream, Some(socket_config())).await {
             deny(&mut socket, DenyReason::TooManyConnections).await;
         }
@@ -107,7 +112,7 @@ fn socket_config() -> WebSocketConfig {
 
 /// The WebSocket handshake and `hello`, within [`limits::HANDSHAKE_TIMEOUT`] each: the socket
 /// and what the guest said, or `None` when it was turned away (and told why) or gave up.
-async fn open(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<(Socket, Admitted)> {
+async fn open(stream: Io, peer: SocketAddr, shared: &Shared) -> Option<(Socket, Admitted)> {
     let mut origin = None;
     #[allow(clippy::result_large_err, reason = "the handshake callback's type is tungstenite's")]
     let note_origin = |request: &Request, response: Response| {
@@ -136,7 +141,10 @@ async fn open(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<(S
         return None;
     }
     let reason = match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, read_hello(&mut socket, shared, peer)).await {
-        Ok(Ok(admitted)) => return Some((socket, admitted)),
+        Ok(Ok(admitted)) => {
+            let browser = origin.is_some();
+            return Some((socket, Admitted { browser, ..admitted }));
+        }
         Ok(Err(reason)) => reason,
         Err(_) => DenyReason::HandshakeTimeout,
     };
@@ -197,6 +205,7 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
         media,
         is_host,
         session,
+        browser: false,
     })
 }
 

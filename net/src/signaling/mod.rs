@@ -13,6 +13,8 @@ mod rate;
 mod room;
 mod server;
 mod tries;
+mod web;
 
 pub use client::{HelloParams, JoinError, Joined, SignalingClient, WaitingHook, join, session_token};
 pub use server::{HostConfig, SignalingServer};
+pub use web::{IdentityError, WebIdentity, certificate_names};

@@ -55,6 +55,8 @@ pub(crate) struct Joining {
     pub name: String,
     pub media: MediaState,
     pub is_host: bool,
+    /// It joined from a web page.
+    pub browser: bool,
     /// Where it connects from: the host's removals keep that address out.
     pub address: IpAddr,
     /// The client's session token, if it sent one: denials and removals keep it out.
@@ -68,6 +70,7 @@ struct Member {
     name: String,
     media: MediaState,
     is_host: bool,
+    browser: bool,
     address: IpAddr,
     session: Option<String>,
     outbox: mpsc::Sender<ServerMessage>,
@@ -89,6 +92,7 @@ impl Member {
             name: self.name.clone(),
             media: self.media,
             is_host: self.is_host,
+            browser: self.browser,
         }
     }
 }
@@ -327,6 +331,7 @@ impl Room {
             name,
             media,
             is_host,
+            browser,
             address,
             session,
             outbox,
@@ -341,6 +346,7 @@ impl Room {
             name,
             media,
             is_host,
+            browser,
             address,
             session,
             outbox,

@@ -29,6 +29,7 @@ async fn join(room: &mpsc::Sender<RoomEvent>, name: &str, is_host: bool, capacit
         name: name.into(),
         media: MediaState::default(),
         is_host,
+        browser: false,
         address: Ipv4Addr::LOCALHOST.into(),
         session: None,
         ticket: 0,

@@ -14,9 +14,11 @@ use tokio::task::JoinHandle;
 
 use super::connection;
 use super::room::{Room, RoomEvent};
+use super::web::{self, WebIdentity};
 use crate::address::DEFAULT_PORT;
 use crate::protocol::{MeetingInfo, limits};
 use crate::text::{clean_name, clean_text};
+use tokio_rustls::TlsAcceptor;
 
 /// What the host decides before the meeting starts.
 #[derive(Clone, Debug)]
@@ -43,6 +45,9 @@ pub struct HostConfig {
     /// sound of only the loudest this many; `None` passes everyone's on (see
     /// [`crate::meeting`]'s speakers).
     pub loudest_sounds: Option<usize>,
+    /// The certificate the guest page is served with (see [`WebIdentity::load_or_create`]);
+    /// `None` makes one for this meeting only.
+    pub web_identity: Option<Arc<WebIdentity>>,
 }
 
 /// How many talkers' sound a forwarding host passes on while many talk at once.
@@ -61,6 +66,7 @@ impl HostConfig {
             allowed_origins: Vec::new(),
             forwarding: true,
             loudest_sounds: Some(LOUDEST_SOUNDS),
+            web_identity: None,
         }
     }
 }
@@ -71,6 +77,10 @@ pub(crate) struct Shared {
     pub passcode: Option<String>,
     pub host_token: String,
     pub allowed_origins: Vec<String>,
+    /// The port it listens on, which the host's own page's origin names.
+    pub local_port: u16,
+    /// TLS for the guest page and its WebSocket.
+    pub tls: TlsAcceptor,
     pub room: mpsc::Sender<RoomEvent>,
     connections: Mutex<ConnectionCounts>,
     tries: Mutex<PasscodeTries>,
@@ -116,14 +126,17 @@ impl Shared {
     }
 
     /// Whether a connection whose handshake carried `origin` may join: one without an
-    /// origin is a native client; a web page must come from an origin the host listed.
-    /// Same-site checks are not enough: after DNS rebinding a hostile page's origin names
-    /// the host's own address and port.
+    /// origin is a native client; a web page must be the host's own (see
+    /// [`web::is_own_page`]) or come from an origin the host listed. Comparing the origin
+    /// with the `Host` header is not enough: after DNS rebinding a hostile site's name
+    /// points at the host, and both name it.
     pub(crate) fn trusts_origin(&self, origin: Option<&str>) -> bool {
         origin.is_none_or(|origin| {
-            self.allowed_origins
-                .iter()
-                .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
+            web::is_own_page(origin, self.local_port)
+                || self
+                    .allowed_origins
+                    .iter()
+                    .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
         })
     }
 
@@ -181,6 +194,7 @@ impl Drop for ConnectionSlot {
 /// A running signaling server. Dropping it ends the meeting for everyone.
 pub struct SignalingServer {
     local_addr: SocketAddr,
+    identity: Arc<WebIdentity>,
     loudest_sounds: Option<usize>,
     shared: Arc<Shared>,
     participant_count: Arc<AtomicUsize>,
@@ -199,6 +213,11 @@ impl SignalingServer {
             other => other?,
         };
         let local_addr = listener.local_addr()?;
+        let identity = match config.web_identity {
+            Some(identity) => identity,
+            None => Arc::new(WebIdentity::generate(&web::certificate_names()).map_err(io::Error::other)?),
+        };
+        let tls = identity.acceptor().map_err(io::Error::other)?;
         let meeting = MeetingInfo {
             code: crate::secret::meeting_code(),
             title: clean_text(&config.title, limits::MAX_TITLE_CHARS),
@@ -216,6 +235,8 @@ impl SignalingServer {
             passcode: config.passcode.filter(|p| !p.is_empty()),
             host_token: crate::secret::token(),
             allowed_origins: config.allowed_origins,
+            local_port: local_addr.port(),
+            tls,
             room: room_tx,
             connections: Mutex::new(ConnectionCounts::default()),
             tries: Mutex::new(PasscodeTries::default()),
@@ -225,6 +246,7 @@ impl SignalingServer {
         tracing::info!(%local_addr, code = %shared.meeting.code, "hosting");
         Ok(Self {
             local_addr,
+            identity,
             loudest_sounds: config.loudest_sounds,
             shared,
             participant_count,
@@ -236,6 +258,11 @@ impl SignalingServer {
     /// The address and port it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The guest page's certificate: its fingerprint is shown beside the page's address.
+    pub fn web_identity(&self) -> &WebIdentity {
+        &self.identity
     }
 
     /// See [`HostConfig::loudest_sounds`].
@@ -286,7 +313,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         match listener.accept().await {
             Ok((stream, peer)) => match shared.admit(peer.ip()) {
                 Some(slot) => {
-                    tokio::spawn(connection::serve(stream, peer, slot, Arc::clone(&shared)));
+                    tokio::spawn(web::serve(stream, peer, slot, Arc::clone(&shared)));
                 }
                 None => {
                     tracing::debug!(%peer, "connection refused: too many connections");

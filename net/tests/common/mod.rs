@@ -134,6 +134,14 @@ pub async fn hello_from(
 }
 
 /// The next message a raw socket receives, within five seconds.
+/// Sends `message` as a client would.
+pub async fn say<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    socket: &mut tokio_tungstenite::WebSocketStream<S>,
+    message: &ClientMessage,
+) {
+    socket.send(Message::text(message.to_json())).await.expect("sends");
+}
+
 pub async fn first_answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     socket: &mut tokio_tungstenite::WebSocketStream<S>,
 ) -> ServerMessage {

@@ -2,7 +2,7 @@
 //! bottom, keyboard shortcuts, and the news and problems reported during the meeting.
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
-use videomeet_net::meeting::Command;
+use videomeet_net::meeting::{Command, WebPage};
 use videomeet_net::protocol::REACTIONS;
 
 use super::super::settings::Settings;
@@ -332,7 +332,7 @@ impl MeetingScreen {
                     let chat = match self.unread {
                         0 => egui::RichText::new("💬 Chat"),
                         n => egui::RichText::new(format!("💬 Chat ({n})"))
-                            .color(style::ACTIVE)
+                            .color(style::readable(ui, style::ACTIVE))
                             .strong(),
                     };
                     if ui
@@ -433,6 +433,10 @@ impl MeetingScreen {
                 if self.view.meeting.as_ref().is_some_and(|info| info.passcode_required) {
                     ui.label("Joining needs the passcode.");
                 }
+                if let Some(page) = self.view.web_page.clone() {
+                    ui.separator();
+                    self.web_page_info(ui, &page);
+                }
                 if self.hosting {
                     ui.separator();
                     if ui
@@ -467,6 +471,32 @@ impl MeetingScreen {
                 }
             });
         self.show_info &= open;
+    }
+
+    /// How a guest with only a browser joins: the page's link, as text and as a code for a
+    /// phone's camera, and the fingerprint that tells the host's certificate from another.
+    fn web_page_info(&mut self, ui: &mut egui::Ui, page: &WebPage) {
+        ui.label(egui::RichText::new("Join from a browser (phones, tablets, any computer)").strong());
+        ui.horizontal(|ui| {
+            self.page_code.show(
+                ui,
+                &page.link,
+                132.0,
+                "A code with the browser link, for a phone's camera",
+            );
+            ui.vertical(|ui| {
+                ui.monospace(&page.link);
+                self.copy_button(ui, "Copy browser link", "Browser link", &page.link);
+                ui.label(
+                    egui::RichText::new(
+                        "The browser warns once that it does not know this computer. \
+                         The certificate's SHA-256 fingerprint, for a careful guest to compare:",
+                    )
+                    .weak(),
+                );
+                ui.label(egui::RichText::new(grouped_fingerprint(&page.fingerprint)).monospace());
+            });
+        });
     }
 
     pub(super) fn devices_window(&mut self, ctx: &egui::Context, settings: &mut Settings) {
@@ -528,4 +558,14 @@ impl MeetingScreen {
             });
         self.show_devices &= open;
     }
+}
+
+/// A fingerprint in four lines of eight bytes, to compare line by line.
+fn grouped_fingerprint(fingerprint: &str) -> String {
+    let bytes: Vec<&str> = fingerprint.split(':').collect();
+    bytes
+        .chunks(8)
+        .map(|line| line.join(":"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -129,6 +129,8 @@ pub struct MeetingScreen {
     panel: Option<Panel>,
     show_stats: bool,
     show_info: bool,
+    /// The guest page's link as a code for phones, in Meeting info.
+    page_code: crate::ui::qr::QrTexture,
     show_devices: bool,
     /// The list of keyboard shortcuts is open.
     show_shortcuts: bool,
@@ -197,6 +199,7 @@ impl MeetingScreen {
             panel: None,
             show_stats: false,
             show_info: false,
+            page_code: Default::default(),
             show_devices: false,
             show_shortcuts: false,
             self_view_hidden: false,

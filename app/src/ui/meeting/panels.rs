@@ -50,21 +50,37 @@ impl MeetingScreen {
     pub(super) fn people_panel(&mut self, ui: &mut egui::Ui) {
         ui.heading(format!("People ({})", self.participant_count()));
         ui.separator();
-        let me = (None, self.my_name.clone(), " (you)", self.hosting, self.my_media, None);
+        let me = (
+            None,
+            self.my_name.clone(),
+            " (you)",
+            self.hosting,
+            false,
+            self.my_media,
+            None,
+        );
         let forwarding = self.view.meeting.as_ref().is_some_and(|meeting| meeting.forwarding);
         let host_name = self.view.meeting.as_ref().map(|meeting| meeting.host_name.clone());
         let others = self.view.people.values().map(|person| {
             let info = &person.info;
             let code = person.safety_code.clone();
-            (Some(info.id), info.name.clone(), "", info.is_host, info.media, code)
+            (
+                Some(info.id),
+                info.name.clone(),
+                "",
+                info.is_host,
+                info.browser,
+                info.media,
+                code,
+            )
         });
         // Raised hands first, in the order they went up; then everyone else as they came.
         let mut everyone: Vec<_> = std::iter::once(me).chain(others).collect();
-        everyone.sort_by_key(|(_, _, _, _, media, _)| media.hand.unwrap_or(u64::MAX));
+        everyone.sort_by_key(|(_, _, _, _, _, media, _)| media.hand.unwrap_or(u64::MAX));
         let mut removed = None;
         let mut lowered = None;
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            for (id, name, suffix, host, media, safety_code) in everyone {
+            for (id, name, suffix, host, browser, media, safety_code) in everyone {
                 ui.horizontal(|ui| {
                     let (circle, _) = ui.allocate_exact_size(egui::vec2(24.0, 24.0), egui::Sense::hover());
                     ui.painter()
@@ -78,10 +94,18 @@ impl MeetingScreen {
                     );
                     ui.label(format!("{name}{suffix}"));
                     if host {
-                        ui.label(egui::RichText::new("host").small().color(style::INFO));
+                        ui.label(
+                            egui::RichText::new("host")
+                                .small()
+                                .color(style::readable(ui, style::INFO)),
+                        );
+                    }
+                    if browser {
+                        ui.label(egui::RichText::new("browser").small().weak())
+                            .on_hover_text("Joined from a web browser, by the meeting's browser link");
                     }
                     if let Some(place) = media.hand {
-                        ui.label(egui::RichText::new(format!("✋ {place}")).color(style::WARNING))
+                        ui.label(egui::RichText::new(format!("✋ {place}")).color(style::readable(ui, style::WARNING)))
                             .on_hover_text("Hand raised; the number is its place in the order hands went up");
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -112,7 +136,7 @@ impl MeetingScreen {
                         ui.label(mic)
                             .on_hover_text(if media.mic { "Microphone on" } else { "Muted" });
                         if media.screen {
-                            ui.label(egui::RichText::new("🖥").color(style::ACTIVE))
+                            ui.label(egui::RichText::new("🖥").color(style::readable(ui, style::ACTIVE)))
                                 .on_hover_text("Sharing the screen");
                         }
                     });

@@ -67,7 +67,7 @@ impl MeetingScreen {
         let others = self.view.people.values().map(|person| TileView {
             key: TileKey::Peer(person.info.id),
             name: person.info.name.clone(),
-            suffix: "",
+            suffix: if person.info.browser { " (browser)" } else { "" },
             video: person.camera.clone(),
             mirrored: false,
             camera_on: person.info.media.camera,

@@ -1,0 +1,21 @@
+//! Where the program keeps what lasts between runs: its settings and the host's
+//! certificate (the config folder), its logs and crash reports (the data folder). Each can
+//! be moved with an environment variable, as tests do.
+
+use std::path::PathBuf;
+
+/// The config folder: `VIDEOMEET_CONFIG_DIR`, else the platform's.
+pub fn config_dir() -> Option<PathBuf> {
+    match std::env::var_os("VIDEOMEET_CONFIG_DIR") {
+        Some(folder) => Some(PathBuf::from(folder)),
+        None => directories::ProjectDirs::from("", "", "videomeet").map(|dirs| dirs.config_dir().to_path_buf()),
+    }
+}
+
+/// The data folder: `VIDEOMEET_DATA_DIR`, else the platform's.
+pub fn data_dir() -> Option<PathBuf> {
+    match std::env::var_os("VIDEOMEET_DATA_DIR") {
+        Some(folder) => Some(PathBuf::from(folder)),
+        None => directories::ProjectDirs::from("", "", "videomeet").map(|dirs| dirs.data_dir().to_path_buf()),
+    }
+}
