@@ -1032,6 +1032,27 @@ fn the_tiles_mark_who_is_muted_hosting_reconnecting_and_pinned() {
     on_tile(&harness, "Grace Hopper", "Grace Hopper");
     assert!(harness.query_by_label_contains("reconnecting").is_none());
 
+    // Each tile shows how well that person's connection carries them, and why.
+    assert!(
+        harness.query_by_label_contains("Connection:").is_none(),
+        "not measured yet"
+    );
+    let measured = |id, loss_pct, fps| PeerStats {
+        id,
+        rtt_ms: Some(4.0),
+        loss_pct,
+        fps,
+        ..PeerStats::default()
+    };
+    send(
+        &events,
+        Event::Stats(vec![measured(2, 0.0, 30.0), measured(3, 9.0, 0.0)]),
+    );
+    harness.run();
+    on_tile(&harness, "Grace Hopper", "Connection: good");
+    on_tile(&harness, "Alan Turing", "Connection: poor (9.0 % of packets lost)");
+    assert!(harness.query_by_label_contains("Connection: fair").is_none());
+
     // A double-click pins a tile, another unpins it.
     assert!(harness.query_by_label_contains("pinned").is_none());
     double_click(&mut harness, "Video of Grace Hopper");

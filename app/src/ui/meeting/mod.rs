@@ -7,6 +7,7 @@
 mod confirm;
 mod controls;
 mod panels;
+mod quality;
 mod share;
 mod tiles;
 mod waiting;

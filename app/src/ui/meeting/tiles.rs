@@ -19,6 +19,7 @@ use videomeet_net::protocol::{PeerId, ViewSize};
 use super::super::grid::{Gallery, spotlight, strip_choice};
 use super::super::style;
 use super::super::video_view::{SELF_TILE, video_ui};
+use super::quality::{self, Quality};
 use super::{MeetingScreen, TileKey, ViewMode};
 
 /// The tiles shown, each as (index among all tiles, place).
@@ -44,6 +45,8 @@ struct TileView {
     /// Their reaction on show.
     reaction: Option<String>,
     stats: Option<String>,
+    /// How well their connection carries them, and why, once measured.
+    quality: Option<(Quality, String)>,
 }
 
 impl MeetingScreen {
@@ -63,6 +66,7 @@ impl MeetingScreen {
             hand: self.my_media.hand.is_some(),
             reaction: self.reaction_of(self.view.you),
             stats: self.show_stats.then(|| self.own_stats()),
+            quality: None,
         };
         let others = self.view.people.values().map(|person| TileView {
             key: TileKey::Peer(person.info.id),
@@ -76,6 +80,10 @@ impl MeetingScreen {
             reconnecting: person.reconnecting,
             hand: person.info.media.hand.is_some(),
             reaction: self.reaction_of(Some(person.info.id)),
+            quality: person
+                .stats
+                .as_ref()
+                .map(|stats| quality::judge(stats, person.info.media.camera)),
             stats: self.show_stats.then(|| {
                 person.stats.as_ref().map_or_else(
                     || "connecting…".to_owned(),
@@ -122,6 +130,7 @@ impl MeetingScreen {
                 hand: false,
                 reaction: None,
                 stats: None,
+                quality: None,
             });
         std::iter::once(me)
             .filter(|_| !self.self_view_hidden)
@@ -477,7 +486,9 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
             FontId::proportional(radius * 0.8),
             Color32::WHITE,
         );
-        if view.camera_on && view.video.is_none() && view.key != TileKey::Me {
+        // Under the initials, where there is room for it (not in a strip's small tiles).
+        let room = rect.height() >= 2.0 * radius + 2.0 * 34.0;
+        if view.camera_on && view.video.is_none() && view.key != TileKey::Me && room {
             const CONNECTING: &str = "connecting video…";
             let drawn = painter.text(
                 rect.center_bottom() - egui::vec2(0.0, 34.0),
@@ -539,9 +550,19 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
             &format!("{} reacts {emoji}", view.name),
         );
     }
+    if let Some((quality, words)) = &view.quality {
+        let bars = quality_bars(&painter, frame.right_top() + egui::vec2(-10.0, 8.0), *quality);
+        ui.interact(
+            bars,
+            ui.scope_id().with(("tile-quality", view.key)),
+            egui::Sense::hover(),
+        )
+        .on_hover_text(words)
+        .widget_info(|| WidgetInfo::labeled(Role::Label, true, words));
+    }
     if pinned {
         painter.text(
-            frame.right_top() + egui::vec2(-10.0, 10.0),
+            frame.right_top() + egui::vec2(-34.0, 10.0),
             Align2::RIGHT_TOP,
             "📌",
             FontId::proportional(16.0),
@@ -552,4 +573,35 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
         ui.painter()
             .rect_stroke(rect, 8.0, Stroke::new(3.0, style::ACTIVE), StrokeKind::Inside);
     }
+}
+
+/// Three rising bars with their top right at `corner`, as many lit as `quality` says, in
+/// its colour; the area they take.
+fn quality_bars(painter: &egui::Painter, corner: egui::Pos2, quality: Quality) -> Rect {
+    const BAR: f32 = 4.0;
+    const GAP: f32 = 2.0;
+    const HEIGHT: f32 = 14.0;
+    let area = Rect::from_min_max(
+        corner - vec2(3.0 * BAR + 2.0 * GAP + 6.0, 0.0),
+        corner + vec2(0.0, HEIGHT + 6.0),
+    );
+    painter.rect_filled(area, 3.0, Color32::from_black_alpha(170));
+    let lit = match quality {
+        Quality::Good => style::ACTIVE,
+        Quality::Fair => style::WARNING,
+        Quality::Poor => style::ERROR,
+    };
+    for bar in 0..3 {
+        let height = HEIGHT * (bar + 1) as f32 / 3.0;
+        let left = area.min.x + 3.0 + bar as f32 * (BAR + GAP);
+        let bottom = area.max.y - 3.0;
+        let rect = Rect::from_min_max(egui::pos2(left, bottom - height), egui::pos2(left + BAR, bottom));
+        let colour = if bar < quality.bars() {
+            lit
+        } else {
+            Color32::from_gray(90)
+        };
+        painter.rect_filled(rect, 1.0, colour);
+    }
+    area
 }
