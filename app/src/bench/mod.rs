@@ -4,6 +4,7 @@
 mod call;
 mod chromium;
 mod figures;
+mod guest_page;
 mod headless_chromium;
 mod join;
 mod process;
@@ -33,6 +34,10 @@ pub enum Scenario {
     /// A 1:1 call at each --size, ours and Chromium's, with CPU and memory ratios; fails
     /// when Chromium decodes more than 10 % away from --fps (the figures are still written).
     Browser,
+    /// Browser guests through the host's own page: --joins joins of headless Chromium
+    /// (open the link to first decoded picture), then the CPU of a browser guest and of a
+    /// Video Meet guest in the same 1:1 call, at the first --size.
+    GuestPage,
     /// The window under an X server: start-up time, and CPU, memory and
     /// capture-to-presented latency receiving a call at the first --size.
     Window,
@@ -155,6 +160,20 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             browsers.push(report::Comparison::new(ours, browser));
         }
     }
+    let mut guest_page = None;
+    if wants(Scenario::GuestPage) {
+        eprintln!(
+            "bench: browser guests through the host's page, host sending {}",
+            args.size[0]
+        );
+        guest_page = Some(guest_page::run(
+            &exe,
+            &args.size[0],
+            args.fps,
+            args.joins,
+            Duration::from_secs_f64(args.duration),
+        )?);
+    }
     let mut window = None;
     if wants(Scenario::Window) {
         eprintln!("bench: the window, start-up and receiving {}", args.size[0]);
@@ -173,19 +192,23 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "joins": joins,
         "browser": browsers,
         "window": window,
+        "guest_page": guest_page,
     });
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let json_path = args.out.join("bench.json");
     let markdown_path = args.out.join("bench.md");
     std::fs::write(&json_path, serde_json::to_string_pretty(&results)? + "\n")
         .with_context(|| format!("cannot write {}", json_path.display()))?;
-    let markdown = report::markdown(
+    let mut markdown = report::markdown(
         &machine,
         (&calls, &failed_calls),
         joins.as_ref(),
         &browsers,
         window.as_ref(),
     );
+    if let Some(guest_page) = &guest_page {
+        markdown.push_str(&guest_page::markdown(guest_page));
+    }
     std::fs::write(&markdown_path, &markdown).with_context(|| format!("cannot write {}", markdown_path.display()))?;
     print!("{markdown}");
     eprintln!("bench: wrote {} and {}", json_path.display(), markdown_path.display());

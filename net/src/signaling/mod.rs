@@ -17,4 +17,4 @@ mod web;
 
 pub use client::{HelloParams, JoinError, Joined, SignalingClient, WaitingHook, join, session_token};
 pub use server::{HostConfig, SignalingServer};
-pub use web::{IdentityError, WebIdentity, certificate_names};
+pub use web::{GUEST_PAGE_BYTES, IdentityError, WebIdentity, certificate_names};

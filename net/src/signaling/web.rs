@@ -55,6 +55,10 @@ const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/guest.js");
 const STYLE: &str = include_str!("page/guest.css");
 
+/// The page's files together, in bytes: what a browser downloads to join (they are sent
+/// uncompressed, each with a header of about 300 bytes).
+pub const GUEST_PAGE_BYTES: usize = PAGE.len() + SCRIPT.len() + STYLE.len();
+
 /// What the page may load and where it may connect: only this host (its own WebSocket
 /// included), nothing from elsewhere.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
