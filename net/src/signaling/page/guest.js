@@ -47,6 +47,9 @@ const DENIED_REASONS = {
   forbidden_origin: "This meeting does not accept this web page.",
 };
 
+/** How the protocol's device names read in a sentence. */
+const DEVICE_WORDS = { mic: "microphone", camera: "camera", screen: "screen share" };
+
 const LEFT_REASONS = {
   left: "left",
   connection_lost: "lost their connection",
@@ -77,8 +80,18 @@ function problem(message) {
   toast(message, "problem");
 }
 
-function toast(text, kind = "note") {
+/** A message that goes away by itself; `action` ({ label, run }) adds a button to it. */
+function toast(text, kind = "note", action = null) {
   const note = element("div", "toast " + kind, text);
+  if (action) {
+    const button = element("button", "toast-action", action.label);
+    button.type = "button";
+    button.addEventListener("click", () => {
+      note.remove();
+      action.run();
+    });
+    note.append(button);
+  }
   $("toasts").append(note);
   setTimeout(() => note.remove(), TOAST_MS);
 }
@@ -130,6 +143,8 @@ const local = {
   micTrouble: "",
   /** The stream our tracks are announced in (one `msid` for all). */
   stream: new MediaStream(),
+  /** Until the browser has answered for the devices. */
+  starting: true,
 };
 
 const canShareScreen = Boolean(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
@@ -328,13 +343,20 @@ function showDeviceState() {
     video.hidden = !camera;
   }
   $("preview-off").hidden = Boolean(camera);
-  $("preview-off").textContent = local.cameraWanted && local.cameraTrouble ? "No camera" : "Your camera is off";
+  $("preview-off").textContent = local.starting
+    ? "Starting your camera…"
+    : local.cameraWanted && local.cameraTrouble
+      ? "No camera"
+      : "Your camera is off";
   $("self-initials").hidden = Boolean(camera);
   $("self-initials").textContent = initialsOf(yourName());
-  setToggle($("preview-camera"), cameraIsOn(), "camera");
-  setToggle($("camera-button"), cameraIsOn(), "camera", cameraIsOn() ? "Stop video" : "Start video");
-  setToggle($("preview-mic"), micIsOn(), "microphone");
-  setToggle($("mic-button"), micIsOn(), "microphone", micIsOn() ? "Mute" : "Unmute");
+  // While the browser is still asking, what the user wants shows.
+  const cameraOn = cameraIsOn() || (local.starting && local.cameraWanted);
+  const micOn = micIsOn() || (local.starting && local.micWanted);
+  setToggle($("preview-camera"), cameraOn, "camera");
+  setToggle($("camera-button"), cameraOn, "camera", cameraOn ? "Stop video" : "Start video");
+  setToggle($("preview-mic"), micOn, "microphone");
+  setToggle($("mic-button"), micOn, "microphone", micOn ? "Mute" : "Unmute");
   const troubles = [local.cameraWanted && local.cameraTrouble, local.micWanted && local.micTrouble].filter(Boolean);
   $("device-message").textContent = troubles.length
     ? troubles.join(" ") + " You can still join; the others will not see or hear what is missing."
@@ -497,6 +519,7 @@ class Person {
     this.id = peer.id;
     this.name = peer.name;
     this.isHost = Boolean(peer.is_host);
+    this.isCohost = Boolean(peer.cohost);
     this.media = peer.media || { mic: false, camera: false, screen: false };
     /** What arrives from them: kind ("camera", "screen", "audio") -> { track, link, mid }. */
     this.feeds = new Map();
@@ -507,7 +530,8 @@ class Person {
   }
 
   label() {
-    return this.isHost ? `${this.name} (host)` : this.name;
+    if (this.isHost) return `${this.name} (host)`;
+    return this.isCohost ? `${this.name} (co-host)` : this.name;
   }
 
   /** Takes what a connection now says arrives from this person; true when it changed. */
@@ -1234,7 +1258,7 @@ function meetingCode() {
 }
 
 function codeFromPath() {
-  const code = decodeURIComponent(location.pathname.slice(1)).toUpperCase();
+  const code = location.pathname.slice(1).toUpperCase();
   return MEETING_CODE.test(code) ? code : "";
 }
 
@@ -1242,7 +1266,8 @@ const hostMessages = {
   waiting(message) {
     setPhase("waiting");
     report({ event: "waiting", message });
-    showLobbyMessage(`${message.message || "Waiting for the host."} The host will let you in.`);
+    $("lobby-title").textContent = "Waiting to be let in";
+    showLobbyMessage("The host will let you in.");
   },
   welcome: enterMeeting,
   denied(message) {
@@ -1297,6 +1322,53 @@ const hostMessages = {
   pong() {},
   ping(message) {
     send({ type: "pong", nonce: message.nonce });
+  },
+  renamed(message) {
+    if (message.id === meeting.you) {
+      $("name-input").value = message.name;
+      showDeviceState();
+    } else {
+      const person = meeting.people.get(message.id);
+      if (!person) return;
+      person.name = message.name;
+      person.show();
+      showConnections();
+    }
+    showPeople();
+  },
+  cohost(message) {
+    if (message.id === meeting.you) {
+      toast(message.cohost ? "The host made you a co-host." : "You are no longer a co-host.");
+      return;
+    }
+    const person = meeting.people.get(message.id);
+    if (!person) return;
+    person.isCohost = Boolean(message.cohost);
+    person.show();
+    showPeople();
+  },
+  turned_off(message) {
+    const by = personName(message.by);
+    if (message.device === "mic") setMic(false);
+    else if (message.device === "camera") setCamera(false);
+    else if (message.device === "screen") stopSharing(true);
+    else return problem(`${by} turned off a device this page does not know ("${message.device}").`);
+    toast(`${by} turned your ${DEVICE_WORDS[message.device]} off.`);
+  },
+  asked_to_turn_on(message) {
+    const device = message.device;
+    if (device !== "mic" && device !== "camera") {
+      return problem(`${personName(message.by)} asked to turn on a device this page does not know ("${device}").`);
+    }
+    const turnOn = () => (device === "mic" ? setMic(true) : setCamera(true));
+    toast(`${personName(message.by)} asks you to turn your ${DEVICE_WORDS[device]} on.`, "note", { label: "Turn on", run: turnOn });
+  },
+  knocking(message) {
+    toast(`${message.name} is waiting to be let in.`);
+  },
+  knock_ended() {},
+  passcode_guessing() {
+    toast("Many wrong passcodes came in: the meeting now slows down guessing.", "problem");
   },
   share_refused(message) {
     report({ event: "share_refused", message });
@@ -1567,6 +1639,10 @@ function showChat(message) {
     : "";
   const header = element("div", "chat-meta");
   header.append(element("span", "chat-name", message.from === meeting.you ? "You" : message.name), element("time", "", when));
+  if (Number.isInteger(message.to)) {
+    const to = message.to === meeting.you ? "to you" : `to ${personName(message.to)}`;
+    header.append(element("span", "chat-private", `privately, ${to}`));
+  }
   item.append(header, element("p", "chat-text", message.text));
   const log = $("chat-log");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
@@ -1639,9 +1715,13 @@ function closePanel() {
 async function measure(link) {
   const stats = await link.pc.getStats();
   const midOfTrack = new Map();
+  const trackOfMid = new Map();
   for (const transceiver of link.pc.getTransceivers()) {
-    if (transceiver.mid !== null) midOfTrack.set(transceiver.receiver.track.id, transceiver.mid);
+    if (transceiver.mid === null) continue;
+    midOfTrack.set(transceiver.receiver.track.id, transceiver.mid);
+    trackOfMid.set(transceiver.mid, transceiver.receiver.track);
   }
+  const played = playedSound();
   const ownNames = new Map(Object.entries(link.own).filter(([, t]) => t && t.mid !== null).map(([name, t]) => [t.mid, name]));
   const result = { in: {}, out: {}, mic: null, transport: null };
   stats.forEach((s) => {
@@ -1649,10 +1729,17 @@ async function measure(link) {
       const mid = s.mid !== undefined ? s.mid : midOfTrack.get(s.trackIdentifier);
       result.in[link.nameOfMid(mid)] = s.kind === "video"
         ? { frames_decoded: s.framesDecoded || 0, width: s.frameWidth || 0, height: s.frameHeight || 0, packets: s.packetsReceived || 0 }
-        : { energy: s.totalAudioEnergy || 0, level: s.audioLevel || 0, seconds: s.totalSamplesDuration || 0, packets: s.packetsReceived || 0 };
+        : {
+            energy: s.totalAudioEnergy || 0,
+            level: s.audioLevel || 0,
+            seconds: s.totalSamplesDuration || 0,
+            packets: s.packetsReceived || 0,
+            played: played.has(trackOfMid.get(mid)),
+          };
     } else if (s.type === "outbound-rtp") {
       const name = ownNames.get(s.mid) || "mid " + s.mid;
-      result.out[name] = { packets: s.packetsSent || 0, frames_encoded: s.framesEncoded, width: s.frameWidth };
+      const sending = Boolean(link.own[name] && link.own[name].sender.track);
+      result.out[name] = { packets: s.packetsSent || 0, frames_encoded: s.framesEncoded, width: s.frameWidth, sending };
     } else if (s.type === "media-source" && s.kind === "audio") {
       result.mic = { energy: s.totalAudioEnergy || 0, level: s.audioLevel || 0, seconds: s.totalSamplesDuration || 0 };
     } else if (s.type === "transport") {
@@ -1660,6 +1747,19 @@ async function measure(link) {
     }
   });
   return result;
+}
+
+/** The received sound tracks an <audio> element is playing now. */
+function playedSound() {
+  const played = new Set();
+  for (const person of meeting.people.values()) {
+    const speaker = person.speaker;
+    // HAVE_CURRENT_DATA: sound is coming, not merely attached.
+    if (speaker && !speaker.paused && speaker.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
+      played.add(speaker.srcObject.getAudioTracks()[0]);
+    }
+  }
+  return played;
 }
 
 async function reportStats() {
@@ -1739,6 +1839,8 @@ async function start() {
     $("device-message").textContent = "This browser has no H.264 video, which Video Meet uses: you will join with sound only.";
   }
   await openDevices();
+  local.starting = false;
+  showDeviceState();
   setInterval(reportStats, STATS_EVERY_MS);
   if (testHooks.joinAtOnce) join();
   else $(yourName() ? "join-button" : "name-input").focus();
