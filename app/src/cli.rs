@@ -8,15 +8,30 @@ use videomeet_net::meeting::Command as MeetingCommand;
 
 /// Video meetings on your local network: no accounts, no servers, no browser.
 #[derive(Debug, Parser)]
-#[command(name = "videomeet", version, about)]
+#[command(name = "videomeet", version, about, args_conflicts_with_subcommands = true)]
 pub struct Args {
     /// Log more (also settable with VIDEOMEET_LOG, e.g. VIDEOMEET_LOG=debug).
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
+    /// A meeting link (videomeet://HOST:PORT/CODE) to open: the window starts on that
+    /// meeting's setup screen, as when a link is clicked.
+    #[arg(value_name = "LINK")]
+    pub link: Option<String>,
+
     /// Without a command, the window opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The meeting a `videomeet://` link given alone on the command line names. Anything else
+/// there is most likely a mistyped command, and is refused as one.
+pub fn meeting_link(link: &str) -> anyhow::Result<videomeet_net::JoinTarget> {
+    anyhow::ensure!(
+        link.starts_with("videomeet://"),
+        "\"{link}\" is neither a command nor a meeting link (videomeet://HOST:PORT/CODE); see videomeet --help"
+    );
+    videomeet_net::JoinTarget::parse(link).with_context(|| format!("\"{link}\" is not a meeting link"))
 }
 
 /// What to do instead of opening the window.
@@ -384,7 +399,21 @@ mod tests {
     fn the_command_line_is_well_formed() {
         Args::command().debug_assert();
         assert!(Args::try_parse_from(["videomeet", "devices"]).is_ok());
-        assert!(Args::try_parse_from(["videomeet", "fly"]).is_err());
+        // A word that is no command is taken for a link, and refused as one.
+        let fly = Args::try_parse_from(["videomeet", "fly"]).expect("parsed");
+        let error = meeting_link(fly.link.as_deref().expect("a link"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("neither a command nor a meeting link"), "{error}");
+        // A clicked link, alone: the window opens on its meeting.
+        let clicked = Args::try_parse_from(["videomeet", "videomeet://192.168.1.20:47800/ABCD2345"]).expect("a link");
+        assert!(clicked.command.is_none());
+        let target = meeting_link(clicked.link.as_deref().expect("a link")).expect("a meeting");
+        assert_eq!(
+            (target.host.as_str(), target.port, target.code.as_deref()),
+            ("192.168.1.20", 47800, Some("ABCD2345"))
+        );
+        assert!(Args::try_parse_from(["videomeet", "videomeet://h:1/ABCD2345", "devices"]).is_err());
         assert!(Args::try_parse_from(["videomeet", "join", "10.0.0.2:47800", "--headless", "--name", "Ada"]).is_ok());
         assert!(Args::try_parse_from(["videomeet", "list", "--wait", "1"]).is_ok());
     }

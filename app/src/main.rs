@@ -6,6 +6,7 @@ mod folders;
 mod headless;
 mod hosting;
 mod logfile;
+mod single_instance;
 mod stop;
 mod ui;
 mod update;
@@ -20,7 +21,22 @@ fn main() -> anyhow::Result<()> {
     let args = cli::Args::parse();
     let last_crash = init_logging(args.verbose);
     match args.command {
-        None => ui::run(None, *STARTED, last_crash),
+        None => {
+            let target = args.link.as_deref().map(cli::meeting_link).transpose()?;
+            let handovers = match single_instance::claim(args.link.as_deref()) {
+                single_instance::Launch::First(handovers) => handovers,
+                single_instance::Launch::HandedOver => {
+                    eprintln!("Video Meet is already open: its window has come to the front.");
+                    return Ok(());
+                }
+            };
+            let opening = match target {
+                // A clicked link: its meeting's setup screen, with the user's own settings.
+                Some(target) => ui::Opening::Link(target),
+                None => ui::Opening::Home,
+            };
+            ui::run(opening, Some(handovers), *STARTED, last_crash)
+        }
         Some(cli::Command::Devices) => {
             cli::print_devices();
             Ok(())
@@ -53,7 +69,12 @@ fn main() -> anyhow::Result<()> {
             if headless {
                 headless::run(role, config, media.duration()?, media.first_commands()?, media.view)
             } else {
-                ui::run(Some(ui::Start { role, config, title }), *STARTED, last_crash)
+                ui::run(
+                    ui::Opening::Meeting(Box::new(ui::Start { role, config, title })),
+                    None,
+                    *STARTED,
+                    last_crash,
+                )
             }
         }
         Some(cli::Command::Join {
@@ -69,7 +90,12 @@ fn main() -> anyhow::Result<()> {
             if headless {
                 headless::run(role, config, media.duration()?, media.first_commands()?, media.view)
             } else {
-                ui::run(Some(ui::Start { role, config, title }), *STARTED, last_crash)
+                ui::run(
+                    ui::Opening::Meeting(Box::new(ui::Start { role, config, title })),
+                    None,
+                    *STARTED,
+                    last_crash,
+                )
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The plain `videomeet` command opens a window.
+//! The plain `videomeet` command opens a window, and a second launch hands its link to it
+//! instead of opening another.
 //!
 //! Needs a display; the test command provides one (Xvfb) and sets
 //! `VIDEOMEET_EXPECT_DISPLAY=1`, which turns a missing display into a failure.
@@ -60,9 +61,13 @@ fn the_window_opens() {
 }
 
 /// Starts the app and waits for its window; `Err` with its error output when it exits first.
+/// Then a second launch with a link must hand it over and end.
 fn run_until_window() -> Result<(), String> {
+    // A config folder of its own: a window open elsewhere on this machine is not ours.
+    let config = std::env::temp_dir().join(format!("videomeet-window-test-{}", std::process::id()));
     let mut app = Running(
         Command::new(env!("CARGO_BIN_EXE_videomeet"))
+            .env("VIDEOMEET_CONFIG_DIR", &config)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -80,5 +85,39 @@ fn run_until_window() -> Result<(), String> {
         assert!(Instant::now() < deadline, "no window within 30 s");
         std::thread::sleep(Duration::from_millis(100));
     }
+    let mut second = Running(
+        Command::new(env!("CARGO_BIN_EXE_videomeet"))
+            .arg("videomeet://127.0.0.1:47800/ABCD2345")
+            .env("VIDEOMEET_CONFIG_DIR", &config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("a second launch runs"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.0.try_wait().expect("process status") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second launch is still running: a second window?"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut said = String::new();
+    if let Some(mut pipe) = second.0.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut said);
+    }
+    assert!(status.success(), "the second launch failed: {said}");
+    assert!(
+        said.contains("already open"),
+        "the second launch did not hand over: {said}"
+    );
+    assert!(
+        app.0.try_wait().expect("process status").is_none(),
+        "the first window closed"
+    );
+    let _ = std::fs::remove_dir_all(&config);
     Ok(())
 }

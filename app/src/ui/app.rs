@@ -63,6 +63,8 @@ pub struct App {
     update: Option<Release>,
     /// The theme and size last given to egui.
     appearance: Option<(Theme, u16)>,
+    /// Links later launches hand to this window.
+    pub handovers: Option<crate::single_instance::Handovers>,
 }
 
 impl App {
@@ -82,6 +84,7 @@ impl App {
             update_check: Opening::Idle,
             update: None,
             appearance: None,
+            handovers: None,
         };
         if app.settings.settings.check_for_updates {
             app.check_for_updates(ctx);
@@ -122,6 +125,39 @@ impl App {
             setup.status = Status::Connecting;
         }
         self.start_meeting(ctx, start.role, start.config);
+    }
+
+    /// Opens the setup screen of the meeting `target` names, as a clicked link does: the
+    /// user's own name and devices, joined once they say so.
+    pub fn open_link(&mut self, ctx: &egui::Context, target: videomeet_net::JoinTarget) {
+        let title = target.authority();
+        self.go_to_setup(
+            ctx,
+            Plan::Join {
+                target,
+                title,
+                passcode_required: false,
+            },
+        );
+    }
+
+    /// Comes to the front for each later launch, and opens the link it brought unless a
+    /// meeting is on (leaving it is the user's choice, not a link's).
+    fn take_handovers(&mut self, ctx: &egui::Context) {
+        let Some(handovers) = &self.handovers else {
+            return;
+        };
+        let handed: Vec<Option<String>> = handovers.handed.try_iter().collect();
+        for link in handed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            let Some(link) = link else { continue };
+            match (&self.screen, crate::cli::meeting_link(&link)) {
+                (Screen::Meeting(_), _) => tracing::info!(%link, "a link arrived during a meeting: not opened"),
+                (_, Ok(target)) => self.open_link(ctx, target),
+                (_, Err(error)) => tracing::warn!(%error, "a launch handed over no meeting"),
+            }
+        }
     }
 
     /// Says on the home screen that the last run crashed, and where its report is.
@@ -321,6 +357,7 @@ impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.frames += 1;
         super::settings::follow_appearance(ctx, &mut self.settings.settings, &mut self.appearance);
+        self.take_handovers(ctx);
         match self.frames {
             // The second frame starts once the first is on screen.
             1 => ctx.request_repaint(),

@@ -17,6 +17,17 @@ mod tests;
 
 use eframe::egui;
 
+/// What the window opens on.
+pub enum Opening {
+    /// The home screen.
+    Home,
+    /// Straight in a meeting, as the command line describes it.
+    Meeting(Box<Start>),
+    /// The setup screen of the meeting a link names (a clicked link), joined once the user
+    /// says so.
+    Link(videomeet_net::JoinTarget),
+}
+
 /// A meeting to open the window in, chosen on the command line.
 pub struct Start {
     /// Host or join.
@@ -27,12 +38,14 @@ pub struct Start {
     pub title: String,
 }
 
-/// Opens the main window and runs until it is closed: on the home screen, or straight in
-/// the meeting `start` describes. `started` is when the program started (for the log's
+/// Opens the main window and runs until it is closed, on what `opening` says; later
+/// launches hand their links over through `handovers`. `started` is when the program
+/// started (for the log's
 /// start-up time). Ctrl+C or SIGTERM closes the window as its close button does, leaving
 /// the meeting on the way; a second one while closing stops the program at once.
 pub fn run(
-    start: Option<Start>,
+    opening: Opening,
+    handovers: Option<crate::single_instance::Handovers>,
     started: std::time::Instant,
     last_crash: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
@@ -66,11 +79,18 @@ pub fn run(
                 video_view::VideoRenderer::install(render_state);
             }
             let mut app = app::App::new(&creation.egui_ctx, handle, settings, started);
+            if let Some(handovers) = &handovers {
+                let ctx = creation.egui_ctx.clone();
+                handovers.wake_with(move || ctx.request_repaint());
+            }
+            app.handovers = handovers;
             if let Some(report) = last_crash {
                 app.point_out_crash(&report);
             }
-            if let Some(start) = start {
-                app.start_from_command_line(&creation.egui_ctx, start);
+            match opening {
+                Opening::Home => {}
+                Opening::Meeting(start) => app.start_from_command_line(&creation.egui_ctx, *start),
+                Opening::Link(target) => app.open_link(&creation.egui_ctx, target),
             }
             Ok(Box::new(app))
         }),
