@@ -117,6 +117,7 @@ async fn chat_burst(port: u16) {
         for _ in 0..200 {
             let chat = ClientMessage::Chat {
                 text: "0123456789".into(),
+                to: None,
             };
             let _ = socket.feed(Message::text(chat.to_json())).await;
         }
@@ -404,7 +405,10 @@ async fn names_and_raw_chat(port: u16, host: &Lines, ada: &Lines) {
         guests.push((you, socket));
     }
     let (chatter, socket) = &mut guests[0];
-    let chat = ClientMessage::Chat { text: RAW_CHAT.into() };
+    let chat = ClientMessage::Chat {
+        text: RAW_CHAT.into(),
+        to: None,
+    };
     socket.send(Message::text(chat.to_json())).await.expect("sends");
     let chatter = *chatter;
     let chat = printed(ada, since, Duration::from_secs(2), |event| {

@@ -1,6 +1,6 @@
 //! Headless meetings driven through stdin, as scripts drive them: a headless host runs a
-//! waiting room, a guest who gives up withdraws its knock, commands are answered, lines
-//! that are not commands are refused and change nothing.
+//! waiting room and moderates, a guest who gives up withdraws its knock, commands are
+//! answered, lines that are not commands are refused and change nothing.
 
 mod common;
 
@@ -159,6 +159,81 @@ fn a_headless_host_runs_a_waiting_room_from_stdin() {
     ada.say(r#"{"command":"leave"}"#);
     assert_eq!(ada.next("her end", |e| e["event"] == "ended")["reason"], "left");
     host.next("Ada gone", |e| e["event"] == "peer_left" && e["id"] == ada_id);
+    host.say(r#"{"command":"leave"}"#);
+    host.next("the end", |e| e["event"] == "ended" && e["reason"] == "left");
+    assert!(host.process.0.wait().expect("the host exits").success());
+}
+
+#[test]
+fn a_headless_host_moderates_and_a_guest_renames_and_writes_privately() {
+    let (mut host_process, host_lines, joined) = start_host(&["--size", "320x240"]);
+    let mut host = Program {
+        name: "the host",
+        input: host_process.0.stdin.take().expect("the host's input"),
+        process: host_process,
+        lines: host_lines,
+    };
+    let grace = joined["you"].clone();
+    let link = joined["link"].as_str().expect("a link").to_owned();
+    let mut ada = Program::guest("Ada", &link);
+    let ada_id = ada.next("that she is in", |e| e["event"] == "joined")["you"].clone();
+    host.next("Ada joining", |e| {
+        e["event"] == "peer_joined" && e["peer"]["id"] == ada_id
+    });
+
+    // The host mutes Ada: her program turns the microphone off, says who did, and the host
+    // hears of it as of any mute.
+    let muted = host.ask(&format!(r#"{{"command":"turn_off","id":{ada_id},"device":"mic"}}"#));
+    assert_eq!(muted["ok"], true, "{muted}");
+    ada.next("her own microphone off", |e| {
+        e["event"] == "media_state" && e["id"] == ada_id && e["media"]["mic"] == false
+    });
+    let told = ada.next("who muted her", |e| e["event"] == "turned_off");
+    assert_eq!((&told["device"], &told["by"]), (&"mic".into(), &grace), "{told}");
+    host.next("Ada muted", |e| {
+        e["event"] == "media_state" && e["id"] == ada_id && e["media"]["mic"] == false
+    });
+    // Only asked to unmute; made a co-host, which both hear.
+    assert_eq!(
+        host.ask(&format!(
+            r#"{{"command":"ask_to_turn_on","id":{ada_id},"device":"mic"}}"#
+        ))["ok"],
+        true
+    );
+    let asked = ada.next("the host asking", |e| e["event"] == "asked_to_turn_on");
+    assert_eq!((&asked["device"], &asked["by"]), (&"mic".into(), &grace), "{asked}");
+    assert_eq!(
+        host.ask(&format!(r#"{{"command":"make_cohost","id":{ada_id},"cohost":true}}"#))["ok"],
+        true
+    );
+    for program in [&ada, &host] {
+        program.next("Ada a co-host", |e| {
+            e["event"] == "cohost" && e["id"] == ada_id && e["cohost"] == true
+        });
+    }
+
+    // Ada renames herself, which everyone hears, and writes to the host alone.
+    assert_eq!(ada.ask(r#"{"command":"rename","name":"Ada Lovelace"}"#)["ok"], true);
+    for program in [&ada, &host] {
+        program.next("Ada's new name", |e| {
+            e["event"] == "renamed" && e["id"] == ada_id && e["name"] == "Ada Lovelace"
+        });
+    }
+    let private = format!(r#"{{"command":"chat","text":"psst","to":{grace}}}"#);
+    assert_eq!(ada.ask(&private)["ok"], true);
+    let chat = host.next("Ada's private message", |e| e["event"] == "chat");
+    assert_eq!(
+        (&chat["text"], &chat["to"], &chat["name"]),
+        (&"psst".into(), &grace, &"Ada Lovelace".into())
+    );
+
+    // A sound is played only when asked, and only a sound there is.
+    assert_eq!(ada.ask(r#"{"command":"play_sound","sound":"message"}"#)["ok"], true);
+    let refused = ada.ask(r#"{"command":"play_sound","sound":"fanfare"}"#);
+    assert_eq!(refused["event"], "refused", "{refused}");
+
+    ada.say(r#"{"command":"leave"}"#);
+    ada.next("her end", |e| e["event"] == "ended");
     host.say(r#"{"command":"leave"}"#);
     host.next("the end", |e| e["event"] == "ended" && e["reason"] == "left");
     assert!(host.process.0.wait().expect("the host exits").success());

@@ -89,6 +89,30 @@ pub struct MediaState {
     pub camera_size: Option<[u32; 2]>,
 }
 
+/// One of the three things a participant sends, named as in [`MediaState`]: what a host or
+/// co-host turns off (`turn_off`) or asks to have turned on (`ask_to_turn_on`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaDevice {
+    /// The microphone.
+    Mic,
+    /// The camera.
+    Camera,
+    /// The screen share.
+    Screen,
+}
+
+impl MediaState {
+    /// Whether `device` is on.
+    pub fn is_on(&self, device: MediaDevice) -> bool {
+        match device {
+            MediaDevice::Mic => self.mic,
+            MediaDevice::Camera => self.camera,
+            MediaDevice::Screen => self.screen,
+        }
+    }
+}
+
 /// What everyone knows about the meeting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingInfo {
@@ -193,6 +217,9 @@ pub struct PeerInfo {
     /// sent, which no page can leave out).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub browser: bool,
+    /// True for a co-host: the host made them one, and they may moderate with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cohost: bool,
 }
 
 /// WebRTC negotiation between two participants, relayed by the host.
@@ -281,10 +308,19 @@ pub enum ClientMessage {
         /// Which.
         emoji: String,
     },
-    /// A chat message to everyone.
+    /// A chat message to everyone, or to one participant privately.
     Chat {
         /// The text.
         text: String,
+        /// Only for this participant (and back to the sender); everyone when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<PeerId>,
+    },
+    /// A new display name for the sender, cleaned and told apart from the others' as a
+    /// joining guest's is.
+    Rename {
+        /// The name wanted.
+        name: String,
     },
     /// The sender's microphone, camera or screen changed.
     MediaState {
@@ -301,19 +337,42 @@ pub enum ClientMessage {
         /// The host's nonce.
         nonce: u64,
     },
-    /// Host only: remove a participant; nobody from their address gets back in.
+    /// Host or co-host: turn a participant's device off (they cannot be turned on by
+    /// anyone but themselves).
+    TurnOff {
+        /// Whose; everyone but the sender and the host when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<PeerId>,
+        /// Which.
+        device: MediaDevice,
+    },
+    /// Host or co-host: ask a participant to turn their microphone or camera on.
+    AskToTurnOn {
+        /// Whom.
+        id: PeerId,
+        /// Which (not the screen).
+        device: MediaDevice,
+    },
+    /// Host only: make a participant a co-host, or no longer one.
+    MakeCohost {
+        /// Whom.
+        id: PeerId,
+        /// True to make them one.
+        cohost: bool,
+    },
+    /// Host or co-host: remove a participant; nobody from their address gets back in.
     Remove {
         /// Whom.
         id: PeerId,
     },
     /// Host only: everyone removed or turned away so far may ask to join again.
     AllowBack,
-    /// Host only: put a participant's raised hand down.
+    /// Host or co-host: put a participant's raised hand down.
     LowerHand {
         /// Whose.
         id: PeerId,
     },
-    /// Host only: lock the meeting (nobody new gets in) or open it again.
+    /// Host or co-host: lock the meeting (nobody new gets in) or open it again.
     LockMeeting {
         /// True to lock.
         locked: bool,
@@ -324,12 +383,12 @@ pub enum ClientMessage {
         /// True to make them wait.
         required: bool,
     },
-    /// Host only: let a waiting guest in.
+    /// Host or co-host: let a waiting guest in.
     Admit {
         /// Which one.
         knock: KnockId,
     },
-    /// Host only: turn a waiting guest away; their session stays out.
+    /// Host or co-host: turn a waiting guest away; their session stays out.
     Deny {
         /// Which one.
         knock: KnockId,
@@ -409,20 +468,21 @@ pub enum ServerMessage {
         /// A sentence for the user.
         message: String,
     },
-    /// Host only: a guest asks to join (passcode already checked).
+    /// Host and co-hosts only: a guest asks to join (passcode already checked).
     Knocking {
         /// Answer with `admit` or `deny` naming it.
         knock: KnockId,
         /// The guest's display name.
         name: String,
     },
-    /// Host only: a knock needs no answer any more (admitted, denied, gone or timed out).
+    /// Host and co-hosts only: a knock needs no answer any more (admitted, denied, gone or
+    /// timed out), or not from this co-host, who is no longer one.
     KnockEnded {
         /// Which one.
         knock: KnockId,
     },
-    /// Host only: so many wrong passcodes came in that the meeting now slows guessing as a
-    /// whole (at most once a minute).
+    /// Host and co-hosts only: so many wrong passcodes came in that the meeting now slows
+    /// guessing as a whole (at most once a minute).
     PasscodeGuessing,
     /// Not admitted; the connection closes after this.
     Denied {
@@ -471,6 +531,39 @@ pub enum ServerMessage {
         sent_at_ms: u64,
         /// Position in the meeting's chat, from 1.
         seq: u64,
+        /// A private message: the participant it was for (the sender and they alone get
+        /// it); absent for a message to everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<PeerId>,
+    },
+    /// A participant's name changed (yours too: the name the host gave you).
+    Renamed {
+        /// Who.
+        id: PeerId,
+        /// Their name now.
+        name: String,
+    },
+    /// A participant became a co-host, or is no longer one.
+    Cohost {
+        /// Who.
+        id: PeerId,
+        /// A co-host now.
+        cohost: bool,
+    },
+    /// A host or co-host turned your device off; turn it off at once (and say so in
+    /// `media_state`).
+    TurnedOff {
+        /// Which.
+        device: MediaDevice,
+        /// Who did.
+        by: PeerId,
+    },
+    /// A host or co-host asks you to turn your microphone or camera on: ask your user.
+    AskedToTurnOn {
+        /// Which.
+        device: MediaDevice,
+        /// Who asks.
+        by: PeerId,
     },
     /// A participant's media state changed.
     MediaState {
@@ -526,91 +619,5 @@ impl ClientMessage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_have_the_documented_shape() {
-        let hello = ClientMessage::Hello {
-            version: 1,
-            name: "Ada".into(),
-            passcode: Some("1234".into()),
-            code: None,
-            host_token: None,
-            session: None,
-            media: MediaState {
-                mic: true,
-                camera: false,
-                screen: false,
-                hand: None,
-                camera_size: None,
-            },
-        };
-        assert_eq!(
-            hello.to_json(),
-            r#"{"type":"hello","version":1,"name":"Ada","passcode":"1234","media":{"mic":true,"camera":false,"screen":false}}"#
-        );
-        let candidate = ClientMessage::Signal {
-            to: 2,
-            signal: Signal::Candidate {
-                candidate: "candidate:1 1 udp 2130706431 192.168.1.5 50000 typ host".into(),
-                sdp_mid: Some("0".into()),
-                sdp_mline_index: Some(0),
-            },
-        };
-        assert_eq!(
-            candidate.to_json(),
-            r#"{"type":"signal","to":2,"signal":{"kind":"candidate","candidate":"candidate:1 1 udp 2130706431 192.168.1.5 50000 typ host","sdpMid":"0","sdpMLineIndex":0}}"#
-        );
-        let denied = ServerMessage::Denied {
-            reason: DenyReason::WrongPasscode,
-            message: "Wrong passcode.".into(),
-            version: 1,
-        };
-        assert_eq!(
-            denied.to_json(),
-            r#"{"type":"denied","reason":"wrong_passcode","message":"Wrong passcode.","version":1}"#
-        );
-    }
-
-    #[test]
-    fn every_message_round_trips() {
-        let messages = [
-            ClientMessage::Chat { text: "hi".into() },
-            ClientMessage::MediaState {
-                media: MediaState::default(),
-            },
-            ClientMessage::Ping { nonce: 7 },
-            ClientMessage::Pong { nonce: 8 },
-            ClientMessage::Leave,
-            ClientMessage::Signal {
-                to: 3,
-                signal: Signal::Offer {
-                    sdp: "v=0".into(),
-                    feeds: Vec::new(),
-                },
-            },
-        ];
-        for message in messages {
-            let back: ClientMessage = serde_json::from_str(&message.to_json()).unwrap();
-            assert_eq!(back, message);
-        }
-        let ended: ServerMessage = serde_json::from_str(r#"{"type":"ended"}"#).unwrap();
-        assert_eq!(ended, ServerMessage::Ended);
-    }
-
-    #[test]
-    fn malformed_messages_are_rejected() {
-        for bad in [
-            "",
-            "null",
-            "[]",
-            r#"{"type":"teleport"}"#,
-            r#"{"type":"chat"}"#,
-            r#"{"type":"signal","to":-1,"signal":{"kind":"offer","sdp":""}}"#,
-            r#"{"type":"hello","version":"one","name":"x"}"#,
-        ] {
-            assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
-        }
-    }
-}
+#[path = "protocol_tests.rs"]
+mod tests;

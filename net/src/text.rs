@@ -7,13 +7,22 @@ use crate::protocol::limits;
 /// Trims a display name and cuts it to [`limits::MAX_NAME_CHARS`]; control and format
 /// characters go, and runs of spaces become one.
 pub fn clean_name(name: &str) -> String {
-    let spaced: String = name
-        .split(char::is_whitespace)
+    let cleaned = clean_text(&spaced(name), limits::MAX_NAME_CHARS);
+    if cleaned.is_empty() { "Guest".into() } else { cleaned }
+}
+
+/// A display name cleaned as [`clean_name`] cleans it, but neither cut nor replaced when
+/// empty: for a participant renaming, who is told when it is too long or empty instead.
+pub fn uncut_name(name: &str) -> String {
+    clean_text(&spaced(name), usize::MAX)
+}
+
+/// `text` with every run of white space made one space.
+fn spaced(text: &str) -> String {
+    text.split(char::is_whitespace)
         .filter(|word| !word.is_empty())
         .collect::<Vec<_>>()
-        .join(" ");
-    let cleaned = clean_text(&spaced, limits::MAX_NAME_CHARS);
-    if cleaned.is_empty() { "Guest".into() } else { cleaned }
+        .join(" ")
 }
 
 /// Text from elsewhere made fit to show on one line: control characters (line breaks,

@@ -37,7 +37,10 @@ async fn a_guest_joins_sees_the_host_and_the_host_sees_the_guest() {
 async fn a_wrong_passcode_is_denied_and_reveals_nothing() {
     let (server, host) = host(Some("s3cret")).await;
     // Someone already in the meeting chats: a rejected client must not see it.
-    host.client.send(ClientMessage::Chat { text: "private".into() });
+    host.client.send(ClientMessage::Chat {
+        text: "private".into(),
+        to: None,
+    });
     let error = guest(&server, "Mallory", Some("guess")).await.err().expect("denied");
     assert!(
         matches!(
@@ -217,12 +220,17 @@ async fn chat_reaches_everyone_in_one_order_with_sender_and_time() {
     let mut ada = guest(&server, "Ada", None).await.unwrap();
     let _ = next(&mut host.events).await; // peer_joined
     let before_ms = videomeet_media::clock::now_us() / 1000;
-    ada.client.send(ClientMessage::Chat { text: "hello".into() });
+    ada.client.send(ClientMessage::Chat {
+        text: "hello".into(),
+        to: None,
+    });
     host.client.send(ClientMessage::Chat {
         text: "  welcome  ".into(),
+        to: None,
     });
     ada.client.send(ClientMessage::Chat {
         text: "x".repeat(limits::MAX_CHAT_CHARS + 1),
+        to: None,
     });
     let mut seen = [Vec::new(), Vec::new()];
     let mut errors = [0, 0];
@@ -235,8 +243,10 @@ async fn chat_reaches_everyone_in_one_order_with_sender_and_time() {
                     text,
                     sent_at_ms,
                     seq,
+                    to,
                 } => {
                     assert!(sent_at_ms >= before_ms);
+                    assert_eq!(to, None, "to everyone");
                     seen[index].push((seq, from, name, text));
                 }
                 ServerMessage::Error { .. } => errors[index] += 1,
@@ -285,6 +295,7 @@ async fn names_are_told_apart_and_chat_shows_only_printable_text() {
 
     guests[0].client.send(ClientMessage::Chat {
         text: "\u{202E}gnp.exe\u{202C} line\r\nnext\u{7}\u{1B}[2J\u{0}".into(),
+        to: None,
     });
     loop {
         if let ServerMessage::Chat { name, text, .. } = next(&mut host.events).await {
@@ -404,6 +415,17 @@ async fn hostile_messages_are_refused_without_harm() {
         Message::text("{not json"),
         Message::text(r#"{"type":"teleport"}"#),
         Message::text(r#"{"type":"signal","to":"everyone"}"#),
+        Message::text(r#"{"type":"turn_off","device":"speaker"}"#),
+        Message::text(r#"{"type":"turn_off","id":-1,"device":"mic"}"#),
+        Message::text(r#"{"type":"ask_to_turn_on","device":"mic"}"#),
+        Message::text(r#"{"type":"make_cohost","id":1}"#),
+        Message::text(r#"{"type":"rename","name":null}"#),
+        Message::text(r#"{"type":"chat","text":"hi","to":"Grace"}"#),
+        // Read, but not hers to do, or to nobody: refused by the room.
+        Message::text(r#"{"type":"turn_off","device":"mic"}"#),
+        Message::text(r#"{"type":"make_cohost","id":1,"cohost":true}"#),
+        Message::text(r#"{"type":"chat","text":"hi","to":4294967295}"#),
+        Message::text(r#"{"type":"rename","name":"\u0000\u202e"}"#),
     ] {
         socket.send(bad).await.unwrap();
         let reply = socket.next().await.unwrap().unwrap();
@@ -495,6 +517,7 @@ async fn a_chat_burst_from_one_address_throws_nobody_out() {
     let chat = Message::text(
         ClientMessage::Chat {
             text: "0123456789".into(),
+            to: None,
         }
         .to_json(),
     );
@@ -508,6 +531,7 @@ async fn a_chat_burst_from_one_address_throws_nobody_out() {
     futures_util::future::join_all(sending).await;
     ada.client.send(ClientMessage::Chat {
         text: "still here".into(),
+        to: None,
     });
     let seen_by_host = until_chat(&mut host.events, "still here").await;
     let seen_by_ada = until_chat(&mut ada.events, "still here").await;
@@ -547,6 +571,7 @@ async fn a_chat_burst_from_one_address_throws_nobody_out() {
     // The meeting goes on: the host's chat reaches Ada.
     host.client.send(ClientMessage::Chat {
         text: "welcome back".into(),
+        to: None,
     });
     until_chat(&mut ada.events, "welcome back").await;
     assert_eq!(server.participant_count(), 2 + limits::CONNECTIONS_PER_ADDRESS);

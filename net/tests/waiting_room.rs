@@ -76,8 +76,14 @@ async fn a_denied_guest_receives_nothing_of_the_meeting_and_its_session_stays_ou
     // While Mallory waits, the meeting goes on: Ada is let in, people chat, negotiate and
     // change their media.
     let ada = admitted(&server, &mut host, "Ada").await;
-    host.client.send(ClientMessage::Chat { text: "private".into() });
-    ada.client.send(ClientMessage::Chat { text: "secret".into() });
+    host.client.send(ClientMessage::Chat {
+        text: "private".into(),
+        to: None,
+    });
+    ada.client.send(ClientMessage::Chat {
+        text: "secret".into(),
+        to: None,
+    });
     ada.client.send(ClientMessage::Signal {
         to: host.you,
         signal: Signal::Offer {

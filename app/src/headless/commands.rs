@@ -8,9 +8,10 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
+use videomeet_media::audio::Cue;
 use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::meeting::{Command, MeetingHandle};
-use videomeet_net::protocol::{KnockId, PeerId, ViewSize};
+use videomeet_net::protocol::{KnockId, MediaDevice, PeerId, ViewSize};
 
 use crate::cli::find_screen;
 
@@ -25,8 +26,16 @@ pub enum Line {
     Unmute {},
     /// Turn the camera on or off.
     Camera { on: bool },
-    /// Send a chat message to everyone.
-    Chat { text: String },
+    /// Send a chat message to everyone, or privately `to` one participant.
+    Chat {
+        text: String,
+        #[serde(default)]
+        to: Option<PeerId>,
+    },
+    /// Go by another name (the host may number it: see the `renamed` event).
+    Rename { name: String },
+    /// Play a sound through our speaker: `joined`, `left`, `message` or `knock`.
+    PlaySound { sound: String },
     /// Share a screen: `display`, `display:N` or `window:TITLE`, as `--share` takes.
     Share { screen: String },
     /// Stop sharing.
@@ -43,18 +52,29 @@ pub enum Line {
     UseSpeaker { id: String },
     /// Echo cancellation and noise suppression on or off.
     VoiceProcessing { on: bool },
-    /// Host: lock the meeting, or open it again.
+    /// Host or co-host: lock the meeting, or open it again.
     Lock { locked: bool },
     /// Host: guests wait until let in, or come in at once.
     AskToJoin { on: bool },
-    /// Host: let a waiting guest in (the `knock` of its `knocking` event).
+    /// Host or co-host: let a waiting guest in (the `knock` of its `knocking` event).
     Admit { knock: KnockId },
-    /// Host: turn a waiting guest away.
+    /// Host or co-host: turn a waiting guest away.
     Deny { knock: KnockId },
-    /// Host: remove a participant.
+    /// Host or co-host: remove a participant.
     Remove { id: PeerId },
-    /// Host: put a participant's raised hand down.
+    /// Host or co-host: put a participant's raised hand down.
     LowerHand { id: PeerId },
+    /// Host or co-host: turn a participant's `mic`, `camera` or `screen` off; without `id`,
+    /// everyone's but ours and the host's.
+    TurnOff {
+        #[serde(default)]
+        id: Option<PeerId>,
+        device: MediaDevice,
+    },
+    /// Host or co-host: ask a participant to turn their `mic` or `camera` on.
+    AskToTurnOn { id: PeerId, device: MediaDevice },
+    /// Host: make a participant a co-host, or no longer one.
+    MakeCohost { id: PeerId, cohost: bool },
     /// Host: let several share at once.
     AllowManySharers { allowed: bool },
     /// Host: everyone removed or turned away may ask again.
@@ -79,7 +99,13 @@ impl Line {
             Self::Mute {} => Command::SetMic(false),
             Self::Unmute {} => Command::SetMic(true),
             Self::Camera { on } => Command::SetCamera(on),
-            Self::Chat { text } => Command::Chat(text),
+            Self::Chat { text, to: None } => Command::Chat(text),
+            Self::Chat { text, to: Some(to) } => Command::PrivateChat { to, text },
+            Self::Rename { name } => Command::Rename(name),
+            Self::PlaySound { sound } => Command::PlayCue(Cue::from_name(&sound).ok_or_else(|| {
+                let known: Vec<&str> = Cue::ALL.iter().map(|cue| cue.name()).collect();
+                anyhow::anyhow!("unknown sound \"{sound}\"; one of {}", known.join(", "))
+            })?),
             Self::Share { screen } => Command::ShareScreen(find_screen(&screen)?),
             Self::StopSharing {} => Command::StopSharing,
             Self::Hand { raised } => Command::RaiseHand(raised),
@@ -100,6 +126,9 @@ impl Line {
             Self::Deny { knock } => Command::Deny(knock),
             Self::Remove { id } => Command::Remove(id),
             Self::LowerHand { id } => Command::LowerHand(id),
+            Self::TurnOff { id, device } => Command::TurnOff { id, device },
+            Self::AskToTurnOn { id, device } => Command::AskToTurnOn { id, device },
+            Self::MakeCohost { id, cohost } => Command::MakeCohost { id, cohost },
             Self::AllowManySharers { allowed } => Command::AllowManySharers(allowed),
             Self::AllowBack {} => Command::AllowBack,
             Self::View { sizes } => Command::View(sizes),
@@ -166,6 +195,44 @@ mod tests {
     }
 
     #[test]
+    fn moderation_renames_private_chat_and_sounds_become_commands() {
+        let command = |text: &str| Line::parse(text).and_then(Line::command).unwrap();
+        assert_eq!(
+            command(r#"{"command":"turn_off","device":"mic"}"#),
+            Command::TurnOff {
+                id: None,
+                device: MediaDevice::Mic
+            }
+        );
+        assert_eq!(
+            command(r#"{"command":"ask_to_turn_on","id":2,"device":"camera"}"#),
+            Command::AskToTurnOn {
+                id: 2,
+                device: MediaDevice::Camera
+            }
+        );
+        assert_eq!(
+            command(r#"{"command":"make_cohost","id":2,"cohost":true}"#),
+            Command::MakeCohost { id: 2, cohost: true }
+        );
+        assert_eq!(
+            command(r#"{"command":"rename","name":"Ada"}"#),
+            Command::Rename("Ada".into())
+        );
+        assert_eq!(
+            command(r#"{"command":"chat","text":"psst","to":3}"#),
+            Command::PrivateChat {
+                to: 3,
+                text: "psst".into()
+            }
+        );
+        assert_eq!(
+            command(r#"{"command":"play_sound","sound":"knock"}"#),
+            Command::PlayCue(Cue::Knock)
+        );
+    }
+
+    #[test]
     fn what_is_not_a_command_is_refused_with_a_reason() {
         for (bad, reason) in [
             ("mute", "not a command"),
@@ -175,6 +242,8 @@ mod tests {
             (r#"{"command":"mute","loud":true}"#, "unknown field"),
             (r#"{"command":"admit","knock":-1}"#, "invalid value"),
             (r#"{"command":"use_camera","id":"/dev/nothing"}"#, "unknown camera"),
+            (r#"{"command":"turn_off","device":"speaker"}"#, "unknown variant"),
+            (r#"{"command":"play_sound","sound":"fanfare"}"#, "unknown sound"),
         ] {
             let error = Line::parse(bad).and_then(Line::command).unwrap_err().to_string();
             assert!(error.contains(reason), "{bad}: {error}");

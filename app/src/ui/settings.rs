@@ -29,6 +29,8 @@ pub struct Settings {
     pub mirror_self_view: bool,
     /// Desktop notifications when someone joins or writes while the window is in the background.
     pub notifications: bool,
+    /// A short sound when someone joins or leaves, a message arrives or a guest knocks.
+    pub play_sounds: bool,
     /// Title last used for hosting.
     pub meeting_title: String,
     /// Address or link last joined by hand.
@@ -114,6 +116,7 @@ impl Default for Settings {
             voice_processing: true,
             mirror_self_view: true,
             notifications: true,
+            play_sounds: true,
             meeting_title: String::new(),
             last_address: String::new(),
             check_for_updates: false,
@@ -255,6 +258,7 @@ mod tests {
         let file = SettingsFile::load_from(Some(path));
         assert_eq!(file.settings.name, "Grace");
         assert!(file.settings.notifications);
+        assert!(file.settings.play_sounds, "sounds unless turned off");
         assert!(file.settings.mirror_self_view, "mirrored unless turned off");
     }
 }

@@ -516,14 +516,20 @@ impl Commands {
     }
 }
 
-/// A meeting screen fed by `events`, its commands landing in the returned receiver.
+/// The host's meeting screen fed by `events`, its commands landing in the returned receiver.
 fn meeting_harness() -> (Harness<'static, MeetingState>, mpsc::Sender<Event>, Commands) {
+    meeting_harness_as(true)
+}
+
+/// A meeting screen, the host's or (not `hosting`) a guest's, fed by `events`, its commands
+/// landing in the returned receiver.
+fn meeting_harness_as(hosting: bool) -> (Harness<'static, MeetingState>, mpsc::Sender<Event>, Commands) {
     let (events_tx, events) = mpsc::channel(64);
     let (commands_tx, commands) = mpsc::channel(64);
     let me = Myself {
         name: "Ada Lovelace".into(),
         title: "Standup".into(),
-        hosting: true,
+        hosting,
         ask_to_join: false,
         passcode: Some("tea for two".into()),
         announced: false,
@@ -570,6 +576,7 @@ fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
         },
         is_host: false,
         browser: false,
+        cohost: false,
     }
 }
 
@@ -724,9 +731,11 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     harness.get_by_label("3 in the meeting · 1:05");
     // The host can remove someone from the participants panel, once sure: it keeps their
     // address out.
-    let remove: Vec<_> = harness.get_all_by_label("Remove").collect();
-    assert_eq!(remove.len(), 2, "one button for each other participant");
-    remove[0].click();
+    let more: Vec<_> = harness.get_all_by_label("More").collect();
+    assert_eq!(more.len(), 2, "a menu for each other participant");
+    more[0].click();
+    harness.run();
+    harness.get_by_label("Remove Grace Hopper…").click();
     harness.run();
     assert!(
         commands.try_recv().is_err(),
@@ -735,7 +744,9 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     harness.get_by_label("Cancel").click();
     harness.run();
     assert!(harness.query_by_label("Remove Grace Hopper").is_none());
-    harness.get_all_by_label("Remove").next().unwrap().click();
+    harness.get_all_by_label("More").next().unwrap().click();
+    harness.run();
+    harness.get_by_label("Remove Grace Hopper…").click();
     harness.run();
     harness.get_by_label("Remove Grace Hopper").click();
     harness.run();
@@ -1465,6 +1476,7 @@ fn chat_counts_unread_messages_and_sends_on_enter() {
                 name: "Grace Hopper".into(),
                 text: text.into(),
                 sent_at_ms: 1_700_000_000_000,
+                to: None,
             },
         );
     }
@@ -1506,6 +1518,7 @@ fn notices_come_only_while_the_window_is_in_the_background() {
             name: "Alan Turing".into(),
             text: "hi all".into(),
             sent_at_ms: 1_700_000_000_000,
+            to: None,
         },
     );
     harness.run();
@@ -1705,3 +1718,5 @@ fn reactions_are_sent_from_the_bar_and_shown_over_the_picture_for_a_moment() {
         "gone after 4 s"
     );
 }
+
+mod moderation;

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::AudioError;
+use super::cue::{Cue, CuePlayback};
 use super::jitter::JitterBuffer;
 use super::level::AudioLevels;
 use super::voice::EchoReference;
@@ -37,6 +38,8 @@ pub enum MixerInput {
     },
     /// The participant left: forget their stream.
     Remove(SourceId),
+    /// Play a cue in the mix, in place of one still playing.
+    Cue(Cue),
     /// Play to another speaker from now on; the outcome goes to `done`. On failure the
     /// previous speaker keeps playing.
     UseSpeaker {
@@ -115,6 +118,7 @@ fn mix_loop(
     stop: &AtomicBool,
 ) {
     let mut streams: HashMap<SourceId, JitterBuffer> = HashMap::new();
+    let mut cue: Option<CuePlayback> = None;
     let (mut mix, mut stream_frame) = (AudioFrame::default(), AudioFrame::default());
     let mut next_tick = Instant::now() + FRAME;
     while !stop.load(Ordering::Relaxed) {
@@ -134,6 +138,7 @@ fn mix_loop(
                     streams.remove(&source);
                     levels.remove(source);
                 }
+                MixerInput::Cue(wanted) => cue = Some(CuePlayback::new(wanted)),
                 MixerInput::UseSpeaker { speaker: choice, done } => {
                     // Opening takes a few milliseconds; the gap is heard once, at the switch.
                     let opened = choice.open().map(|output| speaker = output);
@@ -149,6 +154,11 @@ fn mix_loop(
             for (sum, sample) in mix.samples.iter_mut().zip(stream_frame.samples.iter()) {
                 *sum += sample;
             }
+        }
+        if let Some(playing) = &mut cue
+            && !playing.add_to(&mut mix.samples[..])
+        {
+            cue = None;
         }
         for sample in mix.samples.iter_mut() {
             *sample = sample.clamp(-1.0, 1.0);
@@ -249,5 +259,43 @@ fn stream_for(streams: &mut HashMap<SourceId, JitterBuffer>, source: SourceId) -
                 None
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::goertzel::amplitude;
+
+    /// What the mixer plays over the next `frames` frames.
+    fn heard(tap: &Receiver<AudioFrame>, frames: usize) -> Vec<f32> {
+        (0..frames)
+            .flat_map(|_| {
+                tap.recv_timeout(Duration::from_secs(1))
+                    .expect("a mixed frame")
+                    .samples
+                    .to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cue_is_played_in_the_mix() {
+        let (tap, mixed) = sync_channel(64);
+        let levels = Arc::new(AudioLevels::default());
+        let mixer = Mixer::start(SpeakerChoice::Mute, Some(tap), EchoReference::default(), levels, |_| {})
+            .expect("a mixer without a speaker starts");
+        let cue = Cue::Knock;
+        let before = heard(&mixed, 5);
+        assert!(before.iter().all(|s| *s == 0.0), "silence before the cue");
+        mixer.input().try_send(MixerInput::Cue(cue)).expect("queued");
+        let after = heard(&mixed, 15);
+        let level = after
+            .chunks(960)
+            .map(|frame| amplitude(frame, cue.first_note_hz()))
+            .fold(0f32, f32::max);
+        assert!(level > 0.02, "the cue's note at {level}");
+        let later = heard(&mixed, 5);
+        assert!(later.iter().all(|s| *s == 0.0), "silence after the cue");
     }
 }

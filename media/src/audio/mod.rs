@@ -4,6 +4,7 @@
 //! ([`crate::AudioFrame`]). The callbacks only move samples through lock-free ring buffers;
 //! downmixing happens there, resampling on the non-real-time side.
 
+mod cue;
 mod device;
 pub mod goertzel;
 pub mod jitter;
@@ -18,6 +19,7 @@ mod synthetic;
 mod test_sound;
 mod voice;
 
+pub use cue::{Cue, CuePlayback};
 pub use device::{AudioDeviceInfo, list_microphones, list_speakers};
 pub use level::{AudioLevel, AudioLevels};
 pub use microphone::Microphone;

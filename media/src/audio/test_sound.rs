@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::AudioError;
+use super::cue::chime_envelope;
 use crate::devices::SpeakerChoice;
 use crate::frame::{AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE_HZ, AudioFrame};
 
@@ -27,10 +28,8 @@ pub fn test_sound_frame(index: usize, frame: &mut AudioFrame) {
     let first = (index % FRAMES_PER_NOTE) * AUDIO_FRAME_SAMPLES;
     for (i, sample) in frame.samples.iter_mut().enumerate() {
         let n = (first + i) as f32;
-        // A quick attack and an exponential fade, so notes start and end without clicks.
-        let envelope = (n / 240.0).min(1.0) * (-4.0 * n / note_samples).exp() * (1.0 - n / note_samples);
         let phase = n * freq * std::f32::consts::TAU / AUDIO_SAMPLE_RATE_HZ as f32;
-        *sample = AMPLITUDE * envelope * phase.sin();
+        *sample = AMPLITUDE * chime_envelope(n, note_samples) * phase.sin();
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use videomeet_media::audio::AudioLevels;
+use videomeet_media::audio::{AudioLevels, Cue};
 use videomeet_media::screen::ScreenChoice;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::VideoFormat;
@@ -12,7 +12,7 @@ use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice};
 
 use crate::address::JoinTarget;
 use crate::peer::{PeerConfig, VideoFeed};
-use crate::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo, ViewSize};
+use crate::protocol::{KnockId, LeaveReason, MediaDevice, MediaState, MeetingInfo, PeerId, PeerInfo, ViewSize};
 use crate::signaling::{HostConfig, JoinError};
 
 /// Called when there is something new to show; the UI passes "request a repaint".
@@ -116,6 +116,19 @@ pub enum Command {
     View(Vec<ViewSize>),
     /// Send a chat message to everyone.
     Chat(String),
+    /// Send a chat message to one participant alone.
+    PrivateChat {
+        /// Whom.
+        to: PeerId,
+        /// The text.
+        text: String,
+    },
+    /// Go by another name; the host may number it to tell it apart ([`Event::Renamed`]
+    /// tells the name given).
+    Rename(String),
+    /// Play a short sound through our speaker, in the meeting's own mix (so that the echo
+    /// canceller takes it out of what our microphone hears).
+    PlayCue(Cue),
     /// Capture from another camera (the old one keeps going if the new one fails).
     UseCamera(VideoChoice),
     /// Capture from another microphone.
@@ -130,7 +143,7 @@ pub enum Command {
     StopSharing,
     /// Host only: let several participants share their screens at once.
     AllowManySharers(bool),
-    /// Host only: lock the meeting (nobody new gets in), or open it again.
+    /// Host or co-host: lock the meeting (nobody new gets in), or open it again.
     LockMeeting(bool),
     /// Host only: everyone removed or turned away so far may ask to join again.
     AllowBack,
@@ -138,15 +151,38 @@ pub enum Command {
     React(String),
     /// Raise our hand (everyone sees it, in the order hands went up) or put it down.
     RaiseHand(bool),
-    /// Host only: put a participant's raised hand down.
+    /// Host or co-host: put a participant's raised hand down.
     LowerHand(PeerId),
-    /// Host only: remove a participant (nobody from their address gets back in).
+    /// Host or co-host: remove a participant (nobody from their address gets back in).
     Remove(PeerId),
+    /// Host or co-host: turn a participant's microphone, camera or share off, or everyone's
+    /// but ours and the host's (`id` `None`).
+    TurnOff {
+        /// Whose; everyone's when `None`.
+        id: Option<PeerId>,
+        /// Which.
+        device: MediaDevice,
+    },
+    /// Host or co-host: ask a participant to turn their microphone or camera on (nobody
+    /// can turn it on for them).
+    AskToTurnOn {
+        /// Whom.
+        id: PeerId,
+        /// Which.
+        device: MediaDevice,
+    },
+    /// Host only: make a participant a co-host, or no longer one.
+    MakeCohost {
+        /// Whom.
+        id: PeerId,
+        /// A co-host from now on.
+        cohost: bool,
+    },
     /// Host only: make guests wait until we let them in, or let them in at once again.
     AskToJoin(bool),
-    /// Host only: let a waiting guest in.
+    /// Host or co-host: let a waiting guest in.
     Admit(KnockId),
-    /// Host only: turn a waiting guest away.
+    /// Host or co-host: turn a waiting guest away.
     Deny(KnockId),
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
@@ -222,6 +258,37 @@ pub enum Event {
         text: String,
         /// Host clock, ms since the Unix epoch.
         sent_at_ms: u64,
+        /// A private message: whom it was for (us, or the one we wrote to).
+        to: Option<PeerId>,
+    },
+    /// A participant's name changed (ours too: the name the host gave us).
+    Renamed {
+        /// Who.
+        id: PeerId,
+        /// Their name now.
+        name: String,
+    },
+    /// A participant (we too) became a co-host, or is no longer one.
+    Cohost {
+        /// Who.
+        id: PeerId,
+        /// A co-host now.
+        cohost: bool,
+    },
+    /// A host or co-host turned our device off; it is off already (the [`Event::MediaState`]
+    /// about us says so).
+    TurnedOff {
+        /// Which.
+        device: MediaDevice,
+        /// Who did.
+        by: PeerId,
+    },
+    /// A host or co-host asks us to turn our microphone or camera on: ask the user.
+    AskedToTurnOn {
+        /// Which.
+        device: MediaDevice,
+        /// Who asks.
+        by: PeerId,
     },
     /// A participant reacted (ourselves too): show `emoji` over their picture for a moment.
     Reaction {
@@ -255,14 +322,16 @@ pub enum Event {
         /// Reconnecting now.
         reconnecting: bool,
     },
-    /// Host only: a guest asks to join; answer with [`Command::Admit`] or [`Command::Deny`].
+    /// Host or co-host: a guest asks to join; answer with [`Command::Admit`] or
+    /// [`Command::Deny`].
     Knocking {
         /// Which knock.
         knock: KnockId,
         /// The guest's display name.
         name: String,
     },
-    /// Host only: a knock needs no answer any more (answered, withdrawn or timed out).
+    /// Host or co-host: a knock needs no answer any more (answered, withdrawn or timed out,
+    /// or we are no longer a co-host).
     KnockEnded(KnockId),
     /// Something went wrong that the user should know about; the meeting goes on.
     Problem(Problem),

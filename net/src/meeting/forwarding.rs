@@ -728,7 +728,7 @@ fn layer_for(view: Option<(u32, u32)>, full: (u32, u32)) -> Option<Layer> {
 mod tests {
     use super::*;
 
-    /// A 320x240 camera's layers at their default bitrates (300, 75 and 37 kbit/s).
+    /// A 320x240 camera's layers at their default bitrates (300, 75 and 19 kbit/s).
     fn tile(area: u64, asked: Option<Layer>) -> Tile {
         Tile {
             area,
@@ -747,14 +747,14 @@ mod tests {
         assert_eq!(fit(&tiles, 450_000), vec![half, full, half], "exactly fits");
         assert_eq!(fit(&tiles, 449_999), vec![quarter, full, half]);
         assert_eq!(fit(&tiles, 380_000), vec![quarter, full, quarter]);
-        assert_eq!(fit(&tiles, 170_000), vec![quarter, half, quarter]);
+        assert_eq!(fit(&tiles, 150_000), vec![quarter, half, quarter]);
         assert_eq!(
             fit(&tiles, 200_000),
             vec![half, half, quarter],
             "the speaker could not grow back, a thumbnail could"
         );
-        assert_eq!(fit(&tiles, 112_500), vec![quarter, quarter, quarter]);
-        assert_eq!(fit(&tiles, 80_000), vec![None, quarter, quarter]);
+        assert_eq!(fit(&tiles, 100_000), vec![quarter, quarter, quarter]);
+        assert_eq!(fit(&tiles, 50_000), vec![None, quarter, quarter]);
         assert_eq!(fit(&tiles, 0), vec![None, quarter, None], "the speaker never stops");
         let whole_only = Tile {
             layered: false,

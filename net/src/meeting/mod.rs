@@ -418,7 +418,13 @@ impl Actor {
                 }
                 self.media.camera = on;
             }
-            Command::Chat(text) => self.tell_host(ClientMessage::Chat { text }),
+            Command::Chat(text) => self.tell_host(ClientMessage::Chat { text, to: None }),
+            Command::PrivateChat { to, text } => self.tell_host(ClientMessage::Chat { text, to: Some(to) }),
+            Command::Rename(name) => self.tell_host(ClientMessage::Rename { name }),
+            Command::PlayCue(cue) => {
+                // A full queue means the mixer is a second behind: the cue would come late.
+                let _ = self.mixer.input().try_send(MixerInput::Cue(cue));
+            }
             Command::UseCamera(camera) => return self.switch_camera(camera).await,
             Command::UseMicrophone(microphone) => return self.use_microphone(microphone).await,
             Command::UseVoiceProcessing(on) => {
@@ -446,6 +452,9 @@ impl Actor {
             Command::React(emoji) => self.tell_host(ClientMessage::React { emoji }),
             Command::View(sizes) => self.set_view(sizes),
             Command::Remove(id) => self.tell_host(ClientMessage::Remove { id }),
+            Command::TurnOff { id, device } => self.tell_host(ClientMessage::TurnOff { id, device }),
+            Command::AskToTurnOn { id, device } => self.tell_host(ClientMessage::AskToTurnOn { id, device }),
+            Command::MakeCohost { id, cohost } => self.tell_host(ClientMessage::MakeCohost { id, cohost }),
             Command::AskToJoin(required) => self.tell_host(ClientMessage::AskToJoin { required }),
             Command::Admit(knock) => self.tell_host(ClientMessage::Admit { knock }),
             Command::Deny(knock) => self.tell_host(ClientMessage::Deny { knock }),

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::peer::{PeerConfig, PeerLink};
-use crate::protocol::{ClientMessage, PeerId, ServerMessage, Signal};
+use crate::protocol::{ClientMessage, MediaDevice, PeerId, ServerMessage, Signal};
 
 use super::remote::Remote;
-use super::{Actor, EndReason, Event, Problem};
+use super::{Actor, Command, EndReason, Event, Problem};
 
 impl Actor {
     pub(super) fn signal(&self, to: PeerId, signal: Signal) {
@@ -81,13 +81,19 @@ impl Actor {
                 name,
                 text,
                 sent_at_ms,
+                to,
                 ..
             } => self.emit(Event::Chat {
                 from,
                 name,
                 text,
                 sent_at_ms,
+                to,
             }),
+            ServerMessage::Renamed { id, name } => self.emit(Event::Renamed { id, name }),
+            ServerMessage::Cohost { id, cohost } => self.emit(Event::Cohost { id, cohost }),
+            ServerMessage::TurnedOff { device, by } => self.turned_off(device, by).await,
+            ServerMessage::AskedToTurnOn { device, by } => self.emit(Event::AskedToTurnOn { device, by }),
             ServerMessage::MediaState { id, media } => {
                 if self.layering.set_camera_size(id, media.camera_size) {
                     self.choose_layers();
@@ -202,6 +208,27 @@ impl Actor {
             let reason = error.to_string();
             self.emit(Event::Problem(Problem::MediaConnection { id: from, reason }));
         }
+    }
+
+    /// A host or co-host turned our `device` off: it goes off as our own button turns it
+    /// off, everyone is told, and so is our user, with who did it.
+    async fn turned_off(&mut self, device: MediaDevice, by: PeerId) {
+        if !self.media.is_on(device) {
+            return;
+        }
+        let off = match device {
+            MediaDevice::Mic => Command::SetMic(false),
+            MediaDevice::Camera => Command::SetCamera(false),
+            MediaDevice::Screen => Command::StopSharing,
+        };
+        if let Err(problem) = self.on_command(off).await {
+            self.emit(Event::Problem(problem));
+        }
+        self.emit(Event::MediaState {
+            id: self.you,
+            media: self.media,
+        });
+        self.emit(Event::TurnedOff { device, by });
     }
 
     /// Sends `message` to the host's program.

@@ -61,6 +61,8 @@ pub struct ChatMessage {
     pub text: String,
     /// Host clock, ms since the Unix epoch.
     pub sent_at_ms: u64,
+    /// A private message: whom it was for (us, or the one we wrote to).
+    pub to: Option<PeerId>,
 }
 
 /// The meeting as its events told it so far. [`MeetingView::apply`] takes each event in.
@@ -80,6 +82,10 @@ pub struct MeetingView {
     pub audio_levels: Option<Arc<AudioLevels>>,
     /// Our microphone, camera and screen, as the meeting last said.
     pub media: Option<MediaState>,
+    /// Our name as the host last gave it, once we renamed ourselves.
+    pub name: Option<String>,
+    /// We are a co-host: we may moderate.
+    pub cohost: bool,
     /// Everyone else in the meeting.
     pub people: BTreeMap<PeerId, Person>,
     /// Who left, and why, in order.
@@ -148,20 +154,32 @@ impl MeetingView {
                 name,
                 text,
                 sent_at_ms,
+                to,
             } => self.chat.push(ChatMessage {
                 from: *from,
                 name: name.clone(),
                 text: text.clone(),
                 sent_at_ms: *sent_at_ms,
+                to: *to,
             }),
+            Event::Renamed { id, name } => self.rename(*id, name),
+            Event::Cohost { id, cohost } if Some(*id) == self.you => self.cohost = *cohost,
+            Event::Cohost { id, cohost } => {
+                if let Some(person) = self.people.get_mut(id) {
+                    person.info.cohost = *cohost;
+                }
+            }
             Event::MediaState { id, media } if Some(*id) == self.you => self.media = Some(*media),
             Event::MediaState { id, media } => {
                 if let Some(person) = self.people.get_mut(id) {
                     person.info.media = *media;
                 }
             }
-            // Passing: the window shows it a moment; nothing to keep.
-            Event::Connection { .. } | Event::Reaction { .. } => {}
+            // Passing: the window shows it a moment, or asks its user; nothing to keep.
+            Event::Connection { .. }
+            | Event::Reaction { .. }
+            | Event::TurnedOff { .. }
+            | Event::AskedToTurnOn { .. } => {}
             Event::Stats(all) => {
                 for stats in all {
                     if let Some(person) = self.people.get_mut(&stats.id) {
@@ -186,6 +204,22 @@ impl MeetingView {
         }
     }
 
+    /// `id` goes by `name` now; when `id` hosts, so does the meeting's host.
+    fn rename(&mut self, id: PeerId, name: &str) {
+        if Some(id) == self.you {
+            self.name = Some(name.to_owned());
+        }
+        let Some(person) = self.people.get_mut(&id) else {
+            return;
+        };
+        person.info.name = name.to_owned();
+        if person.info.is_host
+            && let Some(meeting) = &mut self.meeting
+        {
+            meeting.host_name = name.to_owned();
+        }
+    }
+
     /// `id`'s decoded video of `feed`, once it arrives.
     pub fn video(&self, id: PeerId, feed: VideoFeed) -> Option<&Arc<VideoSlot>> {
         self.people.get(&id).and_then(|person| person.video(feed))
@@ -203,6 +237,7 @@ mod tests {
             media: MediaState::default(),
             is_host: false,
             browser: false,
+            cohost: false,
         }
     }
 
@@ -256,5 +291,30 @@ mod tests {
         view.apply(&Event::Ended(EndReason::Left));
         assert!(matches!(view.ended, Some(EndReason::Removed)));
         assert!(view.waiting.is_none());
+    }
+
+    #[test]
+    fn names_and_co_hosts_follow_the_meeting() {
+        let mut view = MeetingView {
+            you: Some(1),
+            ..MeetingView::default()
+        };
+        view.apply(&Event::PeerJoined(info(2, "Grace")));
+        view.apply(&Event::Renamed {
+            id: 2,
+            name: "Grace H".into(),
+        });
+        view.apply(&Event::Renamed {
+            id: 1,
+            name: "Ada (2)".into(),
+        });
+        view.apply(&Event::Cohost { id: 2, cohost: true });
+        view.apply(&Event::Cohost { id: 1, cohost: true });
+        assert_eq!(view.people[&2].info.name, "Grace H");
+        assert!(view.people[&2].info.cohost);
+        assert_eq!(view.name.as_deref(), Some("Ada (2)"));
+        assert!(view.cohost);
+        view.apply(&Event::Cohost { id: 1, cohost: false });
+        assert!(!view.cohost);
     }
 }

@@ -9,7 +9,7 @@ use super::rate::TokenBucket;
 use crate::protocol::{PeerId, Signal, limits};
 
 /// Messages queued for one member before it counts as too slow.
-pub(crate) const OUTBOX_CAPACITY: usize = 1024;
+pub(crate) const OUTBOX_CAPACITY: usize = 1280;
 
 /// Media state changes one member may announce at once; more are merged into the latest.
 const MEDIA_STATE_BURST: u32 = 5;
@@ -26,18 +26,27 @@ const SIGNALS_PER_SECOND: u32 = 10;
 const SIGNAL_BYTES_BURST: u32 = 256 * 1024;
 /// Bytes of signals one member may send one other per second, sustained.
 const SIGNAL_BYTES_PER_SECOND: u32 = 64 * 1024;
+/// Renames one member may make at once; further ones are refused until the allowance refills.
+const RENAME_BURST: u32 = 3;
+/// Renames one member may make per second, sustained.
+const RENAMES_PER_SECOND: u32 = 1;
+/// Moderation one member may do at once (turning others' devices off, asking them to turn
+/// them on, lowering hands, making co-hosts): each may send one message to every member.
+const MODERATION_BURST: u32 = 10;
+/// Moderation one member may do per second, sustained.
+const MODERATIONS_PER_SECOND: u32 = 2;
 /// News of the roster a member may be sent at once: everyone joining and leaving, and for
 /// the host every waiting guest knocking and its knock ending.
 const ROSTER_NEWS: usize = 2 * limits::MAX_PARTICIPANTS + 2 * limits::MAX_WAITING;
 
 // The worst burst that can reach one outbox: one reply (pong, error) to each message its own
-// connection may send at once, everyone's chat (its own comes back too), every other
-// member's media states and signals, and the roster's news.
+// connection may send at once, everyone's chat and renames (its own come back too), every
+// other member's media states, signals and moderation, and the roster's news.
 const _: () = assert!(
     OUTBOX_CAPACITY
         >= limits::MESSAGE_BURST as usize
-            + limits::MAX_PARTICIPANTS * limits::CHAT_BURST as usize
-            + (limits::MAX_PARTICIPANTS - 1) * (MEDIA_STATE_BURST + SIGNAL_BURST) as usize
+            + limits::MAX_PARTICIPANTS * (limits::CHAT_BURST + RENAME_BURST) as usize
+            + (limits::MAX_PARTICIPANTS - 1) * (MEDIA_STATE_BURST + SIGNAL_BURST + MODERATION_BURST) as usize
             + ROSTER_NEWS
 );
 
@@ -62,6 +71,8 @@ pub(crate) enum SignalRefusal {
 pub(crate) struct Allowance {
     chat: TokenBucket,
     media_states: TokenBucket,
+    renames: TokenBucket,
+    moderation: TokenBucket,
     /// Per participant the signals are for.
     signals: HashMap<PeerId, SignalAllowance>,
 }
@@ -77,6 +88,8 @@ impl Allowance {
         Self {
             chat: TokenBucket::new(limits::CHATS_PER_SECOND, limits::CHAT_BURST),
             media_states: TokenBucket::new(MEDIA_STATES_PER_SECOND, MEDIA_STATE_BURST),
+            renames: TokenBucket::new(RENAMES_PER_SECOND, RENAME_BURST),
+            moderation: TokenBucket::new(MODERATIONS_PER_SECOND, MODERATION_BURST),
             signals: HashMap::new(),
         }
     }
@@ -89,6 +102,16 @@ impl Allowance {
     /// True when one more media state may go to everyone at `now`; otherwise it waits.
     pub fn media_state(&mut self, now: Instant) -> bool {
         self.media_states.take(now)
+    }
+
+    /// True when one more rename may go to everyone at `now`.
+    pub fn rename(&mut self, now: Instant) -> bool {
+        self.renames.take(now)
+    }
+
+    /// True when one more act of moderation may be done at `now`.
+    pub fn moderate(&mut self, now: Instant) -> bool {
+        self.moderation.take(now)
     }
 
     /// Whether `signal` may go to `to` at `now`. The room keeps allowances only for members

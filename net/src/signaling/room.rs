@@ -21,9 +21,11 @@ use super::barred::Barred;
 use super::names;
 use crate::protocol::{
     ClientMessage, DenyReason, KnockId, LeaveReason, MediaState, MeetingInfo, PROTOCOL_VERSION, PeerId, PeerInfo,
-    REACTIONS, ServerMessage, limits,
+    ServerMessage, Signal, limits,
 };
-use crate::text::clean_chat;
+
+mod conversation;
+mod moderation;
 
 /// The room's answer to a `Join`: the new member's id, or why not.
 pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
@@ -70,6 +72,8 @@ struct Member {
     name: String,
     media: MediaState,
     is_host: bool,
+    /// The host made them a co-host: they moderate too.
+    cohost: bool,
     browser: bool,
     address: IpAddr,
     session: Option<String>,
@@ -93,7 +97,13 @@ impl Member {
             media: self.media,
             is_host: self.is_host,
             browser: self.browser,
+            cohost: self.cohost,
         }
+    }
+
+    /// Hosts or co-hosts: lets guests in, turns others' devices off, and the like.
+    fn moderates(&self) -> bool {
+        self.is_host || self.cohost
     }
 }
 
@@ -187,12 +197,12 @@ impl Room {
             },
             RoomEvent::Withdraw { ticket } => {
                 if self.knocks.remove(&ticket).is_some() {
-                    self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
+                    self.tell_moderators(&ServerMessage::KnockEnded { knock: ticket });
                 }
             }
             RoomEvent::Message { from, message } => self.on_message(from, message),
             RoomEvent::Gone { id, reason } => self.remove(id, reason),
-            RoomEvent::Guessing => self.tell_hosts(&ServerMessage::PasscodeGuessing),
+            RoomEvent::Guessing => self.tell_moderators(&ServerMessage::PasscodeGuessing),
             RoomEvent::End => self.end(),
         }
     }
@@ -222,16 +232,21 @@ impl Room {
         // The connection may have given up waiting; then it is gone anyway.
         if let Err(Ok(id)) = reply.send(result) {
             self.remove(id, LeaveReason::ConnectionLost);
-        } else if host && result.is_ok() {
+        } else if host && let Ok(id) = result {
             // A host joining late (or again) hears of the guests already waiting.
-            let waiting: Vec<ServerMessage> = self
-                .knocks
-                .iter()
-                .map(|(ticket, knock)| knocking(*ticket, knock))
-                .collect();
-            for message in waiting {
-                self.tell_hosts(&message);
-            }
+            self.tell_of_knocks(id);
+        }
+    }
+
+    /// Tells moderator `id` of every guest waiting now.
+    fn tell_of_knocks(&mut self, id: PeerId) {
+        let waiting: Vec<ServerMessage> = self
+            .knocks
+            .iter()
+            .map(|(ticket, knock)| knocking(*ticket, knock))
+            .collect();
+        for message in waiting {
+            self.send(id, message);
         }
     }
 
@@ -253,7 +268,7 @@ impl Room {
         let knock = Knock { joining, reply };
         let message = knocking(ticket, &knock);
         self.knocks.insert(ticket, knock);
-        self.tell_hosts(&message);
+        self.tell_moderators(&message);
     }
 
     /// Keeps `joining`'s address and session out with `reason`: a session token is optional,
@@ -294,7 +309,7 @@ impl Room {
             && let Some(knock) = self.knocks.remove(&ticket)
         {
             let _ = knock.reply.send(Err(DenyReason::TooManyConnections));
-            self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
+            self.tell_moderators(&ServerMessage::KnockEnded { knock: ticket });
         }
         true
     }
@@ -304,7 +319,7 @@ impl Room {
         let Some(Knock { joining, reply }) = self.knocks.remove(&ticket) else {
             return;
         };
-        self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
+        self.tell_moderators(&ServerMessage::KnockEnded { knock: ticket });
         if admitted {
             match self.refusal(&joining) {
                 Some(reason) => {
@@ -322,7 +337,7 @@ impl Room {
     fn turn_away_waiting(&mut self, reason: DenyReason) {
         for (ticket, knock) in std::mem::take(&mut self.knocks) {
             let _ = knock.reply.send(Err(reason));
-            self.tell_hosts(&ServerMessage::KnockEnded { knock: ticket });
+            self.tell_moderators(&ServerMessage::KnockEnded { knock: ticket });
         }
     }
 
@@ -346,6 +361,7 @@ impl Room {
             name,
             media,
             is_host,
+            cohost: false,
             browser,
             address,
             session,
@@ -382,75 +398,21 @@ impl Room {
             return;
         }
         match message {
-            ClientMessage::Signal { to, signal } => {
-                if to == from || !self.members.contains_key(&to) {
-                    self.send(
-                        from,
-                        ServerMessage::Error {
-                            message: format!("there is no other participant {to}"),
-                        },
-                    );
-                    return;
-                }
-                let allowed = self
-                    .members
-                    .get_mut(&from)
-                    .map(|member| member.allowance.signal(to, &signal, Instant::now()));
-                match allowed {
-                    Some(Ok(())) => self.send(to, ServerMessage::Signal { from, signal }),
-                    Some(Err(refusal)) => self.send(
-                        from,
-                        ServerMessage::Error {
-                            message: refusal.to_string(),
-                        },
-                    ),
-                    None => {}
-                }
-            }
-            ClientMessage::Chat { text } => self.chat(from, &text),
+            ClientMessage::Signal { to, signal } => self.relay_signal(from, to, signal),
+            ClientMessage::Chat { text, to } => self.chat(from, &text, to),
+            ClientMessage::Rename { name } => self.rename(from, &name),
             ClientMessage::React { emoji } => self.react(from, emoji),
-            ClientMessage::MediaState { mut media } => {
-                if media.screen
-                    && let Some(refusal) = self.share_refusal(from)
-                {
-                    media.screen = false;
-                    self.send(from, refusal);
-                }
-                let Some(before) = self.members.get(&from).map(|member| member.media.hand) else {
-                    return;
-                };
-                // Hands are numbered here, in the order they go up, whatever the client sent.
-                media.hand = match (before, media.hand) {
-                    (Some(kept), Some(_)) => Some(kept),
-                    (None, Some(_)) => {
-                        self.hands_raised += 1;
-                        Some(self.hands_raised)
-                    }
-                    (_, None) => None,
-                };
-                if media.hand != before {
-                    // The one who raised it learns its place.
-                    self.send(from, ServerMessage::MediaState { id: from, media });
-                }
-                let Some(member) = self.members.get_mut(&from) else {
-                    return;
-                };
-                member.media = media;
-                member.media_unsent = !member.allowance.media_state(Instant::now());
-                if member.media_unsent {
-                    self.media_due
-                        .get_or_insert_with(|| tokio::time::Instant::now() + MEDIA_STATE_DELAY);
-                } else {
-                    self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
-                }
-            }
+            ClientMessage::MediaState { media } => self.media_state(from, media),
+            ClientMessage::TurnOff { id, device } => self.turn_off(from, id, device),
+            ClientMessage::AskToTurnOn { id, device } => self.ask_to_turn_on(from, id, device),
+            ClientMessage::MakeCohost { id, cohost } => self.make_cohost(from, id, cohost),
             ClientMessage::AllowManySharers { allowed } => {
                 if self.host_only(from, "share screens") {
                     self.many_sharers = allowed;
                 }
             }
             ClientMessage::LockMeeting { locked } => {
-                if self.host_only(from, "lock the meeting") {
+                if self.moderator_only(from, "lock the meeting") {
                     self.locked = locked;
                     if locked {
                         self.turn_away_waiting(DenyReason::Locked);
@@ -463,109 +425,94 @@ impl Room {
                 }
             }
             ClientMessage::Admit { knock } => {
-                if self.host_only(from, "let guests in") {
+                if self.moderator_only(from, "let guests in") {
                     self.answer_knock(knock, true);
                 }
             }
             ClientMessage::Deny { knock } => {
-                if self.host_only(from, "turn guests away") {
+                if self.moderator_only(from, "turn guests away") {
                     self.answer_knock(knock, false);
                 }
             }
-            ClientMessage::LowerHand { id } => {
-                if self.host_only(from, "lower hands")
-                    && let Some(member) = self.members.get_mut(&id)
-                    && member.media.hand.is_some()
-                {
-                    member.media.hand = None;
-                    let media = member.media;
-                    self.broadcast(&ServerMessage::MediaState { id, media }, None);
-                }
-            }
+            ClientMessage::LowerHand { id } => self.lower_hand(from, id),
             ClientMessage::AllowBack => {
                 if self.host_only(from, "let people back") {
                     self.barred_addresses.clear();
                     self.barred_sessions.clear();
                 }
             }
-            ClientMessage::Remove { id } => {
-                if self.host_only(from, "remove participants") {
-                    let removable = self.members.get(&id).filter(|member| !member.is_host);
-                    if let Some(member) = removable {
-                        self.barred_addresses.bar(Some(&member.address), DenyReason::Removed);
-                        self.barred_sessions.bar(member.session.as_ref(), DenyReason::Removed);
-                        // The last thing it hears; the connection closes with its outbox.
-                        let _ = member.outbox.try_send(ServerMessage::Removed);
-                        self.remove(id, LeaveReason::Removed);
-                    }
-                }
-            }
+            ClientMessage::Remove { id } => self.remove_participant(from, id),
             ClientMessage::Ping { nonce } => self.send(from, ServerMessage::Pong { nonce }),
             ClientMessage::Pong { .. } => {}
             ClientMessage::Leave => self.remove(from, LeaveReason::Left),
-            ClientMessage::Hello { .. } => self.send(
-                from,
-                ServerMessage::Error {
-                    message: "already joined".into(),
-                },
-            ),
+            ClientMessage::Hello { .. } => self.refuse(from, "already joined".into()),
         }
     }
 
-    /// Passes `from`'s chat message to everyone, numbered, or tells `from` why not.
-    fn chat(&mut self, from: PeerId, text: &str) {
-        let text = clean_chat(text);
-        let Some(member) = self.members.get_mut(&from).filter(|_| !text.is_empty()) else {
-            return;
-        };
-        let refusal = if text.chars().count() > limits::MAX_CHAT_CHARS {
-            format!("chat messages are limited to {} characters", limits::MAX_CHAT_CHARS)
-        } else if !member.allowance.chat(Instant::now()) {
-            format!(
-                "you are sending chat messages too fast (at most {} at once, {} a second); this one was not delivered",
-                limits::CHAT_BURST,
-                limits::CHATS_PER_SECOND
-            )
-        } else {
-            self.chat_seq += 1;
-            let chat = ServerMessage::Chat {
-                from,
-                name: member.name.clone(),
-                text,
-                sent_at_ms: crate::clock_ms(),
-                seq: self.chat_seq,
-            };
-            self.broadcast(&chat, None);
-            return;
-        };
-        self.send(from, ServerMessage::Error { message: refusal });
+    /// Tells `from` that what it sent was refused, and why.
+    fn refuse(&mut self, from: PeerId, message: String) {
+        self.send(from, ServerMessage::Error { message });
     }
 
-    /// Shows `from`'s reaction to everyone: one of the few allowed, as often as chat.
-    fn react(&mut self, from: PeerId, emoji: String) {
+    /// Passes `signal` from `from` on to `to`, within `from`'s allowance.
+    fn relay_signal(&mut self, from: PeerId, to: PeerId, signal: Signal) {
+        if to == from || !self.members.contains_key(&to) {
+            return self.refuse(from, format!("there is no other participant {to}"));
+        }
+        let allowed = self
+            .members
+            .get_mut(&from)
+            .map(|member| member.allowance.signal(to, &signal, Instant::now()));
+        match allowed {
+            Some(Ok(())) => self.send(to, ServerMessage::Signal { from, signal }),
+            Some(Err(refusal)) => self.refuse(from, refusal.to_string()),
+            None => {}
+        }
+    }
+
+    /// Takes `from`'s new media state: a share refused while another is on, a raised hand
+    /// numbered, and everyone told (later, merged, beyond its allowance).
+    fn media_state(&mut self, from: PeerId, mut media: MediaState) {
+        if media.screen
+            && let Some(refusal) = self.share_refusal(from)
+        {
+            media.screen = false;
+            self.send(from, refusal);
+        }
+        let Some(before) = self.members.get(&from).map(|member| member.media.hand) else {
+            return;
+        };
+        // Hands are numbered here, in the order they go up, whatever the client sent.
+        media.hand = match (before, media.hand) {
+            (Some(kept), Some(_)) => Some(kept),
+            (None, Some(_)) => {
+                self.hands_raised += 1;
+                Some(self.hands_raised)
+            }
+            (_, None) => None,
+        };
+        if media.hand != before {
+            // The one who raised it learns its place.
+            self.send(from, ServerMessage::MediaState { id: from, media });
+        }
         let Some(member) = self.members.get_mut(&from) else {
             return;
         };
-        let refusal = if !REACTIONS.contains(&emoji.as_str()) {
-            format!("a reaction is one of {}", REACTIONS.join(" "))
-        } else if !member.allowance.chat(Instant::now()) {
-            "you are reacting too fast; this one was not shown".to_owned()
+        member.media = media;
+        member.media_unsent = !member.allowance.media_state(Instant::now());
+        if member.media_unsent {
+            self.media_due
+                .get_or_insert_with(|| tokio::time::Instant::now() + MEDIA_STATE_DELAY);
         } else {
-            return self.broadcast(&ServerMessage::Reaction { from, emoji }, None);
-        };
-        self.send(from, ServerMessage::Error { message: refusal });
+            self.broadcast(&ServerMessage::MediaState { id: from, media }, Some(from));
+        }
     }
 
     /// True when `from` hosts; otherwise tells them that only the host may `what`.
     fn host_only(&mut self, from: PeerId, what: &str) -> bool {
         let host = self.members.get(&from).is_some_and(|member| member.is_host);
         if !host {
-            self.send(
-                from,
-                ServerMessage::Error {
-                    message: format!("only the host may {what}"),
-                },
-            );
+            self.refuse(from, format!("only the host may {what}"));
         }
         host
     }
@@ -641,15 +588,16 @@ impl Room {
         self.ended = true;
     }
 
-    /// Sends `message` to the host (and anyone else holding the host's token).
-    fn tell_hosts(&mut self, message: &ServerMessage) {
-        let hosts: Vec<PeerId> = self
+    /// Sends `message` to the host (and anyone else holding the host's token) and the
+    /// co-hosts.
+    fn tell_moderators(&mut self, message: &ServerMessage) {
+        let moderators: Vec<PeerId> = self
             .members
             .iter()
-            .filter(|(_, member)| member.is_host)
+            .filter(|(_, member)| member.moderates())
             .map(|(id, _)| *id)
             .collect();
-        for id in hosts {
+        for id in moderators {
             self.send(id, message.clone());
         }
     }

@@ -64,7 +64,15 @@ async fn a_host_that_falls_behind_is_waited_for_and_misses_nothing() {
     let chats = limits::CHAT_BURST as usize;
     let sending = async {
         for n in 0..chats {
-            say(&room, ada, ClientMessage::Chat { text: format!("{n}") }).await;
+            say(
+                &room,
+                ada,
+                ClientMessage::Chat {
+                    text: format!("{n}"),
+                    to: None,
+                },
+            )
+            .await;
         }
     };
     let reading = async {
@@ -96,7 +104,15 @@ async fn a_host_program_that_stops_reading_ends_the_meeting_for_everyone() {
     let (_grace, _grace_unread) = join(&room, "Grace", true, 2).await;
     let (ada, mut ada_sees) = join(&room, "Ada", false, OUTBOX_CAPACITY).await;
     for n in 0..4 {
-        say(&room, ada, ClientMessage::Chat { text: format!("{n}") }).await;
+        say(
+            &room,
+            ada,
+            ClientMessage::Chat {
+                text: format!("{n}"),
+                to: None,
+            },
+        )
+        .await;
     }
     let mut seen = Vec::new();
     loop {
@@ -119,7 +135,15 @@ async fn a_guest_that_does_not_read_is_dropped_and_nobody_else() {
     // Bob never reads: his outbox holds what it can and then he is too slow.
     let (bob, _bob_unread) = join(&room, "Bob", false, 2).await;
     for n in 0..3 {
-        say(&room, ada, ClientMessage::Chat { text: format!("{n}") }).await;
+        say(
+            &room,
+            ada,
+            ClientMessage::Chat {
+                text: format!("{n}"),
+                to: None,
+            },
+        )
+        .await;
     }
     let mut left = Vec::new();
     for sees in [&mut grace_sees, &mut ada_sees] {

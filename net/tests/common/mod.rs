@@ -159,3 +159,31 @@ pub async fn answer_from(server: &SignalingServer, source: Ipv4Addr, passcode: &
     let mut socket = hello_from(server, source, &hello("Someone", Some(passcode), None)).await;
     first_answer(&mut socket).await
 }
+
+/// Participant ids nobody has, for [`sent_so_far`]'s markers.
+static MARKERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(4_000_000_000);
+
+/// Everything the host has sent `who` so far (keep-alive traffic aside): `who` signals to a
+/// participant nobody is, and what arrives before the host's refusal was sent before it.
+/// Once another participant's own `sent_so_far` has returned, whatever the host did for
+/// what that one sent earlier is in here.
+pub async fn sent_so_far(who: &mut Joined) -> Vec<ServerMessage> {
+    let nobody = MARKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let marker = videomeet_net::protocol::Signal::Candidate {
+        candidate: String::new(),
+        sdp_mid: None,
+        sdp_mline_index: None,
+    };
+    who.client.send(ClientMessage::Signal {
+        to: nobody,
+        signal: marker,
+    });
+    let refusal = format!("there is no other participant {nobody}");
+    let mut seen = Vec::new();
+    loop {
+        match next(&mut who.events).await {
+            ServerMessage::Error { message } if message == refusal => return seen,
+            other => seen.push(other),
+        }
+    }
+}

@@ -355,7 +355,7 @@ impl MeetingScreen {
                     ui.toggle_value(&mut self.show_stats, "📊 Statistics")
                         .on_hover_text("Resolution, frame rate, bitrate, round-trip time and loss on every tile");
                     ui.toggle_value(&mut self.show_devices, "⚙ Devices").on_hover_text(
-                        "Switch camera, microphone or speaker; echo cancellation; mirroring; notifications",
+                        "Switch camera, microphone or speaker; echo cancellation; mirroring; notifications and sounds",
                     );
                 },
             );
@@ -437,7 +437,7 @@ impl MeetingScreen {
                     ui.separator();
                     self.web_page_info(ui, &page);
                 }
-                if self.hosting {
+                if self.moderating() {
                     ui.separator();
                     if ui
                         .checkbox(&mut self.locked, "Lock the meeting: nobody new can join")
@@ -445,6 +445,8 @@ impl MeetingScreen {
                     {
                         self.send(Command::LockMeeting(self.locked));
                     }
+                }
+                if self.hosting {
                     if ui
                         .checkbox(&mut self.ask_to_join, "Guests wait until I let them in")
                         .changed()
@@ -552,6 +554,9 @@ impl MeetingScreen {
                 ui.separator();
                 ui.checkbox(&mut settings.notifications, "Desktop notifications")
                     .on_hover_text("When someone joins or writes while this window is in the background");
+                ui.checkbox(&mut settings.play_sounds, "Play sounds").on_hover_text(
+                    "A short chime when someone joins or leaves, a message arrives or a guest asks to join",
+                );
                 for command in commands {
                     self.send(command);
                 }

@@ -4,10 +4,13 @@
 //! network or a device. Everything it knows comes through [`Event`]s, so tests drive it with
 //! a channel instead of a meeting.
 
+mod chat;
 mod confirm;
 mod controls;
-mod panels;
+mod moderated;
+mod people;
 mod quality;
+mod rename;
 mod share;
 mod tiles;
 mod waiting;
@@ -17,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 use tokio::sync::mpsc;
+use videomeet_media::audio::Cue;
 use videomeet_media::{DeviceList, MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::meeting::{Command, EndReason, Event, MeetingHandle, MeetingView};
-use videomeet_net::protocol::{LeaveReason, MediaState, PeerId, ViewSize};
+use videomeet_net::protocol::{LeaveReason, MediaDevice, MediaState, PeerId, ViewSize};
 
 use super::notify::Notice;
 use super::settings::Settings;
@@ -155,8 +159,18 @@ pub struct MeetingScreen {
     /// What happened lately, shown for a few seconds: who left, and problems.
     news: Vec<News>,
     draft: String,
+    /// Whom the next chat message goes to, privately; everyone when `None`.
+    chat_to: Option<PeerId>,
     /// The chat was just opened: its message field takes the keyboard.
     focus_chat: bool,
+    /// A host or co-host asked us to turn this on, and we have not answered.
+    asked: Option<(MediaDevice, PeerId)>,
+    /// The rename dialog is open, with the name being typed.
+    renaming: Option<String>,
+    /// The rename dialog just opened: its field takes the keyboard.
+    focus_rename: bool,
+    /// Sounds for what happened since the last frame, played if the settings allow.
+    cues: Vec<Cue>,
     /// Reactions on show, by whom, and since when.
     reactions: std::collections::HashMap<PeerId, (String, Instant)>,
     copied: Option<(&'static str, Instant)>,
@@ -213,7 +227,12 @@ impl MeetingScreen {
             active: None,
             news: Vec::new(),
             draft: String::new(),
+            chat_to: None,
             focus_chat: false,
+            asked: None,
+            renaming: None,
+            focus_rename: false,
+            cues: Vec::new(),
             reactions: std::collections::HashMap::new(),
             copied: None,
             devices,
@@ -285,14 +304,21 @@ impl MeetingScreen {
                     self.started = now.checked_sub(running).unwrap_or(self.started);
                 }
             }
-            Event::PeerJoined(info) if Some(info.id) != self.view.you && self.caught_up && !focused => {
-                self.notices.push(Notice {
-                    summary: format!("{} joined {}", info.name, self.title),
-                    body: String::new(),
-                });
+            Event::PeerJoined(info) if Some(info.id) != self.view.you && self.caught_up => {
+                self.cues.push(Cue::Joined);
+                if !focused {
+                    self.notices.push(Notice {
+                        summary: format!("{} joined {}", info.name, self.title),
+                        body: String::new(),
+                    });
+                }
             }
             Event::PeerLeft { id, reason } => {
+                if self.chat_to == Some(*id) {
+                    self.chat_to = None;
+                }
                 if let Some(person) = self.view.people.get(id) {
+                    self.cues.push(Cue::Left);
                     let name = &person.info.name;
                     let text = match reason {
                         LeaveReason::Left => format!("{name} left."),
@@ -310,6 +336,9 @@ impl MeetingScreen {
             }
             Event::Sharing(name) => self.my_media.screen = name.is_some(),
             Event::Chat { from, name, text, .. } if Some(*from) != self.view.you => {
+                if self.caught_up {
+                    self.cues.push(Cue::Message);
+                }
                 if self.panel != Some(Panel::Chat) {
                     self.unread += 1;
                 }
@@ -321,12 +350,21 @@ impl MeetingScreen {
                 }
             }
             Event::MediaState { id, media } if Some(*id) == self.view.you => self.my_media = *media,
-            Event::Knocking { name, .. } if !focused => {
-                self.notices.push(Notice {
-                    summary: format!("{name} asks to join {}", self.title),
-                    body: "Let them in or turn them away in the meeting window.".into(),
-                });
+            Event::Knocking { name, .. } => {
+                if self.caught_up {
+                    self.cues.push(Cue::Knock);
+                }
+                if !focused {
+                    self.notices.push(Notice {
+                        summary: format!("{name} asks to join {}", self.title),
+                        body: "Let them in or turn them away in the meeting window.".into(),
+                    });
+                }
             }
+            Event::TurnedOff { .. } | Event::AskedToTurnOn { .. } | Event::Cohost { .. } => {
+                self.on_moderated(&event, now);
+            }
+            Event::Renamed { id, name } if Some(*id) == self.view.you => self.my_name.clone_from(name),
             Event::Reaction { from, emoji } => drop(self.reactions.insert(*from, (emoji.clone(), now))),
             Event::Problem(problem) => self.tell(problem.to_string(), true, now),
             Event::Ended(reason) => drop(self.ended.get_or_insert_with(|| reason.to_string())),
@@ -384,10 +422,26 @@ impl MeetingScreen {
     }
 
     fn send_chat(&mut self) {
-        let text = self.draft.trim();
-        if !text.is_empty() {
-            self.send(Command::Chat(text.to_owned()));
-            self.draft.clear();
+        let text = self.draft.trim().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        self.send(match self.chat_to {
+            Some(to) => Command::PrivateChat { to, text },
+            None => Command::Chat(text),
+        });
+        self.draft.clear();
+    }
+
+    /// Plays the latest sound due, if `settings` allow sounds (one at a time: a newer one
+    /// cuts an older one short anyway).
+    fn play_cues(&mut self, settings: &Settings) {
+        let latest = self.cues.pop();
+        self.cues.clear();
+        if settings.play_sounds
+            && let Some(cue) = latest
+        {
+            self.send(Command::PlayCue(cue));
         }
     }
 
@@ -450,6 +504,9 @@ impl MeetingScreen {
         }
         self.share_picker_window(ui.ctx());
         self.confirm_window(ui.ctx());
+        self.asked_window(ui.ctx());
+        self.rename_window(ui.ctx(), settings);
+        self.play_cues(settings);
         // Others' video wakes the screen as it arrives; our own picture does not, so it is
         // refreshed at its frame rate only when no other video is coming in. Level meters and
         // the speaker frame follow the sound ten times a second.

@@ -38,6 +38,7 @@ struct TileView {
     camera_on: bool,
     mic_on: bool,
     host: bool,
+    cohost: bool,
     /// Their connection broke and is being restored.
     reconnecting: bool,
     /// Their hand is up.
@@ -62,6 +63,7 @@ impl MeetingScreen {
             camera_on: self.my_media.camera,
             mic_on: self.my_media.mic,
             host: self.hosting,
+            cohost: self.view.cohost,
             reconnecting: false,
             hand: self.my_media.hand.is_some(),
             reaction: self.reaction_of(self.view.you),
@@ -77,6 +79,7 @@ impl MeetingScreen {
             camera_on: person.info.media.camera,
             mic_on: person.info.media.mic,
             host: person.info.is_host,
+            cohost: person.info.cohost,
             reconnecting: person.reconnecting,
             hand: person.info.media.hand.is_some(),
             reaction: self.reaction_of(Some(person.info.id)),
@@ -126,6 +129,7 @@ impl MeetingScreen {
                 camera_on: true,
                 mic_on: true,
                 host: false,
+                cohost: false,
                 reconnecting: false,
                 hand: false,
                 reaction: None,
@@ -199,6 +203,13 @@ impl MeetingScreen {
                         .clicked()
                     {
                         self.hide_self_view();
+                    }
+                    if ui
+                        .button("Rename…")
+                        .on_hover_text("Change your name in this meeting")
+                        .clicked()
+                    {
+                        self.open_rename();
                     }
                 });
             }
@@ -452,10 +463,14 @@ fn tile_label(view: &TileView, pinned: bool) -> String {
     format!("Video of {}{}{pinned}", view.name, view.suffix)
 }
 
-/// The words on a tile's name label: the muted sign, the name, and the host and
+/// The words on a tile's name label: the muted sign, the name, and the host, co-host and
 /// reconnecting marks.
 fn caption(view: &TileView) -> String {
-    let host = if view.host { " · host" } else { "" };
+    let host = match (view.host, view.cohost) {
+        (true, _) => " · host",
+        (false, true) => " · co-host",
+        (false, false) => "",
+    };
     let muted = if view.mic_on { "" } else { "🔇 " };
     let hand = if view.hand { "✋ " } else { "" };
     let reconnecting = if view.reconnecting { " · reconnecting…" } else { "" };
