@@ -71,6 +71,17 @@ const EXPECT_RENDERER: &str = "VIDEOMEET_EXPECT_RENDERER";
 
 /// Compares with the stored screenshot: exactly on the renderer it was made with; on
 /// another one loosely, and says so (or fails, where [`EXPECT_RENDERER`] is set).
+/// Snapshots `name` in the dark theme and `name_light` in the light one, then goes back
+/// to dark.
+fn snapshot_in_both_themes<State>(harness: &mut Harness<'_, State>, name: &str) {
+    snapshot(harness, name);
+    harness.ctx.set_theme(egui::Theme::Light);
+    harness.run();
+    snapshot(harness, &format!("{name}_light"));
+    harness.ctx.set_theme(egui::Theme::Dark);
+    harness.run();
+}
+
 fn snapshot<State>(harness: &mut Harness<'_, State>, name: &str) {
     let renderer = RENDERER.get().map_or("an unknown renderer", String::as_str);
     let options = egui_kittest::SnapshotOptions::new();
@@ -417,7 +428,7 @@ fn setup_shows_devices_asks_for_the_passcode_and_starts() {
         state,
     );
     harness.run();
-    snapshot(&mut harness, "setup");
+    snapshot_in_both_themes(&mut harness, "setup");
     // The remembered microphone is chosen; the missing camera is said plainly.
     harness.get_by_label("No camera found");
     assert_eq!(harness.state().setup.microphone, Some(MicrophoneChoice::Silence));
@@ -1222,6 +1233,7 @@ fn alone_in_the_meeting_the_tiles_offer_the_link_to_invite_others() {
     send(&events, joined());
     harness.run();
     harness.get_by_label("You are the only one here");
+    snapshot_in_both_themes(&mut harness, "meeting_invite");
     let card = harness.get_by_label("Copy link").rect();
     for shown in ["videomeet://192.168.1.20:47800/ABCD2345", "ABCD2345", "tea for two"] {
         assert!(harness.query_by_label(shown).is_some(), "{shown:?} on the card");
@@ -1678,6 +1690,20 @@ fn hands_are_raised_shown_in_order_and_lowered_by_the_host() {
         "raised hands come first"
     );
     harness.get_by_label("✋ 1");
+    // Names and buttons share the panel's width without drawing over each other.
+    for name in ["Alan Turing", "Grace Hopper", "Barbara Liskov"] {
+        // The People panel's, on the right (a tile's caption may say the same).
+        let label = harness
+            .get_all_by_label(name)
+            .map(|node| node.rect())
+            .max_by(|a, b| a.min.x.total_cmp(&b.min.x))
+            .expect("listed");
+        let at_the_end = ["More", "Lower hand", "🎤", "🔇", "📷"];
+        for sign in at_the_end.iter().flat_map(|text| harness.query_all_by_label(text)) {
+            assert!(!sign.rect().intersects(label), "{name} at {label:?} under {sign:?}");
+        }
+    }
+    snapshot_in_both_themes(&mut harness, "meeting_hands");
     // The host lowers a hand; a button (or Alt+Y) raises ours.
     harness.get_all_by_label("Lower hand").next().unwrap().click();
     harness.run();

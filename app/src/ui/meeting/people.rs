@@ -85,16 +85,21 @@ impl MeetingScreen {
         let mut actions = Vec::new();
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             for row in self.rows() {
+                // The buttons and signs at the end first; the name takes what is left and is
+                // cut short rather than drawn under them in a narrow panel.
                 ui.horizontal(|ui| {
-                    person_ui(ui, &row);
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         self.actions_ui(ui, &row, &mut actions);
                         media_ui(ui, row.media);
+                        ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                            person_ui(ui, &row);
+                        });
                     });
                 });
                 if row.id.is_none() {
                     rename_ui(ui, &mut actions);
                 }
+                self.lower_hand_ui(ui, &row, &mut actions);
                 self.path_ui(ui, &row);
             }
         });
@@ -130,9 +135,19 @@ impl MeetingScreen {
         })
         .response
         .on_hover_text(format!("What you can do about {}", row.name));
-        if self.moderating() && row.media.hand.is_some() && ui.small_button("Lower hand").clicked() {
-            actions.push(Action::Send(Command::LowerHand(id)));
-        }
+    }
+
+    /// Under another's line while their hand is up, for a host or co-host: Lower hand.
+    fn lower_hand_ui(&self, ui: &mut egui::Ui, row: &Row, actions: &mut Vec<Action>) {
+        let Some(id) = row.id.filter(|_| self.moderating() && row.media.hand.is_some()) else {
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.add_space(32.0);
+            if ui.small_button("Lower hand").clicked() {
+                actions.push(Action::Send(Command::LowerHand(id)));
+            }
+        });
     }
 
     /// What a host or co-host may do about participant `id` of `row`, as menu entries: turn
@@ -213,7 +228,8 @@ impl MeetingScreen {
     }
 }
 
-/// The start of `row`: initials, name, and the marks for host, co-host, browser and hand.
+/// The start of `row`: initials, a raised hand's place, the name, and the marks for host,
+/// co-host and browser.
 fn person_ui(ui: &mut egui::Ui, row: &Row) {
     let (circle, _) = ui.allocate_exact_size(egui::vec2(24.0, 24.0), egui::Sense::hover());
     ui.painter()
@@ -225,7 +241,11 @@ fn person_ui(ui: &mut egui::Ui, row: &Row) {
         egui::FontId::proportional(10.0),
         egui::Color32::WHITE,
     );
-    ui.label(format!("{}{}", row.name, row.suffix));
+    if let Some(place) = row.media.hand {
+        ui.label(egui::RichText::new(format!("✋ {place}")).color(style::readable(ui, style::WARNING)))
+            .on_hover_text("Hand raised; the number is its place in the order hands went up");
+    }
+    ui.add(egui::Label::new(format!("{}{}", row.name, row.suffix)).truncate());
     for (shown, mark) in [(row.host, "host"), (row.cohost, "co-host")] {
         if shown {
             ui.label(
@@ -238,10 +258,6 @@ fn person_ui(ui: &mut egui::Ui, row: &Row) {
     if row.browser {
         ui.label(egui::RichText::new("browser").small().weak())
             .on_hover_text("Joined from a web browser, by the meeting's browser link");
-    }
-    if let Some(place) = row.media.hand {
-        ui.label(egui::RichText::new(format!("✋ {place}")).color(style::readable(ui, style::WARNING)))
-            .on_hover_text("Hand raised; the number is its place in the order hands went up");
     }
 }
 
