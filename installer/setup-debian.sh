@@ -21,9 +21,10 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
     xvfb x11-utils imagemagick mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
     # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb
     shellcheck python3-venv desktop-file-utils
-    # the browser that joins a meeting in app/tests/browser_guest.rs (and that
-    # `videomeet bench` compares with)
-    chromium
+    # the browsers that join meetings through the guest page in app/tests/browser_guest.rs
+    # (Chromium, which `videomeet bench` also compares with) and browser_guest_firefox.rs,
+    # and NSS's certutil, with which Firefox's test profile trusts the host's certificate
+    chromium firefox-esr libnss3-tools
   )
 fi
 if [[ "${1:-}" == "--bench" ]]; then

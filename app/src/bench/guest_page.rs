@@ -143,8 +143,7 @@ impl Browser {
         let mut command = Command::new("chromium");
         command
             .args(headless_chromium::flags(fps))
-            // The host's own certificate, which a guest accepts once at the warning.
-            .arg("--ignore-certificate-errors")
+            .arg(headless_chromium::ACCEPT_HOST_CERTIFICATE)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(format!("{page}?name={name}&join=1"));
         let watched = Watched::spawn("chromium", command, true)?;
@@ -201,6 +200,8 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Chromium writes into its profile until it is gone: stopped first, then removed.
+        self.watched.stop();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

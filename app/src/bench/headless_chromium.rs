@@ -1,8 +1,12 @@
 //! How Video Meet runs Debian's Chromium without a window, shared by `videomeet bench`
-//! (`app/src/bench/chromium.rs`) and the browser guest test (`app/tests/browser_guest.rs`):
-//! its flags, and a page's reports read back from its log.
+//! (`app/src/bench/chromium.rs`) and the browser guest tests (`app/tests/browser/`): its
+//! flags, and a page's reports read back from its log.
 
 use serde_json::Value;
+
+/// Accepts the host's own certificate for its guest page, which no authority vouches for,
+/// as a guest does by clicking through the browser's warning once.
+pub const ACCEPT_HOST_CERTIFICATE: &str = "--ignore-certificate-errors";
 
 /// Headless, with a fake camera (a moving test pattern at `camera_fps` pictures a second),
 /// microphone (a short 400 Hz beep every half second) and screen (`getDisplayMedia` gets a

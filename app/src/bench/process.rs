@@ -119,11 +119,18 @@ impl Watched {
     }
 }
 
-impl Drop for Watched {
-    fn drop(&mut self) {
+impl Watched {
+    /// Stops the process now, and waits until it is gone (what dropping it does too).
+    pub fn stop(&mut self) {
         // Killing a process that already ended fails harmlessly.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -3,10 +3,11 @@
 // WebSocket to the host's program and WebRTC media connections (one to each participant,
 // or one to the host when the host forwards everyone's media).
 //
-// Test hooks in the query, harmless for users: name= (prefilled), join=1 (join at once),
-// share_after=N (share the screen N seconds after the first media connection is up),
-// signal=HOST:PORT (signal over ws://HOST:PORT/ instead of this page's own origin). The
-// page logs what it sees as `videomeet-guest {json}` console lines, read by the tests.
+// Test hooks in the query, harmless for users: name= and passcode= (prefilled), join=1
+// (join at once), share_after=N (share the screen N seconds after the first media
+// connection is up), signal=HOST:PORT (signal over ws://HOST:PORT/ instead of this page's
+// own origin). The page logs what it sees as `videomeet-guest {json}` console lines, read
+// by the tests.
 
 const PROTOCOL_VERSION = 1;
 const PING_EVERY_MS = 2000;
@@ -64,6 +65,7 @@ const LEFT_REASONS = {
 const query = new URLSearchParams(location.search);
 const testHooks = {
   name: query.get("name"),
+  passcode: query.get("passcode"),
   joinAtOnce: query.get("join") === "1",
   shareAfterSeconds: query.has("share_after") ? Number(query.get("share_after")) : null,
   signalAddress: query.get("signal"),
@@ -1643,7 +1645,9 @@ function showChat(message) {
     const to = message.to === meeting.you ? "to you" : `to ${personName(message.to)}`;
     header.append(element("span", "chat-private", `privately, ${to}`));
   }
-  item.append(header, element("p", "chat-text", message.text));
+  const text = element("p", "chat-text", message.text);
+  item.append(header, text);
+  report({ event: "chat", from: message.from, name: message.name, text: text.textContent, private: Number.isInteger(message.to) });
   const log = $("chat-log");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   log.append(item);
@@ -1834,6 +1838,10 @@ async function start() {
     // No storage: nothing remembered.
   }
   $("name-input").value = testHooks.name || remembered;
+  if (testHooks.passcode !== null) {
+    $("passcode-row").hidden = false;
+    $("passcode-input").value = testHooks.passcode;
+  }
   setPhase("lobby");
   if (!speaksH264) {
     $("device-message").textContent = "This browser has no H.264 video, which Video Meet uses: you will join with sound only.";
