@@ -50,6 +50,33 @@ for size in 16x16 32x32 48x48 64x64 128x128 256x256 512x512; do
 done
 [[ -f "/usr/share/icons/hicolor/scalable/apps/$icon.svg" ]] || fail "no scalable icon named $icon"
 
+# videomeet:// links open with the installed program, and a clicked link reaches the window
+# already open (a second program hands it over and ends).
+handler="$(xdg-mime query default x-scheme-handler/videomeet)"
+[[ "$handler" == "videomeet.desktop" ]] || fail "videomeet:// links open with '$handler', not videomeet.desktop"
+if [[ -n "${DISPLAY:-}" ]]; then
+  config="$(mktemp -d)"
+  window_log="$config/window.log"
+  VIDEOMEET_CONFIG_DIR="$config" /usr/bin/videomeet 2>"$window_log" &
+  window=$!
+  for _ in $(seq 100); do
+    grep -q "first frame shown" "$window_log" && break
+    sleep 0.2
+  done
+  link="videomeet://127.0.0.1:47800/ABCD2345"
+  VIDEOMEET_CONFIG_DIR="$config" timeout 20 xdg-open "$link" || fail "xdg-open $link failed"
+  for _ in $(seq 50); do
+    grep -q "opening the meeting a link names" "$window_log" && break
+    sleep 0.2
+  done
+  kill "$window" 2>/dev/null || true
+  wait "$window" 2>/dev/null || true
+  grep -q "opening the meeting a link names.*$link" "$window_log" ||
+    fail "the open window did not get the clicked link; its log: $(tail -5 "$window_log")"
+  rm -rf "$config"
+  echo "Links: xdg-open $link reached the open window"
+fi
+
 mapfile -t files < <(dpkg-query -L "$package" | while read -r path; do [[ -f "$path" ]] && echo "$path"; done)
 remove
 status="$(dpkg-query -W -f '${Status}' "$package" 2>/dev/null || true)"

@@ -19,8 +19,9 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
     # a display without a screen (and screenshots of it), software Vulkan, and a sound
     # server with virtual devices
     xvfb x11-utils imagemagick mesa-vulkan-drivers pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
-    # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb
-    shellcheck python3-venv desktop-file-utils
+    # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb (its
+    # menu entry, and the link type it registers)
+    shellcheck python3-venv desktop-file-utils xdg-utils
     # the browsers that join meetings through the guest page in app/tests/browser_guest.rs
     # (Chromium, which `videomeet bench` also compares with) and browser_guest_firefox.rs,
     # and NSS's certutil, with which Firefox's test profile trusts the host's certificate

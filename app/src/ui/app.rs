@@ -130,6 +130,7 @@ impl App {
     /// Opens the setup screen of the meeting `target` names, as a clicked link does: the
     /// user's own name and devices, joined once they say so.
     pub fn open_link(&mut self, ctx: &egui::Context, target: videomeet_net::JoinTarget) {
+        tracing::info!(link = %target, "opening the meeting a link names");
         let title = target.authority();
         self.go_to_setup(
             ctx,
