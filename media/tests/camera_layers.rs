@@ -106,26 +106,42 @@ fn a_layer_nobody_wants_is_never_encoded() {
     control.wanted.set(LayerSet::of(&[Layer::Full, Layer::Quarter]));
     let mut camera = Camera::new();
     let mut quarter = H264Decoder::new().unwrap();
+    // At its sixteenth of the bits, the quarter layer's rate control may skip a picture or
+    // two after its keyframe (it sends 27 of the first 30, then all).
+    let mut quarters = 0;
     for _ in 0..10 {
         let (counter, delivered) = camera.next(&mut encoder);
-        assert_eq!(layers(&delivered), [Layer::Full, Layer::Quarter], "picture {counter}");
-        decode(&mut quarter, Layer::Quarter, &delivered[1].1, counter);
+        assert_eq!(layers(&delivered)[0], Layer::Full, "picture {counter}");
+        if let Some((_, encoded)) = delivered.iter().find(|(layer, _)| *layer == Layer::Quarter) {
+            decode(&mut quarter, Layer::Quarter, encoded, counter);
+            quarters += 1;
+        }
     }
+    assert!(quarters >= 7, "{quarters} quarter pictures of 10");
     let encodes = |layer| control.stats().encodes(layer);
     assert_eq!(encodes(Layer::Half), 0, "the half layer was encoded");
     // Nobody watches large any more: the full layer stops with the next picture, while the
     // quarter layer goes on in the same stream.
     control.wanted.want(Layer::Full, false);
     let full_encodes = encodes(Layer::Full);
+    let mut quarters = 0;
     for _ in 0..10 {
         let (counter, delivered) = camera.next(&mut encoder);
+        if delivered.is_empty() {
+            continue; // skipped by rate control, as above
+        }
         assert_eq!(layers(&delivered), [Layer::Quarter], "picture {counter}");
         assert!(
             !delivered[0].1.keyframe,
             "picture {counter}: the quarter layer restarted"
         );
         decode(&mut quarter, Layer::Quarter, &delivered[0].1, counter);
+        quarters += 1;
     }
+    assert!(
+        quarters >= 7,
+        "{quarters} quarter pictures of 10 without the full layer"
+    );
     assert_eq!(
         encodes(Layer::Full),
         full_encodes,
@@ -183,7 +199,7 @@ fn each_layer_has_its_own_keyframe_request_and_bitrate() {
     let control = encoder.control().clone();
     let bitrates = Layer::ALL.map(|layer| control.layer(layer).bitrate.get());
     let full = config.bitrate_bps;
-    assert_eq!(bitrates, [full, full / 4, full / 8], "default split");
+    assert_eq!(bitrates, [full, full / 4, full / 16], "default split");
     assert_eq!(control.bitrate.get(), full, "the camera's bitrate is the full layer's");
     control.wanted.set(LayerSet::ALL);
     let mut camera = Camera::new();
