@@ -217,6 +217,7 @@ fn print_event(event: &Event) {
         } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms, "to": to}),
         Event::Renamed { id, name } => json!({"event": "renamed", "id": id, "name": name}),
         Event::Cohost { id, cohost } => json!({"event": "cohost", "id": id, "cohost": cohost}),
+        Event::Locked(locked) => json!({"event": "locked", "locked": locked}),
         Event::TurnedOff { device, by } => json!({"event": "turned_off", "device": device, "by": by}),
         Event::AskedToTurnOn { device, by } => json!({"event": "asked_to_turn_on", "device": device, "by": by}),
         Event::MediaState { id, media } => json!({"event": "media_state", "id": id, "media": media}),

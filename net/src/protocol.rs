@@ -543,6 +543,12 @@ pub enum ServerMessage {
         /// Their name now.
         name: String,
     },
+    /// The meeting was locked or unlocked: told to the host and co-hosts (who may change
+    /// it) whenever it changes, and to a new co-host at once.
+    Locked {
+        /// Nobody new may join.
+        locked: bool,
+    },
     /// A participant became a co-host, or is no longer one.
     Cohost {
         /// Who.

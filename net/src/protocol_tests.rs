@@ -135,6 +135,10 @@ fn moderation_renames_and_private_chat_have_the_documented_shape() {
             ServerMessage::Cohost { id: 2, cohost: true }.to_json(),
             r#"{"type":"cohost","id":2,"cohost":true}"#,
         ),
+        (
+            ServerMessage::Locked { locked: true }.to_json(),
+            r#"{"type":"locked","locked":true}"#,
+        ),
     ];
     for (actual, documented) in shapes {
         assert_eq!(actual, documented);

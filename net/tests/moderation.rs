@@ -397,3 +397,42 @@ async fn a_cohost_lets_guests_in_and_mutes_but_cannot_touch_the_host_and_loses_i
     host.client.send(ClientMessage::Admit { knock: dave_knock });
     dave.await.unwrap().expect("the host lets Dave in");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_and_cohosts_are_told_whether_the_meeting_is_locked() {
+    let (server, mut host) = host(None).await;
+    let mut ada = guest_from(&server, "Ada", media(true, true, false), ADA).await;
+    let mut bob = guest_from(&server, "Bob", media(true, true, false), BOB).await;
+    host.client.send(ClientMessage::LockMeeting { locked: true });
+    assert!(
+        sent_so_far(&mut host)
+            .await
+            .contains(&ServerMessage::Locked { locked: true }),
+        "the host's own lock, confirmed"
+    );
+    // A new co-host learns the state at once, so its window shows it right.
+    host.client.send(ClientMessage::MakeCohost {
+        id: ada.you,
+        cohost: true,
+    });
+    sent_so_far(&mut host).await;
+    let ada_seen = sent_so_far(&mut ada).await;
+    assert!(
+        ada_seen.contains(&ServerMessage::Locked { locked: true }),
+        "{ada_seen:?}"
+    );
+    // The co-host unlocks: the host hears it; a guest who may not change it hears nothing.
+    ada.client.send(ClientMessage::LockMeeting { locked: false });
+    assert!(
+        sent_so_far(&mut host)
+            .await
+            .contains(&ServerMessage::Locked { locked: false })
+    );
+    let bob_seen = sent_so_far(&mut bob).await;
+    assert!(
+        !bob_seen
+            .iter()
+            .any(|message| matches!(message, ServerMessage::Locked { .. })),
+        "{bob_seen:?}"
+    );
+}

@@ -268,6 +268,8 @@ pub enum Event {
         /// Their name now.
         name: String,
     },
+    /// Hosting or a co-host: the meeting was locked (true) or unlocked, by us or another.
+    Locked(bool),
     /// A participant (we too) became a co-host, or is no longer one.
     Cohost {
         /// Who.

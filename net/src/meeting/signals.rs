@@ -92,6 +92,7 @@ impl Actor {
             }),
             ServerMessage::Renamed { id, name } => self.emit(Event::Renamed { id, name }),
             ServerMessage::Cohost { id, cohost } => self.emit(Event::Cohost { id, cohost }),
+            ServerMessage::Locked { locked } => self.emit(Event::Locked(locked)),
             ServerMessage::TurnedOff { device, by } => self.turned_off(device, by).await,
             ServerMessage::AskedToTurnOn { device, by } => self.emit(Event::AskedToTurnOn { device, by }),
             ServerMessage::MediaState { id, media } => {

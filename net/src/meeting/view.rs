@@ -86,6 +86,8 @@ pub struct MeetingView {
     pub name: Option<String>,
     /// We are a co-host: we may moderate.
     pub cohost: bool,
+    /// Hosting or a co-host: the meeting is locked, as the host last said.
+    pub locked: bool,
     /// Everyone else in the meeting.
     pub people: BTreeMap<PeerId, Person>,
     /// Who left, and why, in order.
@@ -164,6 +166,7 @@ impl MeetingView {
             }),
             Event::Renamed { id, name } => self.rename(*id, name),
             Event::Cohost { id, cohost } if Some(*id) == self.you => self.cohost = *cohost,
+            Event::Locked(locked) => self.locked = *locked,
             Event::Cohost { id, cohost } => {
                 if let Some(person) = self.people.get_mut(id) {
                     person.info.cohost = *cohost;

@@ -417,6 +417,7 @@ impl Room {
                     if locked {
                         self.turn_away_waiting(DenyReason::Locked);
                     }
+                    self.tell_moderators(&ServerMessage::Locked { locked });
                 }
             }
             ClientMessage::AskToJoin { required } => {

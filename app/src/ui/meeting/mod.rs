@@ -365,6 +365,8 @@ impl MeetingScreen {
                 self.on_moderated(&event, now);
             }
             Event::Renamed { id, name } if Some(*id) == self.view.you => self.my_name.clone_from(name),
+            // The checkbox in Meeting info follows the meeting, whoever locked it.
+            Event::Locked(locked) => self.locked = *locked,
             Event::Reaction { from, emoji } => drop(self.reactions.insert(*from, (emoji.clone(), now))),
             Event::Problem(problem) => self.tell(problem.to_string(), true, now),
             Event::Ended(reason) => drop(self.ended.get_or_insert_with(|| reason.to_string())),

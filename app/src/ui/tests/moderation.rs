@@ -3,7 +3,7 @@
 
 use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use videomeet_media::audio::Cue;
 use videomeet_net::meeting::{Command, Event};
 use videomeet_net::protocol::{MediaDevice, MediaState};
@@ -124,6 +124,18 @@ fn a_guest_moderates_only_once_made_a_co_host_and_never_the_host() {
     harness.run();
     harness.get_by_label("You are a co-host now: you can let guests in, mute and remove others.");
     on_tile(&harness, "Ada Lovelace (you)", "Ada Lovelace (you) · co-host");
+    // The meeting is locked, by the host before or by anyone now: Meeting info says so.
+    send(&events, Event::Locked(true));
+    harness.get_by_label("ℹ Meeting info").click();
+    harness.run();
+    let lock = harness.get_by_label("Lock the meeting: nobody new can join");
+    assert_eq!(
+        lock.accesskit_node().toggled(),
+        Some(eframe::egui::accesskit::Toggled::True),
+        "shown unlocked"
+    );
+    harness.get_by_label("ℹ Meeting info").click();
+    harness.run();
     // The host's menu: only asking; no co-host rights to give, no removing.
     harness
         .get_all_by_label("More")

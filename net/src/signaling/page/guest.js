@@ -1338,6 +1338,8 @@ const hostMessages = {
     }
     showPeople();
   },
+  // Told to co-hosts; this page has no lock control, so there is nothing to show.
+  locked() {},
   cohost(message) {
     if (message.id === meeting.you) {
       toast(message.cohost ? "The host made you a co-host." : "You are no longer a co-host.");

@@ -105,6 +105,8 @@ impl Room {
         self.broadcast(&ServerMessage::Cohost { id, cohost }, None);
         if cohost {
             self.tell_of_knocks(id);
+            let locked = self.locked;
+            self.send(id, ServerMessage::Locked { locked });
         } else {
             let tickets: Vec<_> = self.knocks.keys().copied().collect();
             for knock in tickets {
