@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::figures::round1;
-use super::process::{Watched, cpu_time_of, process_tree, pss_bytes_of, rss_bytes_of};
+use super::process::{Watched, process_tree, pss_bytes_of, rss_bytes_of, tree_cpu};
 
 /// The page: two peer connections in one tab sending to each other.
 const PAGE: &str = include_str!("../../bench/call.html");
@@ -157,14 +157,6 @@ fn wait_for_pictures(browser: &Watched) -> anyhow::Result<()> {
 /// `[...:INFO:CONSOLE(12)] "videomeet-bench {...}", source: file:///... (12)`.
 fn report_in(line: &str) -> Option<Value> {
     super::headless_chromium::page_report(line, "videomeet-bench")
-}
-
-/// CPU time of a process and its descendants alive now.
-fn tree_cpu(root: u32) -> Duration {
-    process_tree(root)
-        .into_iter()
-        .filter_map(|pid| cpu_time_of(pid).ok())
-        .sum()
 }
 
 /// A new empty folder for the page and the browser profile.

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::figures::{Spread, round1};
 use super::headless_chromium;
-use super::process::{Watched, cpu_time_of, process_tree};
+use super::process::{Watched, tree_cpu};
 
 /// How long one join may take before the run is called broken.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,12 +71,7 @@ pub fn run(
         .arg("--version")
         .output()
         .context("Chromium is not installed (Debian: apt install chromium)")?;
-    let flags = [
-        "--size".to_owned(),
-        size.to_owned(),
-        "--fps".to_owned(),
-        fps.to_string(),
-    ];
+    let flags = super::picture_flags(size, fps);
     let host = super::start_host(exe, "Host", &flags)?;
     let (_, joined) = host.wait_for_event("its meeting", super::HOST_TIMEOUT, |event| event["event"] == "joined")?;
     let page = joined["web_page"]["link"]
@@ -112,7 +107,7 @@ pub fn run(
     })?;
 
     // The Video Meet guest sends what the browser's camera sent, so both do the same work.
-    let guest_flags = ["--size".to_owned(), sends.clone(), "--fps".to_owned(), fps.to_string()];
+    let guest_flags = super::picture_flags(&sends, fps);
     let guest = super::start_guest(exe, "Guest", &link, &guest_flags)?;
     guest.wait_for_event("its first picture", JOIN_TIMEOUT, |event| {
         event["event"] == "first_frame"
@@ -278,14 +273,6 @@ fn rate(counts: &[(Instant, f64)]) -> f64 {
         (Some((t0, f0)), Some((t1, f1))) if t1 > t0 => (f1 - f0) / (*t1 - *t0).as_secs_f64(),
         _ => 0.0,
     }
-}
-
-/// CPU time of a process and its descendants alive now.
-fn tree_cpu(root: u32) -> Duration {
-    process_tree(root)
-        .into_iter()
-        .filter_map(|pid| cpu_time_of(pid).ok())
-        .sum()
 }
 
 #[cfg(test)]

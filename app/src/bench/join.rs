@@ -41,12 +41,7 @@ const STEPS: [(&str, &str); 4] = [
 /// Runs `joins` joins against one host sending `size` pictures at `fps`.
 pub fn run(exe: &std::path::Path, size: &str, fps: u32, joins: usize) -> anyhow::Result<JoinResult> {
     anyhow::ensure!(joins >= 1, "--joins must be at least 1");
-    let flags = [
-        "--size".to_owned(),
-        size.to_owned(),
-        "--fps".to_owned(),
-        fps.to_string(),
-    ];
+    let flags = super::picture_flags(size, fps);
     let host = super::start_host(exe, "Host", &flags)?;
     let link = super::link_of(&host)?;
     let mut from_command = Vec::new();

@@ -240,6 +240,16 @@ fn parse_size(size: &str) -> anyhow::Result<(u32, u32)> {
         .with_context(|| format!("\"{size}\" is not a picture size like 1280x720"))
 }
 
+/// The flags that make a headless participant send `size` pictures at `fps`.
+fn picture_flags(size: &str, fps: u32) -> [String; 4] {
+    [
+        "--size".to_owned(),
+        size.to_owned(),
+        "--fps".to_owned(),
+        fps.to_string(),
+    ]
+}
+
 /// Starts `videomeet host --headless` on a free port, not announced on the network.
 fn start_host(exe: &Path, name: &str, flags: &[String]) -> anyhow::Result<Watched> {
     let mut command = Command::new(exe);

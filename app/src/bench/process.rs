@@ -134,6 +134,14 @@ impl Drop for Watched {
     }
 }
 
+/// CPU time of a process and its descendants alive now (a browser's many processes).
+pub fn tree_cpu(root: u32) -> Duration {
+    process_tree(root)
+        .into_iter()
+        .filter_map(|pid| cpu_time_of(pid).ok())
+        .sum()
+}
+
 /// User plus system CPU time of a process so far.
 pub fn cpu_time_of(pid: u32) -> anyhow::Result<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
