@@ -202,15 +202,23 @@ fn a_headless_host_moderates_and_a_guest_renames_and_writes_privately() {
     );
     let asked = ada.next("the host asking", |e| e["event"] == "asked_to_turn_on");
     assert_eq!((&asked["device"], &asked["by"]), (&"mic".into(), &grace), "{asked}");
-    assert_eq!(
-        host.ask(&format!(r#"{{"command":"make_cohost","id":{ada_id},"cohost":true}}"#))["ok"],
-        true
-    );
-    for program in [&ada, &host] {
-        program.next("Ada a co-host", |e| {
-            e["event"] == "cohost" && e["id"] == ada_id && e["cohost"] == true
+    // The host may print the news before its answer to the command: either order.
+    let make_cohost = format!(r#"{{"command":"make_cohost","id":{ada_id},"cohost":true}}"#);
+    host.say(&make_cohost);
+    let ada_made_cohost = |e: &Value| e["event"] == "cohost" && e["id"] == ada_id && e["cohost"] == true;
+    let (mut answered, mut told) = (false, false);
+    while !(answered && told) {
+        let seen = host.next("its answer and Ada a co-host", |e| {
+            e["line"] == make_cohost.as_str() || ada_made_cohost(e)
         });
+        if seen["line"] == make_cohost.as_str() {
+            assert_eq!(seen["ok"], true, "{seen}");
+            answered = true;
+        } else {
+            told = true;
+        }
     }
+    ada.next("Ada a co-host", ada_made_cohost);
 
     // Ada renames herself, which everyone hears, and writes to the host alone.
     assert_eq!(ada.ask(r#"{"command":"rename","name":"Ada Lovelace"}"#)["ok"], true);
