@@ -72,6 +72,9 @@ pub enum Command {
         /// while more than three do, each participant gets the loudest three.
         #[arg(long)]
         all_voices: bool,
+        /// The largest file anyone may offer, in megabytes (0: none); 2048 by default.
+        #[arg(long, value_name = "MB", default_value_t = videomeet_net::signaling::MAX_FILE_BYTES / 1_048_576)]
+        max_file_mb: u64,
         #[command(flatten)]
         media: MediaArgs,
     },
@@ -164,6 +167,9 @@ pub struct MediaArgs {
     /// (the whole title or a part only one window has); see `videomeet devices`.
     #[arg(long, value_name = "SCREEN")]
     pub share: Option<String>,
+    /// Offer this file to everyone once joined.
+    #[arg(long, value_name = "PATH")]
+    pub send_file: Option<std::path::PathBuf>,
 }
 
 /// How a headless participant draws the others (see `--view`).
@@ -201,6 +207,12 @@ impl MediaArgs {
         let mut commands: Vec<MeetingCommand> = self.chat.iter().cloned().map(MeetingCommand::Chat).collect();
         if let Some(spec) = &self.share {
             commands.push(MeetingCommand::ShareScreen(find_screen(spec)?));
+        }
+        if let Some(path) = &self.send_file {
+            commands.push(MeetingCommand::SendFile {
+                path: path.clone(),
+                to: None,
+            });
         }
         Ok(commands)
     }

@@ -1,6 +1,7 @@
 //! Where the program keeps what lasts between runs: its settings and the host's
-//! certificate (the config folder), its logs and crash reports (the data folder). Each can
-//! be moved with an environment variable, as tests do.
+//! certificate (the config folder), its logs and crash reports (the data folder), and where
+//! received files go (the Downloads folder). Each can be moved with an environment
+//! variable, as tests do.
 
 use std::path::PathBuf;
 
@@ -18,4 +19,17 @@ pub fn data_dir() -> Option<PathBuf> {
         Some(folder) => Some(PathBuf::from(folder)),
         None => directories::ProjectDirs::from("", "", "videomeet").map(|dirs| dirs.data_dir().to_path_buf()),
     }
+}
+
+/// Where received files go unless the user picks a place: `VIDEOMEET_DOWNLOADS_DIR`, else
+/// the platform's Downloads folder, else a `Downloads` folder in the home folder.
+pub fn downloads_dir() -> Option<PathBuf> {
+    if let Some(folder) = std::env::var_os("VIDEOMEET_DOWNLOADS_DIR") {
+        return Some(PathBuf::from(folder));
+    }
+    let user = directories::UserDirs::new()?;
+    Some(
+        user.download_dir()
+            .map_or_else(|| user.home_dir().join("Downloads"), std::path::Path::to_path_buf),
+    )
 }

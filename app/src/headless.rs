@@ -19,7 +19,7 @@ use videomeet_media::audio::marker::MarkerListener;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::read_stamp;
 use videomeet_media::{VideoFrame, clock};
-use videomeet_net::meeting::{Command, EndReason, Event, Meeting, MeetingConfig, MeetingView, Role};
+use videomeet_net::meeting::{Command, EndReason, Event, Meeting, MeetingConfig, MeetingView, Outcome, Role};
 use videomeet_net::peer::VideoFeed;
 use videomeet_net::protocol::PeerId;
 
@@ -216,6 +216,31 @@ fn print_event(event: &Event) {
             to,
         } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms, "to": to}),
         Event::Renamed { id, name } => json!({"event": "renamed", "id": id, "name": name}),
+        Event::FileOffered(offer) => json!({"event": "file_offered", "offer": offer}),
+        Event::FileProgress {
+            seq,
+            peer,
+            sending,
+            progress,
+        } => json!({
+            "event": "file_progress", "seq": seq, "peer": peer, "sending": sending,
+            "bytes": progress.bytes, "total": progress.total,
+            "bytes_per_second": progress.bytes_per_second.round(),
+        }),
+        Event::FileEnded {
+            seq,
+            peer,
+            sending,
+            outcome,
+        } => {
+            let (state, detail) = match outcome {
+                Outcome::Saved(path) => ("saved", json!(path)),
+                Outcome::Delivered => ("delivered", json!(null)),
+                Outcome::Cancelled { by_us, reason } => ("cancelled", json!({"by_us": by_us, "reason": reason})),
+                Outcome::Failed(reason) => ("failed", json!(reason)),
+            };
+            json!({"event": "file_ended", "seq": seq, "peer": peer, "sending": sending, "outcome": state, "detail": detail})
+        }
         Event::Cohost { id, cohost } => json!({"event": "cohost", "id": id, "cohost": cohost}),
         Event::Locked(locked) => json!({"event": "locked", "locked": locked}),
         Event::TurnedOff { device, by } => json!({"event": "turned_off", "device": device, "by": by}),

@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
             ask_to_join,
             mesh,
             all_voices,
+            max_file_mb,
             media,
         }) => {
             let mut host = hosting::host_config(&title, &media.name);
@@ -64,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             if all_voices {
                 host.loudest_sounds = None;
             }
+            host.max_file_bytes = max_file_mb.saturating_mul(1_048_576);
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {

@@ -3,78 +3,15 @@
 //! answered, lines that are not commands are refused and change nothing.
 
 mod common;
+#[path = "common/program.rs"]
+mod program;
 
-use std::io::Write;
-use std::process::{ChildStdin, Stdio};
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
-
-use common::{Running, read_lines, start_host, videomeet};
+use program::Program;
 use serde_json::Value;
-
-/// A headless `videomeet` with its input and output.
-struct Program {
-    name: &'static str,
-    process: Running,
-    input: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Program {
-    /// A headless guest called `name`, joining `link`, with a small camera.
-    fn guest(name: &'static str, link: &str) -> Self {
-        let mut process = Running(
-            videomeet(&["join", "--headless", link, "--name", name, "--size", "320x240"])
-                .stdin(Stdio::piped())
-                .spawn()
-                .expect("the guest starts"),
-        );
-        let input = process.0.stdin.take().expect("its input");
-        let lines = read_lines(name, process.0.stdout.take().expect("its output"));
-        Self {
-            name,
-            process,
-            input,
-            lines,
-        }
-    }
-
-    /// Sends one line on the program's input.
-    fn say(&mut self, line: &str) {
-        writeln!(self.input, "{line}").expect("the program reads its input");
-    }
-
-    /// Reads lines until one is `wanted`, for up to 10 s; panics naming `what` otherwise.
-    fn next(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut seen = Vec::new();
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            let Ok(line) = self.lines.recv_timeout(left) else { break };
-            let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-            if wanted(&event) {
-                return event;
-            }
-            seen.push(event["event"].clone());
-        }
-        panic!("{} never printed {what}; it printed {seen:?}", self.name)
-    }
-
-    /// Sends `line` and returns the program's answer to it.
-    fn ask(&mut self, line: &str) -> Value {
-        self.say(line);
-        self.next(&format!("an answer to {line}"), |e| e["line"] == line)
-    }
-}
 
 #[test]
 fn a_headless_host_runs_a_waiting_room_from_stdin() {
-    let (mut host_process, host_lines, joined) = start_host(&["--ask-to-join", "--size", "320x240"]);
-    let mut host = Program {
-        name: "the host",
-        input: host_process.0.stdin.take().expect("the host's input"),
-        process: host_process,
-        lines: host_lines,
-    };
+    let (mut host, joined) = program::host(&["--ask-to-join", "--size", "320x240"]);
     let link = joined["link"].as_str().expect("a link").to_owned();
 
     // Ada knocks and waits; the host sees her knock and lets her in.
@@ -166,13 +103,7 @@ fn a_headless_host_runs_a_waiting_room_from_stdin() {
 
 #[test]
 fn a_headless_host_moderates_and_a_guest_renames_and_writes_privately() {
-    let (mut host_process, host_lines, joined) = start_host(&["--size", "320x240"]);
-    let mut host = Program {
-        name: "the host",
-        input: host_process.0.stdin.take().expect("the host's input"),
-        process: host_process,
-        lines: host_lines,
-    };
+    let (mut host, joined) = program::host(&["--size", "320x240"]);
     let grace = joined["you"].clone();
     let link = joined["link"].as_str().expect("a link").to_owned();
     let mut ada = Program::guest("Ada", &link);

@@ -65,3 +65,40 @@ fn expect_from_test_command(test: &str, variable: &str, what: &str) -> bool {
     );
     false
 }
+
+/// A new empty folder for one test, in the temporary folder, named after `name` and this
+/// process.
+pub fn scratch_folder(name: &str) -> std::path::PathBuf {
+    let folder = std::env::temp_dir().join(format!("videomeet-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let _ = std::fs::create_dir_all(&folder);
+    folder
+}
+
+/// The names of what `folder` holds, sorted (none when it cannot be read).
+pub fn listing(folder: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `size` bytes that differ from place to place (xorshift), so that a piece lost, doubled
+/// or out of order shows in a copy.
+pub fn varied_bytes(size: usize) -> Vec<u8> {
+    let mut state: u32 = 0x9E37_79B9;
+    (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}

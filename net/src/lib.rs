@@ -9,6 +9,7 @@ pub mod bandwidth;
 mod depacketize;
 mod description;
 pub mod discovery;
+pub mod files;
 pub mod forward;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -15,6 +15,7 @@ use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use tokio::sync::mpsc;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -42,6 +43,12 @@ pub use videomeet_media::video::Layer;
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 const H264_PAYLOAD_TYPE: u8 = 102;
+/// How long a data channel waits for SCTP to come up.
+const SCTP_WAIT: Duration = Duration::from_secs(10);
+
+/// The label of the data channel each side opens at once (see [`PeerLink::new`]); one the
+/// other side opens with it is let be.
+pub const DATA_CHANNEL: &str = "videomeet";
 const OPUS_PAYLOAD_TYPE: u8 = 111;
 
 /// The DTLS cipher suites offered, best first: AEAD only (no CBC with MAC-then-encrypt) and
@@ -177,6 +184,8 @@ pub enum PeerEvent {
     /// The other side asked for a keyframe of one of our videos (it lost some or has just
     /// started), of that layer of it.
     KeyframeRequested(VideoFeed, Layer),
+    /// The other side opened a data channel (to ask for a file: see [`crate::files`]).
+    Channel(Arc<dyn DataChannel>),
 }
 
 fn h264() -> RTCRtpCodec {
@@ -266,6 +275,9 @@ pub struct PeerLink {
     video: SendTrack<TrackLocalStaticSample>,
     screen: SendTrack<TrackLocalStaticSample>,
     audio: SendTrack<TrackLocalStaticSample>,
+    /// True once our own data channel is open, which says SCTP is up (see
+    /// [`PeerLink::open_channel`]).
+    sctp_up: tokio::sync::watch::Receiver<bool>,
     /// To a forwarding host: our camera's half and quarter sizes.
     layers: Option<[SendTrack<TrackLocalStaticSample>; 2]>,
     /// On a forwarding host's connection: the other participants' feeds we send.
@@ -314,6 +326,10 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let _ = self.events.try_send(PeerEvent::Track(track));
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        let _ = self.events.try_send(PeerEvent::Channel(channel));
     }
 }
 
@@ -378,6 +394,7 @@ impl PeerLink {
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .with_handler(Arc::new(Handler { events: events.clone() }))
+            .with_data_channel_send_buffer_limit(crate::files::SEND_BUFFER)
             .with_udp_addrs(config.ice_addrs.clone());
         if let Some(impaired) = &config.impairment {
             builder = builder.with_runtime(Arc::clone(impaired) as Arc<dyn Runtime>);
@@ -393,6 +410,18 @@ impl PeerLink {
         let video = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, VideoFeed::Camera.track_id())).await?;
         let screen = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, VideoFeed::Screen.track_id())).await?;
         let audio = SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Audio, "audio")).await?;
+        // A data channel of our own puts SCTP in every offer and answer we make, so that
+        // the channels files travel on can be opened later without a new negotiation.
+        let data = pc.create_data_channel(DATA_CHANNEL, None).await.map_err(peer_error)?;
+        let (sctp_up_tx, sctp_up) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            // Ends when the connection closes.
+            while let Some(event) = data.poll().await {
+                if matches!(event, DataChannelEvent::OnOpen) {
+                    let _ = sctp_up_tx.send(true);
+                }
+            }
+        });
         let layers = if config.camera_layers {
             Some([
                 SendTrack::frames(pc.as_ref(), &own(RtpCodecKind::Video, "video-half")).await?,
@@ -425,6 +454,7 @@ impl PeerLink {
             video,
             screen,
             audio,
+            sctp_up,
             layers,
             forwarded: tokio::sync::Mutex::default(),
             remote_feeds: Mutex::default(),
@@ -731,6 +761,18 @@ impl PeerLink {
     /// Sends one 20 ms Opus packet.
     pub async fn send_audio(&self, packet: Bytes) -> Result<(), PeerError> {
         self.audio.write(packet, Duration::from_millis(20)).await
+    }
+
+    /// Opens a data channel labelled `label` (reliable and ordered), once SCTP is up: a
+    /// channel made between the connection's DTLS handshake and SCTP's association was
+    /// never announced to the other side (seen with webrtc 0.21.1).
+    pub async fn open_channel(&self, label: &str) -> Result<Arc<dyn DataChannel>, PeerError> {
+        let mut sctp_up = self.sctp_up.clone();
+        tokio::time::timeout(SCTP_WAIT, sctp_up.wait_for(|up| *up))
+            .await
+            .map_err(|_| peer_error("the data connection did not come up"))?
+            .map_err(|_| peer_error("the connection closed"))?;
+        self.pc.create_data_channel(label, None).await.map_err(peer_error)
     }
 
     /// The DTLS cipher suite and SRTP protection profile protecting this connection, once

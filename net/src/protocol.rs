@@ -133,6 +133,9 @@ pub struct MeetingInfo {
     /// participant connects to every other one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forwarding: bool,
+    /// The largest file the host lets anyone offer, in bytes. Absent: files are not taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
 }
 
 /// What one m-line of a forwarding host's offer carries.
@@ -313,6 +316,18 @@ pub enum ClientMessage {
         /// The text.
         text: String,
         /// Only for this participant (and back to the sender); everyone when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<PeerId>,
+    },
+    /// A file offered to everyone, or to one participant (see [`crate::files`]).
+    OfferFile {
+        /// The sender's number for it, given back in `file_offered` to tell its offers apart.
+        token: u64,
+        /// Its name (the host and receivers make it safe).
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+        /// Only for this participant; everyone when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
     },
@@ -533,6 +548,27 @@ pub enum ServerMessage {
         seq: u64,
         /// A private message: the participant it was for (the sender and they alone get
         /// it); absent for a message to everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<PeerId>,
+    },
+    /// A file was offered, numbered among the chat messages (the sender gets it too). A
+    /// receiver asks for it by opening a data channel (see [`crate::files`]).
+    FileOffered {
+        /// The sender's id.
+        from: PeerId,
+        /// The sender's name at the time.
+        name: String,
+        /// The sender's number for it (see `offer_file`).
+        token: u64,
+        /// The file's name, made safe.
+        file: String,
+        /// Its size in bytes.
+        size: u64,
+        /// Host's clock, milliseconds since the Unix epoch.
+        sent_at_ms: u64,
+        /// Its position in the meeting's chat.
+        seq: u64,
+        /// Offered to this participant alone (the sender and they get it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<PeerId>,
     },

@@ -13,6 +13,7 @@ fn meeting(code: &str, title: &str) -> MeetingInfo {
         passcode_required: true,
         started_at_ms: None,
         forwarding: false,
+        max_file_bytes: None,
     }
 }
 

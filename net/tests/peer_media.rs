@@ -57,7 +57,7 @@ fn relay_candidates(
                 PeerEvent::KeyframeRequested(..) => {
                     let _ = keyframe_requests.try_send(());
                 }
-                PeerEvent::Candidate(_) | PeerEvent::IceConnected => {}
+                PeerEvent::Candidate(_) | PeerEvent::IceConnected | PeerEvent::Channel(_) => {}
             }
         }
     });

@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use videomeet_media::audio::Cue;
 use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice};
-use videomeet_net::meeting::{Command, MeetingHandle};
+use videomeet_net::meeting::{Command, MeetingHandle, SaveTo};
 use videomeet_net::protocol::{KnockId, MediaDevice, PeerId, ViewSize};
 
 use crate::cli::find_screen;
@@ -31,6 +31,25 @@ pub enum Line {
         text: String,
         #[serde(default)]
         to: Option<PeerId>,
+    },
+    /// Offer a file to everyone, or privately `to` one participant.
+    SendFile {
+        path: std::path::PathBuf,
+        #[serde(default)]
+        to: Option<PeerId>,
+    },
+    /// Take the file numbered `seq` (a `file_offered` event's) into `folder` (the
+    /// Downloads folder when absent), under its name made safe and numbered when taken.
+    SaveFile {
+        seq: u64,
+        #[serde(default)]
+        folder: Option<std::path::PathBuf>,
+    },
+    /// Stop the transfers of file `seq`: the one with `peer`, or all.
+    CancelFile {
+        seq: u64,
+        #[serde(default)]
+        peer: Option<PeerId>,
     },
     /// Go by another name (the host may number it: see the `renamed` event).
     Rename { name: String },
@@ -101,6 +120,19 @@ impl Line {
             Self::Camera { on } => Command::SetCamera(on),
             Self::Chat { text, to: None } => Command::Chat(text),
             Self::Chat { text, to: Some(to) } => Command::PrivateChat { to, text },
+            Self::SendFile { path, to } => Command::SendFile { path, to },
+            Self::SaveFile { seq, folder } => {
+                let folder = match folder {
+                    Some(folder) => folder,
+                    None => crate::folders::downloads_dir()
+                        .ok_or_else(|| anyhow::anyhow!("no Downloads folder is known here; give a `folder`"))?,
+                };
+                Command::SaveFile {
+                    seq,
+                    to: SaveTo::Folder(folder),
+                }
+            }
+            Self::CancelFile { seq, peer } => Command::CancelFile { seq, peer },
             Self::Rename { name } => Command::Rename(name),
             Self::PlaySound { sound } => Command::PlayCue(Cue::from_name(&sound).ok_or_else(|| {
                 let known: Vec<&str> = Cue::ALL.iter().map(|cue| cue.name()).collect();

@@ -601,6 +601,7 @@ fn joined() -> Event {
             passcode_required: false,
             started_at_ms: None,
             forwarding: false,
+            max_file_bytes: Some(1 << 31),
         },
         link: "videomeet://192.168.1.20:47800/ABCD2345".into(),
         web_page: Some(WebPage {

@@ -11,9 +11,30 @@ use videomeet_media::video::VideoFormat;
 use videomeet_media::{AudioFrame, MicrophoneChoice, SpeakerChoice, VideoChoice};
 
 use crate::address::JoinTarget;
+pub use crate::files::receive::SaveTo;
+pub use crate::files::{Outcome, Progress};
 use crate::peer::{PeerConfig, VideoFeed};
 use crate::protocol::{KnockId, LeaveReason, MediaDevice, MediaState, MeetingInfo, PeerId, PeerInfo, ViewSize};
 use crate::signaling::{HostConfig, JoinError};
+
+/// A file someone offered (we too).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FileOffer {
+    /// Its number among the chat messages; commands name the file by it.
+    pub seq: u64,
+    /// Who offers it.
+    pub from: PeerId,
+    /// Their name at the time.
+    pub sender: String,
+    /// The file's name, made safe.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Host clock, ms since the Unix epoch.
+    pub sent_at_ms: u64,
+    /// Offered to one participant alone (us, or the one we offered it to).
+    pub to: Option<PeerId>,
+}
 
 /// Called when there is something new to show; the UI passes "request a repaint".
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -122,6 +143,29 @@ pub enum Command {
         to: PeerId,
         /// The text.
         text: String,
+    },
+    /// Offer the file at this path to everyone, or to one participant; it moves to each
+    /// receiver who asks for it ([`Command::SaveFile`]).
+    SendFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Only for this participant.
+        to: Option<PeerId>,
+    },
+    /// Take a file offered to us ([`Event::FileOffered`], by its number) and save it there.
+    SaveFile {
+        /// The offer's number.
+        seq: u64,
+        /// Where.
+        to: SaveTo,
+    },
+    /// Stop a file moving: one receiver's transfer, or (`peer: None`) all of that file's,
+    /// ours to everyone included. Whatever was received of it is removed.
+    CancelFile {
+        /// The offer's number.
+        seq: u64,
+        /// The other side of the transfer; every one when `None`.
+        peer: Option<PeerId>,
     },
     /// Go by another name; the host may number it to tell it apart ([`Event::Renamed`]
     /// tells the name given).
@@ -260,6 +304,30 @@ pub enum Event {
         sent_at_ms: u64,
         /// A private message: whom it was for (us, or the one we wrote to).
         to: Option<PeerId>,
+    },
+    /// A file was offered (by us too), in its place among the chat messages.
+    FileOffered(FileOffer),
+    /// How far one transfer is (at most four times a second).
+    FileProgress {
+        /// The offer's number.
+        seq: u64,
+        /// The other side: the receiver when we send, the sender when we receive.
+        peer: PeerId,
+        /// We send it.
+        sending: bool,
+        /// Bytes, total and speed.
+        progress: Progress,
+    },
+    /// One transfer ended.
+    FileEnded {
+        /// The offer's number.
+        seq: u64,
+        /// The other side.
+        peer: PeerId,
+        /// We sent it.
+        sending: bool,
+        /// How.
+        outcome: Outcome,
     },
     /// A participant's name changed (ours too: the name the host gave us).
     Renamed {
@@ -466,6 +534,19 @@ pub enum Problem {
         "Many wrong passcodes are being tried. Each further try now waits its turn; lock the meeting to keep everyone new out."
     )]
     PasscodeGuessing,
+    /// A file could not be offered or taken.
+    #[error("{message}")]
+    File {
+        /// What and why.
+        message: String,
+    },
+    /// The host did not pass on something we sent (a chat message too long or too fast, a
+    /// file too large), and said why.
+    #[error("{message}")]
+    Refused {
+        /// The host's words.
+        message: String,
+    },
     /// The request needs a running meeting, and it has ended.
     #[error("the meeting has ended")]
     Ended,

@@ -8,6 +8,7 @@
 mod api;
 mod devices;
 mod emitter;
+mod files;
 mod forwarding;
 mod local_media;
 mod path;
@@ -26,7 +27,7 @@ use local_media::{CaptureSetup, Inbound, OutFrame};
 use path::PathNews;
 use remote::Remote;
 pub use start::Meeting;
-pub use view::{ChatMessage, MeetingView, Person};
+pub use view::{ChatMessage, MeetingView, Person, SharedFile, Transfer};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,7 +69,7 @@ struct Actor {
     client: Option<SignalingClient>,
     signaling: mpsc::Receiver<ServerMessage>,
     commands: mpsc::Receiver<Request>,
-    events: Emitter,
+    events: Arc<Emitter>,
     /// The other participants we have a media connection with.
     remotes: HashMap<PeerId, Remote>,
     /// The meeting's host forwards everyone's media (see [`forwarding`]).
@@ -109,6 +110,8 @@ struct Actor {
     peer_config: PeerConfig,
     /// Our id in the meeting.
     you: PeerId,
+    /// Files offered, and those moving.
+    files: files::Files,
 }
 
 impl Actor {
@@ -222,6 +225,7 @@ impl Actor {
                 self.request_keyframe(feed, layer);
             }
             PeerEvent::Track(track) => self.on_track(id, track).await,
+            PeerEvent::Channel(channel) => self.on_channel(id, channel).await,
         }
     }
 
@@ -421,6 +425,9 @@ impl Actor {
             Command::Chat(text) => self.tell_host(ClientMessage::Chat { text, to: None }),
             Command::PrivateChat { to, text } => self.tell_host(ClientMessage::Chat { text, to: Some(to) }),
             Command::Rename(name) => self.tell_host(ClientMessage::Rename { name }),
+            Command::SendFile { path, to } => return self.offer_file(path, to),
+            Command::SaveFile { seq, to } => return self.save_file(seq, to).await,
+            Command::CancelFile { seq, peer } => self.cancel_file(seq, peer),
             Command::PlayCue(cue) => {
                 // A full queue means the mixer is a second behind: the cue would come late.
                 let _ = self.mixer.input().try_send(MixerInput::Cue(cue));

@@ -9,7 +9,7 @@ use crate::peer::{PeerConfig, PeerLink};
 use crate::protocol::{ClientMessage, MediaDevice, PeerId, ServerMessage, Signal};
 
 use super::remote::Remote;
-use super::{Actor, Command, EndReason, Event, Problem};
+use super::{Actor, Command, EndReason, Event, FileOffer, Problem};
 
 impl Actor {
     pub(super) fn signal(&self, to: PeerId, signal: Signal) {
@@ -114,7 +114,28 @@ impl Actor {
                 self.emit(Event::Problem(Problem::ShareRefused { sharer: name }));
             }
             ServerMessage::Reaction { from, emoji } => self.emit(Event::Reaction { from, emoji }),
-            ServerMessage::Error { message } => tracing::debug!(%message, "host refused a message"),
+            ServerMessage::Error { message } => self.emit(Event::Problem(Problem::Refused { message })),
+            ServerMessage::FileOffered {
+                from,
+                name,
+                token,
+                file,
+                size,
+                sent_at_ms,
+                seq,
+                to,
+            } => {
+                let offer = FileOffer {
+                    seq,
+                    from,
+                    sender: name,
+                    name: file,
+                    size,
+                    sent_at_ms,
+                    to,
+                };
+                self.on_file_offered(offer, token);
+            }
             ServerMessage::Ended => return Some(EndReason::HostEnded),
             ServerMessage::Removed => return Some(EndReason::Removed),
             ServerMessage::Knocking { knock, name } => self.emit(Event::Knocking { knock, name }),

@@ -18,6 +18,7 @@ use crate::peer::PeerConfig;
 use crate::signaling::{HelloParams, Joined, SignalingServer, WaitingHook, join, session_token};
 
 use super::emitter::Emitter;
+use super::files::Files;
 use super::forwarding::Fanouts;
 use super::local_media::{CaptureSetup, DeviceEnded, Outbound, bitrate_for, opened};
 use super::{
@@ -35,7 +36,7 @@ pub struct Meeting {
     role: Role,
     config: MeetingConfig,
     commands: mpsc::Receiver<Request>,
-    events: Emitter,
+    events: Arc<Emitter>,
 }
 
 impl Meeting {
@@ -43,6 +44,7 @@ impl Meeting {
     pub fn new(role: Role, config: MeetingConfig, waker: Waker) -> (Self, MeetingHandle, mpsc::Receiver<Event>) {
         let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
         let (events, events_rx) = Emitter::new(waker);
+        let events = Arc::new(events);
         let meeting = Self {
             role,
             config,
@@ -142,8 +144,8 @@ impl Actor {
         target: JoinTarget,
         config: MeetingConfig,
         commands: mpsc::Receiver<Request>,
-        events: Emitter,
-    ) -> Result<Self, (MeetingError, Emitter)> {
+        events: Arc<Emitter>,
+    ) -> Result<Self, (MeetingError, Arc<Emitter>)> {
         let media = config.media_at_start();
         let (outbound, inbound) = Outbound::new();
         let (peer_events_tx, peer_events) = mpsc::channel(256);
@@ -268,6 +270,7 @@ impl Actor {
             media,
             peer_config,
             you: joined.you,
+            files: Files::new(joined.meeting.max_file_bytes),
         };
         // The newcomer offers to everyone already there.
         for peer in joined.peers {

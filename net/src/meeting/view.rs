@@ -10,7 +10,7 @@ use videomeet_media::slot::VideoSlot;
 use crate::peer::VideoFeed;
 use crate::protocol::{KnockId, LeaveReason, MediaState, MeetingInfo, PeerId, PeerInfo};
 
-use super::{EndReason, Event, PeerStats, Problem, WebPage};
+use super::{EndReason, Event, FileOffer, Outcome, PeerStats, Problem, Progress, WebPage};
 
 /// Another participant, as far as we know.
 #[derive(Clone)]
@@ -63,6 +63,26 @@ pub struct ChatMessage {
     pub sent_at_ms: u64,
     /// A private message: whom it was for (us, or the one we wrote to).
     pub to: Option<PeerId>,
+    /// An offer of a file (its number in [`MeetingView::files`]); `text` is its name.
+    pub file: Option<u64>,
+}
+
+/// A file offered in the meeting, and how its transfers go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedFile {
+    /// The offer.
+    pub offer: FileOffer,
+    /// Each transfer of it, by the other side and whether we send.
+    pub transfers: BTreeMap<(PeerId, bool), Transfer>,
+}
+
+/// One transfer of a file, as far as it has gone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transfer {
+    /// Bytes moved, total, speed.
+    pub progress: Progress,
+    /// How it ended, once it has.
+    pub outcome: Option<Outcome>,
 }
 
 /// The meeting as its events told it so far. [`MeetingView::apply`] takes each event in.
@@ -98,6 +118,8 @@ pub struct MeetingView {
     pub knocks: BTreeMap<KnockId, String>,
     /// Every chat message, in order.
     pub chat: Vec<ChatMessage>,
+    /// Every file offered, by number.
+    pub files: BTreeMap<u64, SharedFile>,
     /// Every problem reported, in order.
     pub problems: Vec<Problem>,
     /// The host's words while we wait to be let in; `None` once in.
@@ -163,7 +185,54 @@ impl MeetingView {
                 text: text.clone(),
                 sent_at_ms: *sent_at_ms,
                 to: *to,
+                file: None,
             }),
+            Event::FileOffered(offer) => {
+                self.chat.push(ChatMessage {
+                    from: offer.from,
+                    name: offer.sender.clone(),
+                    text: offer.name.clone(),
+                    sent_at_ms: offer.sent_at_ms,
+                    to: offer.to,
+                    file: Some(offer.seq),
+                });
+                let offer = offer.clone();
+                let transfers = BTreeMap::new();
+                self.files.insert(offer.seq, SharedFile { offer, transfers });
+            }
+            Event::FileProgress {
+                seq,
+                peer,
+                sending,
+                progress,
+            } => {
+                if let Some(file) = self.files.get_mut(seq) {
+                    let transfer = Transfer {
+                        progress: *progress,
+                        outcome: None,
+                    };
+                    file.transfers.insert((*peer, *sending), transfer);
+                }
+            }
+            Event::FileEnded {
+                seq,
+                peer,
+                sending,
+                outcome,
+            } => {
+                if let Some(file) = self.files.get_mut(seq) {
+                    let size = file.offer.size;
+                    let transfer = file.transfers.entry((*peer, *sending)).or_insert(Transfer {
+                        progress: Progress {
+                            bytes: 0,
+                            total: size,
+                            bytes_per_second: 0.0,
+                        },
+                        outcome: None,
+                    });
+                    transfer.outcome = Some(outcome.clone());
+                }
+            }
             Event::Renamed { id, name } => self.rename(*id, name),
             Event::Cohost { id, cohost } if Some(*id) == self.you => self.cohost = *cohost,
             Event::Locked(locked) => self.locked = *locked,

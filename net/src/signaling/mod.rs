@@ -16,5 +16,5 @@ mod tries;
 mod web;
 
 pub use client::{HelloParams, JoinError, Joined, SignalingClient, WaitingHook, join, session_token};
-pub use server::{HostConfig, SignalingServer};
+pub use server::{HostConfig, MAX_FILE_BYTES, SignalingServer};
 pub use web::{GUEST_PAGE_BYTES, IdentityError, WebIdentity, certificate_names};

@@ -400,6 +400,7 @@ impl Room {
         match message {
             ClientMessage::Signal { to, signal } => self.relay_signal(from, to, signal),
             ClientMessage::Chat { text, to } => self.chat(from, &text, to),
+            ClientMessage::OfferFile { token, name, size, to } => self.offer_file(from, token, &name, size, to),
             ClientMessage::Rename { name } => self.rename(from, &name),
             ClientMessage::React { emoji } => self.react(from, emoji),
             ClientMessage::MediaState { media } => self.media_state(from, media),

@@ -15,6 +15,7 @@ fn room() -> mpsc::Sender<RoomEvent> {
         passcode_required: false,
         started_at_ms: None,
         forwarding: false,
+        max_file_bytes: Some(1_000_000),
     };
     let (events, inbox) = mpsc::channel(64);
     tokio::spawn(Room::new(meeting, Arc::default(), false).run(inbox));

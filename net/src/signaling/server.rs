@@ -48,7 +48,12 @@ pub struct HostConfig {
     /// The certificate the guest page is served with (see [`WebIdentity::load_or_create`]);
     /// `None` makes one for this meeting only.
     pub web_identity: Option<Arc<WebIdentity>>,
+    /// The largest file anyone may offer, in bytes; 0 takes none.
+    pub max_file_bytes: u64,
 }
+
+/// The largest file anyone may offer unless the host says otherwise: 2 GiB.
+pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// How many talkers' sound a forwarding host passes on while many talk at once.
 pub const LOUDEST_SOUNDS: usize = 3;
@@ -67,6 +72,7 @@ impl HostConfig {
             forwarding: true,
             loudest_sounds: Some(LOUDEST_SOUNDS),
             web_identity: None,
+            max_file_bytes: MAX_FILE_BYTES,
         }
     }
 }
@@ -225,6 +231,7 @@ impl SignalingServer {
             passcode_required: config.passcode.is_some(),
             started_at_ms: Some(crate::clock_ms()),
             forwarding: config.forwarding,
+            max_file_bytes: (config.max_file_bytes > 0).then_some(config.max_file_bytes),
         };
         let participant_count = Arc::new(AtomicUsize::new(0));
         let (room_tx, room_rx) = mpsc::channel(1024);

@@ -25,7 +25,7 @@ impl MeetingScreen {
                         .weak(),
                     );
                 }
-                for line in &self.view.chat {
+                for line in self.view.chat.clone() {
                     ui.horizontal(|ui| {
                         let mine = Some(line.from) == self.view.you;
                         let name = if mine { "You" } else { line.name.as_str() };
@@ -44,7 +44,10 @@ impl MeetingScreen {
                         }
                         ui.label(egui::RichText::new(super::local_time(line.sent_at_ms)).small().weak());
                     });
-                    ui.add(egui::Label::new(&line.text).wrap());
+                    match line.file {
+                        Some(seq) => self.file_card(ui, seq),
+                        None => drop(ui.add(egui::Label::new(&line.text).wrap())),
+                    }
                     ui.add_space(4.0);
                 }
             });
@@ -92,6 +95,9 @@ impl MeetingScreen {
                 })
                 .response
                 .labelled_by(heading.id);
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                self.attach_button(ui)
+            });
         });
     }
 }

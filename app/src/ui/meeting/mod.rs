@@ -7,6 +7,7 @@
 mod chat;
 mod confirm;
 mod controls;
+mod files;
 mod moderated;
 mod people;
 mod quality;
@@ -175,6 +176,8 @@ pub struct MeetingScreen {
     reactions: std::collections::HashMap<PeerId, (String, Instant)>,
     copied: Option<(&'static str, Instant)>,
     devices: Option<DeviceChoices>,
+    /// An open file dialog's answer, when one is open.
+    file_dialog: Option<std::sync::mpsc::Receiver<Option<files::Picked>>>,
     share_picker: Option<Box<share::SharePicker>>,
     /// Hosting: a question about something that cannot be undone, waiting for an answer.
     confirm: Option<confirm::Confirm>,
@@ -237,6 +240,7 @@ impl MeetingScreen {
             copied: None,
             devices,
             share_picker: None,
+            file_dialog: None,
             confirm: None,
             many_sharers: false,
             locked: false,
@@ -336,18 +340,11 @@ impl MeetingScreen {
             }
             Event::Sharing(name) => self.my_media.screen = name.is_some(),
             Event::Chat { from, name, text, .. } if Some(*from) != self.view.you => {
-                if self.caught_up {
-                    self.cues.push(Cue::Message);
-                }
-                if self.panel != Some(Panel::Chat) {
-                    self.unread += 1;
-                }
-                if !focused {
-                    self.notices.push(Notice {
-                        summary: format!("{name} in {}", self.title),
-                        body: text.clone(),
-                    });
-                }
+                self.new_in_chat(name, text.clone(), focused);
+            }
+            Event::FileOffered(offer) if Some(offer.from) != self.view.you => {
+                let what = format!("sends {} ({})", offer.name, videomeet_net::files::size_text(offer.size));
+                self.new_in_chat(&offer.sender, what, focused);
             }
             Event::MediaState { id, media } if Some(*id) == self.view.you => self.my_media = *media,
             Event::Knocking { name, .. } => {
@@ -376,6 +373,23 @@ impl MeetingScreen {
     }
 
     /// Sends a command to the meeting; a meeting that is gone is reported once it ends.
+    /// Someone wrote in the chat or offered a file: a sound, the unread count, and a
+    /// desktop notice while the window is in the background.
+    fn new_in_chat(&mut self, sender: &str, body: String, focused: bool) {
+        if self.caught_up {
+            self.cues.push(Cue::Message);
+        }
+        if self.panel != Some(Panel::Chat) {
+            self.unread += 1;
+        }
+        if !focused {
+            self.notices.push(Notice {
+                summary: format!("{sender} in {}", self.title),
+                body,
+            });
+        }
+    }
+
     fn send(&self, command: Command) {
         if !self.handle.send(command) {
             tracing::debug!("the meeting did not take a command");
@@ -477,6 +491,7 @@ impl MeetingScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, settings: &mut Settings) -> Option<String> {
         self.update_active_speaker();
         self.shortcuts(ui.ctx());
+        self.take_files(ui.ctx());
         egui::Panel::top("meeting-top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("meeting-controls").show(ui, |ui| self.control_bar(ui));
         if let Some(panel) = self.panel {
@@ -505,6 +520,7 @@ impl MeetingScreen {
             self.shortcuts_window(ui.ctx());
         }
         self.share_picker_window(ui.ctx());
+        self.drop_hint(ui);
         self.confirm_window(ui.ctx());
         self.asked_window(ui.ctx());
         self.rename_window(ui.ctx(), settings);

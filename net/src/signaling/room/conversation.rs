@@ -11,13 +11,8 @@ impl Room {
     /// Passes `from`'s chat message, numbered, to everyone or to `to` alone (and back to
     /// `from`), or tells `from` why not.
     pub(super) fn chat(&mut self, from: PeerId, text: &str, to: Option<PeerId>) {
-        if let Some(to) = to
-            && (to == from || !self.members.contains_key(&to))
-        {
-            return self.refuse(
-                from,
-                format!("there is no other participant {to}; the message was not delivered"),
-            );
+        if !self.knows_recipient(from, to, "the message was not delivered") {
+            return;
         }
         let text = clean_chat(text);
         let Some(member) = self.members.get_mut(&from).filter(|_| !text.is_empty()) else {
@@ -46,12 +41,69 @@ impl Room {
             seq: self.chat_seq,
             to,
         };
+        self.deliver(from, to, &chat);
+    }
+
+    /// Passes `from`'s offer of a file, numbered among the chat messages, to everyone or to
+    /// `to` alone (and back to `from`), or tells `from` why not: too large for this meeting,
+    /// or offered too fast (offers share chat's allowance).
+    pub(super) fn offer_file(&mut self, from: PeerId, token: u64, name: &str, size: u64, to: Option<PeerId>) {
+        if !self.knows_recipient(from, to, "the file was not offered") {
+            return;
+        }
+        let file = crate::files::name::safe_file_name(name);
+        let Some(limit) = self.meeting.max_file_bytes else {
+            return self.refuse(from, "this meeting does not take files".into());
+        };
+        let Some(member) = self.members.get_mut(&from) else {
+            return;
+        };
+        if size > limit {
+            let refusal = format!(
+                "\"{file}\" is {}; this meeting takes files of up to {}",
+                crate::files::size_text(size),
+                crate::files::size_text(limit)
+            );
+            return self.refuse(from, refusal);
+        }
+        if !member.allowance.chat(Instant::now()) {
+            let refusal = format!("you are offering files too fast; \"{file}\" was not offered");
+            return self.refuse(from, refusal);
+        }
+        self.chat_seq += 1;
+        let offer = ServerMessage::FileOffered {
+            from,
+            name: member.name.clone(),
+            token,
+            file,
+            size,
+            sent_at_ms: crate::clock_ms(),
+            seq: self.chat_seq,
+            to,
+        };
+        self.deliver(from, to, &offer);
+    }
+
+    /// Whether `to` (when given) is another participant; tells `from` otherwise, ending with
+    /// `what_happened`.
+    fn knows_recipient(&mut self, from: PeerId, to: Option<PeerId>, what_happened: &str) -> bool {
+        match to {
+            Some(to) if to == from || !self.members.contains_key(&to) => {
+                self.refuse(from, format!("there is no other participant {to}; {what_happened}"));
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Sends `message` from `from` to everyone, or to `to` and back to `from`.
+    fn deliver(&mut self, from: PeerId, to: Option<PeerId>, message: &ServerMessage) {
         match to {
             Some(to) => {
-                self.send(to, chat.clone());
-                self.send(from, chat);
+                self.send(to, message.clone());
+                self.send(from, message.clone());
             }
-            None => self.broadcast(&chat, None),
+            None => self.broadcast(message, None),
         }
     }
 
