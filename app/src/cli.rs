@@ -164,6 +164,10 @@ pub struct MediaArgs {
     /// (the whole title or a part only one window has); see `videomeet devices`.
     #[arg(long, value_name = "SCREEN")]
     pub share: Option<String>,
+    /// Headless: keep this meeting in the history of meetings (the data folder's
+    /// history.sqlite3), as the window does.
+    #[arg(long)]
+    pub history: bool,
 }
 
 /// How a headless participant draws the others (see `--view`).
