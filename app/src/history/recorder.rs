@@ -342,6 +342,28 @@ mod tests {
         );
     }
 
+    /// A meeting still going is marked so every few seconds: a program killed in it leaves
+    /// about when it ended.
+    #[test]
+    fn a_meeting_in_progress_is_marked_as_still_going() {
+        let history = History::open(temp_folder("recorder-heartbeat").join("history.sqlite3")).expect("history");
+        let mut recorder = Recorder::new(&history, "Ada", false);
+        recorder.on_event(&joined(2));
+        let deadline = std::time::Instant::now() + 3 * crate::history::worker::HEARTBEAT;
+        loop {
+            let meeting = recent(&history).remove(0);
+            if meeting.last_seen_at_ms > meeting.started_at_ms {
+                assert_eq!(meeting.ended_at_ms, None);
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never marked as going on: {meeting:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     #[test]
     fn files_and_recordings_are_recorded() {
         let history = History::open(temp_folder("recorder-files").join("history.sqlite3")).expect("history");

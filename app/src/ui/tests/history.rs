@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use videomeet_net::meeting::Event;
 
 use super::super::recent::RecentMeetings;
 use super::super::setup::Plan;
-use super::{HomeState, home_harness, meeting, snapshot};
-use crate::history::Zone;
+use super::{HomeState, home_harness, joined, meeting, meeting_harness, peer, send, snapshot};
 use crate::history::testing::{sample_history, temp_folder};
+use crate::history::{History, Recorder, Zone};
 
 /// The home screen with the sample history (times in UTC) and `announced` meetings on the
 /// network; chats are exported into the test's folder.
@@ -163,4 +164,36 @@ fn the_history_can_be_turned_off_on_the_home_screen() {
     harness.get_by_label("Keep a history of meetings").click();
     harness.run();
     assert!(!harness.state().settings.keep_history);
+}
+
+#[test]
+fn the_meeting_screen_keeps_its_meeting_in_the_history() {
+    let history = History::open(temp_folder("ui-record").join("history.sqlite3")).expect("a history");
+    let (mut harness, events, _commands) = meeting_harness();
+    harness.state_mut().screen.recorder = Some(Recorder::new(&history, "Ada Lovelace", true));
+    send(&events, joined());
+    send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
+    send(
+        &events,
+        Event::Chat {
+            from: 2,
+            name: "Grace Hopper".into(),
+            text: "hello".into(),
+            sent_at_ms: 1_741_010_760_000,
+            to: None,
+        },
+    );
+    harness.run();
+    let wait = Duration::from_secs(5);
+    let meetings = history.recent(10).wait(wait).expect("the list");
+    assert_eq!(meetings.len(), 1, "{meetings:?}");
+    assert_eq!((meetings[0].title.as_str(), meetings[0].people), ("Standup", 2));
+    assert!(meetings[0].hosted);
+    let details = history
+        .details(meetings[0].id)
+        .wait(wait)
+        .expect("the details")
+        .expect("kept");
+    let chat: Vec<&str> = details.chat.iter().map(|line| line.text.as_str()).collect();
+    assert_eq!(chat, ["hello"]);
 }
