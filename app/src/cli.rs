@@ -170,6 +170,10 @@ pub struct MediaArgs {
     /// Offer this file to everyone once joined.
     #[arg(long, value_name = "PATH")]
     pub send_file: Option<std::path::PathBuf>,
+    /// Headless: keep this meeting in the history of meetings (the data folder's
+    /// history.sqlite3), as the window does.
+    #[arg(long)]
+    pub history: bool,
 }
 
 /// How a headless participant draws the others (see `--view`).

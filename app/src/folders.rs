@@ -33,3 +33,26 @@ pub fn downloads_dir() -> Option<PathBuf> {
             .map_or_else(|| user.home_dir().join("Downloads"), std::path::Path::to_path_buf),
     )
 }
+
+/// Shows `folder` in the system's file manager (never through a shell).
+pub fn open_in_file_manager(folder: &std::path::Path) -> Result<(), String> {
+    let opener = if cfg!(target_os = "windows") {
+        "explorer"
+    } else if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let mut child = std::process::Command::new(opener)
+        .arg(folder)
+        .spawn()
+        .map_err(|error| format!("The folder {} could not be opened: {error}", folder.display()))?;
+    // Waited for on a thread of its own, so that the finished opener does not linger.
+    let waiter = std::thread::Builder::new()
+        .name("open-folder".into())
+        .spawn(move || child.wait());
+    if let Err(error) = waiter {
+        tracing::debug!(%error, "the folder's opener is not waited for");
+    }
+    Ok(())
+}

@@ -38,7 +38,13 @@ pub fn run(
     duration: Option<Duration>,
     first_commands: Vec<Command>,
     layout: Option<ViewLayout>,
+    history: bool,
 ) -> anyhow::Result<()> {
+    let hosting = matches!(role, Role::Host(_));
+    let mut recorder = history
+        .then(crate::history::History::open_default)
+        .flatten()
+        .map(|history| crate::history::Recorder::new(&history, &config.name, hosting));
     // What we hear, to report which tones are in it.
     let (tap, heard) = std::sync::mpsc::sync_channel(256);
     config.audio_tap = Some(tap);
@@ -88,6 +94,9 @@ pub fn run(
                 event = events.recv() => {
                     let Some(event) = event else { break EndReason::Left };
                     print_event(&event);
+                    if let Some(recorder) = &mut recorder {
+                        recorder.on_event(&event);
+                    }
                     view.apply(&event);
                     if let Event::Ended(reason) = event {
                         break reason;

@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod folders;
 mod headless;
+mod history;
 mod hosting;
 mod logfile;
 mod single_instance;
@@ -69,7 +70,7 @@ fn main() -> anyhow::Result<()> {
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {
-                headless::run(role, config, media.duration()?, media.first_commands()?, media.view)
+                run_headless(role, config, &media)
             } else {
                 ui::run(
                     ui::Opening::Meeting(Box::new(ui::Start { role, config, title })),
@@ -90,7 +91,7 @@ fn main() -> anyhow::Result<()> {
             let title = target.authority();
             let role = videomeet_net::meeting::Role::Join { target, passcode };
             if headless {
-                headless::run(role, config, media.duration()?, media.first_commands()?, media.view)
+                run_headless(role, config, &media)
             } else {
                 ui::run(
                     ui::Opening::Meeting(Box::new(ui::Start { role, config, title })),
@@ -101,6 +102,22 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Runs a meeting without a window, as `media` says.
+fn run_headless(
+    role: videomeet_net::meeting::Role,
+    config: videomeet_net::meeting::MeetingConfig,
+    media: &cli::MediaArgs,
+) -> anyhow::Result<()> {
+    headless::run(
+        role,
+        config,
+        media.duration()?,
+        media.first_commands()?,
+        media.view,
+        media.history,
+    )
 }
 
 /// Logs to stderr and to the rotating log file; a panic leaves a crash report, and one left

@@ -15,8 +15,10 @@ use super::background::Opening;
 use super::home::HomeScreen;
 use super::meeting::{DeviceChoices, MeetingScreen, Myself};
 use super::notify::Notifier;
+use super::recent::RecentMeetings;
 use super::settings::{SettingsFile, Theme};
 use super::setup::{Plan, SetupAction, SetupScreen, Status};
+use crate::history::{History, Recorder};
 use crate::update::{Release, newer_release, release_url};
 
 /// How long closing the window waits for the meeting to say goodbye to the others.
@@ -65,14 +67,19 @@ pub struct App {
     appearance: Option<(Theme, u16)>,
     /// Links later launches hand to this window.
     pub handovers: Option<crate::single_instance::Handovers>,
+    /// The history of meetings, when it could be started.
+    history: Option<History>,
 }
 
 impl App {
     /// Opens on the home screen.
     pub fn new(ctx: &egui::Context, runtime: tokio::runtime::Handle, settings: SettingsFile, started: Instant) -> Self {
+        let history = History::open_default();
+        let mut home = HomeScreen::with_discovery(ctx);
+        home.recent = history.clone().map(|history| Box::new(RecentMeetings::new(history)));
         let mut app = Self {
             settings,
-            screen: Screen::Home(HomeScreen::with_discovery(ctx)),
+            screen: Screen::Home(home),
             runtime,
             devices: Opening::Idle,
             starting: None,
@@ -85,6 +92,7 @@ impl App {
             update: None,
             appearance: None,
             handovers: None,
+            history,
         };
         if app.settings.settings.check_for_updates {
             app.check_for_updates(ctx);
@@ -172,6 +180,10 @@ impl App {
         let mut home = HomeScreen::with_discovery(ctx);
         home.notice = notice;
         home.update.clone_from(&self.update);
+        home.recent = self
+            .history
+            .clone()
+            .map(|history| Box::new(RecentMeetings::new(history)));
         self.screen = Screen::Home(home);
         self.meeting = None;
         self.settings.save_if_changed();
@@ -287,7 +299,13 @@ impl App {
                     ..
                 } = starting;
                 self.meeting = Some((handle.clone(), task));
+                let recorder = self
+                    .history
+                    .as_ref()
+                    .filter(|_| settings.keep_history)
+                    .map(|history| Recorder::new(history, &me.name, me.hosting));
                 let mut screen = MeetingScreen::new(handle, events, me, devices);
+                screen.recorder = recorder;
                 for event in arrived {
                     screen.on_event(event, true);
                 }

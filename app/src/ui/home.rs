@@ -11,6 +11,7 @@ use videomeet_net::JoinTarget;
 use videomeet_net::discovery::{Browser, DiscoveredMeeting};
 use videomeet_net::protocol::PROTOCOL_VERSION;
 
+use super::recent::RecentMeetings;
 use super::settings::{Settings, Theme, UI_SCALES};
 use super::setup::Plan;
 use super::style;
@@ -31,6 +32,8 @@ pub struct HomeScreen {
     address_problem: Option<String>,
     /// A newer release, when the (optional) check found one.
     pub update: Option<Release>,
+    /// The meetings kept in the history, when there is one.
+    pub recent: Option<Box<RecentMeetings>>,
 }
 
 impl HomeScreen {
@@ -46,6 +49,7 @@ impl HomeScreen {
             name_focused: false,
             address_problem: None,
             update: None,
+            recent: None,
         }
     }
 
@@ -62,6 +66,9 @@ impl HomeScreen {
     /// Draws the screen; returns what the user chose to do.
     pub fn ui(&mut self, ui: &mut egui::Ui, settings: &mut Settings) -> Option<Plan> {
         self.take_discoveries();
+        if let Some(recent) = self.recent.as_mut().filter(|recent| recent.is_open()) {
+            return recent.details_ui(ui, &self.meetings, !settings.name.trim().is_empty());
+        }
         let mut plan = None;
         ui.vertical_centered(|ui| {
             ui.add_space(20.0);
@@ -126,12 +133,17 @@ impl HomeScreen {
                     plan = Some(chosen);
                 }
             });
+            if let Some(recent) = &mut self.recent {
+                columns[1].add_space(8.0);
+                style::card(&mut columns[1], |ui| recent.list_ui(ui));
+            }
         });
         ui.add_space(8.0);
         ui.checkbox(
             &mut settings.check_for_updates,
             "Check for a newer version when Video Meet starts (needs the internet)",
         );
+        ui.checkbox(&mut settings.keep_history, "Keep a history of meetings");
         appearance_ui(ui, settings);
         plan
     }
@@ -253,22 +265,18 @@ impl HomeScreen {
                         );
                     });
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        let target = meeting.join_target();
                         let compatible = meeting.version == PROTOCOL_VERSION;
-                        let join = ui.add_enabled(named && compatible && target.is_some(), egui::Button::new("Join"));
+                        let join = ui.add_enabled(
+                            named && compatible && meeting.join_target().is_some(),
+                            egui::Button::new("Join"),
+                        );
                         let join = if compatible {
                             join
                         } else {
                             join.on_disabled_hover_text("This meeting runs another version of Video Meet.")
                         };
-                        if join.clicked()
-                            && let Some(target) = target
-                        {
-                            chosen = Some(Plan::Join {
-                                target,
-                                title: meeting.title.clone(),
-                                passcode_required: meeting.passcode_required,
-                            });
+                        if join.clicked() {
+                            chosen = join_announced(meeting);
                         }
                     });
                 });
@@ -287,6 +295,15 @@ impl HomeScreen {
             }
         }
     }
+}
+
+/// Joining a meeting announced on the network.
+pub fn join_announced(meeting: &DiscoveredMeeting) -> Option<Plan> {
+    Some(Plan::Join {
+        target: meeting.join_target()?,
+        title: meeting.title.clone(),
+        passcode_required: meeting.passcode_required,
+    })
 }
 
 /// "Ada's meeting", or "Meeting" without a name.

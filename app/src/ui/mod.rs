@@ -7,6 +7,7 @@ mod home;
 mod meeting;
 mod notify;
 mod qr;
+mod recent;
 mod settings;
 mod setup;
 mod style;

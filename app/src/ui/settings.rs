@@ -37,6 +37,8 @@ pub struct Settings {
     pub last_address: String,
     /// Ask whether a newer release exists when the app starts (off: it needs the internet).
     pub check_for_updates: bool,
+    /// Keep each meeting (people, chat, files) in the history on the home screen.
+    pub keep_history: bool,
     /// Light, dark, or as the system says.
     pub theme: Theme,
     /// The size of everything in the window, in percent (Ctrl+plus and Ctrl+minus change it
@@ -120,6 +122,7 @@ impl Default for Settings {
             meeting_title: String::new(),
             last_address: String::new(),
             check_for_updates: false,
+            keep_history: true,
             theme: Theme::System,
             ui_scale_percent: 100,
         }
@@ -260,5 +263,6 @@ mod tests {
         assert!(file.settings.notifications);
         assert!(file.settings.play_sounds, "sounds unless turned off");
         assert!(file.settings.mirror_self_view, "mirrored unless turned off");
+        assert!(file.settings.keep_history, "a history unless turned off");
     }
 }

@@ -1746,4 +1746,5 @@ fn reactions_are_sent_from_the_bar_and_shown_over_the_picture_for_a_moment() {
     );
 }
 
+mod history;
 mod moderation;

@@ -163,8 +163,11 @@ impl MeetingScreen {
             }
             Some((_, Some(Outcome::Saved(path)))) => {
                 ui.add(egui::Label::new(egui::RichText::new(format!("Saved to {}", path.display())).small()).wrap());
-                if ui.button("Open folder").clicked() {
-                    open_folder(path);
+                if ui.button("Open folder").clicked()
+                    && let Some(folder) = path.parent()
+                    && let Err(problem) = crate::folders::open_in_file_manager(folder)
+                {
+                    tracing::warn!(%problem, "could not show the saved file");
                 }
             }
             Some((_, Some(outcome))) => {
@@ -247,23 +250,6 @@ fn progress_text(transfer: &Transfer) -> String {
         format!("{} min left", (left / 60.0).ceil() as u64)
     };
     format!("{}/s · {left}", size_text(progress.bytes_per_second as u64))
-}
-
-/// Shows the folder holding `path` in the system's file manager (never through a shell).
-fn open_folder(path: &std::path::Path) {
-    let Some(folder) = path.parent() else {
-        return;
-    };
-    let program = if cfg!(target_os = "windows") {
-        "explorer"
-    } else if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    if let Err(error) = std::process::Command::new(program).arg(folder).spawn() {
-        tracing::warn!(%error, folder = %folder.display(), "could not open the folder");
-    }
 }
 
 #[cfg(test)]

@@ -193,6 +193,8 @@ pub struct MeetingScreen {
     ended: Option<String>,
     clock: Clock,
     started: Instant,
+    /// Writes the meeting into the history, unless the user turned it off.
+    pub recorder: Option<crate::history::Recorder>,
 }
 
 impl MeetingScreen {
@@ -250,6 +252,7 @@ impl MeetingScreen {
             ended: None,
             clock: Arc::new(Instant::now),
             started: Instant::now(),
+            recorder: None,
         }
     }
 
@@ -368,6 +371,9 @@ impl MeetingScreen {
             Event::Problem(problem) => self.tell(problem.to_string(), true, now),
             Event::Ended(reason) => drop(self.ended.get_or_insert_with(|| reason.to_string())),
             _ => {}
+        }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.on_event(&event);
         }
         self.view.apply(&event);
     }
