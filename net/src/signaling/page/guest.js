@@ -1304,6 +1304,12 @@ const hostMessages = {
     onSignal(message.from, message.signal || {});
   },
   chat: showChat,
+  // Files are taken in the Video Meet program; the page says one was offered.
+  file_offered: (message) =>
+    showChat({
+      ...message,
+      text: `offers the file ${message.file} (${Math.max(1, Math.round(message.size / 1024))} KB); open the meeting in Video Meet to receive files`,
+    }),
   reaction(message) {
     const person = meeting.people.get(message.from);
     if (person) person.tile.react(message.emoji);
