@@ -264,6 +264,9 @@ fn configure_retransmission(registry: Registry, media: &mut MediaEngine) -> Regi
         )
 }
 
+/// SCTP's receive window, the most data channel bytes in flight towards us.
+const SCTP_RECEIVE_WINDOW: u32 = 4 * 1024 * 1024;
+
 /// The three tracks that carry one other participant's feeds on a forwarding host's
 /// connection to a guest.
 struct ForwardedTracks {
@@ -366,6 +369,10 @@ impl PeerLink {
             .with_srtp_protection_profiles(SRTP_PROFILES.to_vec())
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_network_types(vec![NetworkType::Udp4, NetworkType::Udp6])
+            // SCTP's receive window: at the default 1 MiB, a file between two links on
+            // loopback moved at 35 MB/s with most of both cores idle, waiting for
+            // acknowledgements; at 4 MiB, 50-78 MB/s. It fills only while a file arrives.
+            .with_sctp_max_receive_buffer_size(SCTP_RECEIVE_WINDOW)
             // A LAN answers in milliseconds: notice trouble in 2 s, give up after 6 s more.
             .with_ice_timeouts(
                 Some(Duration::from_secs(2)),
