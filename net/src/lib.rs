@@ -24,6 +24,7 @@ pub mod safety;
 mod secret;
 mod send_track;
 pub mod signaling;
+mod sockets;
 pub mod text;
 
 pub use address::{DEFAULT_PORT, JoinTarget};

@@ -37,6 +37,7 @@ use crate::protocol::{FeedKind, ForwardedFeed, PeerId, Signal};
 use crate::remote_candidates::{RemoteCandidates, Taken};
 use crate::safety;
 use crate::send_track::{SendTrack, TrackSpec};
+use crate::sockets::RoomyRuntime;
 pub use videomeet_media::video::Layer;
 
 /// H.264 constrained baseline, packetization mode 1: what every browser decodes.
@@ -397,18 +398,22 @@ impl PeerLink {
                 ..Default::default()
             })
             .collect();
-        let mut builder = PeerConnectionBuilder::new()
+        let runtime: Arc<dyn Runtime> = match &config.impairment {
+            Some(impaired) => Arc::clone(impaired) as Arc<dyn Runtime>,
+            None => Arc::new(RoomyRuntime),
+        };
+        let pc = PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build())
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .with_handler(Arc::new(Handler { events: events.clone() }))
             .with_data_channel_send_buffer_limit(crate::files::SEND_BUFFER)
-            .with_udp_addrs(config.ice_addrs.clone());
-        if let Some(impaired) = &config.impairment {
-            builder = builder.with_runtime(Arc::clone(impaired) as Arc<dyn Runtime>);
-        }
-        let pc = builder.build().await.map_err(peer_error)?;
+            .with_udp_addrs(config.ice_addrs.clone())
+            .with_runtime(runtime)
+            .build()
+            .await
+            .map_err(peer_error)?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
         let own = |kind, prefix| TrackSpec {
             kind,

@@ -232,7 +232,7 @@ pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResul
 }
 
 /// The `host`/`join` flags for participant `number` (1 for the host): its own test tone.
-fn media_flags(setup: &CallSetup, number: usize) -> Vec<String> {
+pub(super) fn media_flags(setup: &CallSetup, number: usize) -> Vec<String> {
     let mut flags = vec![
         "--size".to_owned(),
         setup.size.clone(),
@@ -256,7 +256,7 @@ fn media_flags(setup: &CallSetup, number: usize) -> Vec<String> {
 }
 
 /// Waits until `participant` sees all the others and, with video, has a picture from each.
-fn wait_until_receiving(participant: &Watched, setup: &CallSetup) -> anyhow::Result<()> {
+pub(super) fn wait_until_receiving(participant: &Watched, setup: &CallSetup) -> anyhow::Result<()> {
     let others = setup.participants - 1;
     let key = if setup.audio_only { "peer_joined" } else { "first_frame" };
     let mut seen = HashSet::new();

@@ -4,6 +4,7 @@
 mod call;
 mod chromium;
 mod figures;
+mod files;
 mod guest_page;
 mod headless_chromium;
 mod join;
@@ -41,6 +42,10 @@ pub enum Scenario {
     /// The window under an X server: start-up time, and CPU, memory and
     /// capture-to-presented latency receiving a call at the first --size.
     Window,
+    /// A file of --file-mib MiB from a guest to the host during a 1:1 call at the first
+    /// --size, on each --network: time, MB/s, memory growth, and the call's frame rate,
+    /// freezes and concealed sound meanwhile.
+    Files,
     /// All of the above.
     All,
 }
@@ -81,6 +86,14 @@ pub struct BenchArgs {
     /// Joins for the join scenario.
     #[arg(long, default_value_t = 20)]
     pub joins: usize,
+    /// The size of the file the files scenario sends, MiB.
+    #[arg(long, default_value_t = 500)]
+    pub file_mib: u64,
+    /// Where the files scenario runs its two processes; a list runs one transfer each:
+    /// `loopback`, or `namespaces` (two network namespaces joined by a virtual cable;
+    /// needs root and `ip`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "loopback")]
+    pub network: Vec<files::Network>,
     /// Folder for bench.json and bench.md.
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
@@ -98,6 +111,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "a call needs at least 2 participants"
     );
     anyhow::ensure!((1..=60).contains(&args.fps), "the frame rate must be 1 to 60");
+    anyhow::ensure!(args.file_mib >= 1, "--file-mib must be at least 1");
     for size in &args.size {
         parse_size(size)?;
     }
@@ -184,6 +198,18 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             Duration::from_secs_f64(args.duration),
         )?);
     }
+    let mut transfers = Vec::new();
+    if wants(Scenario::Files) {
+        for &network in &args.network {
+            let setup = files::FilesSetup {
+                file_mib: args.file_mib,
+                network,
+                call: call_setup(args, 2, &args.size[0], false),
+            };
+            eprintln!("bench: a file of {} MiB beside a call, {network:?}", args.file_mib);
+            transfers.push(files::run(&exe, &setup)?);
+        }
+    }
     let machine = report::Machine::here();
     let results = json!({
         "machine": machine,
@@ -193,6 +219,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "browser": browsers,
         "window": window,
         "guest_page": guest_page,
+        "files": transfers,
     });
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let json_path = args.out.join("bench.json");
@@ -208,6 +235,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
     if let Some(guest_page) = &guest_page {
         markdown.push_str(&guest_page::markdown(guest_page));
+    }
+    if !transfers.is_empty() {
+        markdown.push_str(&files::markdown(&transfers));
     }
     std::fs::write(&markdown_path, &markdown).with_context(|| format!("cannot write {}", markdown_path.display()))?;
     print!("{markdown}");

@@ -1,8 +1,9 @@
 //! Processes the bench starts: their output lines, and their CPU time and memory read from
 //! `/proc`, so every figure belongs to one real process.
 
+use std::io::Write;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,8 @@ pub struct Watched {
     /// Short name for messages.
     pub name: String,
     child: Child,
+    /// Its standard input, for the commands of a headless meeting.
+    input: Option<ChildStdin>,
     lines: Receiver<(Instant, String)>,
     /// When it was started.
     pub started: Instant,
@@ -33,11 +36,12 @@ impl Watched {
         };
         let started = Instant::now();
         let mut child = command
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(out)
             .stderr(err)
             .spawn()
             .with_context(|| format!("could not start {name} ({:?})", command.get_program()))?;
+        let input = child.stdin.take();
         let output: Box<dyn Read + Send> = match (child.stdout.take(), child.stderr.take()) {
             (Some(stdout), _) => Box::new(stdout),
             (None, Some(stderr)) => Box::new(stderr),
@@ -58,6 +62,7 @@ impl Watched {
         Ok(Self {
             name: name.to_owned(),
             child,
+            input,
             lines,
             started,
         })
@@ -102,6 +107,17 @@ impl Watched {
                 return Ok((at, event));
             }
         }
+    }
+
+    /// Writes one line to its standard input.
+    pub fn say(&mut self, line: &str) -> anyhow::Result<()> {
+        let input = self
+            .input
+            .as_mut()
+            .with_context(|| format!("{} takes no input", self.name))?;
+        writeln!(input, "{line}")
+            .and_then(|()| input.flush())
+            .with_context(|| format!("{} does not listen", self.name))
     }
 
     /// CPU time used so far.

@@ -1746,5 +1746,6 @@ fn reactions_are_sent_from_the_bar_and_shown_over_the_picture_for_a_moment() {
     );
 }
 
+mod files;
 mod history;
 mod moderation;

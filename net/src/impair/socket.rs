@@ -5,22 +5,18 @@
 use std::cmp::Reverse;
 use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
-use std::future::Future;
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::Notify;
-use webrtc::runtime::{
-    AsyncInterval, AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket, JoinHandle, RecvMeta, Runtime, TokioRuntime,
-    Transmit,
-};
+use webrtc::runtime::{AsyncUdpSocket, RecvMeta, Runtime, Transmit};
 
 use super::{ImpairedLink, Impairment};
+use crate::sockets::{RoomyRuntime, on_tokio};
 
 /// Datagrams waiting for their arrival time, beyond which more are dropped (memory bound
 /// whatever the settings).
@@ -122,16 +118,10 @@ impl ImpairedRuntime {
 }
 
 impl Runtime for ImpairedRuntime {
-    fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
-        TokioRuntime.spawn(future)
-    }
-
-    fn spawn_reactor(&self, pool_size: usize, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
-        TokioRuntime.spawn_reactor(pool_size, future)
-    }
+    on_tokio!();
 
     fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
-        let inner = TokioRuntime.wrap_udp_socket(socket)?;
+        let inner = RoomyRuntime.wrap_udp_socket(socket)?;
         let stream = self.sockets_made.fetch_add(1, Ordering::Relaxed);
         let upload = ImpairedLink::new(self.control.impairment().seed, stream);
         let download = (self.control.impairs_download)
@@ -142,40 +132,6 @@ impl Runtime for ImpairedRuntime {
             download,
             Arc::clone(&self.control),
         ))
-    }
-
-    fn wrap_tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<Arc<dyn AsyncTcpListener>> {
-        TokioRuntime.wrap_tcp_listener(listener)
-    }
-
-    fn connect_tcp<'a>(
-        &'a self,
-        remote_addr: SocketAddr,
-    ) -> Pin<Box<dyn Future<Output = io::Result<Arc<dyn AsyncTcpStream>>> + Send + 'a>> {
-        TokioRuntime.connect_tcp(remote_addr)
-    }
-
-    fn resolve_host<'a>(
-        &'a self,
-        host: &'a str,
-    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>> {
-        Box::pin(async move { TokioRuntime.resolve_host(host).await })
-    }
-
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        TokioRuntime.sleep(duration)
-    }
-
-    fn interval(&self, period: Duration) -> Box<dyn AsyncInterval> {
-        TokioRuntime.interval(period)
-    }
-
-    fn block_on(&self, future: Pin<Box<dyn Future<Output = ()> + '_>>) {
-        TokioRuntime.block_on(future);
-    }
-
-    fn yield_now(&self) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        TokioRuntime.yield_now()
     }
 
     fn name(&self) -> &'static str {
@@ -602,6 +558,8 @@ fn transient(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use webrtc::runtime::TokioRuntime;
 
     /// The test traffic: 1000-byte datagrams every 8 ms, 1 Mbps.
     const SIZE: usize = 1000;
