@@ -22,6 +22,8 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
     # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb (its
     # menu entry, and the link type it registers)
     shellcheck python3-venv desktop-file-utils xdg-utils
+    # a D-Bus bus of a test's own (the screen saver held off during a meeting)
+    dbus-daemon
     # the browsers that join meetings through the guest page in app/tests/browser_guest.rs
     # (Chromium, which `videomeet bench` also compares with) and browser_guest_firefox.rs,
     # and NSS's certutil, with which Firefox's test profile trusts the host's certificate

@@ -6,6 +6,7 @@ mod folders;
 mod headless;
 mod history;
 mod hosting;
+mod keep_awake;
 mod logfile;
 mod single_instance;
 mod stop;

@@ -19,6 +19,7 @@ use super::recent::RecentMeetings;
 use super::settings::{SettingsFile, Theme};
 use super::setup::{Plan, SetupAction, SetupScreen, Status};
 use crate::history::{History, Recorder};
+use crate::keep_awake::KeepAwake;
 use crate::update::{Release, newer_release, release_url};
 
 /// How long closing the window waits for the meeting to say goodbye to the others.
@@ -306,6 +307,7 @@ impl App {
                     .map(|history| Recorder::new(history, &me.name, me.hosting));
                 let mut screen = MeetingScreen::new(handle, events, me, devices);
                 screen.recorder = recorder;
+                screen.keep_awake = Some(KeepAwake::hold("In a meeting"));
                 for event in arrived {
                     screen.on_event(event, true);
                 }

@@ -195,6 +195,8 @@ pub struct MeetingScreen {
     started: Instant,
     /// Writes the meeting into the history, unless the user turned it off.
     pub recorder: Option<crate::history::Recorder>,
+    /// Holds the screen saver and sleep off while the meeting is on screen.
+    pub keep_awake: Option<crate::keep_awake::KeepAwake>,
 }
 
 impl MeetingScreen {
@@ -253,6 +255,7 @@ impl MeetingScreen {
             clock: Arc::new(Instant::now),
             started: Instant::now(),
             recorder: None,
+            keep_awake: None,
         }
     }
 
