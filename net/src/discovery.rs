@@ -96,6 +96,12 @@ impl Announcement {
         Ok(announcement)
     }
 
+    /// Re-announces with the host's new name, and `participants` in the meeting.
+    pub fn rename_host(&mut self, name: &str, participants: usize) -> Result<(), DiscoveryError> {
+        self.meeting.host_name = name.to_owned();
+        self.update(participants)
+    }
+
     /// Re-announces with a new participant count.
     pub fn update(&mut self, participants: usize) -> Result<(), DiscoveryError> {
         let info = service_info(&self.meeting, self.port, participants).map_err(error("announced"))?;

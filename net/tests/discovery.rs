@@ -165,3 +165,50 @@ fn a_meeting_whose_host_was_killed_leaves_the_list_within_ten_seconds() {
     println!("a killed host's meeting left the list after {gone:?}");
     assert!(gone.is_some(), "still listed 10 s after its host was killed");
 }
+
+/// A host who renames itself mid-meeting is listed under its new name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_renamed_mid_meeting_is_listed_under_the_new_name() {
+    use std::sync::Arc;
+    use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
+    use videomeet_net::signaling::HostConfig;
+
+    let mut host_config = HostConfig::new("Renames", "Grace");
+    host_config.bind_ip = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    host_config.port = 0;
+    let config = MeetingConfig {
+        name: "Grace".into(),
+        camera_on: false,
+        mic_on: false,
+        announce: true,
+        ..MeetingConfig::default()
+    };
+    let (meeting, handle, mut events) = Meeting::new(Role::Host(host_config), config, Arc::new(|| {}));
+    let actor = tokio::spawn(meeting.run());
+    let code = loop {
+        match events.recv().await.expect("the meeting starts") {
+            Event::Joined { meeting, .. } => break meeting.code,
+            _ => continue,
+        }
+    };
+    let listed_as = |wanted: &'static str| {
+        let code = code.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut browser = Browser::start().expect("browsing starts");
+            wait_until(&mut browser, Duration::from_secs(5), |b| {
+                b.meetings().any(|m| m.code == code && m.host_name == wanted)
+            })
+        })
+    };
+    assert!(
+        listed_as("Grace").await.unwrap().is_some(),
+        "listed under the first name"
+    );
+    assert!(handle.send(Command::Rename("Grace Hopper".into())));
+    assert!(
+        listed_as("Grace Hopper").await.unwrap().is_some(),
+        "not listed under the new name within 5 s"
+    );
+    assert!(handle.send(Command::Leave));
+    let _ = tokio::time::timeout(Duration::from_secs(5), actor).await;
+}

@@ -90,7 +90,16 @@ impl Actor {
                 sent_at_ms,
                 to,
             }),
-            ServerMessage::Renamed { id, name } => self.emit(Event::Renamed { id, name }),
+            ServerMessage::Renamed { id, name } => {
+                // Our own new name as host: the network's list shows it too.
+                if id == self.you
+                    && let Some(announcement) = &mut self.announcement
+                    && let Err(error) = announcement.rename_host(&name, self.announced_count)
+                {
+                    tracing::debug!(%error, "announcement not updated");
+                }
+                self.emit(Event::Renamed { id, name });
+            }
             ServerMessage::Cohost { id, cohost } => self.emit(Event::Cohost { id, cohost }),
             ServerMessage::Locked { locked } => self.emit(Event::Locked(locked)),
             ServerMessage::TurnedOff { device, by } => self.turned_off(device, by).await,
