@@ -1,12 +1,12 @@
 //! The runtime under every WebRTC connection: tokio's, with UDP sockets whose kernel
 //! buffers hold a burst.
 //!
-//! A file arrives as a stream of full datagrams. With Linux's default receive buffer
-//! (208 KiB) a receiver busy decoding video for a few milliseconds overflowed it: a 200 MB
-//! file beside a 720p call lost about 140 datagrams to full buffers, SCTP halved its window
-//! at each, and the file moved at 19-34 MB/s on loopback. With 4 MiB buffers nothing was
-//! lost and it moved at 102-118 MB/s. The kernel caps the size at `net.core.rmem_max` and
-//! `wmem_max`; where they are lower, the socket gets what they allow.
+//! A file arrives as a stream of full datagrams, and a video keyframe as a burst of them.
+//! With Linux's default receive buffer (208 KiB) a receiver busy for a few milliseconds
+//! overflowed it: a 200 MB file beside a 720p call lost about 140 datagrams to full buffers
+//! (SCTP's window was 4 MiB then; see the peer's `SCTP_RECEIVE_WINDOW` for the other half
+//! of the cure). With 4 MiB buffers nothing was lost. The kernel caps the size at
+//! `net.core.rmem_max` and `wmem_max`; where they are lower, the socket gets what they allow.
 
 use std::io;
 use std::sync::Arc;
