@@ -3,6 +3,8 @@
 #   installer/setup-debian.sh          packages to build and run the app
 #   installer/setup-debian.sh --test   also the packages the test suite uses (Chromium among them)
 #   installer/setup-debian.sh --bench  those too, and perf for `videomeet bench`
+#   installer/setup-debian.sh --windows  those too, and what cross-builds the Windows program
+#                                        and runs it under Wine (installer/check-windows.sh)
 # Uses sudo when not run as root. Installs the Rust toolchain with rustup if cargo is missing.
 set -euo pipefail
 
@@ -14,7 +16,7 @@ packages=(
   # windowing and GPU (winit, wgpu)
   libx11-dev libxcursor-dev libxi-dev libxrandr-dev libxcb1-dev libxkbcommon-dev libwayland-dev libgbm-dev libvulkan1
 )
-if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" || "${1:-}" == "--windows" ]]; then
   packages+=(
     # a display without a screen (and screenshots of it), software Vulkan, and a sound
     # server with virtual devices
@@ -33,6 +35,10 @@ fi
 if [[ "${1:-}" == "--bench" ]]; then
   # a profiler
   packages+=(linux-perf)
+fi
+if [[ "${1:-}" == "--windows" ]]; then
+  # the C and C++ cross compilers for the bundled C code, and Windows programs run here
+  packages+=(mingw-w64 wine64)
 fi
 
 missing=()

@@ -16,6 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 
 /// The name the desktop shows for who holds the screen on.
+#[cfg(target_os = "linux")]
 const APPLICATION: &str = "Video Meet";
 
 /// What holding needs from the desktop: its session bus, where there is one.

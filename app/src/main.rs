@@ -1,4 +1,6 @@
 //! Video Meet: video meetings on your local network, with no accounts and no servers.
+// No console window opens with the program on Windows (see `windows_console`).
+#![cfg_attr(windows, windows_subsystem = "windows")]
 
 mod bench;
 mod cli;
@@ -12,6 +14,8 @@ mod single_instance;
 mod stop;
 mod ui;
 mod update;
+#[cfg(windows)]
+mod windows_console;
 
 use clap::Parser;
 
@@ -20,6 +24,8 @@ static STARTED: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::n
 
 fn main() -> anyhow::Result<()> {
     std::sync::LazyLock::force(&STARTED);
+    #[cfg(windows)]
+    windows_console::attach_to_parent();
     let args = cli::Args::parse();
     let last_crash = init_logging(args.verbose);
     match args.command {
