@@ -312,23 +312,24 @@ pub fn find_screen(spec: &str) -> anyhow::Result<ScreenChoice> {
 
 /// Prints every device and synthetic source with its id.
 pub fn print_devices() {
+    use std::fmt::Write;
     let list = list_devices();
-    println!("Cameras:");
+    let mut text = String::from("Cameras:\n");
     for camera in &list.cameras {
-        println!("  {:<32} {}", camera.id(), camera.label());
+        let _ = writeln!(text, "  {:<32} {}", camera.id(), camera.label());
     }
-    println!("Microphones:");
+    text.push_str("Microphones:\n");
     for microphone in &list.microphones {
-        println!("  {:<32} {}", microphone.id(), microphone.label());
+        let _ = writeln!(text, "  {:<32} {}", microphone.id(), microphone.label());
     }
-    println!("Speakers:");
+    text.push_str("Speakers:\n");
     for speaker in &list.speakers {
-        println!("  {:<32} {}", speaker.id(), speaker.label());
+        let _ = writeln!(text, "  {:<32} {}", speaker.id(), speaker.label());
     }
     for note in &list.notes {
-        println!("Note: {note}");
+        let _ = writeln!(text, "Note: {note}");
     }
-    println!("Screens (for --share):");
+    text.push_str("Screens (for --share):\n");
     match list_screens() {
         Ok(screens) => {
             let mut displays = 0;
@@ -340,10 +341,29 @@ pub fn print_devices() {
                     }
                     ScreenKind::Window => format!("window:{}", screen.name),
                 };
-                println!("  {id:<32} {}", screen.name);
+                let _ = writeln!(text, "  {id:<32} {}", screen.name);
             }
         }
-        Err(error) => println!("Note: {error}"),
+        Err(error) => {
+            let _ = writeln!(text, "Note: {error}");
+        }
+    }
+    say(&text);
+}
+
+/// Writes `text` to standard output; false once nobody reads it any more (a pipe closed
+/// early, as in `videomeet devices | head -1`), which ends the listing quietly rather than
+/// as a crash.
+fn say(text: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => false,
+        Err(error) => {
+            tracing::warn!(%error, "could not print");
+            false
+        }
     }
 }
 
@@ -366,16 +386,18 @@ pub fn print_meetings(wait_secs: f64) -> anyhow::Result<()> {
             .meetings()
             .map(|meeting| (meeting.id.clone(), meeting_line(meeting)))
             .collect();
-        for (id, line) in &shown {
-            if !listed.contains_key(id) {
-                print_meeting("gone", line);
-            }
-        }
-        for (id, line) in &listed {
-            match shown.get(id) {
-                None => print_meeting("found", line),
-                Some(before) if before != line => print_meeting("changed", line),
-                Some(_) => {}
+        let news = shown
+            .iter()
+            .filter(|(id, _)| !listed.contains_key(*id))
+            .map(|(_, line)| ("gone", line))
+            .chain(listed.iter().filter_map(|(id, line)| match shown.get(id) {
+                None => Some(("found", line)),
+                Some(before) if before != line => Some(("changed", line)),
+                Some(_) => None,
+            }));
+        for (event, line) in news {
+            if !print_meeting(event, line) {
+                return Ok(());
             }
         }
         shown = listed;
@@ -399,11 +421,12 @@ fn meeting_line(meeting: &videomeet_net::discovery::DiscoveredMeeting) -> serde_
     })
 }
 
-/// One line of `list`: what happened to the meeting, and its fields.
-fn print_meeting(event: &str, fields: &serde_json::Value) {
+/// One line of `list`: what happened to the meeting, and its fields; false once nobody
+/// reads them any more.
+fn print_meeting(event: &str, fields: &serde_json::Value) -> bool {
     let mut line = fields.clone();
     line["event"] = event.into();
-    println!("{line}");
+    say(&format!("{line}\n"))
 }
 
 #[cfg(test)]

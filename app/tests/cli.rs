@@ -39,6 +39,25 @@ fn devices_lists_the_synthetic_sources() {
 }
 
 #[test]
+fn a_listing_read_by_nobody_ends_quietly() {
+    // As in `videomeet devices | head -1`: the reader is gone before anything is written.
+    let config = std::env::temp_dir().join(format!("videomeet-cli-closed-pipe-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_videomeet"))
+        .arg("devices")
+        .env("VIDEOMEET_CONFIG_DIR", &config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("it ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&config);
+}
+
+#[test]
 fn an_unknown_command_fails_with_a_message() {
     let (ok, _, stderr) = videomeet(&["teleport"]);
     assert!(!ok);
