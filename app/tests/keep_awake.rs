@@ -3,12 +3,16 @@
 //! D-Bus daemon of the test's own, which the window is pointed at.
 #![cfg(target_os = "linux")]
 
+#[allow(dead_code)] // only its Running
+mod common;
+
 use std::io::BufRead;
 use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::Running;
 use videomeet_media::testing;
 
 /// What the fake screen saver was asked, in order.
@@ -45,16 +49,6 @@ impl FakeScreenSaver {
     #[zbus(name = "UnInhibit")]
     fn un_inhibit(&self, cookie: u32) {
         self.0.0.lock().unwrap().push(format!("UnInhibit {cookie}"));
-    }
-}
-
-/// A process ended on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::figures::{Spread, mean, round1};
+use super::figures::{Smoothness, Spread, mean, round1};
 use super::process::Watched;
 
 /// How long to wait for processes to meet and for the first pictures.
@@ -208,11 +208,6 @@ pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResul
     }
     let events: Vec<Value> = events.into_iter().map(|(_, event)| event).collect();
     let of_kind = |kind: &'static str| events.iter().filter(move |event| event["event"] == kind);
-    let numbers = |key: &str| {
-        of_kind("video_stats")
-            .filter_map(|e| e[key].as_f64())
-            .collect::<Vec<_>>()
-    };
     let all_of = |kind: &'static str, key: &'static str| {
         of_kind(kind)
             .filter_map(|e| e[key].as_array())
@@ -220,13 +215,14 @@ pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResul
             .filter_map(Value::as_f64)
             .collect()
     };
+    let pictures = Smoothness::of(&events);
     Ok(CallResult {
         setup: setup.clone(),
+        fps: pictures.fps,
+        freezes: pictures.freezes,
+        max_gap_ms: pictures.max_gap_ms,
         latency_ms: Spread::of(all_of("video_stats", "latencies_ms")),
         audio_latency_ms: Spread::of(all_of("audio_stats", "marker_latency_ms")),
-        fps: mean(&numbers("fps")),
-        freezes: numbers("freezes").iter().sum::<f64>() as u64,
-        max_gap_ms: numbers("max_gap_ms").into_iter().reduce(f64::max),
         participants,
     })
 }

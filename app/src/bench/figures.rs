@@ -1,6 +1,7 @@
 //! Percentiles and the other small sums the scenarios report.
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// p50, p95 and p99 of a set of readings, and how many there were.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -52,6 +53,35 @@ pub fn mean(values: &[f64]) -> Option<f64> {
 /// A figure for a table cell: one decimal, or a dash when missing.
 pub fn cell(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
+}
+
+/// How smoothly pictures came, as the `video_stats` lines among `events` tell it.
+#[derive(Debug, Serialize)]
+pub struct Smoothness {
+    /// Frames decoded per second, mean over every incoming video and second.
+    pub fps: Option<f64>,
+    /// Waits over 150 ms between two decoded pictures, over all incoming videos.
+    pub freezes: u64,
+    /// Longest wait between two decoded pictures, ms.
+    pub max_gap_ms: Option<f64>,
+}
+
+impl Smoothness {
+    /// The figures of the `video_stats` lines among `events`.
+    pub fn of(events: &[Value]) -> Self {
+        let numbers = |key: &str| {
+            events
+                .iter()
+                .filter(|event| event["event"] == "video_stats")
+                .filter_map(|event| event[key].as_f64())
+                .collect::<Vec<_>>()
+        };
+        Self {
+            fps: mean(&numbers("fps")),
+            freezes: numbers("freezes").iter().sum::<f64>() as u64,
+            max_gap_ms: numbers("max_gap_ms").into_iter().reduce(f64::max),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::call::{self, CallSetup};
-use super::figures::{mean, round1};
+use super::figures::{Smoothness, round1};
 use super::process::{Watched, rss_bytes_of};
 
 /// Settling time once both receive each other.
@@ -71,12 +71,9 @@ pub struct FilesResult {
 /// What the call did over a while, both directions together.
 #[derive(Debug, Serialize)]
 pub struct CallFigures {
-    /// Frames decoded per second, mean over both directions and every second.
-    pub fps: Option<f64>,
-    /// Waits over 150 ms between two decoded pictures.
-    pub freezes: u64,
-    /// Longest wait between two decoded pictures, ms.
-    pub max_gap_ms: Option<f64>,
+    /// How smoothly the pictures came, both directions together.
+    #[serde(flatten)]
+    pub pictures: Smoothness,
     /// Most sound concealment had to invent in any second, percent.
     pub max_concealed_pct: Option<f64>,
 }
@@ -84,17 +81,11 @@ pub struct CallFigures {
 impl CallFigures {
     /// The figures in the `video_stats` and `stats` events of both processes.
     fn of(events: &[Value]) -> Self {
-        let of_kind = |kind: &'static str| events.iter().filter(move |event| event["event"] == kind);
-        let numbers = |key: &str| {
-            of_kind("video_stats")
-                .filter_map(|e| e[key].as_f64())
-                .collect::<Vec<_>>()
-        };
         Self {
-            fps: mean(&numbers("fps")).map(round1),
-            freezes: numbers("freezes").iter().sum::<f64>() as u64,
-            max_gap_ms: numbers("max_gap_ms").into_iter().reduce(f64::max),
-            max_concealed_pct: of_kind("stats")
+            pictures: Smoothness::of(events),
+            max_concealed_pct: events
+                .iter()
+                .filter(|event| event["event"] == "stats")
                 .filter_map(|e| e["peers"].as_array())
                 .flatten()
                 .filter_map(|peer| peer["audio_concealed_pct"].as_f64())
@@ -106,9 +97,9 @@ impl CallFigures {
     fn cell(&self) -> String {
         format!(
             "{} fps, {} freezes, longest gap {} ms, at most {} % concealed",
-            super::figures::cell(self.fps),
-            self.freezes,
-            super::figures::cell(self.max_gap_ms),
+            super::figures::cell(self.pictures.fps),
+            self.pictures.freezes,
+            super::figures::cell(self.pictures.max_gap_ms),
             super::figures::cell(self.max_concealed_pct)
         )
     }
@@ -220,22 +211,14 @@ impl Drop for Namespaces {
     }
 }
 
-/// Writes `mib` MiB of varied bytes (nothing a compressor or a sparse file could shorten)
-/// to `path`, a MiB at a time.
+/// Writes `mib` MiB of varied bytes (nothing a sparse file could shorten) to `path`, the
+/// same MiB over and over, so memory stays flat however large the file.
 fn write_file(path: &Path, mib: u64) -> anyhow::Result<()> {
     use std::io::Write;
+    let block = videomeet_media::testing::varied_bytes(1024 * 1024);
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut file = std::io::BufWriter::new(file);
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut block = vec![0u8; 1024 * 1024];
     for _ in 0..mib {
-        for word in block.chunks_exact_mut(8) {
-            // xorshift64
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes());
-        }
         file.write_all(&block)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
