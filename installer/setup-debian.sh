@@ -26,6 +26,8 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" || "${1:-}" == "--windows" ]
     shellcheck python3-venv desktop-file-utils xdg-utils
     # a D-Bus bus of a test's own (the screen saver held off during a meeting)
     dbus-daemon
+    # a player that is not ours, to read recordings back (ffprobe, ffmpeg)
+    ffmpeg
     # the browsers that join meetings through the guest page in app/tests/browser_guest.rs
     # (Chromium, which `videomeet bench` also compares with) and browser_guest_firefox.rs,
     # and NSS's certutil, with which Firefox's test profile trusts the host's certificate

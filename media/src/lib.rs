@@ -11,6 +11,7 @@ pub mod codec;
 pub mod decode_thread;
 pub mod devices;
 pub mod frame;
+pub mod record;
 pub mod screen;
 pub mod sequence;
 pub mod slot;

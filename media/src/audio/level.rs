@@ -7,6 +7,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::mixer::SourceId;
 
+/// Louder than this (about -40 dBFS) counts as speaking, for the active speaker.
+pub const SPEAKING_LEVEL: f32 = 0.33;
+/// The active speaker stays so this long after going quiet (or another speaking), so that
+/// the picture does not flicker between words.
+pub const SPEAKER_HOLD: std::time::Duration = std::time::Duration::from_millis(1200);
+
 /// The quietest level shown, in dB below full scale; anything quieter reads as 0.
 const FLOOR_DB: f32 = -60.0;
 /// How much of the previous level is kept per 20 ms frame when the sound gets quieter.

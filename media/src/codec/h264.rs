@@ -106,9 +106,27 @@ pub struct H264Encoder {
     config: H264Config,
     keyframe_request: KeyframeRequest,
     bitrate_target: BitrateTarget,
+    /// For a file: every picture encoded, a keyframe every this many (seeking starts
+    /// there). `None` for a call.
+    file_keyframes: Option<u32>,
 }
 
 impl H264Encoder {
+    /// An encoder for a file rather than a call: no picture is skipped to hold the bitrate
+    /// (a file has no queue to keep short), and every `keyframe_interval`th picture is a
+    /// keyframe, where a player can seek to.
+    pub fn for_file(config: H264Config, keyframe_interval: u32) -> Result<Self, CodecError> {
+        let file_keyframes = Some(keyframe_interval.max(1));
+        build_encoder(config, file_keyframes)?;
+        Ok(Self {
+            encoder: None,
+            config,
+            keyframe_request: KeyframeRequest::default(),
+            bitrate_target: BitrateTarget::new(config.bitrate_bps),
+            file_keyframes,
+        })
+    }
+
     /// An encoder with `config`; the picture size comes from the first frame.
     pub fn new(config: H264Config) -> Result<Self, CodecError> {
         Self::with_controls(
@@ -130,12 +148,13 @@ impl H264Encoder {
             ..config
         };
         // Build one now so that a broken codec library shows up here, not mid-call.
-        build_encoder(config)?;
+        build_encoder(config, None)?;
         Ok(Self {
             encoder: None,
             config,
             keyframe_request: keyframes,
             bitrate_target: bitrate,
+            file_keyframes: None,
         })
     }
 
@@ -190,7 +209,7 @@ impl H264Encoder {
             Some((encoder, built_for)) if *built_for == size => encoder,
             slot => {
                 // A new size starts a new stream (with a keyframe) at the current settings.
-                &mut slot.insert((build_encoder(self.config)?, size)).0
+                &mut slot.insert((build_encoder(self.config, self.file_keyframes)?, size)).0
             }
         };
         if self.keyframe_request.take() {
@@ -217,7 +236,7 @@ impl H264Encoder {
     }
 }
 
-fn build_encoder(config: H264Config) -> Result<Encoder, CodecError> {
+fn build_encoder(config: H264Config, file_keyframes: Option<u32>) -> Result<Encoder, CodecError> {
     let usage = match config.content {
         VideoContent::Camera => UsageType::CameraVideoRealTime,
         VideoContent::Screen => UsageType::ScreenContentRealTime,
@@ -235,9 +254,9 @@ fn build_encoder(config: H264Config) -> Result<Encoder, CodecError> {
         .complexity(Complexity::Low)
         // Real rate control: when a frame would overshoot the budget the encoder skips it
         // (lower frame rate) rather than letting a queue, and so delay, build up.
-        .skip_frames(true)
-        // No periodic keyframes: receivers ask for one when they need it.
-        .intra_frame_period(IntraFramePeriod::from_num_frames(0))
+        .skip_frames(file_keyframes.is_none())
+        // No periodic keyframes in a call: receivers ask for one when they need it.
+        .intra_frame_period(IntraFramePeriod::from_num_frames(file_keyframes.unwrap_or(0)))
         // Parameter sets come with every IDR, so a late joiner can start from any of them.
         .sps_pps_strategy(SpsPpsStrategy::ConstantId)
         .num_threads(1);

@@ -64,6 +64,21 @@ impl OpusEncoder {
         Ok(this)
     }
 
+    /// An encoder for a file rather than a call: music-grade, every frame a full packet
+    /// (no silence left out, no loss protection).
+    pub fn for_file(bitrate_bps: u32) -> Result<Self, CodecError> {
+        let mut encoder =
+            opus::Encoder::new(AUDIO_SAMPLE_RATE_HZ, Channels::Mono, Application::Audio).map_err(error(setup))?;
+        encoder.set_dtx(false).map_err(error(setup))?;
+        let config = OpusConfig {
+            bitrate_bps,
+            expected_loss_pct: 0,
+        };
+        let mut this = Self { encoder, config };
+        this.set_bitrate(bitrate_bps)?;
+        Ok(this)
+    }
+
     /// Current settings.
     pub fn config(&self) -> OpusConfig {
         self.config

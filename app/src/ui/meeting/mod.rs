@@ -45,10 +45,7 @@ const REACTION_LIFETIME: Duration = Duration::from_secs(4);
 
 /// How long a problem stays on screen.
 const PROBLEM_LIFETIME: Duration = Duration::from_secs(8);
-/// Louder than this (on the meter's 0..1 scale, about -40 dBFS) counts as speaking.
-const SPEAKING_LEVEL: f32 = 0.33;
-/// The active speaker stays highlighted this long after going quiet.
-const SPEAKER_HOLD: Duration = Duration::from_millis(1200);
+use videomeet_media::audio::level::{SPEAKER_HOLD, SPEAKING_LEVEL};
 
 /// How often our own picture is redrawn when nothing else redraws the screen (30 fps).
 const SELF_VIEW_INTERVAL: Duration = Duration::from_millis(33);
