@@ -75,6 +75,9 @@ pub enum Command {
         /// The largest file anyone may offer, in megabytes (0: none); 2048 by default.
         #[arg(long, value_name = "MB", default_value_t = videomeet_net::signaling::MAX_FILE_BYTES / 1_048_576)]
         max_file_mb: u64,
+        /// Only the host and co-hosts may record the meeting (guests who try are refused).
+        #[arg(long)]
+        no_guest_recording: bool,
         #[command(flatten)]
         media: MediaArgs,
     },
@@ -170,6 +173,10 @@ pub struct MediaArgs {
     /// Offer this file to everyone once joined.
     #[arg(long, value_name = "PATH")]
     pub send_file: Option<std::path::PathBuf>,
+    /// Record the meeting into this new MP4 file once joined (everyone is shown that you
+    /// record); `stop_recording` on stdin, or leaving, closes it.
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<std::path::PathBuf>,
     /// Headless: keep this meeting in the history of meetings (the data folder's
     /// history.sqlite3), as the window does.
     #[arg(long)]
@@ -217,6 +224,9 @@ impl MediaArgs {
                 path: path.clone(),
                 to: None,
             });
+        }
+        if let Some(path) = &self.record {
+            commands.push(MeetingCommand::StartRecording(path.clone()));
         }
         Ok(commands)
     }

@@ -34,6 +34,48 @@ pub fn downloads_dir() -> Option<PathBuf> {
     )
 }
 
+/// Where recordings go unless the user picks a place: `VIDEOMEET_VIDEOS_DIR`, else the
+/// platform's Videos folder, else a `Videos` folder in the home folder.
+pub fn videos_dir() -> Option<PathBuf> {
+    if let Some(folder) = std::env::var_os("VIDEOMEET_VIDEOS_DIR") {
+        return Some(PathBuf::from(folder));
+    }
+    let user = directories::UserDirs::new()?;
+    Some(
+        user.video_dir()
+            .map_or_else(|| user.home_dir().join("Videos"), std::path::Path::to_path_buf),
+    )
+}
+
+/// A new file in `folder` for a recording of the meeting `title` made at `now`, such as
+/// `Standup 2026-12-04 09.30.mp4`: the title made safe for file names, and numbered when
+/// the name is taken.
+pub fn recording_path(folder: &std::path::Path, title: &str, now: chrono::DateTime<chrono::Local>) -> PathBuf {
+    let safe: String = title
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " -_'".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let title: String = safe.chars().take(60).collect();
+    let title = if title.is_empty() { "Meeting".to_owned() } else { title };
+    let stem = format!("{title} {}", now.format("%Y-%m-%d %H.%M"));
+    (1..)
+        .map(|number| match number {
+            1 => folder.join(format!("{stem}.mp4")),
+            n => folder.join(format!("{stem} ({n}).mp4")),
+        })
+        .find(|path| !path.exists())
+        .unwrap_or_else(|| folder.join(format!("{stem}.mp4")))
+}
+
 /// Shows `folder` in the system's file manager (never through a shell).
 pub fn open_in_file_manager(folder: &std::path::Path) -> Result<(), String> {
     let opener = if cfg!(target_os = "windows") {

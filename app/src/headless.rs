@@ -264,6 +264,12 @@ fn print_event(event: &Event) {
         Event::Knocking { knock, name } => json!({"event": "knocking", "knock": knock, "name": name}),
         Event::KnockEnded(knock) => json!({"event": "knock_ended", "knock": knock}),
         Event::Waiting(message) => json!({"event": "waiting", "message": message}),
+        Event::RecordingStarted { path } => json!({"event": "recording_started", "path": path}),
+        Event::RecordingEnded(finished) => json!({
+            "event": "recording_ended", "path": finished.path, "seconds": finished.duration.as_secs_f64(),
+            "bytes": finished.bytes, "error": finished.error,
+        }),
+        Event::GuestRecording(allowed) => json!({"event": "guest_recording", "allowed": allowed}),
         Event::Problem(problem) => json!({"event": "problem", "problem": problem, "message": problem.to_string()}),
         Event::Ended(reason) => json!({"event": "ended", "reason": reason.code(), "message": reason.to_string()}),
     };

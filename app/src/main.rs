@@ -62,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             mesh,
             all_voices,
             max_file_mb,
+            no_guest_recording,
             media,
         }) => {
             let mut host = hosting::host_config(&title, &media.name);
@@ -74,6 +75,7 @@ fn main() -> anyhow::Result<()> {
                 host.loudest_sounds = None;
             }
             host.max_file_bytes = max_file_mb.saturating_mul(1_048_576);
+            host.no_guest_recording = no_guest_recording;
             let config = media.meeting_config(!no_announce)?;
             let role = videomeet_net::meeting::Role::Host(host);
             if headless {

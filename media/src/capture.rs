@@ -405,7 +405,8 @@ pub fn start_preview(
 /// not, so a meter can show it); while enabled, the frame is encoded and the Opus packet
 /// handed to `deliver` with its capture time. A real microphone's sound first goes through
 /// [`VoiceProcessor`], which takes out the echo of what `echo` says the speaker played
-/// (synthetic sources are clean and go as they are). When the microphone stops
+/// (synthetic sources are clean and go as they are), and the packet goes with the sound it
+/// was made from. When the microphone stops
 /// (unplugged), `ended` is called with the reason and the thread ends. Returns once the
 /// source is open.
 pub fn start_audio(
@@ -414,7 +415,7 @@ pub fn start_audio(
     enabled: bool,
     level: Arc<AudioLevel>,
     echo: Option<EchoReference>,
-    mut deliver: impl FnMut(&[u8], u64) + Send + 'static,
+    mut deliver: impl FnMut(&[u8], &AudioFrame) + Send + 'static,
     ended: impl FnOnce(crate::audio::AudioError) + Send + 'static,
 ) -> Result<CaptureThread, CaptureError> {
     let mut encoder = OpusEncoder::new(config).map_err(|e| e.to_string())?;
@@ -445,7 +446,7 @@ pub fn start_audio(
                     continue;
                 }
                 match encoder.encode(&frame, &mut packet) {
-                    Ok(()) => deliver(&packet, frame.capture_time_us),
+                    Ok(()) => deliver(&packet, &frame),
                     Err(error) => tracing::warn!(%error, "audio encoding failed"),
                 }
             }
@@ -491,6 +492,8 @@ impl ScreenCaptureStats {
 pub struct ScreenShare {
     /// Stops the share when dropped.
     pub thread: CaptureThread,
+    /// The newest picture sent, at the size it was taken (what a recording shows).
+    pub picture: Arc<VideoSlot>,
     /// Keyframes and bitrate.
     pub control: EncoderControl,
     /// Figures of the share so far.
@@ -512,6 +515,8 @@ pub fn start_screen(
     let (wanted, layer_stats) = (control.keyframes.clone(), Arc::clone(&control.stats));
     let stats = Arc::new(ScreenCaptureStats::default());
     let totals = Arc::clone(&stats);
+    let picture_slot = Arc::new(VideoSlot::default());
+    let sent_pictures = Arc::clone(&picture_slot);
     let thread = spawn_capture(
         "screen-capture",
         true,
@@ -557,6 +562,9 @@ pub fn start_screen(
                             if sent {
                                 deliver(&encoded);
                                 totals.sent.fetch_add(1, Ordering::Relaxed);
+                                // Swapped, not copied: the next picture is converted into
+                                // the buffer given back.
+                                sent_pictures.publish(&mut full);
                             }
                         }
                         Err(error) => tracing::warn!(%error, "screen picture not converted"),
@@ -574,7 +582,12 @@ pub fn start_screen(
             }
         },
     )?;
-    Ok(ScreenShare { thread, control, stats })
+    Ok(ScreenShare {
+        thread,
+        picture: picture_slot,
+        control,
+        stats,
+    })
 }
 
 fn add_us(total: &AtomicU64, elapsed: std::time::Duration) {

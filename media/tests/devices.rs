@@ -224,8 +224,8 @@ fn the_speakers_echo_is_taken_out_of_what_the_microphone_sends() {
             true,
             Arc::new(AudioLevel::default()),
             echo,
-            move |packet, captured_us| {
-                let _ = sent.try_send((captured_us, packet.to_vec()));
+            move |packet, frame: &videomeet_media::AudioFrame| {
+                let _ = sent.try_send((frame.capture_time_us, packet.to_vec()));
             },
             |_| {},
         )

@@ -87,6 +87,10 @@ pub struct MediaState {
     /// forwarding host picks the layer that fits each viewer from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub camera_size: Option<[u32; 2]>,
+    /// Recording the meeting: everyone sees it. A guest may record only while the host
+    /// allows guests to ([`MeetingInfo::no_guest_recording`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recording: bool,
 }
 
 /// One of the three things a participant sends, named as in [`MediaState`]: what a host or
@@ -136,6 +140,10 @@ pub struct MeetingInfo {
     /// The largest file the host lets anyone offer, in bytes. Absent: files are not taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_file_bytes: Option<u64>,
+    /// Only the host and co-hosts may record the meeting (the host's choice). Absent:
+    /// anyone may.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_guest_recording: bool,
 }
 
 /// What one m-line of a forwarding host's offer carries.
@@ -414,6 +422,11 @@ pub enum ClientMessage {
         /// True to allow several.
         allowed: bool,
     },
+    /// Host only: guests may record the meeting, or only the host and co-hosts may.
+    AllowGuestRecording {
+        /// Guests may record.
+        allowed: bool,
+    },
     /// Leaving the meeting on purpose.
     Leave,
 }
@@ -631,6 +644,18 @@ pub enum ServerMessage {
         sharer: PeerId,
         /// Their name.
         name: String,
+    },
+    /// The host allowed guests to record the meeting, or no longer does (then every guest
+    /// recording has stopped).
+    GuestRecording {
+        /// Guests may record.
+        allowed: bool,
+    },
+    /// Your recording was refused or stopped: the host does not let guests record. Your
+    /// `media_state` was taken with `recording` off.
+    RecordingRefused {
+        /// A sentence for the user.
+        message: String,
     },
     /// A message was refused; the connection stays open unless the error says otherwise.
     Error {

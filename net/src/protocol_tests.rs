@@ -17,6 +17,7 @@ fn messages_have_the_documented_shape() {
             screen: false,
             hand: None,
             camera_size: None,
+            recording: false,
         },
     };
     assert_eq!(

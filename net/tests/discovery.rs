@@ -14,6 +14,7 @@ fn meeting(code: &str, title: &str) -> MeetingInfo {
         started_at_ms: None,
         forwarding: false,
         max_file_bytes: None,
+        no_guest_recording: false,
     }
 }
 

@@ -18,6 +18,7 @@ fn media(mic: bool, camera: bool, screen: bool) -> MediaState {
         screen,
         hand: None,
         camera_size: None,
+        recording: false,
     }
 }
 

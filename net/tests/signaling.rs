@@ -340,6 +340,7 @@ async fn signals_and_media_states_go_to_the_right_participant() {
         screen: false,
         hand: None,
         camera_size: None,
+        recording: false,
     };
     ada.client.send(ClientMessage::MediaState { media: muted });
     loop {
@@ -931,6 +932,7 @@ async fn hands_go_up_in_order_for_everyone_and_only_the_host_lowers_others() {
         // Any number says "up": the host gives the place.
         hand: Some(77),
         camera_size: None,
+        recording: false,
     };
     ada.client.send(ClientMessage::MediaState { media: raised });
     assert_eq!(

@@ -98,6 +98,16 @@ pub enum Line {
     AllowManySharers { allowed: bool },
     /// Host: everyone removed or turned away may ask again.
     AllowBack {},
+    /// Record the meeting into a new MP4 file at `path` (the Videos folder, named after the
+    /// meeting and the time, when absent).
+    Record {
+        #[serde(default)]
+        path: Option<std::path::PathBuf>,
+    },
+    /// Stop recording (the `recording_ended` event follows once the file is closed).
+    StopRecording {},
+    /// Host: guests may record the meeting, or only the host and co-hosts.
+    AllowGuestRecording { allowed: bool },
     /// How large we draw each participant's camera, e.g. `[{"id":2,"width":480,"height":270}]`
     /// (`0x0`: not drawn), so that a forwarding host sends the layer that fits.
     View { sizes: Vec<ViewSize> },
@@ -163,6 +173,19 @@ impl Line {
             Self::MakeCohost { id, cohost } => Command::MakeCohost { id, cohost },
             Self::AllowManySharers { allowed } => Command::AllowManySharers(allowed),
             Self::AllowBack {} => Command::AllowBack,
+            Self::Record { path } => {
+                let path = match path {
+                    Some(path) => path,
+                    None => {
+                        let folder = crate::folders::videos_dir()
+                            .ok_or_else(|| anyhow::anyhow!("no Videos folder is known here; give a `path`"))?;
+                        crate::folders::recording_path(&folder, "Meeting", chrono::Local::now())
+                    }
+                };
+                Command::StartRecording(path)
+            }
+            Self::StopRecording {} => Command::StopRecording,
+            Self::AllowGuestRecording { allowed } => Command::AllowGuestRecording(allowed),
             Self::View { sizes } => Command::View(sizes),
             Self::Leave {} => Command::Leave,
         })

@@ -230,6 +230,7 @@ mod tests {
                 started_at_ms: None,
                 forwarding: false,
                 max_file_bytes: None,
+                no_guest_recording: false,
             },
             link: "videomeet://192.168.1.20:47800/K7QX3MZP".into(),
             web_page: None,

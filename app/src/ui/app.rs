@@ -290,6 +290,7 @@ impl App {
                         screen: false,
                         hand: None,
                         camera_size: None,
+                        recording: false,
                     },
                 };
                 let Starting {

@@ -550,6 +550,7 @@ fn meeting_harness_as(hosting: bool) -> (Harness<'static, MeetingState>, mpsc::S
             screen: false,
             hand: None,
             camera_size: None,
+            recording: false,
         },
     };
     let clock = Arc::new(Mutex::new(Instant::now()));
@@ -584,6 +585,7 @@ fn peer(id: u32, name: &str, mic: bool, camera: bool) -> PeerInfo {
             screen: false,
             hand: None,
             camera_size: None,
+            recording: false,
         },
         is_host: false,
         browser: false,
@@ -602,6 +604,7 @@ fn joined() -> Event {
             started_at_ms: None,
             forwarding: false,
             max_file_bytes: Some(1 << 31),
+            no_guest_recording: false,
         },
         link: "videomeet://192.168.1.20:47800/ABCD2345".into(),
         web_page: Some(WebPage {
@@ -1298,6 +1301,7 @@ fn a_shared_screen_is_shown_large_and_our_own_share_starts_and_stops() {
         screen: true,
         hand: None,
         camera_size: None,
+        recording: false,
     };
     send(&events, Event::MediaState { id: 2, media: sharing });
     harness.run();

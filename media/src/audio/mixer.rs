@@ -40,6 +40,8 @@ pub enum MixerInput {
     Remove(SourceId),
     /// Play a cue in the mix, in place of one still playing.
     Cue(Cue),
+    /// Every mixed frame goes here too from now on (a recording), or no longer.
+    Record(Option<SyncSender<AudioFrame>>),
     /// Play to another speaker from now on; the outcome goes to `done`. On failure the
     /// previous speaker keeps playing.
     UseSpeaker {
@@ -119,6 +121,7 @@ fn mix_loop(
 ) {
     let mut streams: HashMap<SourceId, JitterBuffer> = HashMap::new();
     let mut cue: Option<CuePlayback> = None;
+    let mut recording: Option<SyncSender<AudioFrame>> = None;
     let (mut mix, mut stream_frame) = (AudioFrame::default(), AudioFrame::default());
     let mut next_tick = Instant::now() + FRAME;
     while !stop.load(Ordering::Relaxed) {
@@ -139,6 +142,7 @@ fn mix_loop(
                     levels.remove(source);
                 }
                 MixerInput::Cue(wanted) => cue = Some(CuePlayback::new(wanted)),
+                MixerInput::Record(to) => recording = to,
                 MixerInput::UseSpeaker { speaker: choice, done } => {
                     // Opening takes a few milliseconds; the gap is heard once, at the switch.
                     let opened = choice.open().map(|output| speaker = output);
@@ -197,7 +201,7 @@ fn mix_loop(
             // Closed, not kept: a broken stream left open goes on retrying its device.
             speaker = None;
         }
-        if let Some(tap) = &tap {
+        for tap in [&tap, &recording].into_iter().flatten() {
             let _ = tap.try_send(mix.clone());
         }
     }

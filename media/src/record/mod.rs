@@ -34,6 +34,25 @@ const SOUND_QUEUE: usize = 64;
 /// Microphone frames kept waiting for the mix they go into (100 ms); older ones go.
 const MICROPHONE_WAIT: usize = 5;
 
+/// Where a thread that makes sound hands a copy of it to a recording, while one runs: set
+/// and cleared from elsewhere, never waited on (a full recording queue drops the frame).
+#[derive(Clone, Default)]
+pub struct SoundTap(Arc<Mutex<Option<SyncSender<AudioFrame>>>>);
+
+impl SoundTap {
+    /// Copies go to `to` from now on, or nowhere.
+    pub fn set(&self, to: Option<SyncSender<AudioFrame>>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = to;
+    }
+
+    /// Hands a copy of `frame` on, if anyone takes it.
+    pub fn send(&self, frame: &AudioFrame) {
+        if let Some(to) = &*self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+            let _ = to.try_send(frame.clone());
+        }
+    }
+}
+
 /// How a participant is heard, which also names them in a [`Scene`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Voice {

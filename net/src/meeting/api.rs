@@ -95,6 +95,7 @@ impl MeetingConfig {
             screen: false,
             hand: None,
             camera_size: Some([self.video_format.width, self.video_format.height]),
+            recording: false,
         }
     }
 }
@@ -228,6 +229,12 @@ pub enum Command {
     Admit(KnockId),
     /// Host or co-host: turn a waiting guest away.
     Deny(KnockId),
+    /// Record the meeting into a new file at this path (MP4); everyone sees that we do.
+    StartRecording(std::path::PathBuf),
+    /// Stop recording; the file is closed before [`Event::RecordingEnded`].
+    StopRecording,
+    /// Host only: guests may record the meeting, or only the host and co-hosts may.
+    AllowGuestRecording(bool),
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
 }
@@ -403,6 +410,16 @@ pub enum Event {
     /// Host or co-host: a knock needs no answer any more (answered, withdrawn or timed out,
     /// or we are no longer a co-host).
     KnockEnded(KnockId),
+    /// We record the meeting into this file from now on.
+    RecordingStarted {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// Our recording ended (we stopped it, the meeting ended, or writing failed, then with
+    /// the reason); its file is closed and plays to its end.
+    RecordingEnded(videomeet_media::record::Finished),
+    /// The host lets guests record (true), or only the host and co-hosts (false).
+    GuestRecording(bool),
     /// Something went wrong that the user should know about; the meeting goes on.
     Problem(Problem),
     /// The meeting is over for us, or never started; nothing follows.
@@ -545,6 +562,12 @@ pub enum Problem {
     #[error("{message}")]
     Refused {
         /// The host's words.
+        message: String,
+    },
+    /// A recording could not start, or the host stopped it.
+    #[error("{message}")]
+    Recording {
+        /// What and why.
         message: String,
     },
     /// The request needs a running meeting, and it has ended.

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use videomeet_media::audio::{AudioLevels, EchoReference};
 use videomeet_media::capture::{self, CaptureThread, EncoderControl};
 use videomeet_media::codec::{H264Config, OpusConfig};
+use videomeet_media::record::SoundTap;
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::video::{Layer, VideoFormat};
 use videomeet_media::{EncodedVideoFrame, MicrophoneChoice, VideoChoice};
@@ -128,6 +129,8 @@ pub(super) struct CaptureSetup {
     /// Whether a real microphone's sound goes through the echo canceller.
     pub(super) voice_processing: bool,
     pub(super) outbound: Outbound,
+    /// Our microphone's sound, as sent, for a recording while one runs.
+    pub(super) microphone_tap: SoundTap,
 }
 
 impl CaptureSetup {
@@ -180,6 +183,7 @@ impl CaptureSetup {
             self.outbound.sound.clone(),
             self.outbound.devices.clone(),
         );
+        let tap = self.microphone_tap.clone();
         let label = microphone.label();
         let started = tokio::task::spawn_blocking(move || {
             capture::start_audio(
@@ -188,7 +192,8 @@ impl CaptureSetup {
                 enabled,
                 level,
                 echo,
-                move |packet, _| {
+                move |packet, sound| {
+                    tap.send(sound);
                     // Full only when the meeting is a second behind; then this packet is lost
                     // and the listeners' decoders conceal it.
                     let _ = tx.try_send(Bytes::copy_from_slice(packet));

@@ -12,6 +12,7 @@ mod files;
 mod forwarding;
 mod local_media;
 mod path;
+mod recording;
 mod remote;
 mod signals;
 mod speakers;
@@ -110,8 +111,18 @@ struct Actor {
     peer_config: PeerConfig,
     /// Our id in the meeting.
     you: PeerId,
+    /// Our name as we joined (the host's name for us follows in `known`).
+    name: String,
     /// Files offered, and those moving.
     files: files::Files,
+    /// Our recording of the meeting, while it runs.
+    recording: Option<recording::Recording>,
+    /// Where a recording's thread says that its file is closed.
+    recordings_ended_tx: mpsc::Sender<videomeet_media::record::Finished>,
+    recordings_ended: mpsc::Receiver<videomeet_media::record::Finished>,
+    /// Who is in the meeting and what they send, as our own events told it (what a
+    /// recording shows).
+    known: MeetingView,
 }
 
 impl Actor {
@@ -135,6 +146,7 @@ impl Actor {
                 Some((id, event)) = self.peer_events.recv() => self.on_peer_event(id, event).await,
                 Some(frame) = self.inbound.video.recv() => self.send_video(frame).await,
                 Some(ended) = self.inbound.devices.recv() => self.on_device_ended(ended),
+                Some(finished) = self.recordings_ended.recv() => self.on_recording_ended(finished),
                 request = self.commands.recv() => match request {
                     Some(Request { command: Command::Leave, reply }) => {
                         if let Some(reply) = reply {
@@ -156,7 +168,22 @@ impl Actor {
         self.shut_down(end).await;
     }
 
-    fn emit(&self, event: Event) {
+    fn emit(&mut self, event: Event) {
+        // Who is in the meeting and what they show: for a recording.
+        if matches!(
+            event,
+            Event::Joined { .. }
+                | Event::PeerJoined(_)
+                | Event::PeerLeft { .. }
+                | Event::Video { .. }
+                | Event::Renamed { .. }
+                | Event::MediaState { .. }
+                | Event::Cohost { .. }
+                | Event::GuestRecording(_)
+        ) {
+            self.known.apply(&event);
+            self.refresh_recording_scene();
+        }
         self.events.emit(event);
     }
 
@@ -164,6 +191,8 @@ impl Actor {
     /// as a problem when nobody did.
     async fn on_request(&mut self, Request { command, reply }: Request) {
         let outcome = self.on_command(command).await;
+        // Our camera or share may have changed.
+        self.refresh_recording_scene();
         match (reply, outcome) {
             (Some(reply), outcome) => {
                 let _ = reply.send(outcome);
@@ -451,6 +480,9 @@ impl Actor {
                 self.emit(Event::Sharing(None));
             }
             Command::AllowManySharers(allowed) => self.tell_host(ClientMessage::AllowManySharers { allowed }),
+            Command::StartRecording(path) => return self.start_recording(path).await,
+            Command::StopRecording => self.stop_recording().await,
+            Command::AllowGuestRecording(allowed) => self.tell_host(ClientMessage::AllowGuestRecording { allowed }),
             Command::LockMeeting(locked) => self.tell_host(ClientMessage::LockMeeting { locked }),
             Command::AllowBack => self.tell_host(ClientMessage::AllowBack),
             // The host numbers raised hands; any number says "up".
@@ -592,6 +624,11 @@ impl Actor {
     }
 
     async fn shut_down(mut self, end: EndReason) {
+        // The recording's file is closed, and said so, before the meeting is over.
+        self.stop_recording().await;
+        while let Ok(finished) = self.recordings_ended.try_recv() {
+            self.emit(Event::RecordingEnded(finished));
+        }
         if let Some(client) = self.client.take() {
             client.leave().await;
         }

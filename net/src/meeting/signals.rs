@@ -122,6 +122,12 @@ impl Actor {
                 }
                 self.emit(Event::Problem(Problem::ShareRefused { sharer: name }));
             }
+            ServerMessage::GuestRecording { allowed } => self.emit(Event::GuestRecording(allowed)),
+            ServerMessage::RecordingRefused { message } => {
+                // The host took our state without it already.
+                self.stop_recording().await;
+                self.emit(Event::Problem(Problem::Recording { message }));
+            }
             ServerMessage::Reaction { from, emoji } => self.emit(Event::Reaction { from, emoji }),
             ServerMessage::Error { message } => self.emit(Event::Problem(Problem::Refused { message })),
             ServerMessage::FileOffered {

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use videomeet_media::audio::mixer::Mixer;
 use videomeet_media::audio::{AudioLevels, EchoReference};
 use videomeet_media::codec::H264Config;
+use videomeet_media::record::SoundTap;
 use videomeet_media::slot::VideoSlot;
 
 use crate::address::JoinTarget;
@@ -149,6 +150,7 @@ impl Actor {
         let media = config.media_at_start();
         let (outbound, inbound) = Outbound::new();
         let (peer_events_tx, peer_events) = mpsc::channel(256);
+        let (recordings_ended_tx, recordings_ended) = mpsc::channel(4);
 
         let fps = config.video_format.fps.max(1);
         let capture = CaptureSetup {
@@ -163,6 +165,7 @@ impl Actor {
             echo: EchoReference::default(),
             voice_processing: config.voice_processing,
             outbound,
+            microphone_tap: SoundTap::default(),
         };
         let (video, camera_encoder) = match capture.open_camera(config.camera.clone(), 0, media.camera).await {
             Ok(opened) => opened,
@@ -270,7 +273,16 @@ impl Actor {
             media,
             peer_config,
             you: joined.you,
+            name: config.name.clone(),
             files: Files::new(joined.meeting.max_file_bytes),
+            recording: None,
+            recordings_ended_tx,
+            recordings_ended,
+            known: super::MeetingView {
+                you: Some(joined.you),
+                meeting: Some(joined.meeting.clone()),
+                ..Default::default()
+            },
         };
         // The newcomer offers to everyone already there.
         for peer in joined.peers {

@@ -126,6 +126,10 @@ pub struct MeetingView {
     pub waiting: Option<String>,
     /// Why the meeting is over, once it is.
     pub ended: Option<EndReason>,
+    /// The file we record into, while we do.
+    pub recording: Option<std::path::PathBuf>,
+    /// Our recordings that ended, in order.
+    pub recordings: Vec<videomeet_media::record::Finished>,
 }
 
 impl MeetingView {
@@ -236,6 +240,16 @@ impl MeetingView {
             Event::Renamed { id, name } => self.rename(*id, name),
             Event::Cohost { id, cohost } if Some(*id) == self.you => self.cohost = *cohost,
             Event::Locked(locked) => self.locked = *locked,
+            Event::RecordingStarted { path } => self.recording = Some(path.clone()),
+            Event::RecordingEnded(finished) => {
+                self.recording = None;
+                self.recordings.push(finished.clone());
+            }
+            Event::GuestRecording(allowed) => {
+                if let Some(meeting) = &mut self.meeting {
+                    meeting.no_guest_recording = !allowed;
+                }
+            }
             Event::Cohost { id, cohost } => {
                 if let Some(person) = self.people.get_mut(id) {
                     person.info.cohost = *cohost;
@@ -329,6 +343,7 @@ mod tests {
             screen: true,
             hand: None,
             camera_size: None,
+            recording: false,
         };
         view.apply(&Event::MediaState { id: 2, media });
         view.apply(&Event::Reconnecting {

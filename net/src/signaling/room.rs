@@ -26,6 +26,7 @@ use crate::protocol::{
 
 mod conversation;
 mod moderation;
+mod recording;
 
 /// The room's answer to a `Join`: the new member's id, or why not.
 pub(crate) type JoinReply = oneshot::Sender<Result<PeerId, DenyReason>>;
@@ -256,9 +257,11 @@ impl Room {
             let _ = reply.send(Err(DenyReason::TooManyConnections));
             return;
         }
-        let waiting = ServerMessage::Waiting {
-            message: "Waiting for the host to let you in.".into(),
+        let message = match self.recording_notice() {
+            Some(notice) => format!("Waiting for the host to let you in. {notice}"),
+            None => "Waiting for the host to let you in.".to_owned(),
         };
+        let waiting = ServerMessage::Waiting { message };
         if joining.outbox.try_send(waiting).is_err() {
             let _ = reply.send(Err(DenyReason::TooManyConnections));
             return;
@@ -353,8 +356,13 @@ impl Room {
             ..
         } = joining;
         let name = if is_host { name } else { self.guest_name(&name) };
-        // A hand goes up by `media_state` once in, where the host gives it its place.
-        let media = MediaState { hand: None, ..media };
+        // A hand goes up, and a recording starts, by `media_state` once in, where the host
+        // gives the hand its place and checks that the newcomer may record.
+        let media = MediaState {
+            hand: None,
+            recording: false,
+            ..media
+        };
         let id = self.next_id;
         self.next_id += 1;
         let member = Member {
@@ -407,6 +415,7 @@ impl Room {
             ClientMessage::TurnOff { id, device } => self.turn_off(from, id, device),
             ClientMessage::AskToTurnOn { id, device } => self.ask_to_turn_on(from, id, device),
             ClientMessage::MakeCohost { id, cohost } => self.make_cohost(from, id, cohost),
+            ClientMessage::AllowGuestRecording { allowed } => self.allow_guest_recording(from, allowed),
             ClientMessage::AllowManySharers { allowed } => {
                 if self.host_only(from, "share screens") {
                     self.many_sharers = allowed;
@@ -481,6 +490,7 @@ impl Room {
             media.screen = false;
             self.send(from, refusal);
         }
+        self.check_recording(from, &mut media);
         let Some(before) = self.members.get(&from).map(|member| member.media.hand) else {
             return;
         };

@@ -16,6 +16,7 @@ fn room() -> mpsc::Sender<RoomEvent> {
         started_at_ms: None,
         forwarding: false,
         max_file_bytes: Some(1_000_000),
+        no_guest_recording: false,
     };
     let (events, inbox) = mpsc::channel(64);
     tokio::spawn(Room::new(meeting, Arc::default(), false).run(inbox));
@@ -176,6 +177,7 @@ async fn media_states_beyond_the_allowance_are_merged_into_the_latest() {
         screen: false,
         hand: None,
         camera_size: None,
+        recording: false,
     };
     for n in 0..states {
         say(&room, ada, ClientMessage::MediaState { media: state(n) }).await;

@@ -50,6 +50,8 @@ pub struct HostConfig {
     pub web_identity: Option<Arc<WebIdentity>>,
     /// The largest file anyone may offer, in bytes; 0 takes none.
     pub max_file_bytes: u64,
+    /// Only the host and co-hosts may record the meeting.
+    pub no_guest_recording: bool,
 }
 
 /// The largest file anyone may offer unless the host says otherwise: 2 GiB.
@@ -73,6 +75,7 @@ impl HostConfig {
             loudest_sounds: Some(LOUDEST_SOUNDS),
             web_identity: None,
             max_file_bytes: MAX_FILE_BYTES,
+            no_guest_recording: false,
         }
     }
 }
@@ -232,6 +235,7 @@ impl SignalingServer {
             started_at_ms: Some(crate::clock_ms()),
             forwarding: config.forwarding,
             max_file_bytes: (config.max_file_bytes > 0).then_some(config.max_file_bytes),
+            no_guest_recording: config.no_guest_recording,
         };
         let participant_count = Arc::new(AtomicUsize::new(0));
         let (room_tx, room_rx) = mpsc::channel(1024);

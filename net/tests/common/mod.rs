@@ -64,6 +64,7 @@ pub async fn guest(server: &SignalingServer, name: &str, passcode: Option<&str>)
                 screen: false,
                 hand: None,
                 camera_size: None,
+                recording: false,
             },
             ..Default::default()
         },

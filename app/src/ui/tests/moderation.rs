@@ -187,6 +187,7 @@ fn being_turned_off_is_told_and_being_asked_to_unmute_is_answered() {
         screen: false,
         hand: None,
         camera_size: None,
+        recording: false,
     };
     send(&events, Event::MediaState { id: 1, media: muted });
     send(

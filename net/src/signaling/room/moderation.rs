@@ -112,6 +112,7 @@ impl Room {
             for knock in tickets {
                 self.send(id, ServerMessage::KnockEnded { knock });
             }
+            self.stop_forbidden_recordings();
         }
     }
 
