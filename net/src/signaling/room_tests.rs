@@ -199,3 +199,50 @@ async fn media_states_beyond_the_allowance_are_merged_into_the_latest() {
         "{heard} of {states} changes were passed on one by one"
     );
 }
+
+#[tokio::test]
+async fn a_guest_who_records_against_the_hosts_choice_is_refused_and_shown_not_recording() {
+    let room = room();
+    let (grace, mut grace_sees) = join(&room, "Grace", true, OUTBOX_CAPACITY).await;
+    let (ada, mut ada_sees) = join(&room, "Ada", false, OUTBOX_CAPACITY).await;
+    assert!(matches!(next(&mut grace_sees).await, ServerMessage::PeerJoined { .. }));
+    say(&room, grace, ClientMessage::AllowGuestRecording { allowed: false }).await;
+    for sees in [&mut grace_sees, &mut ada_sees] {
+        assert_eq!(next(sees).await, ServerMessage::GuestRecording { allowed: false });
+    }
+    // Ada's program ignores the choice: the host takes her state without the recording.
+    let recording = MediaState {
+        recording: true,
+        ..MediaState::default()
+    };
+    say(&room, ada, ClientMessage::MediaState { media: recording }).await;
+    assert_eq!(
+        next(&mut ada_sees).await,
+        ServerMessage::RecordingRefused {
+            message: crate::signaling::GUESTS_MAY_NOT_RECORD.into()
+        }
+    );
+    let ServerMessage::MediaState { id, media } = next(&mut grace_sees).await else {
+        panic!("Grace is told Ada's state");
+    };
+    assert_eq!((id, media.recording), (ada, false));
+    // A co-host may record.
+    say(&room, grace, ClientMessage::MakeCohost { id: ada, cohost: true }).await;
+    say(&room, ada, ClientMessage::MediaState { media: recording }).await;
+    loop {
+        if let ServerMessage::MediaState { id, media } = next(&mut grace_sees).await {
+            assert_eq!((id, media.recording), (ada, true));
+            break;
+        }
+    }
+    // The host records, whatever it chose for guests.
+    say(&room, grace, ClientMessage::MediaState { media: recording }).await;
+    loop {
+        if let ServerMessage::MediaState { id, media } = next(&mut ada_sees).await
+            && id == grace
+        {
+            assert!(media.recording);
+            break;
+        }
+    }
+}
