@@ -65,9 +65,12 @@ fn is_media_state(event: &Value, id: &Value, recording: bool) -> bool {
         && event["media"]["recording"].as_bool().unwrap_or(false) == recording
 }
 
+/// Tells a line looked for.
+type Wanted<'a> = &'a dyn Fn(&Value) -> bool;
+
 /// Reads `program`'s lines until each of `wanted` has come, in any order, for up to 10 s
 /// each; returns them in the order asked for.
-fn each_of(program: &Program, wanted: &[(&str, &dyn Fn(&Value) -> bool)]) -> Vec<Value> {
+fn each_of(program: &Program, wanted: &[(&str, Wanted<'_>)]) -> Vec<Value> {
     let mut found: Vec<Option<Value>> = vec![None; wanted.len()];
     while found.iter().any(Option::is_none) {
         let missing: Vec<&str> = wanted
