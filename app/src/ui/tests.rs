@@ -1649,6 +1649,7 @@ fn every_control_fits_a_narrow_window_and_none_moves_while_talking_muted() {
         "🎤 Mute",
         "📷 Stop video",
         "🖥 Share screen",
+        "⏺ Record",
         "💬 Chat",
         "👥 People (1)",
         "📊 Statistics",
@@ -1753,3 +1754,4 @@ fn reactions_are_sent_from_the_bar_and_shown_over_the_picture_for_a_moment() {
 mod files;
 mod history;
 mod moderation;
+mod recording;

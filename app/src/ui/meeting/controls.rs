@@ -209,6 +209,13 @@ impl MeetingScreen {
                 ))
                 .weak(),
             );
+            let recording = self.recording_names();
+            if !recording.is_empty() {
+                let who = format!("Recorded by {}", recording.join(", "));
+                ui.colored_label(style::readable(ui, style::ERROR), "⏺ Recording")
+                    .on_hover_text(&who)
+                    .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &who));
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.toggle_value(&mut self.show_info, "ℹ Meeting info");
                 // Named for what it switches to, as the camera button is.
@@ -300,6 +307,7 @@ impl MeetingScreen {
                     {
                         self.toggle_share(&ctx);
                     }
+                    self.record_buttons(ui);
                     let hand = if self.my_media.hand.is_some() {
                         "✋ Lower hand"
                     } else {
@@ -458,6 +466,13 @@ impl MeetingScreen {
                         .changed()
                     {
                         self.send(Command::AllowManySharers(self.many_sharers));
+                    }
+                    if ui
+                        .checkbox(&mut self.recordings.guests_may, "Guests may record the meeting")
+                        .on_hover_text("Off: only you and co-hosts may record; a guest recording now stops")
+                        .changed()
+                    {
+                        self.send(Command::AllowGuestRecording(self.recordings.guests_may));
                     }
                     if ui.button("Let people I removed or turned away ask again").clicked() {
                         self.send(Command::AllowBack);

@@ -11,6 +11,7 @@ mod files;
 mod moderated;
 mod people;
 mod quality;
+mod recording;
 mod rename;
 mod share;
 mod tiles;
@@ -184,6 +185,8 @@ pub struct MeetingScreen {
     locked: bool,
     /// Hosting: guests wait until we let them in.
     ask_to_join: bool,
+    /// Recording, ours and the others'.
+    recordings: recording::Recordings,
     /// Desktop notifications waiting to be shown (the app shows them if allowed).
     pub notices: Vec<Notice>,
     caught_up: bool,
@@ -246,6 +249,7 @@ impl MeetingScreen {
             many_sharers: false,
             locked: false,
             ask_to_join: me.ask_to_join,
+            recordings: recording::Recordings::new(true),
             notices: Vec::new(),
             caught_up: false,
             ended: None,
@@ -301,9 +305,11 @@ impl MeetingScreen {
     /// becomes a notice, an unread count or a line on screen.
     pub fn on_event(&mut self, event: Event, focused: bool) {
         let now = self.now();
+        self.recording_news(&event, now);
         match &event {
             Event::Joined { meeting, .. } => {
                 self.title.clone_from(&meeting.title);
+                self.recordings.guests_may = !meeting.no_guest_recording;
                 // The meeting's time counts from when it started, as the host's clock says,
                 // not from when we came in.
                 if let Some(started_at_ms) = meeting.started_at_ms {
@@ -498,6 +504,7 @@ impl MeetingScreen {
         self.update_active_speaker();
         self.shortcuts(ui.ctx());
         self.take_files(ui.ctx());
+        self.take_record_dialog(ui.ctx());
         egui::Panel::top("meeting-top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("meeting-controls").show(ui, |ui| self.control_bar(ui));
         if let Some(panel) = self.panel {
@@ -530,6 +537,7 @@ impl MeetingScreen {
         self.confirm_window(ui.ctx());
         self.asked_window(ui.ctx());
         self.rename_window(ui.ctx(), settings);
+        self.recording_windows(ui.ctx());
         self.play_cues(settings);
         // Others' video wakes the screen as it arrives; our own picture does not, so it is
         // refreshed at its frame rate only when no other video is coming in. Level meters and

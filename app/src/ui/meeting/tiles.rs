@@ -43,6 +43,8 @@ struct TileView {
     reconnecting: bool,
     /// Their hand is up.
     hand: bool,
+    /// They record the meeting.
+    recording: bool,
     /// Their reaction on show.
     reaction: Option<String>,
     stats: Option<String>,
@@ -66,6 +68,7 @@ impl MeetingScreen {
             cohost: self.view.cohost,
             reconnecting: false,
             hand: self.my_media.hand.is_some(),
+            recording: self.view.recording.is_some(),
             reaction: self.reaction_of(self.view.you),
             stats: self.show_stats.then(|| self.own_stats()),
             quality: None,
@@ -82,6 +85,7 @@ impl MeetingScreen {
             cohost: person.info.cohost,
             reconnecting: person.reconnecting,
             hand: person.info.media.hand.is_some(),
+            recording: person.info.media.recording,
             reaction: self.reaction_of(Some(person.info.id)),
             quality: person
                 .stats
@@ -132,6 +136,7 @@ impl MeetingScreen {
                 cohost: false,
                 reconnecting: false,
                 hand: false,
+                recording: false,
                 reaction: None,
                 stats: None,
                 quality: None,
@@ -575,6 +580,9 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
         .on_hover_text(words)
         .widget_info(|| WidgetInfo::labeled(Role::Label, true, words));
     }
+    if view.recording {
+        recording_mark(ui, &painter, frame, view);
+    }
     if pinned {
         painter.text(
             frame.right_top() + egui::vec2(-34.0, 10.0),
@@ -588,6 +596,24 @@ fn draw_tile(ui: &mut egui::Ui, rect: Rect, view: &TileView, active: bool, pinne
         ui.painter()
             .rect_stroke(rect, 8.0, Stroke::new(3.0, style::ACTIVE), StrokeKind::Inside);
     }
+}
+
+/// A red "REC" at the top of the picture: this participant records the meeting.
+fn recording_mark(ui: &egui::Ui, painter: &egui::Painter, frame: Rect, view: &TileView) {
+    let galley = painter.layout_no_wrap("⏺ REC".to_owned(), FontId::proportional(12.0), Color32::WHITE);
+    let mark = Rect::from_min_size(
+        frame.center_top() + egui::vec2(-galley.size().x / 2.0 - 6.0, 8.0),
+        galley.size() + egui::vec2(12.0, 6.0),
+    );
+    painter.rect_filled(mark, 4.0, style::ERROR);
+    painter.galley(mark.min + egui::vec2(6.0, 3.0), galley, Color32::WHITE);
+    painted_text(
+        ui,
+        view.key,
+        "tile-recording",
+        mark,
+        &format!("{} is recording", view.name),
+    );
 }
 
 /// Three rising bars with their top right at `corner`, as many lit as `quality` says, in
