@@ -109,6 +109,8 @@ impl Recorder {
                 Outcome::Cancelled { .. } => self.file_state(*seq, "cancelled"),
                 Outcome::Failed(_) => self.file_state(*seq, "failed"),
             },
+            Event::RecordingStarted { path } => self.recording_started(path.clone()),
+            Event::RecordingEnded(finished) => self.recording_ended(finished.path.clone()),
             Event::Ended(reason) => self.end(reason),
             _ => {}
         }
@@ -184,13 +186,11 @@ impl Recorder {
     }
 
     /// We started recording the meeting into `path`.
-    #[cfg_attr(not(test), expect(dead_code, reason = "called by recording, which comes later"))]
     pub fn recording_started(&mut self, path: PathBuf) {
         self.write(Record::RecordingStarted { path, at_ms: now_ms() });
     }
 
     /// The recording into `path` stopped.
-    #[cfg_attr(not(test), expect(dead_code, reason = "called by recording, which comes later"))]
     pub fn recording_ended(&mut self, path: PathBuf) {
         self.write(Record::RecordingEnded { path, at_ms: now_ms() });
     }
