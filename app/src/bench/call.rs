@@ -142,6 +142,13 @@ impl CallResult {
 
 /// Starts the host, then the guests, waits until everyone receives everyone, measures.
 pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResult> {
+    let everyone = start(exe, setup)?;
+    measure(&everyone, setup)
+}
+
+/// Starts the call's processes, the host first, and waits until everyone receives
+/// everyone and the call has settled.
+pub fn start(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<Vec<Watched>> {
     anyhow::ensure!(setup.participants >= 2, "a call needs at least 2 participants");
     let mut host_flags = media_flags(setup, 1);
     if setup.topology == Topology::Mesh {
@@ -165,7 +172,12 @@ pub fn run(exe: &std::path::Path, setup: &CallSetup) -> anyhow::Result<CallResul
         wait_until_receiving(participant, setup)?;
     }
     std::thread::sleep(WARM_UP);
-    for participant in &everyone {
+    Ok(everyone)
+}
+
+/// Measures the running call `everyone` for `setup.duration_secs`, from now.
+pub fn measure(everyone: &[Watched], setup: &CallSetup) -> anyhow::Result<CallResult> {
+    for participant in everyone {
         participant.take_lines();
     }
     let cpu_before = everyone

@@ -9,6 +9,7 @@ mod guest_page;
 mod headless_chromium;
 mod join;
 mod process;
+mod recording;
 mod report;
 mod window;
 
@@ -46,6 +47,11 @@ pub enum Scenario {
     /// --size, on each --network: time, MB/s, memory growth, and the call's frame rate,
     /// freezes and concealed sound meanwhile.
     Files,
+    /// A call of the first --participants count at the first --size, measured for
+    /// --duration as it is and then as long again while its host records it: the CPU
+    /// recording adds, the call's figures in both halves, the file's size a minute, and
+    /// the time from Stop to a closed file.
+    Recording,
     /// All of the above.
     All,
 }
@@ -210,6 +216,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             transfers.push(files::run(&exe, &setup)?);
         }
     }
+    let mut recordings = Vec::new();
+    if wants(Scenario::Recording) {
+        let setup = call_setup(args, args.participants[0], &args.size[0], false);
+        eprintln!("bench: a call without and with recording, {}", setup.label());
+        recordings.push(recording::run(&exe, &setup, &std::env::temp_dir())?);
+    }
     let machine = report::Machine::here();
     let results = json!({
         "machine": machine,
@@ -220,6 +232,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "window": window,
         "guest_page": guest_page,
         "files": transfers,
+        "recordings": recordings,
     });
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let json_path = args.out.join("bench.json");
@@ -238,6 +251,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     if !transfers.is_empty() {
         markdown.push_str(&files::markdown(&transfers));
+    }
+    if !recordings.is_empty() {
+        markdown.push_str(&recording::markdown(&recordings));
     }
     std::fs::write(&markdown_path, &markdown).with_context(|| format!("cannot write {}", markdown_path.display()))?;
     print!("{markdown}");
