@@ -177,6 +177,10 @@ pub struct MediaArgs {
     /// record); `stop_recording` on stdin, or leaving, closes it.
     #[arg(long, value_name = "PATH")]
     pub record: Option<std::path::PathBuf>,
+    /// With --record: each person's sound in a file of its own beside the recording too
+    /// (`NAME - Grace.m4a`), for editing and transcripts.
+    #[arg(long, requires = "record")]
+    pub record_voices: bool,
     /// Headless: keep this meeting in the history of meetings (the data folder's
     /// history.sqlite3), as the window does.
     #[arg(long)]
@@ -226,7 +230,10 @@ impl MediaArgs {
             });
         }
         if let Some(path) = &self.record {
-            commands.push(MeetingCommand::StartRecording(path.clone()));
+            commands.push(MeetingCommand::StartRecording {
+                path: path.clone(),
+                voice_files: self.record_voices,
+            });
         }
         Ok(commands)
     }

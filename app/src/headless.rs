@@ -267,7 +267,7 @@ fn print_event(event: &Event) {
         Event::RecordingStarted { path } => json!({"event": "recording_started", "path": path}),
         Event::RecordingEnded(finished) => json!({
             "event": "recording_ended", "path": finished.path, "seconds": finished.duration.as_secs_f64(),
-            "bytes": finished.bytes, "error": finished.error,
+            "bytes": finished.bytes, "error": finished.error, "voice_files": finished.voice_files,
         }),
         Event::GuestRecording(allowed) => json!({"event": "guest_recording", "allowed": allowed}),
         Event::Problem(problem) => json!({"event": "problem", "problem": problem, "message": problem.to_string()}),

@@ -102,6 +102,11 @@ fn record(path: &Path) -> String {
     serde_json::json!({"command": "record", "path": path}).to_string()
 }
 
+/// The command that records into `path`, and each person's sound into a file of its own.
+fn record_with_voices(path: &Path) -> String {
+    serde_json::json!({"command": "record", "path": path, "voices": true}).to_string()
+}
+
 #[test]
 fn a_meeting_of_three_is_recorded_with_everyone_in_their_place_and_heard() {
     if !expect_ffmpeg("a_meeting_of_three_is_recorded_with_everyone_in_their_place_and_heard") {
@@ -132,7 +137,7 @@ fn a_meeting_of_three_is_recorded_with_everyone_in_their_place_and_heard() {
         });
     }
 
-    let command = record(&path);
+    let command = record_with_voices(&path);
     grace.say(&command);
     let started = Instant::now();
     let [answer, _] = &each_of(
@@ -219,6 +224,33 @@ fn a_meeting_of_three_is_recorded_with_everyone_in_their_place_and_heard() {
         assert!(level > 0.02, "{hz} Hz heard at {level}");
     }
     assert!(amplitude(middle, 550.0) < 0.01, "nothing between the voices");
+
+    // Each voice in a file of its own, as long as the recording, with that voice alone.
+    let voices: Vec<PathBuf> = ended["voice_files"]
+        .as_array()
+        .expect("the voices' files")
+        .iter()
+        .map(|path| PathBuf::from(path.as_str().expect("a path")))
+        .collect();
+    let names: Vec<String> = voices
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["standup - Grace.m4a", "standup - Ada.m4a", "standup - Bob.m4a"]);
+    for (path, own) in voices.iter().zip([440.0, 660.0, 880.0]) {
+        let streams = probe(path).expect("ffprobe reads a voice's file");
+        assert!((streams[0].seconds - 10.0).abs() <= 0.5, "{path:?}: {streams:?}");
+        let heard = decoded_sound(path).expect("ffmpeg decodes it");
+        let middle = &heard[48_000 * 2..48_000 * 8];
+        for hz in [440.0, 660.0, 880.0] {
+            let level = amplitude(middle, hz);
+            if hz == own {
+                assert!(level > 0.02, "{path:?}: its own voice at {level}");
+            } else {
+                assert!(level < 0.005, "{path:?}: {hz} Hz at {level}");
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(folder);
 }
 

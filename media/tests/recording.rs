@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use videomeet_media::audio::AudioLevels;
 use videomeet_media::audio::goertzel::amplitude;
+use videomeet_media::audio::mixer::Heard;
 use videomeet_media::record::{Finished, Participant, Recorder, RecordingSettings, Scene, Voice};
 use videomeet_media::slot::VideoSlot;
 use videomeet_media::testing::{decoded_pictures, decoded_sound, expect_ffmpeg, probe, scratch_folder};
@@ -40,13 +41,13 @@ fn record(path: &std::path::Path, seconds: u64) -> Finished {
     let levels = Arc::new(AudioLevels::default());
     let (ours, bobs) = (Arc::new(VideoSlot::default()), Arc::new(VideoSlot::default()));
     let (ended_tx, ended) = std::sync::mpsc::sync_channel(1);
-    let recorder = Recorder::start(
-        RecordingSettings::new(path.to_owned(), false),
-        Arc::clone(&levels),
-        move |finished| {
-            let _ = ended_tx.send(finished);
-        },
-    )
+    let settings = RecordingSettings {
+        voice_files: true,
+        ..RecordingSettings::new(path.to_owned(), false)
+    };
+    let recorder = Recorder::start(settings, Arc::clone(&levels), move |finished| {
+        let _ = ended_tx.send(finished);
+    })
     .expect("the recording starts");
     recorder.set_scene(Scene {
         participants: vec![
@@ -71,7 +72,12 @@ fn record(path: &std::path::Path, seconds: u64) -> Finished {
             ours.publish(&mut stamped(640, 360, 1));
             bobs.publish(&mut stamped(1280, 720, 2));
         }
-        mix.send(tone(440.0, index)).expect("the recorder takes sound");
+        let bob = tone(440.0, index);
+        let heard = Heard {
+            mix: bob.clone(),
+            voices: vec![(2, bob)],
+        };
+        mix.send(heard).expect("the recorder takes sound");
         microphone.send(tone(660.0, index)).expect("the recorder takes sound");
         videomeet_media::clock::sleep_until(start + Duration::from_millis(20 * (index + 1)));
     }
@@ -129,6 +135,27 @@ fn a_recording_plays_in_ffmpeg_with_both_streams_the_pictures_in_place_and_every
     );
     assert!(bob > 0.1 && me > 0.1, "both heard: 440 Hz {bob}, 660 Hz {me}");
     assert!(neither < 0.02, "clean: 550 Hz {neither}");
+
+    // Each person's sound in a file of its own, as long as the recording, only theirs in it.
+    let names: Vec<String> = finished
+        .voice_files
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["meeting - Me.m4a", "meeting - Bob.m4a"]);
+    for (path, (theirs, other)) in finished.voice_files.iter().zip([(660.0, 440.0), (440.0, 660.0)]) {
+        let streams = probe(path).expect("ffprobe reads a voice's file");
+        assert_eq!(streams.len(), 1, "{streams:?}");
+        assert_eq!(streams[0].codec, "opus");
+        assert!((streams[0].seconds - 4.0).abs() < 0.5, "{streams:?}");
+        let heard = decoded_sound(path).expect("ffmpeg decodes it");
+        let middle = &heard[48_000..48_000 * 3];
+        let (own, others) = (amplitude(middle, theirs), amplitude(middle, other));
+        assert!(
+            own > 0.1 && others < 0.01,
+            "{path:?}: its own {own}, another's {others}"
+        );
+    }
     let _ = std::fs::remove_dir_all(folder);
 }
 

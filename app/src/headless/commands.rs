@@ -103,6 +103,9 @@ pub enum Line {
     Record {
         #[serde(default)]
         path: Option<std::path::PathBuf>,
+        /// Each person's sound in a file of its own beside it, too.
+        #[serde(default)]
+        voices: bool,
     },
     /// Stop recording (the `recording_ended` event follows once the file is closed).
     StopRecording {},
@@ -173,7 +176,7 @@ impl Line {
             Self::MakeCohost { id, cohost } => Command::MakeCohost { id, cohost },
             Self::AllowManySharers { allowed } => Command::AllowManySharers(allowed),
             Self::AllowBack {} => Command::AllowBack,
-            Self::Record { path } => {
+            Self::Record { path, voices } => {
                 let path = match path {
                     Some(path) => path,
                     None => {
@@ -182,7 +185,10 @@ impl Line {
                         crate::folders::recording_path(&folder, "Meeting", chrono::Local::now())
                     }
                 };
-                Command::StartRecording(path)
+                Command::StartRecording {
+                    path,
+                    voice_files: voices,
+                }
             }
             Self::StopRecording {} => Command::StopRecording,
             Self::AllowGuestRecording { allowed } => Command::AllowGuestRecording(allowed),

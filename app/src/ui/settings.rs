@@ -44,6 +44,8 @@ pub struct Settings {
     /// The size of everything in the window, in percent (Ctrl+plus and Ctrl+minus change it
     /// too).
     pub ui_scale_percent: u16,
+    /// A recording also puts each person's sound in a file of its own beside it.
+    pub record_voices: bool,
 }
 
 /// The window's colours.
@@ -125,6 +127,7 @@ impl Default for Settings {
             keep_history: true,
             theme: Theme::System,
             ui_scale_percent: 100,
+            record_voices: false,
         }
     }
 }

@@ -40,8 +40,9 @@ pub enum MixerInput {
     Remove(SourceId),
     /// Play a cue in the mix, in place of one still playing.
     Cue(Cue),
-    /// Every mixed frame goes here too from now on (a recording), or no longer.
-    Record(Option<SyncSender<AudioFrame>>),
+    /// Every mixed frame, with each participant's part of it, goes here too from now on
+    /// (a recording), or no longer.
+    Record(Option<SyncSender<Heard>>),
     /// Play to another speaker from now on; the outcome goes to `done`. On failure the
     /// previous speaker keeps playing.
     UseSpeaker {
@@ -50,6 +51,15 @@ pub enum MixerInput {
         /// Told whether it worked.
         done: SyncSender<Result<(), AudioError>>,
     },
+}
+
+/// 20 ms of what is heard, for a recording: the mix, and each participant's sound in it.
+#[derive(Clone, Debug, Default)]
+pub struct Heard {
+    /// Everyone together (and any cue), as played.
+    pub mix: AudioFrame,
+    /// Each participant's own sound (silence filled in where theirs was missing).
+    pub voices: Vec<(SourceId, AudioFrame)>,
 }
 
 /// The playout thread; dropping it stops the thread.
@@ -121,7 +131,8 @@ fn mix_loop(
 ) {
     let mut streams: HashMap<SourceId, JitterBuffer> = HashMap::new();
     let mut cue: Option<CuePlayback> = None;
-    let mut recording: Option<SyncSender<AudioFrame>> = None;
+    let mut recording: Option<SyncSender<Heard>> = None;
+    let mut voices: Vec<(SourceId, AudioFrame)> = Vec::new();
     let (mut mix, mut stream_frame) = (AudioFrame::default(), AudioFrame::default());
     let mut next_tick = Instant::now() + FRAME;
     while !stop.load(Ordering::Relaxed) {
@@ -151,12 +162,16 @@ fn mix_loop(
             }
         }
         mix.samples.fill(0.0);
+        voices.clear();
         for (&source, stream) in &mut streams {
             let playout = stream.pop(&mut stream_frame);
             levels.playout.record(source, playout);
             levels.update_remote(source, &stream_frame.samples[..]);
             for (sum, sample) in mix.samples.iter_mut().zip(stream_frame.samples.iter()) {
                 *sum += sample;
+            }
+            if recording.is_some() {
+                voices.push((source, stream_frame.clone()));
             }
         }
         if let Some(playing) = &mut cue
@@ -201,8 +216,15 @@ fn mix_loop(
             // Closed, not kept: a broken stream left open goes on retrying its device.
             speaker = None;
         }
-        for tap in [&tap, &recording].into_iter().flatten() {
+        if let Some(tap) = &tap {
             let _ = tap.try_send(mix.clone());
+        }
+        if let Some(recording) = &recording {
+            let voices = std::mem::take(&mut voices);
+            let _ = recording.try_send(Heard {
+                mix: mix.clone(),
+                voices,
+            });
         }
     }
 }

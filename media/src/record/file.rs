@@ -51,8 +51,9 @@ fn write_error(error: &std::io::Error) -> FileError {
 pub struct RecordingFile {
     file: File,
     path: PathBuf,
-    size: (u32, u32),
-    /// Made at the first keyframe, whose parameter sets the header needs.
+    /// The pictures' size; `None` for sound alone.
+    size: Option<(u32, u32)>,
+    /// Made at the first keyframe (at once for sound alone), whose parameter sets the header needs.
     muxer: Option<FragmentedMuxer>,
     /// Sound that came before the first keyframe: written after the header.
     early_sound: Vec<(u64, Vec<u8>)>,
@@ -63,8 +64,25 @@ pub struct RecordingFile {
 }
 
 impl RecordingFile {
-    /// Makes the file at `path` for pictures of `size`; an existing file is never replaced.
+    /// Makes the file at `path` for pictures of `size` and sound; an existing file is never
+    /// replaced.
     pub fn create(path: &Path, size: (u32, u32)) -> Result<Self, FileError> {
+        Self::open(path, Some(size))
+    }
+
+    /// Makes the file at `path` for sound alone (an `.m4a`); an existing file is never
+    /// replaced.
+    pub fn create_sound_only(path: &Path) -> Result<Self, FileError> {
+        let mut file = Self::open(path, None)?;
+        let mut muxer =
+            FragmentedMuxer::new_audio_only(sound_config()).map_err(|error| FileError::Write(error.to_string()))?;
+        let header = muxer.init_segment();
+        file.append(&header)?;
+        file.muxer = Some(muxer);
+        Ok(file)
+    }
+
+    fn open(path: &Path, size: Option<(u32, u32)>) -> Result<Self, FileError> {
         let file = File::options()
             .write(true)
             .create_new(true)
@@ -139,17 +157,12 @@ impl RecordingFile {
     fn start(&mut self, keyframe: &[u8]) -> Result<(), FileError> {
         let avc = extract_avc_config(keyframe)
             .ok_or_else(|| FileError::Write("the first keyframe has no parameter sets".into()))?;
-        let mut config =
-            FragmentConfig::new(self.size.0, self.size.1, VIDEO_TIMESCALE).with_fragment_duration_ms(FRAGMENT_MS);
+        let (width, height) = self.size.unwrap_or_default();
+        let mut config = FragmentConfig::new(width, height, VIDEO_TIMESCALE).with_fragment_duration_ms(FRAGMENT_MS);
         config.sps = avc.sps;
         config.pps = avc.pps;
-        let sound = FragmentAudioConfig {
-            codec: AudioCodec::Opus,
-            sample_rate: AUDIO_SAMPLE_RATE_HZ,
-            channels: 1,
-        };
-        let mut muxer =
-            FragmentedMuxer::new_with_audio(config, sound).map_err(|error| FileError::Write(error.to_string()))?;
+        let mut muxer = FragmentedMuxer::new_with_audio(config, sound_config())
+            .map_err(|error| FileError::Write(error.to_string()))?;
         let header = muxer.init_segment();
         self.append(&header)?;
         for (time, packet) in std::mem::take(&mut self.early_sound) {
@@ -197,6 +210,15 @@ impl RecordingFile {
         self.flush()?;
         self.file.sync_all().map_err(|error| write_error(&error))?;
         Ok(self.written)
+    }
+}
+
+/// The sound's track: Opus, mono, 48 kHz.
+fn sound_config() -> FragmentAudioConfig {
+    FragmentAudioConfig {
+        codec: AudioCodec::Opus,
+        sample_rate: AUDIO_SAMPLE_RATE_HZ,
+        channels: 1,
     }
 }
 

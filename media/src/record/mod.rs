@@ -11,6 +11,7 @@ mod compose;
 pub mod file;
 mod label;
 pub mod layout;
+mod voices;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ pub use compose::Compositor;
 use file::{FileError, RecordingFile, VIDEO_TIMESCALE, sound_time};
 
 use crate::audio::AudioLevels;
-use crate::audio::mixer::SourceId;
+use crate::audio::mixer::{Heard, SourceId};
 use crate::codec::{H264Config, H264Encoder, OpusEncoder, VideoContent};
 use crate::frame::{AUDIO_SAMPLE_RATE_HZ, AudioFrame, EncodedVideoFrame};
 use crate::slot::VideoSlot;
@@ -95,6 +96,8 @@ pub struct RecordingSettings {
     pub video_bitrate_bps: u32,
     /// The sound's bitrate.
     pub sound_bitrate_bps: u32,
+    /// Each person's sound in a file of its own beside the recording, too.
+    pub voice_files: bool,
 }
 
 impl RecordingSettings {
@@ -112,6 +115,7 @@ impl RecordingSettings {
             fps: 30,
             video_bitrate_bps,
             sound_bitrate_bps: 96_000,
+            voice_files: false,
         }
     }
 }
@@ -127,12 +131,14 @@ pub struct Finished {
     pub bytes: u64,
     /// Why it ended early (a full disk, a failed encoder); `None` when stopped.
     pub error: Option<String>,
+    /// Each person's sound, when asked for: a file each beside the recording.
+    pub voice_files: Vec<PathBuf>,
 }
 
 /// A running recording; stop it with [`Recorder::stop`] (dropping it stops it too).
 pub struct Recorder {
     scene: Arc<Mutex<Arc<Scene>>>,
-    mix: SyncSender<AudioFrame>,
+    mix: SyncSender<Heard>,
     microphone: SyncSender<AudioFrame>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -163,8 +169,12 @@ impl Recorder {
         let (mix, mix_rx) = sync_channel(SOUND_QUEUE);
         let (microphone, microphone_rx) = sync_channel(SOUND_QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
+        let voices = settings
+            .voice_files
+            .then(|| voices::VoiceFiles::beside(&settings.path, settings.sound_bitrate_bps));
         let work = Work {
             file,
+            voices,
             settings,
             scene: Arc::clone(&scene),
             levels,
@@ -192,8 +202,8 @@ impl Recorder {
         *self.scene.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(scene);
     }
 
-    /// Where the mix of everyone heard goes, 20 ms at a time (never blocks).
-    pub fn mix_input(&self) -> SyncSender<AudioFrame> {
+    /// Where what everyone heard goes, 20 ms at a time (never blocks).
+    pub fn mix_input(&self) -> SyncSender<Heard> {
         self.mix.clone()
     }
 
@@ -220,12 +230,13 @@ impl Drop for Recorder {
 /// What the recording's thread owns.
 struct Work {
     file: RecordingFile,
+    voices: Option<voices::VoiceFiles>,
     settings: RecordingSettings,
     scene: Arc<Mutex<Arc<Scene>>>,
     levels: Arc<AudioLevels>,
     video: H264Encoder,
     sound: OpusEncoder,
-    mix: Receiver<AudioFrame>,
+    mix: Receiver<Heard>,
     microphone: Receiver<AudioFrame>,
     stop: Arc<AtomicBool>,
 }
@@ -244,11 +255,11 @@ impl Work {
             if self.stop.load(Ordering::Relaxed) {
                 break Ok(());
             }
-            let sound = self.take_sound(&mut waiting_microphone, &mut sound_frames, &mut packet);
+            let scene = Arc::clone(&self.scene.lock().unwrap_or_else(PoisonError::into_inner));
+            let sound = self.take_sound(&scene, &mut waiting_microphone, &mut sound_frames, &mut packet);
             if let Err(error) = sound {
                 break Err(error);
             }
-            let scene = Arc::clone(&self.scene.lock().unwrap_or_else(PoisonError::into_inner));
             let picture = compositor.compose(&scene, &self.levels, Instant::now());
             match self.video.encode(picture, &mut encoded) {
                 Ok(true) => {
@@ -268,6 +279,10 @@ impl Work {
         let heard = Duration::from_micros(sound_time(sound_frames) * 1_000_000 / u64::from(AUDIO_SAMPLE_RATE_HZ));
         let duration = heard.max(interval * picture_index as u32);
         let mut error = outcome.err().map(|error| error.to_string());
+        let (voice_files, failed) = self.voices.take().map(voices::VoiceFiles::finish).unwrap_or_default();
+        if let Some(failed) = failed {
+            error.get_or_insert(failed.to_string());
+        }
         let bytes = match self.file.finish() {
             Ok(bytes) => bytes,
             Err(failed) => {
@@ -283,12 +298,15 @@ impl Work {
             duration,
             bytes,
             error,
+            voice_files,
         }
     }
 
-    /// Encodes the mixes that came, each with our microphone's frame of the same time.
+    /// Encodes the mixes that came, each with our microphone's frame of the same time (and
+    /// each person's sound into their own file, when asked for).
     fn take_sound(
         &mut self,
+        scene: &Scene,
         waiting_microphone: &mut VecDeque<AudioFrame>,
         frames: &mut u64,
         packet: &mut Vec<u8>,
@@ -299,8 +317,13 @@ impl Work {
                 waiting_microphone.pop_front();
             }
         }
-        while let Ok(mut mix) = self.mix.try_recv() {
-            if let Some(ours) = waiting_microphone.pop_front() {
+        while let Ok(heard) = self.mix.try_recv() {
+            let ours = waiting_microphone.pop_front();
+            if let Some(voices) = &mut self.voices {
+                voices.take(*frames, &heard, ours.as_ref(), scene)?;
+            }
+            let mut mix = heard.mix;
+            if let Some(ours) = ours {
                 for (sum, sample) in mix.samples.iter_mut().zip(ours.samples.iter()) {
                     *sum = (*sum + sample).clamp(-1.0, 1.0);
                 }

@@ -229,8 +229,14 @@ pub enum Command {
     Admit(KnockId),
     /// Host or co-host: turn a waiting guest away.
     Deny(KnockId),
-    /// Record the meeting into a new file at this path (MP4); everyone sees that we do.
-    StartRecording(std::path::PathBuf),
+    /// Record the meeting into a new file (MP4); everyone sees that we do.
+    StartRecording {
+        /// The file to make.
+        path: std::path::PathBuf,
+        /// Each person's sound in a file of its own beside it, too (for editing and
+        /// transcripts).
+        voice_files: bool,
+    },
     /// Stop recording; the file is closed before [`Event::RecordingEnded`].
     StopRecording,
     /// Host only: guests may record the meeting, or only the host and co-hosts may.

@@ -480,7 +480,7 @@ impl Actor {
                 self.emit(Event::Sharing(None));
             }
             Command::AllowManySharers(allowed) => self.tell_host(ClientMessage::AllowManySharers { allowed }),
-            Command::StartRecording(path) => return self.start_recording(path).await,
+            Command::StartRecording { path, voice_files } => return self.start_recording(path, voice_files).await,
             Command::StopRecording => self.stop_recording().await,
             Command::AllowGuestRecording(allowed) => self.tell_host(ClientMessage::AllowGuestRecording { allowed }),
             Command::LockMeeting(locked) => self.tell_host(ClientMessage::LockMeeting { locked }),

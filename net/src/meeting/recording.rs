@@ -19,8 +19,9 @@ pub(super) struct Recording {
 }
 
 impl Actor {
-    /// Starts recording into a new file at `path`.
-    pub(super) async fn start_recording(&mut self, path: PathBuf) -> Result<(), Problem> {
+    /// Starts recording into a new file at `path` (and each person's sound into a file of
+    /// its own beside it, with `voice_files`).
+    pub(super) async fn start_recording(&mut self, path: PathBuf, voice_files: bool) -> Result<(), Problem> {
         let problem = |message: String| Problem::Recording { message };
         if self.recording.is_some() {
             return Err(problem("You are recording already.".into()));
@@ -28,10 +29,11 @@ impl Actor {
         if !self.may_record() {
             return Err(problem(GUESTS_MAY_NOT_RECORD.into()));
         }
-        let settings = RecordingSettings::new(
-            path.clone(),
-            self.recording_scene().participants.iter().any(|p| p.screen.is_some()),
-        );
+        let sharing = self.recording_scene().participants.iter().any(|p| p.screen.is_some());
+        let settings = RecordingSettings {
+            voice_files,
+            ..RecordingSettings::new(path.clone(), sharing)
+        };
         let (levels, ended) = (Arc::clone(&self.capture.levels), self.recordings_ended_tx.clone());
         let started = tokio::task::spawn_blocking(move || {
             Recorder::start(settings, levels, move |finished| {

@@ -505,8 +505,10 @@ impl MeetingScreen {
         self.shortcuts(ui.ctx());
         self.take_files(ui.ctx());
         self.take_record_dialog(ui.ctx());
+        self.recordings.voice_files = settings.record_voices;
         egui::Panel::top("meeting-top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("meeting-controls").show(ui, |ui| self.control_bar(ui));
+        settings.record_voices = self.recordings.voice_files;
         if let Some(panel) = self.panel {
             egui::Panel::right("meeting-side")
                 .default_size(280.0)

@@ -25,6 +25,8 @@ pub(super) struct Recordings {
     finished: Option<Finished>,
     /// Hosting: guests may record (Meeting info's checkbox).
     pub(super) guests_may: bool,
+    /// Each person's sound in a file of its own too (a setting, kept between meetings).
+    pub(super) voice_files: bool,
 }
 
 impl Recordings {
@@ -72,11 +74,24 @@ impl MeetingScreen {
         {
             self.record_into(None);
         }
-        let choose = ui
-            .add_enabled(allowed && idle, egui::Button::new("…"))
-            .on_hover_text("Record into a file you choose")
+        let mut choose = false;
+        ui.add_enabled_ui(allowed && idle, |ui| {
+            ui.menu_button("…", |ui| {
+                if ui.button("Record into a file…").clicked() {
+                    choose = true;
+                    ui.close();
+                }
+                ui.checkbox(
+                    &mut self.recordings.voice_files,
+                    "Each person's sound in a file of its own too",
+                )
+                .on_hover_text("Beside the recording, NAME - Grace.m4a and so on: for editing and transcripts");
+            })
+            .response
+            .on_hover_text("Where to record, and what")
             .on_disabled_hover_text(hint);
-        if choose.clicked() {
+        });
+        if choose {
             let suggested = self.suggested_recording_path();
             let (answer, answered) = std::sync::mpsc::sync_channel(1);
             let started = std::thread::Builder::new().name("record-dialog".into()).spawn(move || {
@@ -130,7 +145,10 @@ impl MeetingScreen {
             );
             return;
         }
-        self.send(Command::StartRecording(path));
+        self.send(Command::StartRecording {
+            path,
+            voice_files: self.recordings.voice_files,
+        });
     }
 
     /// Takes the save dialog's answer once it comes.
@@ -284,6 +302,11 @@ impl MeetingScreen {
                     seconds % 60,
                     videomeet_net::files::size_text(finished.bytes)
                 ));
+                match finished.voice_files.len() {
+                    0 => {}
+                    1 => drop(ui.label("and one person's sound in a file beside it")),
+                    n => drop(ui.label(format!("and each person's sound in a file beside it ({n} files)"))),
+                }
                 if ui.button("Show in folder").clicked()
                     && let Some(folder) = finished.path.parent()
                     && let Err(problem) = crate::folders::open_in_file_manager(folder)

@@ -17,7 +17,7 @@ fn recording_command(commands: &mut Commands) -> Option<Command> {
     std::iter::from_fn(|| commands.try_recv().ok()).find(|command| {
         matches!(
             command,
-            Command::StartRecording(_) | Command::StopRecording | Command::AllowGuestRecording(_)
+            Command::StartRecording { .. } | Command::StopRecording | Command::AllowGuestRecording(_)
         )
     })
 }
@@ -41,7 +41,8 @@ fn record_starts_and_stops_and_everyone_recording_is_marked() {
     harness.get_by_label("⏺ Record").click();
     harness.run();
     match recording_command(&mut commands) {
-        Some(Command::StartRecording(path)) => {
+        Some(Command::StartRecording { path, voice_files }) => {
+            assert!(!voice_files, "one file unless asked for more");
             assert_eq!(path.extension().and_then(|e| e.to_str()), Some("mp4"), "{path:?}");
             assert!(
                 path.file_name().unwrap().to_string_lossy().starts_with("Standup "),
@@ -80,6 +81,10 @@ fn record_starts_and_stops_and_everyone_recording_is_marked() {
             duration: Duration::from_secs(185),
             bytes: 61_000_000,
             error: None,
+            voice_files: vec![
+                PathBuf::from("/home/ada/Videos/Standup 2026-12-04 09.30 - Ada Lovelace.m4a"),
+                PathBuf::from("/home/ada/Videos/Standup 2026-12-04 09.30 - Grace Hopper.m4a"),
+            ],
         }),
     );
     send(
@@ -93,9 +98,25 @@ fn record_starts_and_stops_and_everyone_recording_is_marked() {
     harness.get_by_label("Recording saved");
     harness.get_by_label(&format!("3:05 · {}", videomeet_net::files::size_text(61_000_000)));
     harness.get_by_label("Show in folder");
+    harness.get_by_label("and each person's sound in a file beside it (2 files)");
     harness.get_by_label("Grace Hopper stopped recording.");
     assert!(harness.query_by_label("Recorded by you, Grace Hopper").is_none());
     harness.get_by_label("⏺ Record");
+
+    // Each person's sound too, when chosen beside Record.
+    harness.get_by_label("…").click();
+    harness.run();
+    harness
+        .get_by_label("Each person's sound in a file of its own too")
+        .click();
+    harness.run();
+    harness.get_by_label("⏺ Record").click();
+    harness.run();
+    assert!(matches!(
+        recording_command(&mut commands),
+        Some(Command::StartRecording { voice_files: true, .. })
+    ));
+    assert!(harness.state().settings.record_voices, "the choice is kept");
 }
 
 #[test]
@@ -109,6 +130,7 @@ fn a_recording_that_stopped_on_its_own_says_why() {
             duration: Duration::from_secs(42),
             bytes: 9_000_000,
             error: Some("the disk is full".into()),
+            voice_files: Vec::new(),
         }),
     );
     harness.run();
@@ -169,7 +191,7 @@ fn a_guest_may_not_record_when_the_host_keeps_it_and_the_host_chooses_in_meeting
     harness.run();
     assert!(matches!(
         recording_command(&mut commands),
-        Some(Command::StartRecording(_))
+        Some(Command::StartRecording { .. })
     ));
     // A refusal is shown as it came.
     send(
