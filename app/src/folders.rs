@@ -51,21 +51,7 @@ pub fn videos_dir() -> Option<PathBuf> {
 /// `Standup 2026-12-04 09.30.mp4`: the title made safe for file names, and numbered when
 /// the name is taken.
 pub fn recording_path(folder: &std::path::Path, title: &str, now: chrono::DateTime<chrono::Local>) -> PathBuf {
-    let safe: String = title
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || " -_'".contains(c) {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let title: String = safe.chars().take(60).collect();
-    let title = if title.is_empty() { "Meeting".to_owned() } else { title };
+    let title = videomeet_media::record::file_name_part(title).unwrap_or_else(|| "Meeting".to_owned());
     let stem = format!("{title} {}", now.format("%Y-%m-%d %H.%M"));
     (1..)
         .map(|number| match number {

@@ -54,6 +54,24 @@ impl SoundTap {
     }
 }
 
+/// `text` (a meeting's title, a person's name) as a part of a file name: letters, digits,
+/// spaces and `-_'` only, at most 60 characters; `None` when nothing is left.
+pub fn file_name_part(text: &str) -> Option<String> {
+    let kept: String = text
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " -_'".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let words: Vec<&str> = kept.split_whitespace().collect();
+    let part: String = words.join(" ").chars().take(60).collect();
+    (!part.is_empty()).then_some(part)
+}
+
 /// How a participant is heard, which also names them in a [`Scene`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Voice {
@@ -335,5 +353,22 @@ impl Work {
             *frames += 1;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name_part;
+
+    #[test]
+    fn a_name_becomes_part_of_a_file_name_and_never_a_path() {
+        let part = |text: &str| file_name_part(text);
+        assert_eq!(part("Grace Hopper").as_deref(), Some("Grace Hopper"));
+        assert_eq!(part("../../etc/passwd").as_deref(), Some("etc passwd"));
+        assert_eq!(part("Ada (2)").as_deref(), Some("Ada 2"));
+        assert_eq!(part("C:\\nul").as_deref(), Some("C nul"));
+        assert_eq!(part("\u{202e}gpj.exe").as_deref(), Some("gpj exe"));
+        assert_eq!(part("///"), None);
+        assert_eq!(part(&"x".repeat(300)).map(|p| p.len()), Some(60));
     }
 }
