@@ -84,7 +84,7 @@ pub enum Command {
     /// List the meetings announced on the local network, one JSON line each.
     ///
     /// Listens for `--wait` seconds and prints a line as soon as something changes: a
-    /// meeting's fields (title, host_name, code, passcode_required, participants, version,
+    /// meeting's fields (title, host_name, code, passcode_required, participants, recording, version,
     /// link) with `"event": "found"` when it shows up, `"changed"` when its fields change
     /// (the participant count), and `"gone"` when it ends while listening (its host left, or
     /// stopped answering). The meetings there at the end are the ones found and not gone.
@@ -433,6 +433,7 @@ fn meeting_line(meeting: &videomeet_net::discovery::DiscoveredMeeting) -> serde_
         "code": meeting.code,
         "passcode_required": meeting.passcode_required,
         "participants": meeting.participants,
+        "recording": meeting.recording,
         "version": meeting.version,
         "link": meeting.join_target().map(|target| target.to_string()),
     })

@@ -52,6 +52,8 @@ pub struct DiscoveredMeeting {
     pub addresses: Vec<IpAddr>,
     /// Signaling port.
     pub port: u16,
+    /// Someone records the meeting: shown before anyone joins.
+    pub recording: bool,
 }
 
 impl DiscoveredMeeting {
@@ -80,6 +82,8 @@ pub struct Announcement {
     meeting: MeetingInfo,
     port: u16,
     fullname: String,
+    /// Someone records the meeting.
+    recording: bool,
 }
 
 impl Announcement {
@@ -91,6 +95,7 @@ impl Announcement {
             meeting: meeting.clone(),
             port,
             fullname: String::new(),
+            recording: false,
         };
         announcement.update(participants)?;
         Ok(announcement)
@@ -102,9 +107,15 @@ impl Announcement {
         self.update(participants)
     }
 
+    /// Re-announces saying whether someone records the meeting, with `participants` in it.
+    pub fn set_recording(&mut self, recording: bool, participants: usize) -> Result<(), DiscoveryError> {
+        self.recording = recording;
+        self.update(participants)
+    }
+
     /// Re-announces with a new participant count.
     pub fn update(&mut self, participants: usize) -> Result<(), DiscoveryError> {
-        let info = service_info(&self.meeting, self.port, participants).map_err(error("announced"))?;
+        let info = service_info(&self.meeting, self.port, participants, self.recording).map_err(error("announced"))?;
         self.fullname = info.get_fullname().to_owned();
         self.daemon.register(info).map_err(error("announced"))
     }
@@ -138,7 +149,12 @@ impl Drop for Announcement {
     }
 }
 
-fn service_info(meeting: &MeetingInfo, port: u16, participants: usize) -> Result<ServiceInfo, mdns_sd::Error> {
+fn service_info(
+    meeting: &MeetingInfo,
+    port: u16,
+    participants: usize,
+    recording: bool,
+) -> Result<ServiceInfo, mdns_sd::Error> {
     // Instance names are at most 63 bytes; the code keeps equal titles apart.
     let mut title: String = meeting.title.chars().filter(|c| !c.is_control()).collect();
     while title.len() > 50 {
@@ -159,6 +175,7 @@ fn service_info(meeting: &MeetingInfo, port: u16, participants: usize) -> Result
         ("code", meeting.code.as_str()),
         ("pass", if meeting.passcode_required { "1" } else { "0" }),
         ("n", count.as_str()),
+        ("rec", if recording { "1" } else { "0" }),
     ];
     Ok(ServiceInfo::new(SERVICE_TYPE, &instance, &host, "", port, &properties[..])?.enable_addr_auto())
 }
@@ -303,5 +320,6 @@ fn parse(service: &mdns_sd::ResolvedService) -> Option<DiscoveredMeeting> {
         version: text("v").and_then(|v| v.parse().ok()).unwrap_or(0),
         addresses,
         port: service.port,
+        recording: text("rec").as_deref() == Some("1"),
     })
 }

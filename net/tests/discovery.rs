@@ -213,3 +213,60 @@ async fn a_host_renamed_mid_meeting_is_listed_under_the_new_name() {
     assert!(handle.send(Command::Leave));
     let _ = tokio::time::timeout(Duration::from_secs(5), actor).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_being_recorded_is_listed_so_before_anyone_joins() {
+    use std::sync::Arc;
+    use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
+    use videomeet_net::signaling::HostConfig;
+
+    let mut host_config = HostConfig::new("Recorded", "Grace");
+    host_config.bind_ip = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    host_config.port = 0;
+    let config = MeetingConfig {
+        name: "Grace".into(),
+        camera_on: false,
+        mic_on: false,
+        announce: true,
+        ..MeetingConfig::default()
+    };
+    let (meeting, handle, mut events) = Meeting::new(Role::Host(host_config), config, Arc::new(|| {}));
+    let actor = tokio::spawn(meeting.run());
+    let code = loop {
+        match events.recv().await.expect("the meeting starts") {
+            Event::Joined { meeting, .. } => break meeting.code,
+            _ => continue,
+        }
+    };
+    let listed = |recording: bool| {
+        let code = code.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut browser = Browser::start().expect("browsing starts");
+            wait_until(&mut browser, Duration::from_secs(5), |b| {
+                b.meetings().any(|m| m.code == code && m.recording == recording)
+            })
+        })
+    };
+    assert!(listed(false).await.unwrap().is_some(), "listed as not recorded");
+    let folder = videomeet_media::testing::scratch_folder("listed-recording");
+    let path = folder.join("recorded.mp4");
+    let started = handle
+        .ask(Command::StartRecording {
+            path,
+            voice_files: false,
+        })
+        .await;
+    assert_eq!(started, Ok(()));
+    assert!(
+        listed(true).await.unwrap().is_some(),
+        "not listed as being recorded within 5 s"
+    );
+    assert_eq!(handle.ask(Command::StopRecording).await, Ok(()));
+    assert!(
+        listed(false).await.unwrap().is_some(),
+        "still listed as being recorded 5 s after it stopped"
+    );
+    assert!(handle.send(Command::Leave));
+    let _ = tokio::time::timeout(Duration::from_secs(5), actor).await;
+    let _ = std::fs::remove_dir_all(folder);
+}

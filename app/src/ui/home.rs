@@ -255,14 +255,24 @@ impl HomeScreen {
                         } else {
                             ""
                         };
-                        ui.label(
-                            egui::RichText::new(format!(
-                                "{} · {people} · code {}{passcode}",
-                                meeting.host_name, meeting.code
-                            ))
-                            .small()
-                            .weak(),
-                        );
+                        ui.horizontal(|ui| {
+                            ui.label(
+                                egui::RichText::new(format!(
+                                    "{} · {people} · code {}{passcode}",
+                                    meeting.host_name, meeting.code
+                                ))
+                                .small()
+                                .weak(),
+                            );
+                            if meeting.recording {
+                                // Told before joining, not only once in.
+                                ui.label(
+                                    egui::RichText::new("⏺ being recorded")
+                                        .small()
+                                        .color(style::readable(ui, style::ERROR)),
+                                );
+                            }
+                        });
                     });
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         let compatible = meeting.version == PROTOCOL_VERSION;

@@ -200,6 +200,7 @@ fn meeting(title: &str, code: &str, passcode: bool, participants: usize) -> Disc
         version: PROTOCOL_VERSION,
         addresses: vec!["192.168.1.20".parse().expect("address")],
         port: 47_800,
+        recording: false,
     }
 }
 
@@ -283,13 +284,16 @@ fn the_theme_and_size_chosen_on_the_home_screen_are_applied_and_remembered() {
 
 #[test]
 fn home_lists_meetings_and_joins_the_one_clicked() {
-    let mut harness = home_harness(vec![
-        meeting("Standup", "AAAA1111", false, 3),
-        meeting("Standup", "BBBB2222", true, 1),
-    ]);
+    let recorded = DiscoveredMeeting {
+        recording: true,
+        ..meeting("Standup", "AAAA1111", false, 3)
+    };
+    let mut harness = home_harness(vec![recorded, meeting("Standup", "BBBB2222", true, 1)]);
     harness.state_mut().home.notice = Some("You left the meeting.".into());
     harness.run();
     snapshot(&mut harness, "home");
+    // A meeting being recorded says so before anyone joins it.
+    assert_eq!(harness.get_all_by_label("⏺ being recorded").count(), 1);
     // Same titles are told apart by their codes; the locked one asks for a passcode.
     harness.get_by_label_contains("code BBBB2222 · needs a passcode");
     let joins: Vec<_> = harness.get_all_by_label("Join").collect();

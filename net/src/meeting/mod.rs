@@ -67,6 +67,8 @@ struct Actor {
     server: Option<SignalingServer>,
     announcement: Option<Announcement>,
     announced_count: usize,
+    /// The announcement says that someone records.
+    announced_recording: bool,
     client: Option<SignalingClient>,
     signaling: mpsc::Receiver<ServerMessage>,
     commands: mpsc::Receiver<Request>,
@@ -604,7 +606,15 @@ impl Actor {
             return;
         };
         let count = server.participant_count();
-        if count != self.announced_count {
+        let recording = self.media.recording || self.known.people.values().any(|p| p.info.media.recording);
+        if recording != self.announced_recording {
+            // Those looking for meetings see it before they join.
+            self.announced_recording = recording;
+            self.announced_count = count;
+            if let Err(error) = announcement.set_recording(recording, count) {
+                tracing::debug!(%error, "announcement not updated");
+            }
+        } else if count != self.announced_count {
             self.announced_count = count;
             if let Err(error) = announcement.update(count) {
                 tracing::debug!(%error, "announcement not updated");

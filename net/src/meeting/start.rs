@@ -239,6 +239,7 @@ impl Actor {
             server,
             announcement,
             announced_count: 1,
+            announced_recording: false,
             client: Some(joined.client),
             signaling: joined.events,
             commands,

@@ -73,7 +73,8 @@ impl MeetingScreen {
             match confirm {
                 Confirm::EndMeeting => {
                     self.send(Command::Leave);
-                    self.ended.get_or_insert_with(|| ENDED_BY_US.to_owned());
+                    let message = self.and_the_recording(ENDED_BY_US.to_owned());
+                    self.ended.get_or_insert(message);
                 }
                 Confirm::Remove { id, .. } => self.send(Command::Remove(id)),
             }

@@ -375,7 +375,10 @@ impl MeetingScreen {
             Event::Locked(locked) => self.locked = *locked,
             Event::Reaction { from, emoji } => drop(self.reactions.insert(*from, (emoji.clone(), now))),
             Event::Problem(problem) => self.tell(problem.to_string(), true, now),
-            Event::Ended(reason) => drop(self.ended.get_or_insert_with(|| reason.to_string())),
+            Event::Ended(reason) => {
+                let message = self.and_the_recording(reason.to_string());
+                self.ended.get_or_insert(message);
+            }
             _ => {}
         }
         if let Some(recorder) = &mut self.recorder {
@@ -446,7 +449,8 @@ impl MeetingScreen {
 
     fn leave(&mut self) {
         self.send(Command::Leave);
-        self.ended.get_or_insert_with(|| EndReason::Left.to_string());
+        let message = self.and_the_recording(EndReason::Left.to_string());
+        self.ended.get_or_insert(message);
     }
 
     fn send_chat(&mut self) {

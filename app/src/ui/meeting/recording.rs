@@ -229,6 +229,20 @@ impl MeetingScreen {
         self.tell(text, false, now);
     }
 
+    /// `message` for the home screen once the meeting is over, with where our recording
+    /// went when we recorded (leaving closes the file).
+    pub(super) fn and_the_recording(&self, message: String) -> String {
+        let path = self
+            .view
+            .recording
+            .as_ref()
+            .or(self.recordings.finished.as_ref().map(|finished| &finished.path));
+        match path {
+            Some(path) => format!("{message} Your recording is saved as {}.", path.display()),
+            None => message,
+        }
+    }
+
     /// Anyone records now (shown in the top bar), by name.
     pub(super) fn recording_names(&self) -> Vec<String> {
         let ours = self.view.recording.as_ref().map(|_| "you".to_owned());

@@ -216,3 +216,18 @@ fn a_guest_may_not_record_when_the_host_keeps_it_and_the_host_chooses_in_meeting
         Some(Command::AllowGuestRecording(false))
     );
 }
+
+#[test]
+fn leaving_while_recording_says_where_the_recording_is() {
+    let (mut harness, events, _commands) = meeting_harness_as(false);
+    send(&events, joined());
+    let path = PathBuf::from("/home/ada/Videos/Standup 2026-12-04 09.30.mp4");
+    send(&events, Event::RecordingStarted { path });
+    harness.run();
+    harness.get_by_label("Leave").click();
+    harness.run();
+    assert_eq!(
+        harness.state().ended.as_deref(),
+        Some("You left the meeting. Your recording is saved as /home/ada/Videos/Standup 2026-12-04 09.30.mp4.")
+    );
+}
