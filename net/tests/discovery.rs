@@ -167,14 +167,19 @@ fn a_meeting_whose_host_was_killed_leaves_the_list_within_ten_seconds() {
     assert!(gone.is_some(), "still listed 10 s after its host was killed");
 }
 
-/// A host who renames itself mid-meeting is listed under its new name.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_host_renamed_mid_meeting_is_listed_under_the_new_name() {
-    use std::sync::Arc;
-    use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
+/// A meeting hosted by Grace as `title`, announced, her camera and microphone off: its
+/// handle, its task and its code.
+async fn announced_meeting(
+    title: &str,
+) -> (
+    videomeet_net::meeting::MeetingHandle,
+    tokio::task::JoinHandle<()>,
+    String,
+) {
+    use videomeet_net::meeting::{Event, Meeting, MeetingConfig, Role};
     use videomeet_net::signaling::HostConfig;
 
-    let mut host_config = HostConfig::new("Renames", "Grace");
+    let mut host_config = HostConfig::new(title, "Grace");
     host_config.bind_ip = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     host_config.port = 0;
     let config = MeetingConfig {
@@ -184,7 +189,7 @@ async fn a_host_renamed_mid_meeting_is_listed_under_the_new_name() {
         announce: true,
         ..MeetingConfig::default()
     };
-    let (meeting, handle, mut events) = Meeting::new(Role::Host(host_config), config, Arc::new(|| {}));
+    let (meeting, handle, mut events) = Meeting::new(Role::Host(host_config), config, std::sync::Arc::new(|| {}));
     let actor = tokio::spawn(meeting.run());
     let code = loop {
         match events.recv().await.expect("the meeting starts") {
@@ -192,6 +197,17 @@ async fn a_host_renamed_mid_meeting_is_listed_under_the_new_name() {
             _ => continue,
         }
     };
+    // The events are let go: the meeting never waits on them.
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    (handle, actor, code)
+}
+
+/// A host who renames itself mid-meeting is listed under its new name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_renamed_mid_meeting_is_listed_under_the_new_name() {
+    use videomeet_net::meeting::Command;
+
+    let (handle, actor, code) = announced_meeting("Renames").await;
     let listed_as = |wanted: &'static str| {
         let code = code.clone();
         tokio::task::spawn_blocking(move || {
@@ -216,28 +232,9 @@ async fn a_host_renamed_mid_meeting_is_listed_under_the_new_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_meeting_being_recorded_is_listed_so_before_anyone_joins() {
-    use std::sync::Arc;
-    use videomeet_net::meeting::{Command, Event, Meeting, MeetingConfig, Role};
-    use videomeet_net::signaling::HostConfig;
+    use videomeet_net::meeting::Command;
 
-    let mut host_config = HostConfig::new("Recorded", "Grace");
-    host_config.bind_ip = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-    host_config.port = 0;
-    let config = MeetingConfig {
-        name: "Grace".into(),
-        camera_on: false,
-        mic_on: false,
-        announce: true,
-        ..MeetingConfig::default()
-    };
-    let (meeting, handle, mut events) = Meeting::new(Role::Host(host_config), config, Arc::new(|| {}));
-    let actor = tokio::spawn(meeting.run());
-    let code = loop {
-        match events.recv().await.expect("the meeting starts") {
-            Event::Joined { meeting, .. } => break meeting.code,
-            _ => continue,
-        }
-    };
+    let (handle, actor, code) = announced_meeting("Recorded").await;
     let listed = |recording: bool| {
         let code = code.clone();
         tokio::task::spawn_blocking(move || {
