@@ -268,6 +268,7 @@ fn print_event(event: &Event) {
         Event::RecordingEnded(finished) => json!({
             "event": "recording_ended", "path": finished.path, "seconds": finished.duration.as_secs_f64(),
             "bytes": finished.bytes, "error": finished.error, "voice_files": finished.voice_files,
+            "pictures": finished.pictures,
         }),
         Event::GuestRecording(allowed) => json!({"event": "guest_recording", "allowed": allowed}),
         Event::Problem(problem) => json!({"event": "problem", "problem": problem, "message": problem.to_string()}),

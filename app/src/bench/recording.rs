@@ -30,6 +30,8 @@ pub struct RecordingResult {
     pub added_cpu_pct: f64,
     /// How long the file plays, s.
     pub seconds: f64,
+    /// Its pictures a second (fewer than the call's when the recorder fell behind).
+    pub fps: f64,
     /// Its size a minute, MB (10^6 bytes).
     pub mb_per_minute: f64,
     /// From Stop to the file closed (its `recording_ended` line), ms.
@@ -60,10 +62,12 @@ pub fn run(exe: &Path, setup: &CallSetup, folder: &Path) -> anyhow::Result<Recor
     anyhow::ensure!(ended["error"].is_null(), "the recording failed: {}", ended["error"]);
     let seconds = ended["seconds"].as_f64().context("the recording's length")?;
     let bytes = ended["bytes"].as_f64().context("the recording's size")?;
+    let pictures = ended["pictures"].as_f64().context("the recording's pictures")?;
     let host_cpu = |result: &CallResult| result.participants.first().map_or(0.0, |host| host.cpu_pct);
     Ok(RecordingResult {
         added_cpu_pct: round1(host_cpu(&with) - host_cpu(&without)),
         seconds: round1(seconds),
+        fps: round1(pictures / seconds.max(0.001)),
         mb_per_minute: round1(bytes / 1e6 / seconds.max(0.001) * 60.0),
         stop_to_closed_ms: round1(closed_at.saturating_duration_since(stopping).as_secs_f64() * 1000.0),
         without,
@@ -76,37 +80,27 @@ pub fn markdown(results: &[RecordingResult]) -> String {
     use std::fmt::Write;
     let mut out = String::from(
         "\n## Recording beside a call (the host records)\n\n\
-         | call | recording | host CPU % | CPU added % | video p50 / p95 ms | fps | freezes | longest gap ms | MB a minute | Stop to closed ms |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         | call | recording | host CPU % | CPU added % | video p50 / p95 ms | fps | freezes | longest gap ms | recording fps | MB a minute | Stop to closed ms |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for result in results {
         for (half, figures) in [("without", &result.without), ("with", &result.with)] {
-            let recording = half == "with";
+            // The recording's own figures, on the row measured while it ran.
+            let recorded = |value: f64| if half == "with" { cell(Some(value)) } else { "-".into() };
             let _ = writeln!(
                 out,
-                "| {} | {half} | {} | {} | {} / {} | {} | {} | {} | {} | {} |",
+                "| {} | {half} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |",
                 figures.setup.label(),
                 cell(figures.participants.first().map(|host| host.cpu_pct)),
-                if recording {
-                    cell(Some(result.added_cpu_pct))
-                } else {
-                    "-".into()
-                },
+                recorded(result.added_cpu_pct),
                 cell(figures.latency_ms.p50),
                 cell(figures.latency_ms.p95),
                 cell(figures.fps),
                 figures.freezes,
                 cell(figures.max_gap_ms),
-                if recording {
-                    cell(Some(result.mb_per_minute))
-                } else {
-                    "-".into()
-                },
-                if recording {
-                    cell(Some(result.stop_to_closed_ms))
-                } else {
-                    "-".into()
-                },
+                recorded(result.fps),
+                recorded(result.mb_per_minute),
+                recorded(result.stop_to_closed_ms),
             );
         }
     }

@@ -151,6 +151,8 @@ pub struct Finished {
     pub error: Option<String>,
     /// Each person's sound, when asked for: a file each beside the recording.
     pub voice_files: Vec<PathBuf>,
+    /// Pictures in the file (fewer than the frame rate asks when the computer was busy).
+    pub pictures: u64,
 }
 
 /// A running recording; stop it with [`Recorder::stop`] (dropping it stops it too).
@@ -266,7 +268,7 @@ impl Work {
         let ticks_per_picture = u64::from(VIDEO_TIMESCALE / self.settings.fps.max(1));
         let mut compositor = Compositor::new(self.settings.size);
         let mut waiting_microphone = VecDeque::new();
-        let (mut picture_index, mut sound_frames) = (0u64, 0u64);
+        let (mut picture_index, mut sound_frames, mut pictures) = (0u64, 0u64, 0u64);
         let (mut packet, mut encoded) = (Vec::new(), EncodedVideoFrame::default());
         let outcome = loop {
             crate::clock::sleep_until(started + interval * picture_index as u32);
@@ -281,6 +283,7 @@ impl Work {
             let picture = compositor.compose(&scene, &self.levels, Instant::now());
             match self.video.encode(picture, &mut encoded) {
                 Ok(true) => {
+                    pictures += 1;
                     let time = picture_index * ticks_per_picture;
                     if let Err(error) = self.file.video(time, &encoded.data, encoded.keyframe) {
                         break Err(error);
@@ -317,6 +320,7 @@ impl Work {
             bytes,
             error,
             voice_files,
+            pictures,
         }
     }
 

@@ -85,6 +85,7 @@ fn record_starts_and_stops_and_everyone_recording_is_marked() {
                 PathBuf::from("/home/ada/Videos/Standup 2026-12-04 09.30 - Ada Lovelace.m4a"),
                 PathBuf::from("/home/ada/Videos/Standup 2026-12-04 09.30 - Grace Hopper.m4a"),
             ],
+            pictures: 5550,
         }),
     );
     send(
@@ -131,6 +132,7 @@ fn a_recording_that_stopped_on_its_own_says_why() {
             bytes: 9_000_000,
             error: Some("the disk is full".into()),
             voice_files: Vec::new(),
+            pictures: 1260,
         }),
     );
     harness.run();
