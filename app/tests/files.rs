@@ -4,6 +4,7 @@
 //! nothing.
 
 mod common;
+#[allow(dead_code)]
 #[path = "common/program.rs"]
 mod program;
 

@@ -65,38 +65,6 @@ fn is_media_state(event: &Value, id: &Value, recording: bool) -> bool {
         && event["media"]["recording"].as_bool().unwrap_or(false) == recording
 }
 
-/// Tells a line looked for.
-type Wanted<'a> = &'a dyn Fn(&Value) -> bool;
-
-/// Reads `program`'s lines until each of `wanted` has come, in any order, for up to 10 s
-/// each; returns them in the order asked for.
-fn each_of(program: &Program, wanted: &[(&str, Wanted<'_>)]) -> Vec<Value> {
-    let mut found: Vec<Option<Value>> = vec![None; wanted.len()];
-    while found.iter().any(Option::is_none) {
-        let missing: Vec<&str> = wanted
-            .iter()
-            .zip(&found)
-            .filter(|(_, found)| found.is_none())
-            .map(|((what, _), _)| *what)
-            .collect();
-        let event = program.next(&missing.join(" and "), |e| {
-            wanted
-                .iter()
-                .zip(&found)
-                .any(|((_, is), found)| found.is_none() && is(e))
-        });
-        let index = (0..wanted.len())
-            .find(|&index| found[index].is_none() && (wanted[index].1)(&event))
-            .expect("one of them");
-        found[index] = Some(event);
-    }
-    found.into_iter().flatten().collect()
-}
-
-fn reply_to(line: &str) -> impl Fn(&Value) -> bool + '_ {
-    move |e| e["line"] == line
-}
-
 /// The command that records into `path`.
 fn record(path: &Path) -> String {
     serde_json::json!({"command": "record", "path": path}).to_string()
@@ -137,18 +105,10 @@ fn a_meeting_of_three_is_recorded_with_everyone_in_their_place_and_heard() {
         });
     }
 
-    let command = record_with_voices(&path);
-    grace.say(&command);
     let started = Instant::now();
-    let [answer, _] = &each_of(
-        &grace,
-        &[
-            ("its reply", &reply_to(&command)),
-            ("that it records", &|e| e["event"] == "recording_started"),
-        ],
-    )[..] else {
-        unreachable!()
-    };
+    let (answer, _) = grace.ask_and_see(&record_with_voices(&path), "that it records", |e| {
+        e["event"] == "recording_started"
+    });
     assert_eq!(answer["ok"], true, "{answer}");
     // The others are told.
     for other in [&ada, &bob] {
@@ -156,17 +116,9 @@ fn a_meeting_of_three_is_recorded_with_everyone_in_their_place_and_heard() {
     }
     std::thread::sleep(Duration::from_secs(10).saturating_sub(started.elapsed()));
     let stopping = Instant::now();
-    let stop = r#"{"command":"stop_recording"}"#;
-    grace.say(stop);
-    let [answer, ended] = &each_of(
-        &grace,
-        &[
-            ("its reply", &reply_to(stop)),
-            ("that the recording ended", &|e| e["event"] == "recording_ended"),
-        ],
-    )[..] else {
-        unreachable!()
-    };
+    let (answer, ended) = grace.ask_and_see(r#"{"command":"stop_recording"}"#, "that the recording ended", |e| {
+        e["event"] == "recording_ended"
+    });
     let stop_to_closed = stopping.elapsed();
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(ended["error"], Value::Null, "{ended}");
@@ -309,16 +261,10 @@ fn a_guest_is_refused_recording_while_the_host_keeps_it_to_itself() {
         e["event"] == "guest_recording" && e["allowed"] == true
     });
     let second = folder.join("second.mp4");
-    let command = record(&second);
-    ada.say(&command);
-    let replied = each_of(
-        &ada,
-        &[
-            ("its reply", &reply_to(&command)),
-            ("that she records", &|e| e["event"] == "recording_started"),
-        ],
-    );
-    assert_eq!(replied[0]["ok"], true, "{}", replied[0]);
+    let (answer, _) = ada.ask_and_see(&record(&second), "that she records", |e| {
+        e["event"] == "recording_started"
+    });
+    assert_eq!(answer["ok"], true, "{answer}");
     grace.next("that Ada records", |e| is_media_state(e, &ada_id, true));
 
     // Forbidden again: her recording stops, its file closed, and she is told why.
@@ -327,13 +273,10 @@ fn a_guest_is_refused_recording_while_the_host_keeps_it_to_itself() {
         grace.ask(r#"{"command":"allow_guest_recording","allowed":false}"#)["ok"],
         true
     );
-    let [ended, told] = &each_of(
-        &ada,
-        &[
-            ("that her recording ended", &|e| e["event"] == "recording_ended"),
-            ("why", &|e| e["event"] == "problem"),
-        ],
-    )[..] else {
+    let [ended, told] = &ada.each_of(&[
+        ("that her recording ended", &|e| e["event"] == "recording_ended"),
+        ("why", &|e| e["event"] == "problem"),
+    ])[..] else {
         unreachable!()
     };
     assert_eq!(ended["path"], second.to_str().expect("a path"), "{ended}");

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use super::common::{Running, read_lines, start_host, videomeet};
 
+/// Tells a line looked for.
+pub type Wanted<'a> = &'a dyn Fn(&Value) -> bool;
+
 /// A headless `videomeet` with its input and output.
 pub struct Program {
     pub name: &'static str,
@@ -71,6 +74,43 @@ impl Program {
             seen.push(event["event"].clone());
         }
         panic!("{} never printed {what}; it printed {seen:?}", self.name)
+    }
+
+    /// Reads lines until each of `wanted` has come, in any order (a program may print
+    /// what a command caused before its answer to it), for up to 10 s each; returns them in
+    /// the order asked for.
+    pub fn each_of(&self, wanted: &[(&str, Wanted<'_>)]) -> Vec<Value> {
+        let mut found: Vec<Option<Value>> = vec![None; wanted.len()];
+        while found.iter().any(Option::is_none) {
+            let missing: Vec<&str> = wanted
+                .iter()
+                .zip(&found)
+                .filter(|(_, found)| found.is_none())
+                .map(|((what, _), _)| *what)
+                .collect();
+            let event = self.next(&missing.join(" and "), |e| {
+                wanted
+                    .iter()
+                    .zip(&found)
+                    .any(|((_, is), found)| found.is_none() && is(e))
+            });
+            let index = (0..wanted.len())
+                .find(|&index| found[index].is_none() && (wanted[index].1)(&event))
+                .expect("one of them");
+            found[index] = Some(event);
+        }
+        found.into_iter().flatten().collect()
+    }
+
+    /// Sends `line` and reads until both its answer and the line `wanted` (`what`) have
+    /// come, in either order; returns both.
+    pub fn ask_and_see(&mut self, line: &str, what: &str, wanted: impl Fn(&Value) -> bool) -> (Value, Value) {
+        self.say(line);
+        let answer = |e: &Value| e["line"] == line;
+        let [answer, seen] = &self.each_of(&[("an answer", &answer), (what, &wanted)])[..] else {
+            unreachable!("each_of gives one line for each asked for")
+        };
+        (answer.clone(), seen.clone())
     }
 
     /// Sends `line` and returns the program's answer to it.
