@@ -39,8 +39,9 @@ if [[ "${1:-}" == "--bench" ]]; then
   packages+=(linux-perf)
 fi
 if [[ "${1:-}" == "--windows" ]]; then
-  # the C and C++ cross compilers for the bundled C code, and Windows programs run here
-  packages+=(mingw-w64 wine64)
+  # the C and C++ cross compilers for the bundled C code, Windows programs run here, and
+  # the Windows installer's compiler
+  packages+=(mingw-w64 wine64 nsis)
 fi
 
 missing=()

@@ -7,7 +7,8 @@
 ;   makensis -DVERSION=0.1.0 -DEXE=path\videomeet.exe -DRUNTIME=folder-of-dlls \
 ;            -DOUT=videomeet_0.1.0_x64-setup.exe installer/windows/videomeet.nsi
 
-Unicode true
+; A 64-bit installer for a 64-bit program (and Wine without its 32-bit half runs it).
+Target amd64-unicode
 SetCompressor /SOLID lzma
 
 !ifndef VERSION | EXE | RUNTIME | OUT
@@ -23,8 +24,8 @@ OutFile "${OUT}"
 RequestExecutionLevel user
 InstallDir "$LOCALAPPDATA\Programs\${PRODUCT}"
 InstallDirRegKey HKCU "Software\${PRODUCT}" "InstallDir"
-Icon "${__FILEDIR__}\..\..\assets\videomeet.ico"
-UninstallIcon "${__FILEDIR__}\..\..\assets\videomeet.ico"
+Icon "..\..\assets\videomeet.ico"
+UninstallIcon "..\..\assets\videomeet.ico"
 VIProductVersion "${VERSION}.0"
 VIAddVersionKey "ProductName" "${PRODUCT}"
 VIAddVersionKey "FileDescription" "${PRODUCT} installer"
@@ -33,8 +34,8 @@ VIAddVersionKey "FileVersion" "${VERSION}"
 VIAddVersionKey "LegalCopyright" "Video Meet developers, MIT or Apache-2.0"
 
 !include "MUI2.nsh"
-!define MUI_ICON "${__FILEDIR__}\..\..\assets\videomeet.ico"
-!define MUI_UNICON "${__FILEDIR__}\..\..\assets\videomeet.ico"
+!define MUI_ICON "..\..\assets\videomeet.ico"
+!define MUI_UNICON "..\..\assets\videomeet.ico"
 !define MUI_FINISHPAGE_RUN "$INSTDIR\videomeet.exe"
 !insertmacro MUI_PAGE_DIRECTORY
 !insertmacro MUI_PAGE_INSTFILES
