@@ -12,6 +12,7 @@ mod keep_awake;
 mod logfile;
 mod single_instance;
 mod stop;
+mod tray;
 mod ui;
 mod update;
 #[cfg(windows)]

@@ -5,14 +5,13 @@
 
 #[allow(dead_code)] // only its Running
 mod common;
+#[path = "common/desktop.rs"]
+mod desktop;
 
-use std::io::BufRead;
-use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Running;
 use videomeet_media::testing;
 
 /// What the fake screen saver was asked, in order.
@@ -52,26 +51,12 @@ impl FakeScreenSaver {
     }
 }
 
-/// A session bus of the test's own, and its address.
-fn private_bus() -> Option<(Running, String)> {
-    let mut daemon = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let mut address = String::new();
-    std::io::BufReader::new(daemon.stdout.take()?)
-        .read_line(&mut address)
-        .ok()?;
-    Some((Running(daemon), address.trim().to_owned()))
-}
-
 #[test]
 fn the_screen_saver_is_held_off_in_a_meeting_and_given_back_on_leaving() {
     if !testing::expect_display("the_screen_saver_is_held_off_in_a_meeting_and_given_back_on_leaving") {
         return;
     }
-    let Some((_bus, address)) = private_bus() else {
+    let Some((_bus, address)) = desktop::private_session_bus() else {
         testing::skip_unless_required(
             "the_screen_saver_is_held_off_in_a_meeting_and_given_back_on_leaving",
             "no dbus-daemon here",
@@ -86,32 +71,7 @@ fn the_screen_saver_is_held_off_in_a_meeting_and_given_back_on_leaving() {
         .and_then(|builder| builder.build())
         .expect("the fake screen saver is on the bus");
 
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-        .to_string();
-    let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("keep-awake-config");
-    let window = Running(
-        Command::new(env!("CARGO_BIN_EXE_videomeet"))
-            .args([
-                "host",
-                "--title",
-                "Awake",
-                "--name",
-                "Ada",
-                "--port",
-                &port,
-                "--no-announce",
-            ])
-            .args(["--camera", "test-pattern", "--mic", "silence", "--speaker", "mute"])
-            .env("VIDEOMEET_CONFIG_DIR", &config)
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("videomeet starts"),
-    );
+    let (window, _) = desktop::hosting_window("Awake", "silence", &address, "keep-awake-config");
     assert_eq!(
         asked.until(1),
         ["Inhibit Video Meet: In a meeting"],

@@ -20,6 +20,7 @@ use super::settings::{SettingsFile, Theme};
 use super::setup::{Plan, SetupAction, SetupScreen, Status};
 use crate::history::{History, Recorder};
 use crate::keep_awake::KeepAwake;
+use crate::tray::Tray;
 use crate::update::{Release, newer_release, release_url};
 
 /// How long closing the window waits for the meeting to say goodbye to the others.
@@ -309,6 +310,8 @@ impl App {
                 let mut screen = MeetingScreen::new(handle, events, me, devices);
                 screen.recorder = recorder;
                 screen.keep_awake = Some(KeepAwake::hold("In a meeting"));
+                let wake = ctx.clone();
+                screen.tray = Some(Tray::show(screen.tray_state(), move || wake.request_repaint()));
                 for event in arrived {
                     screen.on_event(event, true);
                 }

@@ -15,6 +15,7 @@ mod recording;
 mod rename;
 mod share;
 mod tiles;
+mod tray;
 mod waiting;
 
 use std::sync::Arc;
@@ -197,6 +198,8 @@ pub struct MeetingScreen {
     pub recorder: Option<crate::history::Recorder>,
     /// Holds the screen saver and sleep off while the meeting is on screen.
     pub keep_awake: Option<crate::keep_awake::KeepAwake>,
+    /// The tray icon while the meeting is on screen.
+    pub tray: Option<crate::tray::Tray>,
 }
 
 impl MeetingScreen {
@@ -257,6 +260,7 @@ impl MeetingScreen {
             started: Instant::now(),
             recorder: None,
             keep_awake: None,
+            tray: None,
         }
     }
 
@@ -509,6 +513,7 @@ impl MeetingScreen {
         self.shortcuts(ui.ctx());
         self.take_files(ui.ctx());
         self.take_record_dialog(ui.ctx());
+        self.follow_tray(ui.ctx());
         self.recordings.voice_files = settings.record_voices;
         egui::Panel::top("meeting-top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("meeting-controls").show(ui, |ui| self.control_bar(ui));
