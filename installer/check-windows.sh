@@ -12,7 +12,8 @@ installer/setup-debian.sh --windows
 export PATH="$HOME/.cargo/bin:$PATH"
 rustup target add x86_64-pc-windows-gnu
 cargo build --locked --target x86_64-pc-windows-gnu -p videomeet
-target="$PWD/${CARGO_TARGET_DIR:-target}"
+target="${CARGO_TARGET_DIR:-target}"
+[[ "$target" == /* ]] || target="$PWD/$target"
 exe="$target/x86_64-pc-windows-gnu/debug/videomeet.exe"
 
 # Wine's own setup, quiet, and the DLLs a MinGW build needs beside Windows' own: the C++
