@@ -159,8 +159,37 @@ fn chromium_joins_a_forwarding_meeting_through_the_guest_page() {
     println!("{}", page.join_time());
     assert!(missing.is_empty(), "{}", page.failure(&missing));
     page.screenshots("forwarding-meeting", MEETING_SHOWN, "the meeting with two pictures");
+    check_recording_is_shown(&mut page, &mut host);
     let missing = check_chat_and_leaving(&mut page, &mut host, &mut guest);
     assert!(missing.is_empty(), "{}", page.failure(&missing));
+}
+
+/// The host records: the page tells its user and marks the host in People. The host's
+/// choice of who may record reaches the page too, which takes it without complaint.
+fn check_recording_is_shown(page: &mut Page, host: &mut Native) {
+    let folder = videomeet_media::testing::scratch_folder("browser-recording");
+    let path = folder.join("recorded.mp4");
+    host.send(&serde_json::json!({"command": "allow_guest_recording", "allowed": false}));
+    host.send(&serde_json::json!({"command": "record", "path": path}));
+    page.devtools().wait_until(
+        r#"document.getElementById("people-list").textContent.includes("recording")
+           && document.body.textContent.includes("is recording the meeting")"#,
+        "that the host records",
+        Duration::from_secs(10),
+    );
+    host.send(&serde_json::json!({"command": "stop_recording"}));
+    page.devtools().wait_until(
+        r#"!document.getElementById("people-list").textContent.includes("recording")"#,
+        "that the host stopped recording",
+        Duration::from_secs(10),
+    );
+    page.read();
+    assert!(
+        page.problems().is_empty(),
+        "the page had problems: {:?}",
+        page.problems()
+    );
+    let _ = std::fs::remove_dir_all(folder);
 }
 
 /// Starts a native guest (Ada), with `args` added, once the page's media connection to the

@@ -1323,10 +1323,19 @@ const hostMessages = {
     }
     const person = meeting.people.get(message.id);
     if (!person) return;
+    const wasRecording = Boolean(person.media.recording);
     person.media = message.media || person.media;
+    // Everyone is told who records (PROTOCOL.md, Recording).
+    if (Boolean(person.media.recording) !== wasRecording) {
+      toast(person.media.recording ? `${person.name} is recording the meeting.` : `${person.name} stopped recording.`);
+    }
     person.show();
     showPeople();
   },
+  // This page does not record: who may record changes nothing here, and a refusal cannot
+  // come.
+  guest_recording() {},
+  recording_refused() {},
   pong() {},
   ping(message) {
     send({ type: "pong", nonce: message.nonce });
@@ -1438,6 +1447,10 @@ function enterMeeting(welcome) {
   report({ event: "welcome", you: meeting.you, peers: peers.map((p) => p.id), forwarding: meeting.forwarding });
   setPhase("in");
   for (const peer of peers) addPerson(peer);
+  const recording = peers.filter((peer) => peer.media && peer.media.recording).map((peer) => peer.name);
+  if (recording.length > 0) {
+    toast(`${recording.join(" and ")} ${recording.length === 1 ? "is" : "are"} recording this meeting: what you say and show is in the recording.`);
+  }
   // PROTOCOL.md, Who offers: the later joiner offers: with forwarding to the host alone,
   // without to everyone already here.
   if (meeting.forwarding) {
@@ -1621,6 +1634,7 @@ function personMarks(media) {
   if (!media.mic) marks.push("muted");
   if (!media.camera) marks.push("camera off");
   if (media.screen) marks.push("sharing");
+  if (media.recording) marks.push("● recording");
   return element("span", "person-marks", marks.join(" · "));
 }
 
