@@ -110,11 +110,6 @@ impl RecordingFile {
         &self.path
     }
 
-    /// Bytes written so far.
-    pub fn bytes(&self) -> u64 {
-        self.written
-    }
-
     /// Takes one encoded picture (Annex B) at `time` in [`VIDEO_TIMESCALE`] ticks. Pictures
     /// before the first keyframe are dropped: nothing could decode them.
     pub fn video(&mut self, time: u64, annex_b: &[u8], keyframe: bool) -> Result<(), FileError> {
