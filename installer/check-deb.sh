@@ -37,7 +37,7 @@ reported="$(/usr/bin/videomeet --version)"
 [[ "$reported" == "videomeet $version" ]] || fail "videomeet --version says '$reported', the package $version"
 echo "Installed: $reported, $(dpkg-query -W -f '${Installed-Size}' "$package") KiB"
 depends="$(dpkg-query -W -f '${Depends}' "$package")"
-[[ "$depends" == *libc6* && "$depends" == *libasound2* ]] || fail "Depends misses linked libraries: $depends"
+[[ "$depends" == *libc6* && "$depends" == *libasound2* && "$depends" == *libpipewire* ]] || fail "Depends misses linked libraries: $depends"
 
 devices="$(/usr/bin/videomeet devices)" || fail "videomeet devices failed"
 grep -q "test-pattern" <<<"$devices" || fail "videomeet devices lists no test pattern: $devices"

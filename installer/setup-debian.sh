@@ -11,8 +11,8 @@ set -euo pipefail
 packages=(
   # compilers and build tools (nasm makes openh264 about three times faster)
   build-essential pkg-config cmake nasm clang libclang-dev curl ca-certificates
-  # audio (cpal/ALSA), cameras (V4L2), desktop integration
-  libasound2-dev libudev-dev libv4l-dev libdbus-1-dev
+  # audio (cpal/ALSA), cameras (V4L2), desktop integration, screen sharing on Wayland (PipeWire)
+  libasound2-dev libudev-dev libv4l-dev libdbus-1-dev libpipewire-0.3-dev
   # windowing and GPU (winit, wgpu)
   libx11-dev libxcursor-dev libxi-dev libxrandr-dev libxcb1-dev libxkbcommon-dev libwayland-dev libgbm-dev libvulkan1
 )
@@ -24,8 +24,9 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" || "${1:-}" == "--windows" ]
     # checks of the scripts, the workflows (actionlint from PyPI) and the installed .deb (its
     # menu entry, and the link type it registers)
     shellcheck python3-venv desktop-file-utils xdg-utils
-    # a D-Bus bus of a test's own (the screen saver held off during a meeting)
-    dbus-daemon
+    # a D-Bus bus of a test's own (the screen saver held off during a meeting), and a
+    # Wayland-style desktop to share from: the desktop portal, PipeWire and its session manager
+    dbus-daemon xdg-desktop-portal pipewire wireplumber
     # a player that is not ours, to read recordings back (ffprobe, ffmpeg)
     ffmpeg
     # the browsers that join meetings through the guest page in app/tests/browser_guest.rs

@@ -34,4 +34,5 @@ pactl set-default-source videomeet_test.monitor
 export VIDEOMEET_EXPECT_AUDIO_DEVICES=1
 export VIDEOMEET_EXPECT_DISPLAY=1
 export VIDEOMEET_EXPECT_DBUS=1
+export VIDEOMEET_EXPECT_PORTAL=1
 export VIDEOMEET_EXPECT_FFMPEG=1

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use videomeet_media::list_devices;
-use videomeet_media::screen::{ScreenChoice, ScreenKind, list_screens};
+use videomeet_media::screen::{ScreenChoice, ScreenError, ScreenKind, list_screens};
 use videomeet_net::meeting::Command as MeetingCommand;
 
 /// Video meetings on your local network: no accounts, no servers, no browser.
@@ -293,8 +293,18 @@ impl MediaArgs {
     }
 }
 
-/// The display or window a `--share` value names.
+/// The display or window a `--share` value names. Where the desktop's own dialog picks
+/// (Wayland), `display` and `window` ask it, and the source shared last is shared again
+/// without asking when the desktop allows.
 pub fn find_screen(spec: &str) -> anyhow::Result<ScreenChoice> {
+    if videomeet_media::screen::desktop_picks() {
+        anyhow::ensure!(
+            spec == "display" || spec == "window",
+            "on this desktop its own dialog picks what to share: give --share display (or window)"
+        );
+        let last = videomeet_media::screen::last_shared();
+        return Ok(videomeet_media::screen::ask_desktop(last.as_ref())?);
+    }
     let screens = list_screens()?;
     let of_kind = |kind| screens.iter().filter(move |s: &&ScreenChoice| s.kind == kind);
     let found = match spec.split_once(':') {
@@ -360,6 +370,13 @@ pub fn print_devices() {
                 };
                 let _ = writeln!(text, "  {id:<32} {}", screen.name);
             }
+        }
+        Err(ScreenError::DesktopPicks) => {
+            let _ = writeln!(
+                text,
+                "  {:<32} the desktop's own dialog picks a display or window",
+                "display"
+            );
         }
         Err(error) => {
             let _ = writeln!(text, "Note: {error}");

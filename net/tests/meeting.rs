@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use videomeet_media::audio::goertzel::amplitude;
 use videomeet_media::audio::playout_stats::PlayoutCounts;
 use videomeet_media::video::VideoFormat;
-use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice, VideoFrame};
+use videomeet_media::{MicrophoneChoice, SpeakerChoice, VideoChoice};
 use videomeet_net::JoinTarget;
 use videomeet_net::impair::{ImpairedRuntime, Impairment};
 use videomeet_net::meeting::{Command, Device, Problem, Role};
@@ -203,7 +203,7 @@ async fn devices_switch_during_a_meeting_and_a_bad_one_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
     let _machine = shared_machine().await;
-    use videomeet_media::screen::test_window::{BLOCK_COLOURS, STROKE_SPACING, TestWindow, known_content};
+    use videomeet_media::screen::test_window::{TestWindow, known_content};
     use videomeet_media::screen::{ScreenChoice, ScreenKind, list_screens};
 
     let expected = std::env::var_os("VIDEOMEET_EXPECT_DISPLAY").is_some();
@@ -250,48 +250,14 @@ async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
     let announced = asked.elapsed();
     until!(host, 2, |seen| seen.video(ada_id, VideoFeed::Screen).is_some());
     let first_packet = asked.elapsed();
-    let slot = host.slot(ada_id, VideoFeed::Screen);
-    let mut frame = VideoFrame::default();
-    let deadline = asked + Duration::from_secs(2);
-    while slot.read_if_newer(0, &mut frame).is_none() {
-        assert!(Instant::now() < deadline, "no screen picture decoded within 2 s");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let frame = host.first_screen_picture(ada_id, asked + Duration::from_secs(2)).await;
     println!(
         "share seen by the viewer: started after {started:?}, announced after {announced:?}, \
          first packet after {first_packet:?}, first picture after {:?}",
         asked.elapsed()
     );
     assert!(frame.width() >= 640 && frame.height() >= 480, "{frame:?}");
-    let at = |x: u32, y: u32| frame.rgb_at(AT.0 + x, AT.1 + y);
-    for (index, &(r, g, b)) in BLOCK_COLOURS.iter().enumerate() {
-        let (dr, dg, db) = at(index as u32 * 160 + 80, 90);
-        let off = r.abs_diff(dr).max(g.abs_diff(dg)).max(b.abs_diff(db));
-        assert!(
-            off <= 24,
-            "block {index}: sent {:?}, decoded {:?}",
-            (r, g, b),
-            (dr, dg, db)
-        );
-    }
-    // Text stays sharp: one-pixel strokes keep most of their contrast against the white
-    // between them (1.0 would be lossless; a blurred stroke falls towards 0).
-    let luma = |x: u32, y: u32| {
-        let (r, g, b) = at(x, y);
-        0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
-    };
-    let mut contrasts: Vec<f64> = (200..340)
-        .step_by(7)
-        .flat_map(|y| (1..150).step_by(STROKE_SPACING as usize).map(move |x| (x, y)))
-        .map(|(x, y)| ((luma(x - 1, y) + luma(x + 2, y)) / 2.0 - luma(x, y)) / 255.0)
-        .collect();
-    contrasts.sort_by(f64::total_cmp);
-    let median = contrasts[contrasts.len() / 2];
-    println!(
-        "one-pixel stroke contrast after coding: median {median:.2}, lowest {:.2}",
-        contrasts[0]
-    );
-    assert!(median >= 0.6, "strokes blurred: median contrast {median:.2}");
+    assert_known_content(&frame, AT);
     // The camera goes on beside the screen. While the share starts it slows: the screen
     // takes most of the bits until congestion control finds that the path carries both.
     host.watch(ada_id, Duration::from_secs(1)).await.assert_moving(
@@ -348,18 +314,7 @@ async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
     let closed = Instant::now();
     drop(window);
     until!(host, 2, screen_shown(false));
-    until!(ada, 2, |seen| {
-        seen.sharing.is_none()
-            && seen.problems.iter().any(|p| {
-                matches!(
-                    p,
-                    Problem::DeviceLost {
-                        device: Device::Screen,
-                        ..
-                    }
-                )
-            })
-    });
+    until!(ada, 2, share_lost);
     println!("closed window seen by the viewer after {:?}", closed.elapsed());
 
     // The camera went on throughout, and is back at its full rate a second after the last

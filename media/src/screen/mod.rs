@@ -2,19 +2,50 @@
 //! mouse pointer included, as 32-bit pictures.
 //!
 //! On Linux with X11 the capture speaks to the X server itself over one connection kept open
-//! for the whole share (the pointer comes from XFIXES); macOS and Windows go through xcap.
-//! Wayland desktops without X11 access are refused with a sentence saying so.
+//! for the whole share (the pointer comes from XFIXES). On Wayland the desktop's own dialog
+//! picks what to share ([`ask_desktop`]) and the pictures come through its portal and
+//! PipeWire. macOS and Windows go through xcap.
 
 pub mod pace;
 mod picture;
 mod thumbnail;
 
 #[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+mod portal;
+#[cfg(target_os = "linux")]
+pub mod test_portal;
+#[cfg(target_os = "linux")]
 pub mod test_window;
 #[cfg(target_os = "linux")]
 mod x11;
 #[cfg(target_os = "linux")]
-use x11 as platform;
+use linux as platform;
+#[cfg(target_os = "linux")]
+pub use portal::{LastShared, ask_desktop, last_shared};
+
+/// Where no desktop dialog picks what to share, nothing was shared through one.
+#[cfg(not(target_os = "linux"))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastShared {
+    /// The name the share was shown under.
+    pub name: String,
+}
+
+/// Nothing was shared through a desktop's dialog here.
+#[cfg(not(target_os = "linux"))]
+pub fn last_shared() -> Option<LastShared> {
+    None
+}
+
+/// The desktop has no dialog that picks what to share here: [`list_screens`] lists it all.
+#[cfg(not(target_os = "linux"))]
+pub fn ask_desktop(_again: Option<&LastShared>) -> Result<ScreenChoice, ScreenError> {
+    Err(ScreenError::Unsupported(
+        "the desktop has no dialog to pick a screen here".into(),
+    ))
+}
 
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod xcap_source;
@@ -71,9 +102,25 @@ pub enum ScreenError {
     /// The system refused or failed.
     #[error("could not capture the screen: {0}")]
     Failed(String),
+    /// The person closed the desktop's dialog without choosing.
+    #[error("sharing was cancelled")]
+    Cancelled,
+    /// This desktop's own dialog picks what to share: ask it ([`ask_desktop`]).
+    #[error("this desktop's own dialog picks the display or window to share")]
+    DesktopPicks,
 }
 
-/// Every display and window that can be shared now, displays first.
+/// True where the desktop's own dialog picks what to share (Wayland): [`list_screens`] then
+/// lists nothing and [`ask_desktop`] asks it.
+pub fn desktop_picks() -> bool {
+    #[cfg(target_os = "linux")]
+    return portal::in_use();
+    #[cfg(not(target_os = "linux"))]
+    return false;
+}
+
+/// Every display and window that can be shared now, displays first; where the desktop picks
+/// ([`desktop_picks`]), [`ScreenError::DesktopPicks`].
 pub fn list_screens() -> Result<Vec<ScreenChoice>, ScreenError> {
     platform::list_screens()
 }

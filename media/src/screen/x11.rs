@@ -59,15 +59,7 @@ pub(super) fn connect() -> Result<(RustConnection, usize), ScreenError> {
 impl Server {
     fn connect() -> Result<Self, ScreenError> {
         if std::env::var_os("DISPLAY").is_none() {
-            return Err(ScreenError::Unsupported(
-                if std::env::var_os("WAYLAND_DISPLAY").is_some() {
-                    "this Wayland desktop gives no X11 access, and sharing through the desktop portal is not built \
-                 yet; choose Xorg at the login screen to share"
-                        .into()
-                } else {
-                    "no graphical display is running".into()
-                },
-            ));
+            return Err(ScreenError::Unsupported("no graphical display is running".into()));
         }
         let (conn, screen) = connect()?;
         let root = conn

@@ -291,3 +291,68 @@ pub async fn host_sized(network: Option<Arc<ImpairedRuntime>>, format: VideoForm
     target.host = "127.0.0.1".into();
     (host, target)
 }
+
+/// Checks that `frame` shows the test windows' known picture with its top-left corner at
+/// `at`: each colour block within a small error, and the one-pixel strokes sharp (their
+/// median contrast against the white between them at least 0.6, where 1.0 is lossless and a
+/// blurred stroke falls towards 0).
+#[allow(dead_code)]
+pub fn assert_known_content(frame: &VideoFrame, at: (u32, u32)) {
+    use videomeet_media::screen::test_window::{BLOCK_COLOURS, STROKE_SPACING};
+    let pixel = |x: u32, y: u32| frame.rgb_at(at.0 + x, at.1 + y);
+    for (index, &(r, g, b)) in BLOCK_COLOURS.iter().enumerate() {
+        let (dr, dg, db) = pixel(index as u32 * 160 + 80, 90);
+        let off = r.abs_diff(dr).max(g.abs_diff(dg)).max(b.abs_diff(db));
+        assert!(
+            off <= 24,
+            "block {index}: sent {:?}, decoded {:?}",
+            (r, g, b),
+            (dr, dg, db)
+        );
+    }
+    let luma = |x: u32, y: u32| {
+        let (r, g, b) = pixel(x, y);
+        0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b)
+    };
+    let mut contrasts: Vec<f64> = (200..340)
+        .step_by(7)
+        .flat_map(|y| (1..150).step_by(STROKE_SPACING as usize).map(move |x| (x, y)))
+        .map(|(x, y)| ((luma(x - 1, y) + luma(x + 2, y)) / 2.0 - luma(x, y)) / 255.0)
+        .collect();
+    contrasts.sort_by(f64::total_cmp);
+    let median = contrasts[contrasts.len() / 2];
+    println!(
+        "one-pixel stroke contrast after coding: median {median:.2}, lowest {:.2}",
+        contrasts[0]
+    );
+    assert!(median >= 0.6, "strokes blurred: median contrast {median:.2}");
+}
+
+/// Our own share has ended and we were told that the screen was lost.
+#[allow(dead_code)]
+pub fn share_lost(seen: &Seen) -> bool {
+    seen.sharing.is_none()
+        && seen.problems.iter().any(|p| {
+            matches!(
+                p,
+                Problem::DeviceLost {
+                    device: Device::Screen,
+                    ..
+                }
+            )
+        })
+}
+
+impl Participant {
+    /// The first picture of `from`'s screen decoded here; fails after `deadline`.
+    #[allow(dead_code)]
+    pub async fn first_screen_picture(&self, from: PeerId, deadline: Instant) -> VideoFrame {
+        let slot = self.slot(from, VideoFeed::Screen);
+        let mut frame = VideoFrame::default();
+        while slot.read_if_newer(0, &mut frame).is_none() {
+            assert!(Instant::now() < deadline, "no screen picture decoded in time");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        frame
+    }
+}

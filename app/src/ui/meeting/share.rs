@@ -1,11 +1,14 @@
-//! Sharing the screen: the picker with a live thumbnail of every display and window, and the
-//! "You are sharing" bar with its Stop button.
+//! Sharing the screen: the picker with a live thumbnail of every display and window (or, where
+//! the desktop's own dialog picks, as on Wayland, a window that asks it), and the "You are
+//! sharing" bar with its Stop button.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32, ColorImage, TextureHandle, TextureOptions};
-use videomeet_media::screen::{ScreenChoice, ScreenKind, Thumbnail, list_screens};
+use videomeet_media::screen::{
+    LastShared, ScreenChoice, ScreenError, ScreenKind, Thumbnail, ask_desktop, desktop_picks, last_shared, list_screens,
+};
 use videomeet_net::meeting::Command;
 
 use super::super::background::Opening;
@@ -28,21 +31,55 @@ pub struct SharePicker {
     taken_at: Instant,
     textures: HashMap<ScreenChoice, TextureHandle>,
     problem: Option<String>,
+    /// Where the desktop's own dialog picks: asking it.
+    desktop: Option<DesktopAsk>,
+}
+
+/// Asking the desktop's dialog what to share; `None` when the person cancelled it.
+struct DesktopAsk {
+    asking: Opening<Option<ScreenChoice>>,
+    /// What was shared last through the dialog: offered again without asking.
+    last: Option<LastShared>,
+}
+
+impl DesktopAsk {
+    fn open(ctx: &egui::Context) -> Self {
+        let last = last_shared();
+        let asking = match last {
+            Some(_) => Opening::Idle,
+            None => ask(ctx, None),
+        };
+        Self { asking, last }
+    }
+}
+
+/// Asks the desktop's dialog on a thread of its own (it waits for the person).
+fn ask(ctx: &egui::Context, again: Option<LastShared>) -> Opening<Option<ScreenChoice>> {
+    Opening::start(ctx, "share-desktop", move || match ask_desktop(again.as_ref()) {
+        Ok(choice) => Ok(Some(choice)),
+        Err(ScreenError::Cancelled) => Ok(None),
+        Err(error) => Err(error.to_string()),
+    })
 }
 
 impl SharePicker {
     fn open(ctx: &egui::Context) -> Self {
+        let desktop = desktop_picks().then(|| DesktopAsk::open(ctx));
         Self {
             screens: Vec::new(),
-            loading: load(ctx),
+            loading: if desktop.is_some() { Opening::Idle } else { load(ctx) },
             taken_at: Instant::now(),
             textures: HashMap::new(),
             problem: None,
+            desktop,
         }
     }
 
     /// Takes in a finished list and starts the next one when it is time.
     fn refresh(&mut self, ctx: &egui::Context) {
+        if self.desktop.is_some() {
+            return;
+        }
         self.loading.poll();
         match std::mem::replace(&mut self.loading, Opening::Idle) {
             Opening::Ready(screens) => {
@@ -117,6 +154,13 @@ impl MeetingScreen {
 
     /// The picker window: every display and window with its thumbnail; a click shares it.
     pub(super) fn share_picker_window(&mut self, ctx: &egui::Context) {
+        if self
+            .share_picker
+            .as_ref()
+            .is_some_and(|picker| picker.desktop.is_some())
+        {
+            return self.desktop_ask_window(ctx);
+        }
         let Some(picker) = &mut self.share_picker else { return };
         picker.refresh(ctx);
         let (mut open, mut cancelled, mut chosen) = (true, false, None);
@@ -169,6 +213,67 @@ impl MeetingScreen {
             self.send(Command::ShareScreen(choice));
             self.share_picker = None;
         } else if !open || cancelled {
+            self.share_picker = None;
+        }
+    }
+}
+
+impl MeetingScreen {
+    /// Where the desktop's dialog picks: waits for it, or offers what was shared last again.
+    fn desktop_ask_window(&mut self, ctx: &egui::Context) {
+        let Some(desktop) = self.share_picker.as_mut().and_then(|picker| picker.desktop.as_mut()) else {
+            return;
+        };
+        desktop.asking.poll();
+        let (mut open, mut cancelled, mut chosen, mut done) = (true, false, None, false);
+        let mut ask_again = None;
+        egui::Window::new("Share your screen")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+            .show(ctx, |ui| {
+                match &desktop.asking {
+                    Opening::Pending(_) => {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("Choose a display or window in your desktop's dialog…");
+                        });
+                    }
+                    Opening::Ready(Some(choice)) => chosen = Some(choice.clone()),
+                    Opening::Ready(None) => done = true,
+                    Opening::Failed(problem) => {
+                        style::banner(ui, style::WARNING, |ui| {
+                            ui.label(problem);
+                        });
+                        if ui.button("Try again").clicked() {
+                            ask_again = Some(None);
+                        }
+                    }
+                    Opening::Idle => {
+                        if let Some(last) = &desktop.last
+                            && ui.button(format!("Share {} again", last.name)).clicked()
+                        {
+                            ask_again = Some(Some(last.clone()));
+                        }
+                        if ui.button("Choose what to share…").clicked() {
+                            ask_again = Some(None);
+                        }
+                    }
+                }
+                ui.separator();
+                ui.horizontal(|ui| {
+                    cancelled = ui.button("Cancel").clicked();
+                    ui.label(egui::RichText::new("Others see it large, with the cameras beside it.").weak());
+                });
+            });
+        if let Some(again) = ask_again {
+            desktop.asking = ask(ctx, again);
+        }
+        if let Some(choice) = chosen {
+            self.send(Command::ShareScreen(choice));
+            self.share_picker = None;
+        } else if done || !open || cancelled {
             self.share_picker = None;
         }
     }
