@@ -198,6 +198,15 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// The guest page's link and fingerprint, when hosting.
+fn page_json(web_page: &Option<videomeet_net::meeting::WebPage>) -> serde_json::Value {
+    json!(
+        web_page
+            .as_ref()
+            .map(|page| json!({"link": page.link, "fingerprint": page.fingerprint}))
+    )
+}
+
 fn print_event(event: &Event) {
     let line = match event {
         Event::Joined {
@@ -206,13 +215,17 @@ fn print_event(event: &Event) {
             link,
             web_page,
             ..
-        } => {
-            let page = web_page
-                .as_ref()
-                .map(|page| json!({"link": page.link, "fingerprint": page.fingerprint}));
-            json!({"event": "joined", "you": you, "meeting": meeting, "link": link, "web_page": page})
-        }
+        } => json!({"event": "joined", "you": you, "meeting": meeting, "link": link, "web_page": page_json(web_page)}),
         Event::PeerJoined(peer) => json!({"event": "peer_joined", "peer": peer}),
+        Event::HostChanged {
+            host,
+            meeting,
+            link,
+            web_page,
+            ..
+        } => json!({
+            "event": "host_changed", "host": host, "meeting": meeting, "link": link, "web_page": page_json(web_page),
+        }),
         Event::PeerLeft { id, reason } => json!({"event": "peer_left", "id": id, "reason": reason}),
         Event::Video { id, feed, .. } => json!({"event": "video", "id": id, "feed": feed}),
         Event::Sharing(name) => json!({"event": "sharing", "screen": name}),

@@ -72,6 +72,7 @@ async fn connect(port: u16, source: Ipv4Addr, name: &str, passcode: &str) -> Opt
         host_token: None,
         session: None,
         media: MediaState::default(),
+        rejoin: None,
     };
     socket.send(Message::text(hello.to_json())).await.ok()?;
     Some(socket)

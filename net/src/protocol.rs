@@ -306,6 +306,11 @@ pub enum ClientMessage {
         /// Media state at joining.
         #[serde(default)]
         media: MediaState,
+        /// Coming back into a meeting that moved to a new host: the ticket the old host's
+        /// room gave out with `host_moved`, and the id to keep. Admits without passcode or
+        /// waiting.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rejoin: Option<Rejoin>,
     },
     /// Negotiation for one other participant.
     Signal {
@@ -427,8 +432,55 @@ pub enum ClientMessage {
         /// Guests may record.
         allowed: bool,
     },
+    /// Host only: leave, handing the meeting over to participant `to` (a program, not a
+    /// browser), who is sent `take_over`.
+    HandOver {
+        /// Who hosts next.
+        to: PeerId,
+    },
+    /// From the participant sent `take_over`: its own room now listens on `port`, and
+    /// everyone is to come over (`host_moved`).
+    HostReady {
+        /// The port of the new host's room.
+        port: u16,
+    },
     /// Leaving the meeting on purpose.
     Leave,
+}
+
+/// A `hello` coming back into a meeting that moved to a new host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejoin {
+    /// The ticket from `host_moved` (or `take_over`).
+    pub ticket: String,
+    /// The id the participant had, kept in the moved meeting.
+    pub id: PeerId,
+}
+
+/// What the next host needs to go on with the meeting: sent to it alone in `take_over`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Takeover {
+    /// Admits everyone coming over (see [`Rejoin`]).
+    pub ticket: String,
+    /// The meeting as it is (its code stays, so links keep their code).
+    pub meeting: MeetingInfo,
+    /// The passcode, when the meeting has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+    /// Nobody new gets in.
+    #[serde(default)]
+    pub locked: bool,
+    /// Guests wait until let in.
+    #[serde(default)]
+    pub ask_to_join: bool,
+    /// Several may share their screens at once.
+    #[serde(default)]
+    pub many_sharers: bool,
+    /// Everyone in the meeting now, who keep their ids.
+    pub ids: Vec<PeerId>,
+    /// The co-hosts, who stay co-hosts.
+    #[serde(default)]
+    pub cohosts: Vec<PeerId>,
 }
 
 /// Why the host turned a client away.
@@ -666,6 +718,22 @@ pub enum ServerMessage {
     Removed,
     /// The host ended the meeting; the connection closes after this.
     Ended,
+    /// The host is leaving and asks you to host the meeting from now on: start a room with
+    /// this, then say `host_ready`.
+    TakeOver(Box<Takeover>),
+    /// The meeting moved to a new host (`to`), whose room listens at `host`:`port`: join it
+    /// there with `rejoin` (this ticket, your id). Programs only; a browser guest's page is
+    /// served by the host that left.
+    HostMoved {
+        /// The new host's id.
+        to: PeerId,
+        /// Its address, as the old host saw it.
+        host: String,
+        /// Its room's port.
+        port: u16,
+        /// For `rejoin`.
+        ticket: String,
+    },
 }
 
 impl ServerMessage {

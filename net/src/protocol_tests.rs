@@ -19,6 +19,7 @@ fn messages_have_the_documented_shape() {
             camera_size: None,
             recording: false,
         },
+        rejoin: None,
     };
     assert_eq!(
         hello.to_json(),
@@ -153,4 +154,49 @@ fn moderation_renames_and_private_chat_have_the_documented_shape() {
             device: MediaDevice::Camera
         }
     );
+}
+
+#[test]
+fn handing_over_has_the_documented_shape() {
+    let meeting = MeetingInfo {
+        code: "K7QX3MZP".into(),
+        title: "Lab".into(),
+        host_name: "Grace".into(),
+        passcode_required: true,
+        started_at_ms: None,
+        forwarding: true,
+        max_file_bytes: None,
+        no_guest_recording: false,
+    };
+    let take_over = ServerMessage::TakeOver(Box::new(Takeover {
+        ticket: "Jx6".into(),
+        meeting,
+        passcode: Some("1234".into()),
+        locked: false,
+        ask_to_join: false,
+        many_sharers: false,
+        ids: vec![1, 2, 3],
+        cohosts: vec![3],
+    }));
+    let json = take_over.to_json();
+    assert_eq!(
+        json,
+        r#"{"type":"take_over","ticket":"Jx6","meeting":{"code":"K7QX3MZP","title":"Lab","host_name":"Grace","passcode_required":true,"forwarding":true},"passcode":"1234","locked":false,"ask_to_join":false,"many_sharers":false,"ids":[1,2,3],"cohosts":[3]}"#
+    );
+    assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), take_over);
+    let hello: ClientMessage = serde_json::from_str(
+        r#"{"type":"hello","version":1,"name":"Ada","rejoin":{"ticket":"Jx6","id":2},"media":{"mic":true,"camera":true,"screen":false}}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        hello,
+        ClientMessage::Hello {
+            rejoin: Some(Rejoin { id: 2, .. }),
+            ..
+        }
+    ));
+    let moved: ServerMessage =
+        serde_json::from_str(r#"{"type":"host_moved","to":3,"host":"192.168.1.23","port":47801,"ticket":"Jx6"}"#)
+            .unwrap();
+    assert!(matches!(moved, ServerMessage::HostMoved { to: 3, port: 47801, .. }));
 }

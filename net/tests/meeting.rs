@@ -346,6 +346,7 @@ async fn malformed_offers_and_candidates_from_a_peer_change_nothing() {
         host_token: None,
         session: None,
         media: MediaState::default(),
+        rejoin: None,
     };
     mallory.send(Message::text(hello.to_json())).await.unwrap();
     let welcomed = tokio::time::timeout(Duration::from_secs(5), async {
@@ -393,14 +394,6 @@ async fn malformed_offers_and_candidates_from_a_peer_change_nothing() {
     host.sees_moving(ada_id, "after the malformed offers").await;
     assert!(host.handle.send(Command::Leave));
     until!(ada, 10, |seen| seen.ended.is_some());
-}
-
-/// How loud `hz` is in most of `samples`: the median of its level in each 20 ms, so that
-/// neither a few concealed frames nor the jumps in phase between rebuilt ones count.
-fn tone_level(samples: &[f32], hz: f32) -> f32 {
-    let mut levels: Vec<f32> = samples.chunks_exact(960).map(|frame| amplitude(frame, hz)).collect();
-    levels.sort_by(f32::total_cmp);
-    levels.get(levels.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// A network losing `loss` of what one participant sends, with its own seed.

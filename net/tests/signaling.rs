@@ -67,6 +67,7 @@ async fn a_wrong_passcode_is_denied_and_reveals_nothing() {
         host_token: Some("0".repeat(64)),
         session: None,
         media: MediaState::default(),
+        rejoin: None,
     };
     socket.send(Message::text(hello.to_json())).await.unwrap();
     let received = everything_received(&mut socket).await;
@@ -399,6 +400,7 @@ async fn hostile_messages_are_refused_without_harm() {
         host_token: None,
         session: None,
         media: MediaState::default(),
+        rejoin: None,
     };
     socket.send(Message::text(hello.to_json())).await.unwrap();
     let welcome = socket.next().await.unwrap().unwrap();
@@ -702,6 +704,7 @@ async fn idle_connections_and_a_join_flood_do_not_keep_a_real_participant_out() 
                 host_token: None,
                 session: None,
                 media: MediaState::default(),
+                rejoin: None,
             };
             let _ = socket.send(Message::text(hello.to_json())).await;
             answers.extend(everything_received(&mut socket).await);

@@ -114,6 +114,9 @@ pub enum Line {
     /// How large we draw each participant's camera, e.g. `[{"id":2,"width":480,"height":270}]`
     /// (`0x0`: not drawn), so that a forwarding host sends the layer that fits.
     View { sizes: Vec<ViewSize> },
+    /// Host: leave, handing the meeting over to a co-host (else the program that came
+    /// first); `ended` with `handed_over` follows once everyone has been told.
+    HandOver {},
     /// Leave the meeting (ends it for everyone when hosting).
     Leave {},
 }
@@ -193,6 +196,7 @@ impl Line {
             Self::StopRecording {} => Command::StopRecording,
             Self::AllowGuestRecording { allowed } => Command::AllowGuestRecording(allowed),
             Self::View { sizes } => Command::View(sizes),
+            Self::HandOver {} => Command::HandOver,
             Self::Leave {} => Command::Leave,
         })
     }
@@ -291,6 +295,7 @@ mod tests {
             command(r#"{"command":"play_sound","sound":"knock"}"#),
             Command::PlayCue(Cue::Knock)
         );
+        assert_eq!(command(r#"{"command":"hand_over"}"#), Command::HandOver);
     }
 
     #[test]

@@ -781,15 +781,27 @@ fn meeting_shows_everyone_and_sends_what_the_user_does() {
     harness.get_by_label("🔇 Unmute");
     harness.get_by_label("📷 Start video");
 
-    // The host's Leave ends the meeting for everyone: asked first (Escape keeps it going),
-    // then said as it is.
+    // The host's Leave asks first (Escape keeps the meeting going): hand it over to the
+    // program that came first, so it goes on, or end it for everyone.
     harness.get_by_label("Leave").click();
     harness.run();
-    harness.get_by_label("You host this meeting: when you leave, it ends for everyone.");
+    harness.get_by_label(
+        "You host this meeting. Leave and Grace Hopper hosts it, so it goes on (media pauses for a moment \
+         while everyone moves), or end it for everyone.",
+    );
     harness.key_press(Key::Escape);
     harness.run();
     assert!(commands.try_recv().is_err(), "the meeting goes on");
     assert!(harness.query_by_label("End the meeting for everyone").is_none());
+    harness.get_by_label("Leave").click();
+    harness.run();
+    harness.get_by_label("Leave; Grace Hopper hosts").click();
+    harness.run();
+    assert_eq!(commands.try_recv().ok(), Some(Command::HandOver));
+    assert!(
+        harness.state().ended.is_none(),
+        "gone once everyone was told where to go"
+    );
     harness.key_press_modifiers(Modifiers::ALT, Key::Q);
     harness.run();
     harness.get_by_label("End the meeting for everyone").click();
@@ -1759,3 +1771,65 @@ mod files;
 mod history;
 mod moderation;
 mod recording;
+
+#[test]
+fn a_guest_who_is_handed_the_meeting_hosts_it_and_everyone_hears_who_hosts() {
+    let (mut harness, events, mut commands) = meeting_harness_as(false);
+    send(&events, joined());
+    send(
+        &events,
+        Event::PeerJoined(PeerInfo {
+            is_host: true,
+            ..peer(2, "Grace Hopper", true, true)
+        }),
+    );
+    send(&events, Event::PeerJoined(peer(3, "Alan Turing", true, true)));
+    harness.run();
+    // Grace leaves and hands the meeting over to us: we host it now, with its passcode.
+    send(
+        &events,
+        Event::PeerLeft {
+            id: 2,
+            reason: LeaveReason::Left,
+        },
+    );
+    let Event::Joined { meeting, .. } = joined() else {
+        unreachable!()
+    };
+    send(
+        &events,
+        Event::HostChanged {
+            host: 1,
+            meeting,
+            link: "videomeet://192.168.1.21:47800/ABCD2345".into(),
+            web_page: None,
+            passcode: Some("mint tea".into()),
+        },
+    );
+    harness.run();
+    harness.get_by_label("Grace Hopper left.");
+    harness.get_by_label("You host the meeting now.");
+    harness.get_by_label("ℹ Meeting info").click();
+    harness.run();
+    harness.get_by_label("Lock the meeting: nobody new can join");
+    harness.get_by_label_contains("mint tea");
+    harness.get_by_label_contains("videomeet://192.168.1.21:47800/ABCD2345");
+    // Leaving now asks whether Alan should host next.
+    harness.key_press_modifiers(Modifiers::ALT, Key::Q);
+    harness.run();
+    harness.get_by_label("Leave; Alan Turing hosts").click();
+    harness.run();
+    let sent: Vec<Command> = std::iter::from_fn(|| commands.try_recv().ok()).collect();
+    assert!(sent.contains(&Command::HandOver), "{sent:?}");
+    send(
+        &events,
+        Event::Ended(EndReason::HandedOver {
+            to: "Alan Turing".into(),
+        }),
+    );
+    harness.run();
+    assert_eq!(
+        harness.state().ended.as_deref(),
+        Some("You left the meeting; Alan Turing hosts it now.")
+    );
+}

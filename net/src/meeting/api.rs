@@ -241,6 +241,10 @@ pub enum Command {
     StopRecording,
     /// Host only: guests may record the meeting, or only the host and co-hosts may.
     AllowGuestRecording(bool),
+    /// Host only: leave, handing the meeting over to a co-host (else the program that came
+    /// first), so that it goes on; [`Event::Ended`] with [`EndReason::HandedOver`] follows
+    /// once everyone has been told where it went.
+    HandOver,
     /// Leave the meeting (ends it for everyone when we host).
     Leave,
 }
@@ -278,6 +282,20 @@ pub enum Event {
     },
     /// Someone is in the meeting (sent for everyone already there, too).
     PeerJoined(PeerInfo),
+    /// The meeting moved to a new host (ours, when `host` is us): the host who left handed
+    /// it over, and we followed it there. Its new link, and for the host its new page.
+    HostChanged {
+        /// The host now.
+        host: PeerId,
+        /// The meeting as the new host has it.
+        meeting: MeetingInfo,
+        /// `videomeet://...` link others can join with now.
+        link: String,
+        /// Hosting now: the page browsers join from.
+        web_page: Option<WebPage>,
+        /// Hosting now: the passcode guests give, to tell them again.
+        passcode: Option<String>,
+    },
     /// Someone left.
     PeerLeft {
         /// Who.
@@ -443,6 +461,11 @@ pub enum EndReason {
     Removed,
     /// The connection to the host broke.
     HostLost,
+    /// We hosted, left, and handed the meeting over to `to`, who hosts it now.
+    HandedOver {
+        /// The new host's name.
+        to: String,
+    },
     /// It never started: hosting, joining or opening our devices failed.
     NotStarted(Arc<MeetingError>),
 }
@@ -455,6 +478,7 @@ impl EndReason {
             Self::HostEnded => "host_ended",
             Self::Removed => "removed",
             Self::HostLost => "host_lost",
+            Self::HandedOver { .. } => "handed_over",
             Self::NotStarted(_) => "not_started",
         }
     }
@@ -467,6 +491,7 @@ impl std::fmt::Display for EndReason {
             Self::HostEnded => f.write_str("The meeting has ended."),
             Self::Removed => f.write_str("The host removed you from the meeting."),
             Self::HostLost => f.write_str("The connection to the host was lost."),
+            Self::HandedOver { to } => write!(f, "You left the meeting; {to} hosts it now."),
             Self::NotStarted(error) => write!(f, "{error}"),
         }
     }

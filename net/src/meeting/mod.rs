@@ -10,6 +10,7 @@ mod devices;
 mod emitter;
 mod files;
 mod forwarding;
+mod handover;
 mod local_media;
 mod path;
 mod recording;
@@ -125,6 +126,10 @@ struct Actor {
     /// Who is in the meeting and what they send, as our own events told it (what a
     /// recording shows).
     known: MeetingView,
+    /// We announce the meeting on the network when we host it (also after it is handed to us).
+    announce: bool,
+    /// Handing the meeting over: since when, and to whom.
+    handing_over: Option<(std::time::Instant, PeerId)>,
 }
 
 impl Actor {
@@ -499,6 +504,7 @@ impl Actor {
             Command::AskToJoin(required) => self.tell_host(ClientMessage::AskToJoin { required }),
             Command::Admit(knock) => self.tell_host(ClientMessage::Admit { knock }),
             Command::Deny(knock) => self.tell_host(ClientMessage::Deny { knock }),
+            Command::HandOver => return self.hand_over(),
             Command::Leave => {}
         }
         if changes_media {
@@ -567,6 +573,7 @@ impl Actor {
     async fn housekeeping(&mut self) {
         // Events held while the owner's queue was full go out even if nothing new happens.
         self.events.flush();
+        self.check_handover();
         let broken: Vec<PeerId> = self
             .remotes
             .iter()

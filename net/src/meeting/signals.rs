@@ -152,6 +152,10 @@ impl Actor {
                 self.on_file_offered(offer, token);
             }
             ServerMessage::Ended => return Some(EndReason::HostEnded),
+            ServerMessage::TakeOver(takeover) => return self.take_over(*takeover).await,
+            ServerMessage::HostMoved { to, host, port, ticket } => {
+                return self.host_moved(to, host, port, ticket).await;
+            }
             ServerMessage::Removed => return Some(EndReason::Removed),
             ServerMessage::Knocking { knock, name } => self.emit(Event::Knocking { knock, name }),
             ServerMessage::KnockEnded { knock } => self.emit(Event::KnockEnded(knock)),

@@ -284,23 +284,32 @@ impl Actor {
                 meeting: Some(joined.meeting.clone()),
                 ..Default::default()
             },
+            announce: config.announce,
+            handing_over: None,
         };
-        // The newcomer offers to everyone already there.
-        for peer in joined.peers {
-            meeting.emit(Event::PeerJoined(peer.clone()));
-            if !meeting.connects_to(peer.id) {
+        meeting.greet(joined.peers).await;
+        Ok(meeting)
+    }
+
+    /// Coming into a meeting: everyone already there is news (unless known from before the
+    /// meeting moved to a new host), and the newcomer offers to each it connects to.
+    pub(super) async fn greet(&mut self, peers: Vec<crate::protocol::PeerInfo>) {
+        for peer in peers {
+            if !self.known.people.contains_key(&peer.id) {
+                self.emit(Event::PeerJoined(peer.clone()));
+            }
+            if !self.connects_to(peer.id) {
                 continue;
             }
-            if let Some(link) = meeting.connect(peer.id).await {
+            if let Some(link) = self.connect(peer.id).await {
                 match link.create_offer().await {
-                    Ok(offer) => meeting.signal(peer.id, offer),
-                    Err(error) => meeting.emit(Event::Problem(Problem::MediaConnection {
+                    Ok(offer) => self.signal(peer.id, offer),
+                    Err(error) => self.emit(Event::Problem(Problem::MediaConnection {
                         id: peer.id,
                         reason: error.to_string(),
                     })),
                 }
             }
         }
-        Ok(meeting)
     }
 }

@@ -133,6 +133,20 @@ pub struct MeetingView {
 }
 
 impl MeetingView {
+    /// Who hosts next when the host leaves and hands the meeting over: the co-host who came
+    /// first, else the program that came first (a browser guest's page is served by the host
+    /// that leaves, so it cannot host).
+    pub fn next_host(&self) -> Option<PeerId> {
+        let programs = || {
+            self.people
+                .values()
+                .map(|person| &person.info)
+                .filter(|info| Some(info.id) != self.you && !info.browser)
+        };
+        let cohost = programs().filter(|info| info.cohost).map(|info| info.id).min();
+        cohost.or_else(|| programs().map(|info| info.id).min())
+    }
+
     /// Takes in one event.
     pub fn apply(&mut self, event: &Event) {
         match event {
@@ -152,6 +166,20 @@ impl MeetingView {
                 self.web_page = web_page.clone();
                 self.local_video = Some(Arc::clone(local_video));
                 self.audio_levels = Some(Arc::clone(audio_levels));
+            }
+            Event::HostChanged {
+                host,
+                meeting,
+                link,
+                web_page,
+                ..
+            } => {
+                self.meeting = Some(meeting.clone());
+                self.link = Some(link.clone());
+                self.web_page = web_page.clone();
+                for (id, person) in &mut self.people {
+                    person.info.is_host = id == host;
+                }
             }
             Event::PeerJoined(info) if Some(info.id) == self.you => self.media = Some(info.media),
             Event::PeerJoined(info) => match self.people.get_mut(&info.id) {

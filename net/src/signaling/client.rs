@@ -53,6 +53,8 @@ pub struct HelloParams {
     /// The address to connect from, on a machine with several; the system's choice when
     /// `None`.
     pub local_ip: Option<std::net::IpAddr>,
+    /// Coming back into a meeting that moved to a new host.
+    pub rejoin: Option<crate::protocol::Rejoin>,
 }
 
 /// Why joining failed, in terms a person can act on.
@@ -160,6 +162,7 @@ pub async fn join(target: &JoinTarget, params: HelloParams) -> Result<Joined, Jo
         host_token: params.host_token,
         session: params.session,
         media: params.media,
+        rejoin: params.rejoin,
     };
     socket
         .send(Message::text(hello.to_json()))

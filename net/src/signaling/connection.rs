@@ -35,6 +35,8 @@ struct Admitted {
     session: Option<String>,
     /// It joined from a web page (its handshake carried an `Origin`).
     browser: bool,
+    /// Coming over from the meeting's former host with a valid ticket: the id to keep.
+    rejoin_id: Option<crate::protocol::PeerId>,
 }
 
 /// How waiting for the room's answer ended without a place in the meeting.
@@ -70,6 +72,7 @@ pub(crate) async fn serve(stream: Io, peer: SocketAddr, slot: ConnectionSlot, sh
             browser: admitted.browser,
             address: peer.ip(),
             session: admitted.session,
+            rejoin_id: admitted.rejoin_id,
             ticket,
             outbox,
         },
@@ -169,6 +172,7 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
         host_token,
         session,
         media,
+        rejoin,
     }) = serde_json::from_str(text.as_str())
     else {
         return Err(DenyReason::BadHello);
@@ -183,7 +187,15 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
         return Err(DenyReason::WrongMeeting);
     }
     let is_host = host_token.is_some_and(|token| secrets_match(&token, &shared.host_token));
-    if !is_host && let Some(expected) = &shared.passcode {
+    // Those coming over from the former host were let in there; the ticket says so.
+    let rejoin_id = rejoin.and_then(|rejoin| {
+        let expected = shared.rejoin_ticket.as_ref()?;
+        secrets_match(&rejoin.ticket, expected).then_some(rejoin.id)
+    });
+    if !is_host
+        && rejoin_id.is_none()
+        && let Some(expected) = &shared.passcode
+    {
         let (mut tries, now) = (shared.tries(), std::time::Instant::now());
         if tries.wait(peer.ip(), now).is_some() {
             // Not even checked: a guesser learns nothing while it waits.
@@ -206,6 +218,7 @@ async fn read_hello(socket: &mut Socket, shared: &Shared, peer: SocketAddr) -> R
         is_host,
         session,
         browser: false,
+        rejoin_id,
     })
 }
 

@@ -25,6 +25,7 @@ use crate::protocol::{
 };
 
 mod conversation;
+mod handover;
 mod moderation;
 mod recording;
 
@@ -64,6 +65,8 @@ pub(crate) struct Joining {
     pub address: IpAddr,
     /// The client's session token, if it sent one: denials and removals keep it out.
     pub session: Option<String>,
+    /// Coming over from the meeting's former host (its ticket checked): the id to keep.
+    pub rejoin_id: Option<PeerId>,
     /// Names this request while it waits for the host (unique per server).
     pub ticket: KnockId,
     pub outbox: mpsc::Sender<ServerMessage>,
@@ -133,6 +136,8 @@ pub(crate) struct Room {
     media_due: Option<tokio::time::Instant>,
     /// Hands raised so far: the next raised hand's number is one more.
     hands_raised: u64,
+    /// Handing the meeting over to a new host, and coming over from a former one.
+    handover: handover::Handover,
     ended: bool,
 }
 
@@ -155,6 +160,7 @@ impl Room {
             host_backlog: HostBacklog::default(),
             media_due: None,
             hands_raised: 0,
+            handover: handover::Handover::default(),
             ended: false,
         }
     }
@@ -189,6 +195,15 @@ impl Room {
 
     fn handle(&mut self, event: RoomEvent) {
         match event {
+            // Those coming over from the former host were let in there; each id comes once,
+            // within a minute of the handover.
+            RoomEvent::Join { joining, reply } if let Some(id) = joining.rejoin_id => {
+                if self.handover.expects(id) {
+                    self.admit(joining, reply);
+                } else {
+                    let _ = reply.send(Err(DenyReason::BadHello));
+                }
+            }
             RoomEvent::Join { joining, reply } => match self.refusal(&joining) {
                 Some(reason) => {
                     let _ = reply.send(Err(reason));
@@ -353,6 +368,7 @@ impl Room {
             address,
             session,
             outbox,
+            rejoin_id,
             ..
         } = joining;
         let name = if is_host { name } else { self.guest_name(&name) };
@@ -363,13 +379,18 @@ impl Room {
             recording: false,
             ..media
         };
-        let id = self.next_id;
-        self.next_id += 1;
+        let (id, cohost) = match rejoin_id.and_then(|id| self.handover.keep(id)) {
+            Some(kept) => kept,
+            None => {
+                self.next_id += 1;
+                (self.next_id - 1, false)
+            }
+        };
         let member = Member {
             name,
             media,
             is_host,
-            cohost: false,
+            cohost,
             browser,
             address,
             session,
@@ -455,6 +476,8 @@ impl Room {
             ClientMessage::Remove { id } => self.remove_participant(from, id),
             ClientMessage::Ping { nonce } => self.send(from, ServerMessage::Pong { nonce }),
             ClientMessage::Pong { .. } => {}
+            ClientMessage::HandOver { to } => self.hand_over(from, to),
+            ClientMessage::HostReady { port } => self.host_ready(from, port),
             ClientMessage::Leave => self.remove(from, LeaveReason::Left),
             ClientMessage::Hello { .. } => self.refuse(from, "already joined".into()),
         }

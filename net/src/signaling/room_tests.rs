@@ -34,6 +34,7 @@ async fn join(room: &mpsc::Sender<RoomEvent>, name: &str, is_host: bool, capacit
         browser: false,
         address: Ipv4Addr::LOCALHOST.into(),
         session: None,
+        rejoin_id: None,
         ticket: 0,
         outbox,
     };

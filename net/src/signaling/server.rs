@@ -52,6 +52,9 @@ pub struct HostConfig {
     pub max_file_bytes: u64,
     /// Only the host and co-hosts may record the meeting.
     pub no_guest_recording: bool,
+    /// Going on with a meeting handed over by its former host: its code, settings and
+    /// participants (who come over with the ticket).
+    pub takeover: Option<Box<crate::protocol::Takeover>>,
 }
 
 /// The largest file anyone may offer unless the host says otherwise: 2 GiB.
@@ -76,7 +79,28 @@ impl HostConfig {
             web_identity: None,
             max_file_bytes: MAX_FILE_BYTES,
             no_guest_recording: false,
+            takeover: None,
         }
+    }
+
+    /// The room that goes on with a meeting handed over to us (`takeover`), hosted by
+    /// `host_name`, with its title, passcode and settings.
+    pub fn taking_over(takeover: crate::protocol::Takeover, host_name: &str) -> Self {
+        let meeting = &takeover.meeting;
+        Self {
+            passcode: takeover.passcode.clone(),
+            ask_to_join: takeover.ask_to_join,
+            forwarding: meeting.forwarding,
+            max_file_bytes: meeting.max_file_bytes.unwrap_or(0),
+            no_guest_recording: meeting.no_guest_recording,
+            ..Self::new(&meeting.title, host_name)
+        }
+        .with_takeover(takeover)
+    }
+
+    fn with_takeover(mut self, takeover: crate::protocol::Takeover) -> Self {
+        self.takeover = Some(Box::new(takeover));
+        self
     }
 }
 
@@ -85,6 +109,8 @@ pub(crate) struct Shared {
     pub meeting: MeetingInfo,
     pub passcode: Option<String>,
     pub host_token: String,
+    /// Admits those coming over from the meeting's former host.
+    pub rejoin_ticket: Option<String>,
     pub allowed_origins: Vec<String>,
     /// The port it listens on, which the host's own page's origin names.
     pub local_port: u16,
@@ -227,24 +253,33 @@ impl SignalingServer {
             None => Arc::new(WebIdentity::generate(&web::certificate_names()).map_err(io::Error::other)?),
         };
         let tls = identity.acceptor().map_err(io::Error::other)?;
+        let taken_over = config.takeover.as_ref().map(|takeover| &takeover.meeting);
         let meeting = MeetingInfo {
-            code: crate::secret::meeting_code(),
+            code: taken_over.map_or_else(crate::secret::meeting_code, |meeting| meeting.code.clone()),
             title: clean_text(&config.title, limits::MAX_TITLE_CHARS),
             host_name: clean_name(&config.host_name),
             passcode_required: config.passcode.is_some(),
-            started_at_ms: Some(crate::clock_ms()),
+            started_at_ms: taken_over
+                .and_then(|meeting| meeting.started_at_ms)
+                .or_else(|| Some(crate::clock_ms())),
             forwarding: config.forwarding,
             max_file_bytes: (config.max_file_bytes > 0).then_some(config.max_file_bytes),
             no_guest_recording: config.no_guest_recording,
         };
         let participant_count = Arc::new(AtomicUsize::new(0));
         let (room_tx, room_rx) = mpsc::channel(1024);
-        let room_task =
-            tokio::spawn(Room::new(meeting.clone(), Arc::clone(&participant_count), config.ask_to_join).run(room_rx));
+        let mut room = Room::new(meeting.clone(), Arc::clone(&participant_count), config.ask_to_join);
+        room.set_passcode(config.passcode.clone());
+        let rejoin_ticket = config.takeover.as_ref().map(|takeover| takeover.ticket.clone());
+        if let Some(takeover) = config.takeover {
+            room.go_on_with(&takeover);
+        }
+        let room_task = tokio::spawn(room.run(room_rx));
         let shared = Arc::new(Shared {
             meeting,
             passcode: config.passcode.filter(|p| !p.is_empty()),
             host_token: crate::secret::token(),
+            rejoin_ticket,
             allowed_origins: config.allowed_origins,
             local_port: local_addr.port(),
             tls,

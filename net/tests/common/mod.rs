@@ -115,6 +115,7 @@ pub fn hello(name: &str, passcode: Option<&str>, session: Option<&str>) -> Clien
         host_token: None,
         session: session.map(Into::into),
         media: MediaState::default(),
+        rejoin: None,
     }
 }
 

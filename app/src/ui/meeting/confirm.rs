@@ -11,7 +11,7 @@ use super::MeetingScreen;
 /// What waits for the host to confirm.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Confirm {
-    /// Leaving ends the meeting for everyone.
+    /// The host leaves: hand the meeting over (when someone can take it) or end it.
     EndMeeting,
     /// Removing a participant.
     Remove {
@@ -38,10 +38,19 @@ impl MeetingScreen {
     /// The question waiting for an answer, if any; Escape or Cancel drops it.
     pub(super) fn confirm_window(&mut self, ctx: &egui::Context) {
         let Some(confirm) = self.confirm.clone() else { return };
+        let next_host = self.view.next_host().and_then(|id| self.view.people.get(&id));
+        let hand_over = next_host.map(|person| format!("Leave; {} hosts", person.info.name));
         let (title, question, yes) = match &confirm {
             Confirm::EndMeeting => (
-                "End the meeting?".to_owned(),
-                "You host this meeting: when you leave, it ends for everyone.".to_owned(),
+                "Leave the meeting?".to_owned(),
+                match next_host {
+                    Some(next) => format!(
+                        "You host this meeting. Leave and {} hosts it, so it goes on (media pauses for a \
+                         moment while everyone moves), or end it for everyone.",
+                        next.info.name
+                    ),
+                    None => "You host this meeting: when you leave, it ends for everyone.".to_owned(),
+                },
                 "End the meeting for everyone".to_owned(),
             ),
             Confirm::Remove { name, .. } => (
@@ -54,6 +63,7 @@ impl MeetingScreen {
             ),
         };
         let (mut answered, mut cancelled) = (false, ctx.input(|i| i.key_pressed(egui::Key::Escape)));
+        let mut handed_over = false;
         egui::Window::new(title)
             .collapsible(false)
             .resizable(false)
@@ -62,13 +72,19 @@ impl MeetingScreen {
                 ui.label(question);
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
+                    if let (Confirm::EndMeeting, Some(hand_over)) = (&confirm, &hand_over) {
+                        handed_over = ui.add(style::primary_button(hand_over)).clicked();
+                    }
                     let yes = egui::Button::new(egui::RichText::new(yes).color(egui::Color32::WHITE).strong())
                         .fill(style::ERROR);
                     answered = ui.add(yes).clicked();
                     cancelled |= ui.button("Cancel").clicked();
                 });
             });
-        if answered {
+        if handed_over {
+            self.confirm = None;
+            self.send(Command::HandOver);
+        } else if answered {
             self.confirm = None;
             match confirm {
                 Confirm::EndMeeting => {

@@ -379,6 +379,21 @@ impl MeetingScreen {
             Event::Locked(locked) => self.locked = *locked,
             Event::Reaction { from, emoji } => drop(self.reactions.insert(*from, (emoji.clone(), now))),
             Event::Problem(problem) => self.tell(problem.to_string(), true, now),
+            Event::HostChanged { host, passcode, .. } => {
+                self.hosting = Some(*host) == self.view.you;
+                let text = if self.hosting {
+                    self.passcode.clone_from(passcode);
+                    "You host the meeting now.".to_owned()
+                } else {
+                    let name = self
+                        .view
+                        .people
+                        .get(host)
+                        .map_or("Someone", |person| person.info.name.as_str());
+                    format!("{name} hosts the meeting now.")
+                };
+                self.tell(text, false, now);
+            }
             Event::Ended(reason) => {
                 let message = self.and_the_recording(reason.to_string());
                 self.ended.get_or_insert(message);
