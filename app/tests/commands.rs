@@ -1,6 +1,6 @@
 //! Headless meetings driven through stdin, as scripts drive them: a headless host runs a
-//! waiting room and moderates, a guest who gives up withdraws its knock, commands are
-//! answered, lines that are not commands are refused and change nothing.
+//! waiting room, moderates and hands the meeting over, a guest who gives up withdraws its
+//! knock, commands are answered, lines that are not commands are refused and change nothing.
 
 mod common;
 #[path = "common/program.rs"]
@@ -158,9 +158,17 @@ fn a_headless_host_moderates_and_a_guest_renames_and_writes_privately() {
     let refused = ada.ask(r#"{"command":"play_sound","sound":"fanfare"}"#);
     assert_eq!(refused["event"], "refused", "{refused}");
 
-    ada.say(r#"{"command":"leave"}"#);
-    ada.next("her end", |e| e["event"] == "ended");
-    host.say(r#"{"command":"leave"}"#);
-    host.next("the end", |e| e["event"] == "ended" && e["reason"] == "left");
+    // The host leaves, handing the meeting over: Ada, the co-host, hosts it from then on.
+    let answer = host.ask(r#"{"command":"hand_over"}"#);
+    assert_eq!(answer["ok"], true, "{answer}");
+    host.next("the end", |e| e["event"] == "ended" && e["reason"] == "handed_over");
     assert!(host.process.0.wait().expect("the host exits").success());
+    let moved = ada.next("the meeting moved to her", |e| e["event"] == "host_changed");
+    assert_eq!(moved["host"], ada_id, "{moved}");
+    assert!(
+        moved["web_page"]["link"].is_string(),
+        "she serves the guest page now: {moved}"
+    );
+    ada.say(r#"{"command":"leave"}"#);
+    ada.next("her end", |e| e["event"] == "ended" && e["reason"] == "left");
 }
