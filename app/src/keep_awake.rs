@@ -6,7 +6,9 @@
 //!   systemd-logind (`org.freedesktop.login1.Manager.Inhibit("sleep:idle")` on the system
 //!   bus, held as long as the file it hands back stays open).
 //! - Windows: `SetThreadExecutionState` on the holding thread.
-//! - Elsewhere (macOS) it is not held off yet: the log says so.
+//! - macOS: the system's own `caffeinate` (display and idle sleep), which also ends by itself
+//!   when this program does, however it ends.
+//! - Elsewhere it is not held off: the log says so.
 //!
 //! Each is best effort: with no desktop bus, no logind or a refusal the meeting goes on,
 //! and the log says what could not be held. It is taken and released on a thread of its
@@ -140,7 +142,30 @@ fn hold_until(_reason: &str, (): SessionBus, released: &Receiver<()>) {
     unsafe { SetThreadExecutionState(ES_CONTINUOUS) };
 }
 
-#[cfg(not(any(target_os = "linux", windows)))]
+#[cfg(target_os = "macos")]
+fn hold_until(_reason: &str, (): SessionBus, released: &Receiver<()>) {
+    // -d: the display stays on; -i: the system does not sleep when idle; -w: until this
+    // process ends, so a crash never leaves the Mac awake.
+    let held = std::process::Command::new("/usr/bin/caffeinate")
+        .args(["-d", "-i", "-w", &std::process::id().to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut caffeinate = match held {
+        Ok(child) => child,
+        Err(error) => {
+            tracing::info!(%error, "the screen and sleep could not be held off");
+            let _ = released.recv();
+            return;
+        }
+    };
+    let _ = released.recv();
+    let _ = caffeinate.kill();
+    let _ = caffeinate.wait();
+}
+
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 fn hold_until(_reason: &str, (): SessionBus, released: &Receiver<()>) {
     tracing::info!("the screen saver and sleep are not held off on this system");
     let _ = released.recv();

@@ -8,6 +8,7 @@ mod folders;
 mod headless;
 mod history;
 mod hosting;
+mod icon;
 mod keep_awake;
 mod logfile;
 mod single_instance;

@@ -4,19 +4,21 @@
 //! - Linux: a StatusNotifierItem on the session bus (the `ksni` crate, over the zbus the
 //!   program already has), which KDE Plasma, GNOME with its AppIndicator extension, Xfce,
 //!   Cinnamon, Budgie and others show.
-//! - Elsewhere (Windows, macOS) there is no tray icon yet: the log says so.
+//!   Put up on a thread of its own, so a slow bus never holds the window up.
+//! - Windows (the notification area) and macOS (the menu bar): the `tray-icon` crate, on the
+//!   window's own thread, whose event loop carries the icon's messages. Our state is a badge
+//!   on the icon (red: muted, green: sharing) and a line in its tooltip.
 //!
 //! Best effort, like holding the screen on: with no session bus, or nothing showing tray
-//! icons, the meeting goes on without one and the log says why. The icon is put up on a
-//! thread of its own, so a slow bus never holds the window up.
+//! icons, the meeting goes on without one and the log says why.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex, PoisonError};
 
 /// What the user chose in the tray's menu.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(
-    not(target_os = "linux"),
+    not(any(target_os = "linux", windows, target_os = "macos")),
     allow(dead_code, reason = "chosen only where there is a tray")
 )]
 pub enum TrayAction {
@@ -48,33 +50,26 @@ const QUEUED: usize = 16;
 
 /// The tray icon; dropping it takes it away.
 pub struct Tray {
-    shown: Arc<Mutex<Option<platform::Shown>>>,
+    icon: platform::Icon,
     actions: Receiver<TrayAction>,
     state: TrayState,
 }
 
 impl Tray {
     /// Puts the icon up showing `state`; `wake` is called with each choice made in its menu
-    /// (to redraw the window, which then takes it with [`Tray::actions`]).
+    /// (to redraw the window, which then takes it with [`Tray::actions`]). Called on the
+    /// window's thread.
     pub fn show(state: TrayState, wake: impl Fn() + Send + Sync + 'static) -> Self {
         let (chosen, actions) = sync_channel(QUEUED);
-        let shown = Arc::new(Mutex::new(None));
-        let slot = Arc::clone(&shown);
-        let first = state.clone();
-        let started = std::thread::Builder::new().name("tray".into()).spawn(move || {
-            let choose = Chooser {
-                chosen,
-                wake: Arc::new(wake),
-            };
-            match platform::show(first, choose) {
-                Ok(icon) => *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(icon),
-                Err(reason) => tracing::info!("no tray icon: {reason}"),
-            }
-        });
-        if let Err(error) = started {
-            tracing::warn!(%error, "no tray icon");
+        let choose = Chooser {
+            chosen,
+            wake: Arc::new(wake),
+        };
+        Self {
+            icon: platform::Icon::show(state.clone(), choose),
+            actions,
+            state,
         }
-        Self { shown, actions, state }
     }
 
     /// What was chosen in the menu since the last call.
@@ -88,24 +83,14 @@ impl Tray {
             return;
         }
         self.state = state.clone();
-        if let Some(icon) = &*self.shown.lock().unwrap_or_else(PoisonError::into_inner) {
-            platform::update(icon, state);
-        }
-    }
-}
-
-impl Drop for Tray {
-    fn drop(&mut self) {
-        if let Some(icon) = self.shown.lock().unwrap_or_else(PoisonError::into_inner).take() {
-            platform::remove(icon);
-        }
+        self.icon.update(state);
     }
 }
 
 /// Hands a choice to the window and wakes it.
 #[derive(Clone)]
 #[cfg_attr(
-    not(target_os = "linux"),
+    not(any(target_os = "linux", windows, target_os = "macos")),
     allow(dead_code, reason = "used only where there is a tray")
 )]
 struct Chooser {
@@ -114,7 +99,7 @@ struct Chooser {
 }
 
 #[cfg_attr(
-    not(target_os = "linux"),
+    not(any(target_os = "linux", windows, target_os = "macos")),
     allow(dead_code, reason = "used only where there is a tray")
 )]
 impl Chooser {
@@ -124,15 +109,79 @@ impl Chooser {
     }
 }
 
+impl TrayState {
+    /// One line on what we send: "Muted · camera off · sharing your screen".
+    #[cfg_attr(
+        not(any(target_os = "linux", windows, target_os = "macos")),
+        allow(dead_code, reason = "used only where there is a tray")
+    )]
+    fn summary(&self) -> String {
+        let mut parts = vec![if self.mic { "Microphone on" } else { "Muted" }];
+        parts.push(if self.camera { "camera on" } else { "camera off" });
+        if self.sharing {
+            parts.push("sharing your screen");
+        }
+        parts.join(" · ")
+    }
+
+    /// The menu's words for turning the microphone and the camera the other way.
+    #[cfg_attr(
+        not(any(target_os = "linux", windows, target_os = "macos")),
+        allow(dead_code, reason = "used only where there is a tray")
+    )]
+    fn toggles(&self) -> (&'static str, &'static str) {
+        (
+            if self.mic { "Mute" } else { "Unmute" },
+            if self.camera { "Stop video" } else { "Start video" },
+        )
+    }
+}
+
 #[cfg(target_os = "linux")]
 mod platform {
+    use std::sync::{Arc, Mutex, PoisonError};
+
     use ksni::blocking::TrayMethods;
     use ksni::menu::{MenuItem, StandardItem};
 
     use super::{Chooser, TrayAction, TrayState};
 
-    /// The icon on the session bus.
-    pub(super) type Shown = ksni::blocking::Handle<MeetingTray>;
+    /// The icon on the session bus, once the thread putting it up has done so.
+    pub(super) struct Icon {
+        shown: Arc<Mutex<Option<ksni::blocking::Handle<MeetingTray>>>>,
+    }
+
+    impl Icon {
+        pub(super) fn show(state: TrayState, choose: Chooser) -> Self {
+            let shown = Arc::new(Mutex::new(None));
+            let slot = Arc::clone(&shown);
+            let started = std::thread::Builder::new().name("tray".into()).spawn(move || {
+                match (MeetingTray { state, choose }).spawn() {
+                    Ok(icon) => *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(icon),
+                    Err(error) => tracing::info!("no tray icon: {error}"),
+                }
+            });
+            if let Err(error) = started {
+                tracing::warn!(%error, "no tray icon");
+            }
+            Self { shown }
+        }
+
+        pub(super) fn update(&self, state: TrayState) {
+            if let Some(icon) = &*self.shown.lock().unwrap_or_else(PoisonError::into_inner) {
+                icon.update(move |tray| tray.state = state);
+            }
+        }
+    }
+
+    impl Drop for Icon {
+        fn drop(&mut self) {
+            if let Some(icon) = self.shown.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                // Waited for, briefly: the icon goes with the meeting, not seconds later.
+                icon.shutdown().wait();
+            }
+        }
+    }
 
     pub(super) struct MeetingTray {
         state: TrayState,
@@ -147,16 +196,6 @@ mod platform {
                 ..Default::default()
             }
             .into()
-        }
-
-        /// One line on what we send: "Muted · camera off · sharing your screen".
-        fn summary(&self) -> String {
-            let mut parts = vec![if self.state.mic { "Microphone on" } else { "Muted" }];
-            parts.push(if self.state.camera { "camera on" } else { "camera off" });
-            if self.state.sharing {
-                parts.push("sharing your screen");
-            }
-            parts.join(" · ")
         }
     }
 
@@ -184,7 +223,7 @@ mod platform {
         fn tool_tip(&self) -> ksni::ToolTip {
             ksni::ToolTip {
                 title: self.title(),
-                description: self.summary(),
+                description: self.state.summary(),
                 ..Default::default()
             }
         }
@@ -194,45 +233,175 @@ mod platform {
         }
 
         fn menu(&self) -> Vec<MenuItem<Self>> {
+            let (mic, camera) = self.state.toggles();
             vec![
                 self.item("Show Video Meet", TrayAction::Show),
                 MenuItem::Separator,
-                self.item(if self.state.mic { "Mute" } else { "Unmute" }, TrayAction::ToggleMic),
-                self.item(
-                    if self.state.camera { "Stop video" } else { "Start video" },
-                    TrayAction::ToggleCamera,
-                ),
+                self.item(mic, TrayAction::ToggleMic),
+                self.item(camera, TrayAction::ToggleCamera),
                 MenuItem::Separator,
                 self.item("Leave the meeting", TrayAction::Leave),
             ]
         }
     }
+}
 
-    pub(super) fn show(state: TrayState, choose: Chooser) -> Result<Shown, String> {
-        MeetingTray { state, choose }.spawn().map_err(|error| error.to_string())
+#[cfg(any(windows, target_os = "macos"))]
+mod platform {
+    use std::sync::{Mutex, Once, PoisonError};
+
+    use eframe::egui::IconData;
+    use tray_icon::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+    use tray_icon::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
+
+    use super::{Chooser, TrayAction, TrayState};
+    use crate::icon::{self, Badge};
+
+    /// Where the icon's clicks and menu choices go: the meeting's window while it has an
+    /// icon up. The crate's handlers are set once for the whole program, meetings come and go.
+    static CHOOSER: Mutex<Option<Chooser>> = Mutex::new(None);
+    static HANDLERS: Once = Once::new();
+
+    /// The menu's entries, by the ids the crate hands back.
+    const ACTIONS: [(&str, TrayAction); 4] = [
+        ("show", TrayAction::Show),
+        ("mic", TrayAction::ToggleMic),
+        ("camera", TrayAction::ToggleCamera),
+        ("leave", TrayAction::Leave),
+    ];
+
+    fn choose(action: TrayAction) {
+        if let Some(chooser) = &*CHOOSER.lock().unwrap_or_else(PoisonError::into_inner) {
+            chooser.choose(action);
+        }
     }
 
-    pub(super) fn update(icon: &Shown, state: TrayState) {
-        icon.update(move |tray| tray.state = state);
+    fn handle_events() {
+        HANDLERS.call_once(|| {
+            MenuEvent::set_event_handler(Some(|event: MenuEvent| {
+                if let Some((_, action)) = ACTIONS.iter().find(|(id, _)| event.id == *id) {
+                    choose(*action);
+                }
+            }));
+            TrayIconEvent::set_event_handler(Some(|event: TrayIconEvent| {
+                if let TrayIconEvent::Click {
+                    button: MouseButton::Left,
+                    button_state: MouseButtonState::Up,
+                    ..
+                } = event
+                {
+                    choose(TrayAction::Show);
+                }
+            }));
+        });
     }
 
-    pub(super) fn remove(icon: Shown) {
-        // Waited for, briefly: the icon goes with the meeting, not seconds later.
-        icon.shutdown().wait();
+    /// The icon, with the menu entries whose words change.
+    pub(super) struct Icon {
+        shown: Option<Shown>,
+    }
+
+    struct Shown {
+        tray: TrayIcon,
+        mic: MenuItem,
+        camera: MenuItem,
+        plain: IconData,
+    }
+
+    impl Icon {
+        pub(super) fn show(state: TrayState, choose: Chooser) -> Self {
+            handle_events();
+            *CHOOSER.lock().unwrap_or_else(PoisonError::into_inner) = Some(choose);
+            let shown = Shown::new(&state)
+                .inspect_err(|reason| tracing::info!("no tray icon: {reason}"))
+                .ok();
+            Self { shown }
+        }
+
+        pub(super) fn update(&self, state: TrayState) {
+            if let Some(shown) = &self.shown {
+                shown.show(&state);
+            }
+        }
+    }
+
+    impl Drop for Icon {
+        fn drop(&mut self) {
+            // The icon goes with its TrayIcon; choices made after are nobody's.
+            self.shown.take();
+            CHOOSER.lock().unwrap_or_else(PoisonError::into_inner).take();
+        }
+    }
+
+    impl Shown {
+        fn new(state: &TrayState) -> Result<Self, String> {
+            let (mic_words, camera_words) = state.toggles();
+            let item = |id: &str, words: &str| MenuItem::with_id(id, words, true, None);
+            let mic = item("mic", mic_words);
+            let camera = item("camera", camera_words);
+            let menu = Menu::with_items(&[
+                &item("show", "Show Video Meet"),
+                &PredefinedMenuItem::separator(),
+                &mic,
+                &camera,
+                &PredefinedMenuItem::separator(),
+                &item("leave", "Leave the meeting"),
+            ])
+            .map_err(|error| error.to_string())?;
+            let tray = TrayIconBuilder::new()
+                .with_id("videomeet")
+                .with_menu(Box::new(menu))
+                .with_menu_on_left_click(cfg!(target_os = "macos"))
+                .build()
+                .map_err(|error| error.to_string())?;
+            let shown = Self {
+                tray,
+                mic,
+                camera,
+                plain: icon::pixels(),
+            };
+            shown.show(state);
+            Ok(shown)
+        }
+
+        fn show(&self, state: &TrayState) {
+            let (mic, camera) = state.toggles();
+            self.mic.set_text(mic);
+            self.camera.set_text(camera);
+            let mut badges = Vec::new();
+            if !state.mic {
+                badges.push(Badge::Muted);
+            }
+            if state.sharing {
+                badges.push(Badge::Sharing);
+            }
+            let badged = icon::with_badges(&self.plain, &badges);
+            let picture = tray_icon::Icon::from_rgba(badged.rgba, badged.width, badged.height)
+                .map_err(|error| error.to_string())
+                .and_then(|picture| self.tray.set_icon(Some(picture)).map_err(|error| error.to_string()));
+            if let Err(error) = picture {
+                tracing::info!(%error, "the tray icon's picture was not changed");
+            }
+            let tooltip = format!("Video Meet: {}\n{}", state.title, state.summary());
+            if let Err(error) = self.tray.set_tooltip(Some(tooltip)) {
+                tracing::info!(%error, "the tray icon's tooltip was not changed");
+            }
+        }
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 mod platform {
     use super::{Chooser, TrayState};
 
-    pub(super) type Shown = ();
+    pub(super) struct Icon;
 
-    pub(super) fn show(_state: TrayState, _choose: Chooser) -> Result<Shown, String> {
-        Err("not built for this system yet".into())
+    impl Icon {
+        pub(super) fn show(_state: TrayState, _choose: Chooser) -> Self {
+            tracing::info!("no tray icon: not built for this system");
+            Self
+        }
+
+        pub(super) fn update(&self, _state: TrayState) {}
     }
-
-    pub(super) fn update(_icon: &Shown, _state: TrayState) {}
-
-    pub(super) fn remove(_icon: Shown) {}
 }

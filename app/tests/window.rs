@@ -1,5 +1,5 @@
-//! The plain `videomeet` command opens a window, and a second launch hands its link to it
-//! instead of opening another.
+//! The plain `videomeet` command opens a window carrying the program's icon, and a second
+//! launch hands its link to it instead of opening another.
 //!
 //! Needs a display; the test command provides one (Xvfb) and sets
 //! `VIDEOMEET_EXPECT_DISPLAY=1`, which turns a missing display into a failure.
@@ -28,9 +28,10 @@ fn x_tool(program: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-/// A window named "Video Meet" that process `pid` owns (its `_NET_WM_PID`) is on screen:
-/// another program's window of that name, or a window left by an earlier run, is not ours.
-fn window_is_viewable(pid: u32) -> bool {
+/// The id of a window named "Video Meet" that process `pid` owns (its `_NET_WM_PID`) and
+/// that is on screen: another program's window of that name, or a window left by an earlier
+/// run, is not ours.
+fn viewable_window(pid: u32) -> Option<String> {
     let tree = x_tool("xwininfo", &["-root", "-tree"]);
     let named = tree
         .lines()
@@ -39,7 +40,8 @@ fn window_is_viewable(pid: u32) -> bool {
     let owner = format!("_NET_WM_PID(CARDINAL) = {pid}");
     named
         .filter(|id| x_tool("xprop", &["-id", id, "_NET_WM_PID"]).trim() == owner)
-        .any(|id| x_tool("xwininfo", &["-id", id]).contains("IsViewable"))
+        .find(|id| x_tool("xwininfo", &["-id", id]).contains("IsViewable"))
+        .map(str::to_owned)
 }
 
 #[test]
@@ -74,7 +76,10 @@ fn run_until_window() -> Result<(), String> {
             .expect("the binary starts"),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !window_is_viewable(app.0.id()) {
+    let window = loop {
+        if let Some(window) = viewable_window(app.0.id()) {
+            break window;
+        }
         if app.0.try_wait().expect("process status").is_some() {
             let mut stderr = String::new();
             if let Some(mut pipe) = app.0.stderr.take() {
@@ -84,7 +89,13 @@ fn run_until_window() -> Result<(), String> {
         }
         assert!(Instant::now() < deadline, "no window within 30 s");
         std::thread::sleep(Duration::from_millis(100));
-    }
+    };
+    // Its icon, for the task bar and the window switcher: ours at 64x64.
+    let icon = x_tool("xprop", &["-id", &window, "_NET_WM_ICON"]);
+    assert!(
+        icon.contains("Icon (64 x 64)"),
+        "the window has no icon of ours: {icon}"
+    );
     let mut second = Running(
         Command::new(env!("CARGO_BIN_EXE_videomeet"))
             .arg("videomeet://127.0.0.1:47800/ABCD2345")

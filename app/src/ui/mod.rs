@@ -62,6 +62,7 @@ pub fn run(
         viewport: egui::ViewportBuilder::default()
             .with_title("Video Meet")
             .with_app_id("videomeet")
+            .with_icon(crate::icon::pixels())
             .with_inner_size([1024.0, 680.0])
             .with_min_inner_size([640.0, 420.0]),
         ..Default::default()
