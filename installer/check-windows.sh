@@ -3,7 +3,8 @@
 # mingw-w64, then run under Wine: `--version`, `devices`, its installer (built by Debian's
 # makensis from installer/windows/videomeet.nsi, installed silently, the program and its
 # videomeet:// link type checked, then removed), and a headless call with the Linux program
-# (app/tests/windows_wine.rs: video both ways at 25 fps or more, both tones heard).
+# (app/tests/windows_wine.rs: video both ways at 25 fps or more, both tones heard), and its
+# window's tray icon in Wine's system tray, marked when muted.
 # Not part of ./test.sh: the cross build of everything takes about 25 minutes on 2 cores.
 #   installer/check-windows.sh
 set -euo pipefail

@@ -42,7 +42,7 @@ fi
 if [[ "${1:-}" == "--windows" ]]; then
   # the C and C++ cross compilers for the bundled C code, Windows programs run here, and
   # the Windows installer's compiler
-  packages+=(mingw-w64 wine64 nsis)
+  packages+=(mingw-w64 wine wine64 nsis xdotool)
 fi
 
 missing=()

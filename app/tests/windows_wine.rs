@@ -1,8 +1,9 @@
 //! The Windows build, run under Wine, meets the Linux build: video both ways at 25 fps or
-//! more, and each hears the other's test tone.
+//! more, and each hears the other's test tone. Its window, hosting, puts its icon in the
+//! notification area (Wine's system tray), and muting marks the icon.
 //!
 //! `installer/check-windows.sh` cross-builds `videomeet.exe` and names it in
-//! `VIDEOMEET_WINDOWS_EXE`; without it this test says it was skipped and passes.
+//! `VIDEOMEET_WINDOWS_EXE`; without it these tests say they were skipped and pass.
 
 mod common;
 
@@ -10,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use videomeet_media::screen::{ChannelOrder, ScreenCapture, ScreenKind, ScreenPicture, list_screens};
 
 /// How long the two meet.
 const SECONDS: u64 = 40;
@@ -106,4 +108,137 @@ fn the_windows_build_under_wine_meets_the_linux_build() {
         at_guest.heard(440),
         "the Wine guest did not hear the host's tone: {at_guest:?}"
     );
+}
+
+#[test]
+fn the_windows_window_puts_up_a_tray_icon_that_shows_muted() {
+    let Some(exe) = std::env::var_os("VIDEOMEET_WINDOWS_EXE") else {
+        eprintln!("skipped: VIDEOMEET_WINDOWS_EXE is not set (installer/check-windows.sh sets it)");
+        return;
+    };
+    let config = std::env::temp_dir().join(format!("videomeet-wine-tray-{}", std::process::id()));
+    let _window = common::Running(
+        Command::new("wine")
+            .arg(&exe)
+            .args(["host", "--no-announce", "--camera", "test-pattern", "--mic", "silence"])
+            // Wine's Direct3D 12 cannot draw here; its Vulkan (lavapipe beneath) can.
+            .env("WGPU_BACKEND", "vulkan")
+            .env("VIDEOMEET_CONFIG_DIR", &config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wine starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let icon = loop {
+        if let Some(icon) = tray_icon_picture().filter(ours) {
+            break icon;
+        }
+        assert!(Instant::now() < deadline, "no tray icon of ours within 60 s");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(red_badge(&icon), 0, "a muted badge before muting");
+
+    // Mute with the window's own shortcut: the tray icon follows.
+    let window = x_tool("xdotool", &["search", "--name", "^Video Meet$"]);
+    let window = window.lines().next().expect("the window is found");
+    let geometry = x_tool("xdotool", &["getwindowgeometry", "--shell", window]);
+    let value = |key: &str| -> i32 {
+        geometry
+            .lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|number| number.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {geometry}"))
+    };
+    let (x, y) = (value("X") + value("WIDTH") / 2, value("Y") + value("HEIGHT") / 2);
+    x_tool(
+        "xdotool",
+        &[
+            "mousemove",
+            &x.to_string(),
+            &y.to_string(),
+            "click",
+            "1",
+            "sleep",
+            "0.5",
+            "key",
+            "alt+a",
+        ],
+    );
+    x_tool("xdotool", &["mousemove", "0", &(y * 2 - 1).to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let badge = tray_icon_picture().map_or(0, |icon| red_badge(&icon));
+        if badge >= 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tray icon shows no muted badge ({badge} red pixels)"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let _ = std::fs::remove_dir_all(&config);
+}
+
+/// What an X tool prints, or nothing when it cannot run.
+fn x_tool(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// The first icon place of Wine's system tray (its window's left square), as on screen.
+fn tray_icon_picture() -> Option<ScreenPicture> {
+    let info = x_tool("xwininfo", &["-name", "Wine System Tray"]);
+    let number = |key: &str| -> Option<usize> {
+        info.lines()
+            .find_map(|line| line.trim().strip_prefix(key))
+            .and_then(|rest| rest.trim().parse().ok())
+    };
+    let (left, top, height) = (
+        number("Absolute upper-left X:")?,
+        number("Absolute upper-left Y:")?,
+        number("Height:")?,
+    );
+    let display = list_screens()
+        .ok()?
+        .into_iter()
+        .find(|s| s.kind == ScreenKind::Display)?;
+    let mut screen = ScreenPicture::default();
+    ScreenCapture::open(&display).ok()?.grab(&mut screen).ok()?;
+    let mut icon = ScreenPicture {
+        width: height as u32,
+        height: height as u32,
+        order: screen.order,
+        data: Vec::new(),
+    };
+    let row = screen.width as usize * 4;
+    for y in top..top + height {
+        let start = y * row + left * 4;
+        icon.data.extend_from_slice(screen.data.get(start..start + height * 4)?);
+    }
+    Some(icon)
+}
+
+/// Red, green and blue of each pixel.
+fn colours(picture: &ScreenPicture) -> impl Iterator<Item = (u8, u8, u8)> + '_ {
+    picture.data.chunks(4).map(|pixel| match picture.order {
+        ChannelOrder::Bgra => (pixel[2], pixel[1], pixel[0]),
+        ChannelOrder::Rgba => (pixel[0], pixel[1], pixel[2]),
+    })
+}
+
+/// Our icon is a blue-to-teal camera: a good part of the place is clearly blue.
+fn ours(icon: &ScreenPicture) -> bool {
+    let blue = colours(icon).filter(|&(r, _, b)| b > 150 && r < 100).count();
+    blue * 4 >= colours(icon).count()
+}
+
+/// Pixels of the muted badge's red.
+fn red_badge(icon: &ScreenPicture) -> usize {
+    colours(icon).filter(|&(r, g, b)| r > 170 && g < 90 && b < 90).count()
 }
