@@ -4,29 +4,15 @@
 //! Needs a display; the test command provides one (Xvfb) and sets
 //! `VIDEOMEET_EXPECT_DISPLAY=1`, which turns a missing display into a failure.
 
+#[allow(dead_code)] // the helpers for headless programs
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Running, x_tool};
+
 use videomeet_media::testing;
-
-/// Kills the app when the test ends, however it ends.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// What an X tool prints, or nothing when it cannot run.
-fn x_tool(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
-        .unwrap_or_default()
-}
 
 /// The id of a window named "Video Meet" that process `pid` owns (its `_NET_WM_PID`) and
 /// that is on screen: another program's window of that name, or a window left by an earlier

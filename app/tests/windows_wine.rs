@@ -141,9 +141,9 @@ fn the_windows_window_puts_up_a_tray_icon_that_shows_muted() {
     assert_eq!(red_badge(&icon), 0, "a muted badge before muting");
 
     // Mute with the window's own shortcut: the tray icon follows.
-    let window = x_tool("xdotool", &["search", "--name", "^Video Meet$"]);
+    let window = common::x_tool("xdotool", &["search", "--name", "^Video Meet$"]);
     let window = window.lines().next().expect("the window is found");
-    let geometry = x_tool("xdotool", &["getwindowgeometry", "--shell", window]);
+    let geometry = common::x_tool("xdotool", &["getwindowgeometry", "--shell", window]);
     let value = |key: &str| -> i32 {
         geometry
             .lines()
@@ -152,7 +152,7 @@ fn the_windows_window_puts_up_a_tray_icon_that_shows_muted() {
             .unwrap_or_else(|| panic!("no {key} in {geometry}"))
     };
     let (x, y) = (value("X") + value("WIDTH") / 2, value("Y") + value("HEIGHT") / 2);
-    x_tool(
+    common::x_tool(
         "xdotool",
         &[
             "mousemove",
@@ -166,7 +166,7 @@ fn the_windows_window_puts_up_a_tray_icon_that_shows_muted() {
             "alt+a",
         ],
     );
-    x_tool("xdotool", &["mousemove", "0", &(y * 2 - 1).to_string()]);
+    common::x_tool("xdotool", &["mousemove", "0", &(y * 2 - 1).to_string()]);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let badge = tray_icon_picture().map_or(0, |icon| red_badge(&icon));
@@ -182,18 +182,9 @@ fn the_windows_window_puts_up_a_tray_icon_that_shows_muted() {
     let _ = std::fs::remove_dir_all(&config);
 }
 
-/// What an X tool prints, or nothing when it cannot run.
-fn x_tool(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
-        .unwrap_or_default()
-}
-
 /// The first icon place of Wine's system tray (its window's left square), as on screen.
 fn tray_icon_picture() -> Option<ScreenPicture> {
-    let info = x_tool("xwininfo", &["-name", "Wine System Tray"]);
+    let info = common::x_tool("xwininfo", &["-name", "Wine System Tray"]);
     let number = |key: &str| -> Option<usize> {
         info.lines()
             .find_map(|line| line.trim().strip_prefix(key))

@@ -17,6 +17,16 @@ impl Drop for Running {
     }
 }
 
+/// What an X tool (xwininfo, xprop, xdotool) prints, or nothing when it cannot run.
+#[allow(dead_code)]
+pub fn x_tool(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 /// The `videomeet` program with `args`, its output piped, its log dropped, nothing on its
 /// input (a headless meeting reads commands there).
 pub fn videomeet(args: &[&str]) -> Command {
