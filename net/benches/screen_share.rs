@@ -7,7 +7,8 @@
 //!   reads the stamps from the frames it decodes. Measured from two moments: when the bench
 //!   began drawing the picture (the stamp's time, which includes the bench's own drawing)
 //!   and when the X server had it on screen (the drawing thread's note for that counter);
-//! * bitrate while the screen is still and while the text scrolls (30 new pictures a second).
+//! * bitrate while the screen is still and while the text scrolls (30 new pictures a second),
+//!   and the sharer's congestion-control estimate, which bounds it.
 //!
 //! `cargo bench -p videomeet-net --bench screen_share` with a display (DISPLAY set).
 
@@ -85,7 +86,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let (from_drawn, from_shown, drawing, still_kbps, scrolling_kbps, fps) = runtime.block_on(async {
+    let (from_drawn, from_shown, drawing, still_kbps, scrolling_kbps, fps, estimates) = runtime.block_on(async {
         let mut host_config = HostConfig::new("Bench", "Viewer");
         host_config.bind_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         host_config.port = 0;
@@ -98,7 +99,7 @@ fn main() {
         };
         let mut target = JoinTarget::parse(&link).expect("a link");
         target.host = "127.0.0.1".into();
-        let (sharer, sharer_handle, _sharer_events) =
+        let (sharer, sharer_handle, mut sharer_events) =
             Meeting::new(Role::Join { target, passcode: None }, config("Sharer"), Arc::new(|| {}));
         tokio::spawn(sharer.run());
         sharer_handle.send(Command::ShareScreen(display.clone()));
@@ -166,11 +167,31 @@ fn main() {
             }
             (from_drawn, from_shown, f64::from(frames) / 12.0)
         });
+        let sharer_view = tokio::spawn(async move {
+            let (start, mut seen) = (Instant::now(), Vec::new());
+            while start.elapsed() < Duration::from_secs(12) {
+                if let Ok(Some(Event::Stats(stats))) =
+                    tokio::time::timeout(Duration::from_millis(200), sharer_events.recv()).await
+                {
+                    seen.extend(stats.iter().map(|s| s.estimate_kbps));
+                }
+            }
+            seen
+        });
         let scrolling_kbps = receive_kbps(&mut viewer_events, Duration::from_secs(12), Duration::from_secs(2)).await;
+        let estimates = sharer_view.await.expect("the sharer's events were read");
         let (from_drawn, from_shown, fps) = reader.await.expect("the reader ran");
         scrolling.store(false, Ordering::Relaxed);
         let drawing = drawer.join().expect("the drawer ran");
-        (from_drawn, from_shown, drawing, still_kbps, scrolling_kbps, fps)
+        (
+            from_drawn,
+            from_shown,
+            drawing,
+            still_kbps,
+            scrolling_kbps,
+            fps,
+            estimates,
+        )
     });
 
     let (grabs, encodes) = (percentiles(grabs), percentiles(encodes));
@@ -196,6 +217,11 @@ fn main() {
     );
     println!(
         "decoded while scrolling: {fps:.1} fps; bitrate still: {still_kbps:.0} kbps; scrolling: {scrolling_kbps:.0} kbps"
+    );
+    println!(
+        "the sharer's send estimate while scrolling: {:.0} kbps at first, {:.0} kbps at the end",
+        estimates.first().copied().unwrap_or_default(),
+        estimates.last().copied().unwrap_or_default()
     );
 }
 

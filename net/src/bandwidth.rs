@@ -20,11 +20,14 @@ use webrtc::peer_connection::{MediaEngine, Registry, configure_twcc};
 
 /// Where the estimate starts and the most it grows to.
 ///
-/// It starts at what our encoders send at most, not at a cautious guess: a LAN carries that
-/// easily, and a low start would take a call a minute to climb out of. It grows no further
-/// than what we could ever send (camera, shared screen and sound), so that when the path
-/// narrows it has little to come down from: the loss-based half falls by at most a fifth
-/// every 200 ms, and a full bottleneck queue no longer grows, so its delay stops telling.
+/// It starts at what our encoders send at most (camera, shared screen and sound), not at a
+/// cautious guess: a LAN carries that easily, and a low start would take a call a minute to
+/// climb out of. A screen counts from the start even before one is shared: a share that
+/// began at the camera's figure found the estimate there and climbed out of it at a few
+/// percent a second, so scrolling text went at 10 pictures a second for many seconds. It
+/// grows no further than that either, so that when the path narrows it has little to come
+/// down from: the loss-based half falls by at most a fifth every 200 ms, and a full
+/// bottleneck queue no longer grows, so its delay stops telling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendRange {
     /// Where the estimate starts.
@@ -36,10 +39,10 @@ pub struct SendRange {
 impl SendRange {
     /// For a camera encoded at most at `camera_bps`.
     pub fn for_camera(camera_bps: u32) -> Self {
-        let start_bps = u64::from(camera_bps) + AUDIO_BPS;
+        let most = u64::from(camera_bps) + AUDIO_BPS + u64::from(H264Config::SCREEN.bitrate_bps);
         Self {
-            start_bps,
-            max_bps: start_bps + u64::from(H264Config::SCREEN.bitrate_bps),
+            start_bps: most,
+            max_bps: most,
         }
     }
 }
@@ -51,8 +54,9 @@ impl SendRange {
     /// second or two (the delay-based half falls to what the path delivers), and the host
     /// sends that guest smaller layers.
     pub fn forwarding(self) -> Self {
-        let most = self.start_bps * (crate::protocol::limits::MAX_PARTICIPANTS as u64 - 1)
-            + u64::from(H264Config::SCREEN.bitrate_bps);
+        let screen = u64::from(H264Config::SCREEN.bitrate_bps);
+        let camera_and_sound = self.start_bps.saturating_sub(screen);
+        let most = camera_and_sound * (crate::protocol::limits::MAX_PARTICIPANTS as u64 - 1) + screen;
         Self {
             start_bps: most,
             max_bps: most,
@@ -206,10 +210,10 @@ mod tests {
     }
 
     #[test]
-    fn the_estimate_starts_at_what_the_camera_sends_and_leaves_room_for_a_screen() {
+    fn the_estimate_starts_at_what_a_camera_a_screen_and_sound_send() {
         let range = SendRange::for_camera(690_000);
-        assert_eq!(range.start_bps, 754_000);
-        assert_eq!(range.max_bps, 754_000 + u64::from(H264Config::SCREEN.bitrate_bps));
+        assert_eq!(range.start_bps, 754_000 + u64::from(H264Config::SCREEN.bitrate_bps));
+        assert_eq!(range.max_bps, range.start_bps);
     }
 
     #[test]
