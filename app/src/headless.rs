@@ -235,8 +235,11 @@ fn print_event(event: &Event) {
             name,
             text,
             sent_at_ms,
+            seq,
             to,
-        } => json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms, "to": to}),
+        } => {
+            json!({"event": "chat", "from": from, "name": name, "text": text, "sent_at_ms": sent_at_ms, "seq": seq, "to": to})
+        }
         Event::Renamed { id, name } => json!({"event": "renamed", "id": id, "name": name}),
         Event::FileOffered(offer) => json!({"event": "file_offered", "offer": offer}),
         Event::FileProgress {

@@ -29,9 +29,10 @@ fn a_headless_host_runs_a_waiting_room_from_stdin() {
         e["event"] == "media_state" && e["id"] == ada_id && e["media"]["mic"] == false
     });
     assert_eq!(ada.ask(r#"{"command":"chat","text":"can you see me?"}"#)["ok"], true);
-    host.next("Ada's message", |e| {
+    let first = host.next("Ada's message", |e| {
         e["event"] == "chat" && e["text"] == "can you see me?"
     });
+    assert_eq!(first["seq"], 1, "the host numbers the chat: {first}");
     // A device that does not exist is answered with why, and the camera goes on.
     let refused = ada.ask(r#"{"command":"use_speaker","id":"audio:no-such-speaker"}"#);
     assert_eq!(refused["ok"], false, "{refused}");

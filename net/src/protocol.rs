@@ -481,6 +481,10 @@ pub struct Takeover {
     /// The co-hosts, who stay co-hosts.
     #[serde(default)]
     pub cohosts: Vec<PeerId>,
+    /// The last number given in the meeting's chat: the next host goes on from it, so
+    /// messages and files keep one order across the move.
+    #[serde(default)]
+    pub chat_seq: u64,
 }
 
 /// Why the host turned a client away.

@@ -177,11 +177,12 @@ fn handing_over_has_the_documented_shape() {
         many_sharers: false,
         ids: vec![1, 2, 3],
         cohosts: vec![3],
+        chat_seq: 12,
     }));
     let json = take_over.to_json();
     assert_eq!(
         json,
-        r#"{"type":"take_over","ticket":"Jx6","meeting":{"code":"K7QX3MZP","title":"Lab","host_name":"Grace","passcode_required":true,"forwarding":true},"passcode":"1234","locked":false,"ask_to_join":false,"many_sharers":false,"ids":[1,2,3],"cohosts":[3]}"#
+        r#"{"type":"take_over","ticket":"Jx6","meeting":{"code":"K7QX3MZP","title":"Lab","host_name":"Grace","passcode_required":true,"forwarding":true},"passcode":"1234","locked":false,"ask_to_join":false,"many_sharers":false,"ids":[1,2,3],"cohosts":[3],"chat_seq":12}"#
     );
     assert_eq!(serde_json::from_str::<ServerMessage>(&json).unwrap(), take_over);
     let hello: ClientMessage = serde_json::from_str(

@@ -65,6 +65,8 @@ async fn a_host_who_leaves_hands_the_meeting_over_and_it_goes_on() {
         cohost: true
     }));
     until!(bob, 5, |seen| seen.cohost);
+    assert!(ada.handle.send(Command::Chat("before the move".into())));
+    until!(bob, 5, |seen| seen.chat.iter().any(|line| line.seq == 1));
     let handed = Instant::now();
     grace
         .handle
@@ -89,6 +91,24 @@ async fn a_host_who_leaves_hands_the_meeting_over_and_it_goes_on() {
     println!("pictures both ways again {:?} after handing over", handed.elapsed());
     ada.sees_moving(bob_id, "Bob at Ada").await;
     bob.sees_moving(ada_id, "Ada at Bob").await;
+    // The chat goes on numbering where the old host stopped.
+    assert!(ada.handle.send(Command::Chat("after the move".into())));
+    until!(bob, 5, |seen| seen
+        .chat
+        .iter()
+        .any(|line| line.text == "after the move"));
+    let numbers: Vec<(u64, String)> = bob
+        .seen
+        .lock()
+        .unwrap()
+        .chat
+        .iter()
+        .map(|line| (line.seq, line.text.clone()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [(1, "before the move".to_owned()), (2, "after the move".to_owned())]
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (heard_by_ada, heard_by_bob) = (ada.last_second_heard(), bob.last_second_heard());
     assert!(tone_level(&heard_by_ada, 880.0) > 0.1, "Ada hears Bob");

@@ -22,8 +22,6 @@ pub struct Recorder {
     you: Option<PeerId>,
     /// The name of everyone in the meeting now, us too.
     names: HashMap<PeerId, String>,
-    /// The last chat message's number.
-    chat_seq: u64,
     ended: bool,
 }
 
@@ -37,7 +35,6 @@ impl Recorder {
             hosting,
             you: None,
             names: HashMap::new(),
-            chat_seq: 0,
             ended: false,
         }
     }
@@ -86,12 +83,12 @@ impl Recorder {
                 name,
                 text,
                 sent_at_ms,
+                seq,
                 to,
             } => {
-                self.chat_seq += 1;
                 let private_to = to.map(|id| self.name_of(id));
                 self.write(Record::Chat(ChatLine {
-                    seq: self.chat_seq,
+                    seq: *seq,
                     from_id: *from,
                     sender_name: name.clone(),
                     text: text.clone(),
@@ -250,12 +247,14 @@ mod tests {
         })
     }
 
-    fn chat(from: PeerId, name: &str, text: &str, to: Option<PeerId>) -> Event {
+    /// Message `seq` of the meeting's chat.
+    fn chat(seq: u64, from: PeerId, name: &str, text: &str, to: Option<PeerId>) -> Event {
         Event::Chat {
             from,
             name: name.into(),
             text: text.into(),
             sent_at_ms: 1_741_010_700_000,
+            seq,
             to,
         }
     }
@@ -273,20 +272,22 @@ mod tests {
     }
 
     /// Ada joins Grace's meeting, where Alan is: people come, go and rename, the chat keeps
-    /// its order and marks the private message, and the end says why.
+    /// the host's numbers (a file offered among the messages has one too) and marks the
+    /// private message, and the end says why.
     #[test]
     fn a_meeting_is_recorded_from_its_events() {
         let history = History::open(temp_folder("recorder").join("history.sqlite3")).expect("history");
         let mut recorder = Recorder::new(&history, "Ada", false);
         // Nothing before we are in.
-        recorder.on_event(&chat(1, "Grace", "too early", None));
+        recorder.on_event(&chat(1, 1, "Grace", "too early", None));
         for event in [
             joined(2),
             peer(1, "Grace"),
             peer(3, "Alan"),
-            chat(1, "Grace", "hello", None),
-            chat(2, "Ada", "hi all", None),
-            chat(3, "Alan", "psst", Some(2)),
+            chat(1, 1, "Grace", "hello", None),
+            chat(2, 2, "Ada", "hi all", None),
+            // A file offered between these two is number 3.
+            chat(4, 3, "Alan", "psst", Some(2)),
             Event::Renamed {
                 id: 3,
                 name: "Alan Turing".into(),
@@ -296,9 +297,9 @@ mod tests {
                 id: 3,
                 reason: LeaveReason::Left,
             },
-            chat(2, "Ada", "bye Grace", Some(1)),
+            chat(5, 2, "Ada", "bye Grace", Some(1)),
             Event::Ended(EndReason::HostEnded),
-            chat(1, "Grace", "too late", None),
+            chat(6, 1, "Grace", "too late", None),
         ] {
             recorder.on_event(&event);
         }
@@ -345,8 +346,8 @@ mod tests {
             [
                 (1, "Grace", "hello", None),
                 (2, "Ada", "hi all", None),
-                (3, "Alan", "psst", Some("Ada")),
-                (4, "Ada", "bye Grace", Some("Grace")),
+                (4, "Alan", "psst", Some("Ada")),
+                (5, "Ada", "bye Grace", Some("Grace")),
             ]
         );
     }
@@ -432,7 +433,7 @@ mod tests {
                 meeting.title = title.into();
             }
             recorder.on_event(&event);
-            recorder.on_event(&chat(you, "Ada", "hello", None));
+            recorder.on_event(&chat(1, you, "Ada", "hello", None));
         }
         let titles = |history: &History| -> Vec<String> { recent(history).into_iter().map(|m| m.title).collect() };
         assert_eq!(titles(&history), ["Third", "Second", "First"]);

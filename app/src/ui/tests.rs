@@ -1501,7 +1501,7 @@ fn chat_counts_unread_messages_and_sends_on_enter() {
     let (mut harness, events, mut commands) = meeting_harness();
     send(&events, joined());
     send(&events, Event::PeerJoined(peer(2, "Grace Hopper", true, true)));
-    for text in ["hello", "can you hear me?"] {
+    for (seq, text) in [(1, "hello"), (2, "can you hear me?")] {
         send(
             &events,
             Event::Chat {
@@ -1509,6 +1509,7 @@ fn chat_counts_unread_messages_and_sends_on_enter() {
                 name: "Grace Hopper".into(),
                 text: text.into(),
                 sent_at_ms: 1_700_000_000_000,
+                seq,
                 to: None,
             },
         );
@@ -1551,6 +1552,7 @@ fn notices_come_only_while_the_window_is_in_the_background() {
             name: "Alan Turing".into(),
             text: "hi all".into(),
             sent_at_ms: 1_700_000_000_000,
+            seq: 1,
             to: None,
         },
     );

@@ -333,6 +333,9 @@ pub enum Event {
         text: String,
         /// Host clock, ms since the Unix epoch.
         sent_at_ms: u64,
+        /// Its position in the meeting's chat, numbered by the host together with the files
+        /// offered there, from 1.
+        seq: u64,
         /// A private message: whom it was for (us, or the one we wrote to).
         to: Option<PeerId>,
     },

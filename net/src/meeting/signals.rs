@@ -81,13 +81,14 @@ impl Actor {
                 name,
                 text,
                 sent_at_ms,
+                seq,
                 to,
-                ..
             } => self.emit(Event::Chat {
                 from,
                 name,
                 text,
                 sent_at_ms,
+                seq,
                 to,
             }),
             ServerMessage::Renamed { id, name } => {

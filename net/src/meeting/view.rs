@@ -61,6 +61,8 @@ pub struct ChatMessage {
     pub text: String,
     /// Host clock, ms since the Unix epoch.
     pub sent_at_ms: u64,
+    /// Its position in the meeting's chat, the host's number (a file's is its offer's).
+    pub seq: u64,
     /// A private message: whom it was for (us, or the one we wrote to).
     pub to: Option<PeerId>,
     /// An offer of a file (its number in [`MeetingView::files`]); `text` is its name.
@@ -210,12 +212,14 @@ impl MeetingView {
                 name,
                 text,
                 sent_at_ms,
+                seq,
                 to,
             } => self.chat.push(ChatMessage {
                 from: *from,
                 name: name.clone(),
                 text: text.clone(),
                 sent_at_ms: *sent_at_ms,
+                seq: *seq,
                 to: *to,
                 file: None,
             }),
@@ -225,6 +229,7 @@ impl MeetingView {
                     name: offer.sender.clone(),
                     text: offer.name.clone(),
                     sent_at_ms: offer.sent_at_ms,
+                    seq: offer.seq,
                     to: offer.to,
                     file: Some(offer.seq),
                 });

@@ -180,6 +180,7 @@ fn the_meeting_screen_keeps_its_meeting_in_the_history() {
             name: "Grace Hopper".into(),
             text: "hello".into(),
             sent_at_ms: 1_741_010_760_000,
+            seq: 1,
             to: None,
         },
     );

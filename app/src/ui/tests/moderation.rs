@@ -257,16 +257,17 @@ fn a_private_message_goes_to_one_and_is_marked_on_both_sides() {
             text: "just between us".into()
         })
     );
-    let chat = |from, to, text: &str| Event::Chat {
+    let chat = |seq, from, to, text: &str| Event::Chat {
         from,
         name: if from == 1 { "Ada Lovelace" } else { "Grace Hopper" }.into(),
         text: text.into(),
         sent_at_ms: 1_700_000_000_000,
+        seq,
         to,
     };
-    send(&events, chat(1, Some(2), "just between us"));
-    send(&events, chat(2, Some(1), "agreed"));
-    send(&events, chat(2, None, "hello all"));
+    send(&events, chat(1, 1, Some(2), "just between us"));
+    send(&events, chat(2, 2, Some(1), "agreed"));
+    send(&events, chat(3, 2, None, "hello all"));
     harness.run();
     assert_eq!(
         commands.try_recv().ok(),
@@ -357,6 +358,7 @@ fn sounds_play_for_news_unless_turned_off_in_devices() {
         name: "Someone".into(),
         text: "hello".into(),
         sent_at_ms: 1_700_000_000_000,
+        seq: 1,
         to: None,
     };
     send(&events, chat(1));

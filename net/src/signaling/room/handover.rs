@@ -54,6 +54,7 @@ impl Room {
         self.handover.kept = takeover.ids.iter().map(|id| (*id, cohosts.contains(id))).collect();
         self.handover.kept_until = Some(Instant::now() + COMING_OVER);
         self.next_id = takeover.ids.iter().max().map_or(1, |id| id + 1);
+        self.chat_seq = takeover.chat_seq;
     }
 
     /// The host hands the meeting over to `to`, who must be a program in the meeting.
@@ -80,6 +81,7 @@ impl Room {
             many_sharers: self.many_sharers,
             ids: self.members.keys().copied().collect(),
             cohosts,
+            chat_seq: self.chat_seq,
         };
         self.handover.handing_to = Some((to, ticket));
         self.send(to, ServerMessage::TakeOver(Box::new(takeover)));
