@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use super::Answer;
-use super::records::{ChatLine, MeetingDetails};
+use super::records::{ChatLine, Direction, FileLine, MeetingDetails, Said};
 use super::times::Zone;
 
 /// Longest title kept in a file name, in characters.
 const TITLE_IN_NAME: usize = 60;
 
-/// The chat as text: a heading, then one line per message ("14:06 Ada: hello").
+/// The chat as text: a heading, then one line per message ("14:06 Ada: hello") and per file
+/// offered ("Grace sent a file: notes.txt (12 KB)"), in the host's order.
 pub fn chat_text(details: &MeetingDetails, zone: Zone) -> String {
     let summary = &details.summary;
     let mut text = format!(
@@ -19,11 +20,27 @@ pub fn chat_text(details: &MeetingDetails, zone: Zone) -> String {
         summary.host_name,
         zone.date_time(summary.started_at_ms)
     );
-    for line in &details.chat {
-        text.push_str(&chat_line(line, zone));
+    for said in details.conversation() {
+        match said {
+            Said::Message(line) => text.push_str(&chat_line(line, zone)),
+            Said::File(file) => text.push_str(&file_line(file)),
+        }
         text.push('\n');
     }
     text
+}
+
+/// "Grace sent a file: notes.txt (12 KB)", or "You sent a file: ...".
+pub fn file_line(file: &FileLine) -> String {
+    let who = match file.direction {
+        Direction::Sent => "You",
+        Direction::Received => file.sender_name.as_str(),
+    };
+    format!(
+        "{who} sent a file: {} ({})",
+        file.name,
+        videomeet_net::files::size_text(file.size)
+    )
 }
 
 /// "14:06 Ada: hello", or "14:07 Grace to Ada, privately: psst".
@@ -116,20 +133,29 @@ mod tests {
             people: Vec::new(),
             chat: vec![
                 chat(1, 2, "Ada", "hello", None),
-                chat(2, 1, "Grace", "psst", Some("Ada")),
+                chat(3, 1, "Grace", "psst", Some("Ada")),
             ],
-            files: Vec::new(),
+            files: vec![FileLine {
+                seq: 2,
+                sender_name: "Grace".into(),
+                name: "notes.txt".into(),
+                size: 12_400,
+                direction: Direction::Received,
+                saved_path: None,
+                state: "done".into(),
+            }],
             recordings: Vec::new(),
         }
     }
 
     #[test]
-    fn the_chat_reads_in_order_with_private_messages_marked() {
+    fn the_chat_reads_in_order_with_files_in_their_place_and_private_messages_marked() {
         assert_eq!(
             chat_text(&details("Standup"), utc()),
             "Chat of \"Standup\", hosted by Grace, Mon 3 Mar 2025, 14:05\n\n\
              14:06 Ada: hello\n\
-             14:07 Grace to Ada, privately: psst\n"
+             Grace sent a file: notes.txt (12 KB)\n\
+             14:08 Grace to Ada, privately: psst\n"
         );
     }
 

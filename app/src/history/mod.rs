@@ -23,8 +23,9 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_cha
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+pub use export::file_line;
 pub use recorder::Recorder;
-pub use records::{Direction, MeetingDetails, MeetingId, MeetingSummary};
+pub use records::{Direction, MeetingDetails, MeetingId, MeetingSummary, Said};
 pub use times::{Zone, duration_text};
 use worker::Request;
 

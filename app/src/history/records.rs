@@ -160,6 +160,25 @@ pub struct MeetingSummary {
     pub people: usize,
 }
 
+/// One entry of a meeting's chat: a message, or a file offered there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Said<'a> {
+    /// A message.
+    Message(&'a ChatLine),
+    /// A file offered.
+    File(&'a FileLine),
+}
+
+impl MeetingDetails {
+    /// The chat as it went: messages and files offered, in the host's order.
+    pub fn conversation(&self) -> Vec<Said<'_>> {
+        let mut said: Vec<(u64, Said<'_>)> = self.chat.iter().map(|line| (line.seq, Said::Message(line))).collect();
+        said.extend(self.files.iter().map(|file| (file.seq, Said::File(file))));
+        said.sort_by_key(|(seq, _)| *seq);
+        said.into_iter().map(|(_, said)| said).collect()
+    }
+}
+
 impl MeetingSummary {
     /// How long we were in it: to its end, or to when it was last seen.
     pub fn duration(&self) -> Duration {
@@ -214,6 +233,8 @@ pub struct ChatLine {
 /// One file offered in a meeting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileLine {
+    /// Its number in the meeting's chat, shared with the messages.
+    pub seq: u64,
     /// Who sent it.
     pub sender_name: String,
     /// Its name.

@@ -212,16 +212,17 @@ pub fn details(connection: &Connection, id: MeetingId) -> rusqlite::Result<Optio
     )?;
     let files = rows_of(
         connection,
-        "SELECT sender_name, name, size, direction, saved_path, state FROM files WHERE meeting_id = ?1 ORDER BY seq",
+        "SELECT seq, sender_name, name, size, direction, saved_path, state FROM files WHERE meeting_id = ?1 ORDER BY seq",
         id,
         |row| {
             Ok(FileLine {
-                sender_name: row.get(0)?,
-                name: row.get(1)?,
-                size: from_sql_int(row.get(2)?),
-                direction: Direction::from_name(&row.get::<_, String>(3)?),
-                saved_path: row.get::<_, Option<String>>(4)?.map(PathBuf::from),
-                state: row.get(5)?,
+                seq: from_sql_int(row.get(0)?),
+                sender_name: row.get(1)?,
+                name: row.get(2)?,
+                size: from_sql_int(row.get(3)?),
+                direction: Direction::from_name(&row.get::<_, String>(4)?),
+                saved_path: row.get::<_, Option<String>>(5)?.map(PathBuf::from),
+                state: row.get(6)?,
             })
         },
     )?;

@@ -116,8 +116,19 @@ pub fn sample_history(folder: &Path) -> History {
         review + 2 * MINUTE,
         None,
     ));
+    write(Record::FileOffered {
+        seq: 3,
+        sender_name: "Ada Lovelace".into(),
+        name: "slides.pdf".into(),
+        size: 1_900_000,
+        direction: Direction::Sent,
+    });
+    write(Record::FileState {
+        seq: 3,
+        state: "done".into(),
+    });
     write(chat(
-        3,
+        4,
         3,
         "Alan Turing",
         "Can you send me the notes after?",
@@ -125,7 +136,7 @@ pub fn sample_history(folder: &Path) -> History {
         Some("Ada Lovelace"),
     ));
     write(chat(
-        4,
+        5,
         2,
         "Ada Lovelace",
         "Sure.",
@@ -133,29 +144,18 @@ pub fn sample_history(folder: &Path) -> History {
         Some("Alan Turing"),
     ));
     write(Record::FileOffered {
-        seq: 1,
-        sender_name: "Ada Lovelace".into(),
-        name: "slides.pdf".into(),
-        size: 1_900_000,
-        direction: Direction::Sent,
-    });
-    write(Record::FileState {
-        seq: 1,
-        state: "done".into(),
-    });
-    write(Record::FileOffered {
-        seq: 2,
+        seq: 6,
         sender_name: "Grace Hopper".into(),
         name: "notes.txt".into(),
         size: 12_400,
         direction: Direction::Received,
     });
     write(Record::FileSaved {
-        seq: 2,
+        seq: 6,
         path: folder.join("notes.txt"),
     });
     write(Record::FileState {
-        seq: 2,
+        seq: 6,
         state: "done".into(),
     });
     write(Record::PersonLeft {

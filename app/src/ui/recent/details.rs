@@ -12,7 +12,9 @@ use super::super::home::join_announced;
 use super::super::setup::Plan;
 use super::super::style;
 use super::Loading;
-use crate::history::{Direction, History, MeetingDetails, MeetingId, MeetingSummary, Zone, duration_text};
+use crate::history::{
+    Direction, History, MeetingDetails, MeetingId, MeetingSummary, Said, Zone, duration_text, file_line,
+};
 
 /// What the details ask of the list around them.
 pub enum Action {
@@ -247,9 +249,11 @@ fn files_ui(ui: &mut egui::Ui, details: &MeetingDetails, zone: Zone) -> Option<S
     problem
 }
 
+/// The messages, and the files offered among them, in the host's order.
 fn chat_ui(ui: &mut egui::Ui, details: &MeetingDetails, zone: Zone) {
     ui.heading("Chat");
-    if details.chat.is_empty() {
+    let conversation = details.conversation();
+    if conversation.is_empty() {
         ui.label("Nobody wrote in the chat.");
         return;
     }
@@ -257,18 +261,23 @@ fn chat_ui(ui: &mut egui::Ui, details: &MeetingDetails, zone: Zone) {
         .id_salt("history chat")
         .max_height(320.0)
         .show(ui, |ui| {
-            for line in &details.chat {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(egui::RichText::new(zone.time(line.sent_at_ms)).small().weak());
-                    ui.label(egui::RichText::new(&line.sender_name).strong());
-                    if let Some(to) = &line.private_to {
-                        ui.label(
-                            egui::RichText::new(format!("to {to}, privately"))
-                                .italics()
-                                .color(style::readable(ui, style::WARNING)),
-                        );
+            for said in conversation {
+                ui.horizontal_wrapped(|ui| match said {
+                    Said::Message(line) => {
+                        ui.label(egui::RichText::new(zone.time(line.sent_at_ms)).small().weak());
+                        ui.label(egui::RichText::new(&line.sender_name).strong());
+                        if let Some(to) = &line.private_to {
+                            ui.label(
+                                egui::RichText::new(format!("to {to}, privately"))
+                                    .italics()
+                                    .color(style::readable(ui, style::WARNING)),
+                            );
+                        }
+                        ui.label(&line.text);
                     }
-                    ui.label(&line.text);
+                    Said::File(file) => {
+                        ui.label(egui::RichText::new(file_line(file)).italics());
+                    }
                 });
             }
         });
