@@ -234,8 +234,7 @@ async fn screen_sharing_shows_the_screen_and_ends_cleanly() {
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
-    let screen_shown =
-        |on: bool| move |seen: &Seen| seen.people.get(&ada_id).is_some_and(|p| p.info.media.screen == on);
+    let screen_shown = |on| participant::screen_shown(ada_id, on);
 
     // Ada shares the display; the host decodes it at its own size and sees the window in it.
     // A share reaches the viewer within 2 s of asking, every time: Ada's meeting saying that

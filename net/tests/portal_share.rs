@@ -91,8 +91,7 @@ async fn inside_the_test_desktop() {
     let (host, target) = host_on_loopback().await;
     let ada = Participant::start(Role::Join { target, passcode: None }, "Ada", 660).await;
     let ada_id = ada.id();
-    let screen_shown =
-        |on: bool| move |seen: &Seen| seen.people.get(&ada_id).is_some_and(|p| p.info.media.screen == on);
+    let screen_shown = |on| participant::screen_shown(ada_id, on);
 
     // Ada chooses the display in the dialog and shares it.
     let asked = Instant::now();

@@ -328,6 +328,12 @@ pub fn assert_known_content(frame: &VideoFrame, at: (u32, u32)) {
     assert!(median >= 0.6, "strokes blurred: median contrast {median:.2}");
 }
 
+/// Whether `id` is seen sharing a screen (`on`) or not.
+#[allow(dead_code)]
+pub fn screen_shown(id: PeerId, on: bool) -> impl Fn(&Seen) -> bool {
+    move |seen| seen.people.get(&id).is_some_and(|p| p.info.media.screen == on)
+}
+
 /// Our own share has ended and we were told that the screen was lost.
 #[allow(dead_code)]
 pub fn share_lost(seen: &Seen) -> bool {
